@@ -1,0 +1,1 @@
+"""SBOM components x OSV advisories, with each ecosystem's own version ordering."""

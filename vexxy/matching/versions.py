@@ -1,0 +1,42 @@
+"""Which version ordering each OSV ecosystem uses (all from `univers`, none hand-written)."""
+
+from __future__ import annotations
+
+from univers import versions as uv
+
+_BY_ECOSYSTEM: dict[str, type[uv.Version]] = {
+    "PyPI": uv.PypiVersion,
+    "npm": uv.SemverVersion,
+    "Go": uv.GolangVersion,
+    "Maven": uv.MavenVersion,
+    "Debian": uv.DebianVersion,
+    "Ubuntu": uv.DebianVersion,
+    "Alpine": uv.AlpineLinuxVersion,
+    "RubyGems": uv.RubygemsVersion,
+    "NuGet": uv.NugetVersion,
+    "Packagist": uv.ComposerVersion,
+    "crates.io": uv.SemverVersion,
+    "Hex": uv.SemverVersion,
+    "Pub": uv.SemverVersion,
+}
+
+
+class UnorderableVersion(ValueError):
+    """A version string the ecosystem's ordering cannot parse."""
+
+
+def version_class(ecosystem: str) -> type[uv.Version] | None:
+    return _BY_ECOSYSTEM.get(ecosystem.split(":", 1)[0])
+
+
+def parse_version(ecosystem: str, text: str, range_type: str = "ECOSYSTEM") -> uv.Version:
+    """Parse `text` with the ordering of `ecosystem` (SEMVER ranges always use semver)."""
+    cls = uv.SemverVersion if range_type == "SEMVER" else version_class(ecosystem)
+    if cls is None:
+        raise UnorderableVersion(f"no version ordering is known for ecosystem {ecosystem!r}")
+    if cls is uv.SemverVersion and text.startswith("v"):
+        text = text[1:]
+    try:
+        return cls(text)
+    except (uv.InvalidVersion, ValueError, TypeError) as exc:
+        raise UnorderableVersion(f"{text!r} is not a valid {ecosystem} version") from exc

@@ -1,0 +1,1 @@
+"""OCI images: references, registry access, and building images from a root filesystem."""

@@ -1,0 +1,1 @@
+"""OSV advisories: parse records, load them from directories, zip files or URLs, index them."""

@@ -1,0 +1,1 @@
+"""SBOMs: run Syft, and read its native JSON into components that know the files they own."""

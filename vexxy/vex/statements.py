@@ -1,0 +1,149 @@
+"""Decide each VEX statement from the matches and whatever runtime evidence exists.
+
+The decision is the product's core rule, so it lives here, in one place:
+- `affected` when a file of the component was loaded;
+- `not_affected` / `vulnerable_code_not_in_execute_path` only when the component's files are
+  known and none was loaded during a complete observation;
+- `under_investigation` otherwise, saying which evidence is missing.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field
+from enum import Enum
+from typing import Any, Protocol
+
+from vexxy.matching.matcher import VulnerabilityMatch
+
+
+class Status(str, Enum):
+    NOT_AFFECTED = "not_affected"
+    AFFECTED = "affected"
+    FIXED = "fixed"
+    UNDER_INVESTIGATION = "under_investigation"
+
+
+NOT_IN_EXECUTE_PATH = "vulnerable_code_not_in_execute_path"
+
+
+@dataclass(frozen=True)
+class ComponentEvidence:
+    """What the runtime profile says about one component's files."""
+
+    files_known: int  # files the SBOM says the component owns (0 = unknown)
+    files_loaded: tuple[str, ...]  # owned files the workload opened or executed
+    profile_complete: bool
+    profile_digest: str
+    window: str  # readable observation window, e.g. "60 s (idle 40 s, fuzzing 20 s)"
+    incomplete_reason: str = ""
+
+
+class EvidenceSource(Protocol):
+    """Anything that can say what was observed of a component (None: nothing observed at all)."""
+
+    def for_component(self, component_ref: str) -> ComponentEvidence | None: ...
+
+
+class NoRuntimeEvidence:
+    """The state before the sandbox has observed the image: every statement stays open."""
+
+    def for_component(self, component_ref: str) -> ComponentEvidence | None:
+        return None
+
+
+@dataclass(frozen=True)
+class Statement:
+    vulnerability: str
+    aliases: tuple[str, ...]
+    advisory_ids: tuple[str, ...]
+    description: str
+    component_purl: str
+    component_ref: str
+    status: Status
+    justification: str | None
+    impact_statement: str | None
+    action_statement: str | None
+    status_notes: str
+    confidence: str  # high | medium | low
+    fixed_versions: tuple[str, ...] = ()
+    evidence: dict[str, Any] = field(default_factory=dict)
+
+    def to_dict(self) -> dict[str, Any]:
+        data = asdict(self)
+        data["status"] = self.status.value
+        return data
+
+
+def _decide(
+    evidence: ComponentEvidence | None, fixes: tuple[str, ...]
+) -> tuple[Status, str | None, str | None, str | None, str, str, dict[str, Any]]:
+    upgrade = f"Upgrade to {' or '.join(fixes)} or later." if fixes else "No fixed release is known; remove the package or mitigate."
+    if evidence is None:
+        return (
+            Status.UNDER_INVESTIGATION, None, None, None,
+            "No runtime evidence yet: the image has not been observed in the sandbox.", "low",
+            {"runtime_evidence": "none"},
+        )
+    details = {
+        "profile_digest": evidence.profile_digest,
+        "observation_window": evidence.window,
+        "profile_complete": evidence.profile_complete,
+        "files_known": evidence.files_known,
+        "files_loaded": list(evidence.files_loaded[:20]),
+        "files_loaded_count": len(evidence.files_loaded),
+    }
+    if evidence.files_loaded:
+        shown = ", ".join(evidence.files_loaded[:5]) + (" ..." if len(evidence.files_loaded) > 5 else "")
+        note = (
+            f"{len(evidence.files_loaded)} of the component's {evidence.files_known or 'unknown number of'} files were loaded "
+            f"during observation ({shown}); profile {evidence.profile_digest}, window {evidence.window}."
+        )
+        return Status.AFFECTED, None, None, f"The vulnerable component is loaded at runtime. {upgrade}", note, "high", details
+    if evidence.files_known == 0:
+        note = "The SBOM lists no files for this component, so runtime evidence cannot show whether it is used."
+        return Status.UNDER_INVESTIGATION, None, None, None, note, "low", details
+    if not evidence.profile_complete:
+        note = (
+            f"None of the component's {evidence.files_known} files was seen, but the profile is incomplete "
+            f"({evidence.incomplete_reason or 'reason not recorded'}); profile {evidence.profile_digest}."
+        )
+        return Status.UNDER_INVESTIGATION, None, None, None, note, "medium", details
+    note = (
+        f"None of the component's {evidence.files_known} files was opened or executed during a complete observation "
+        f"({evidence.window}); profile {evidence.profile_digest}."
+    )
+    return Status.NOT_AFFECTED, NOT_IN_EXECUTE_PATH, None, None, note, "high", details
+
+
+def build_statements(matches: list[VulnerabilityMatch], evidence: EvidenceSource) -> list[Statement]:
+    """One statement per (vulnerability, component), merging advisories that name the same CVE."""
+    grouped: dict[tuple[str, str], list[VulnerabilityMatch]] = {}
+    for match in matches:
+        grouped.setdefault(match.key, []).append(match)
+    statements = []
+    for (vulnerability, purl), group in sorted(grouped.items()):
+        advisory_ids = tuple(sorted({m.advisory_id for m in group}))
+        aliases = tuple(sorted(({a for m in group for a in m.aliases} | set(advisory_ids)) - {vulnerability}))
+        fixes = tuple(sorted({m.fixed for m in group if m.fixed}))
+        status, justification, impact, action, notes, confidence, details = _decide(
+            evidence.for_component(group[0].component_ref), fixes
+        )
+        statements.append(
+            Statement(
+                vulnerability=vulnerability,
+                aliases=aliases,
+                advisory_ids=advisory_ids,
+                description=next((m.summary for m in group if m.summary), ""),
+                component_purl=purl,
+                component_ref=group[0].component_ref,
+                status=status,
+                justification=justification,
+                impact_statement=impact,
+                action_statement=action,
+                status_notes=notes,
+                confidence=confidence,
+                fixed_versions=fixes,
+                evidence={**details, "matched": sorted({f"{m.advisory_id}: {m.matched}" for m in group})},
+            )
+        )
+    return statements
