@@ -113,16 +113,20 @@ class ImageRecipe:
 DEMO = ImageRecipe(repository="vexxy/demo", tag="1.0")
 
 
+def build_layers(recipe: ImageRecipe, *, log=print) -> list[LayerBlob]:
+    return [
+        debian_python_layer(log=log),
+        python_packages_layer(recipe.packages, log=log),
+        directory_layer(recipe.app_dir, "/app"),
+    ]
+
+
 def build_and_push(
     recipe: ImageRecipe, registry: str, client: RegistryClient | None = None, *, platform: Platform = Platform(), log=print
 ) -> ImageReference:
     """Build `recipe` and push it to `registry`; returns the tag reference with its digest."""
     client = client or RegistryClient()
-    layers = [
-        debian_python_layer(log=log),
-        python_packages_layer(recipe.packages, log=log),
-        directory_layer(recipe.app_dir, "/app"),
-    ]
+    layers = build_layers(recipe, log=log)
     ref = parse_reference(f"{registry}/{recipe.repository}:{recipe.tag}")
     digest, _ = push_image(client, ref, layers, recipe.runtime, platform=platform, tag=recipe.tag)
     log(f"Pushed {ref} ({digest})")

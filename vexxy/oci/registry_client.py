@@ -224,14 +224,21 @@ class RegistryClient:
             raise RegistryError(f"Blob {digest} of {ref.name} does not match its digest; the registry data is corrupt.")
         return size
 
-    def resolve(self, ref: ImageReference, platform: Platform = Platform()) -> ResolvedImage:
-        """Pin a reference to one platform's manifest and read its config and layers."""
+    def resolve(
+        self, ref: ImageReference, platform: Platform | None = Platform(), default: Platform = Platform()
+    ) -> ResolvedImage:
+        """Pin a reference to one platform's manifest and read its config and layers.
+
+        `platform=None` accepts a single-platform manifest as it is (its digest already pins the
+        content) and picks `default` from an index.
+        """
         raw, media_type, digest = self.get_manifest(ref)
         index_digest = None
         document = json.loads(raw)
         if media_type in INDEX_TYPES:
             index_digest = digest
-            candidates = [m for m in document.get("manifests", []) if platform.matches(m.get("platform") or {})]
+            wanted = platform or default
+            candidates = [m for m in document.get("manifests", []) if wanted.matches(m.get("platform") or {})]
             if not candidates:
                 available = sorted(
                     str(Platform(p.get("os", "?"), p.get("architecture", "?"), p.get("variant")))
@@ -239,17 +246,17 @@ class RegistryClient:
                     if p.get("os") != "unknown"
                 )
                 raise PlatformNotFound(
-                    f"Image {ref} has no manifest for platform {platform}; it offers {', '.join(available) or 'none'}.",
+                    f"Image {ref} has no manifest for platform {wanted}; it offers {', '.join(available) or 'none'}.",
                     hint="Choose one of those with VEXXY_PLATFORM (or --platform).",
                 )
             raw, media_type, digest = self.get_manifest(ref, candidates[0]["digest"])
             document = json.loads(raw)
             if media_type not in MANIFEST_TYPES:
-                raise UnsupportedManifest(f"Image {ref}: the {platform} entry of its index is not an image manifest.")
+                raise UnsupportedManifest(f"Image {ref}: the {wanted} entry of its index is not an image manifest.")
         config_digest = document["config"]["digest"]
         config_blob = json.loads(self.get_blob(ref, config_digest))
         image_platform = Platform(config_blob.get("os", ""), config_blob.get("architecture", ""), config_blob.get("variant"))
-        if index_digest is None and not platform.matches(
+        if index_digest is None and platform is not None and not platform.matches(
             {"os": image_platform.os, "architecture": image_platform.architecture, "variant": image_platform.variant}
         ):
             raise PlatformNotFound(

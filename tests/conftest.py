@@ -1,0 +1,126 @@
+"""Real parts for the tests: a Distribution registry, locally built images, a PostgreSQL database.
+
+The environment is set before any vexxy module reads it: every test session gets its own
+VEXXY_HOME, evidence directory, DAGSTER_HOME and a fresh PostgreSQL database for Dagster's
+storage, dropped at the end.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import socket
+import tempfile
+import uuid
+from pathlib import Path
+
+import pytest
+
+SESSION_DIR = Path(tempfile.mkdtemp(prefix="vexxy-tests-"))
+DEFAULT_ADMIN_URL = "postgresql://postgres@127.0.0.1:5432/postgres"
+
+
+def _admin_url() -> str:
+    return os.environ.get("DATABASE_URL") or DEFAULT_ADMIN_URL
+
+
+def _with_database(url: str, name: str) -> str:
+    base, _, _ = url.rpartition("/")
+    return f"{base}/{name}"
+
+
+def _admin_connection():
+    import psycopg2
+
+    url = _admin_url().replace("postgresql+psycopg2://", "postgresql://")
+    try:
+        connection = psycopg2.connect(url, connect_timeout=5)
+    except psycopg2.OperationalError as exc:
+        pytest.exit(
+            f"PostgreSQL is not reachable at {url} ({exc}). Run the tests with ./scripts/test, which starts it, "
+            "or set DATABASE_URL.",
+            returncode=3,
+        )
+    connection.autocommit = True
+    return connection, url
+
+
+def pytest_configure(config):
+    database = f"vexxy_test_{uuid.uuid4().hex[:10]}"
+    connection, url = _admin_connection()
+    with connection.cursor() as cursor:
+        cursor.execute(f'CREATE DATABASE "{database}"')
+    connection.close()
+    config._vexxy_database = database
+    os.environ.update(
+        {
+            "VEXXY_HOME": str(SESSION_DIR),
+            "VEXXY_EVIDENCE_DIR": str(SESSION_DIR / "evidence"),
+            "DAGSTER_HOME": str(SESSION_DIR / "dagster"),
+            "DAGSTER_PG_URL": _with_database(url, database),
+            "VEXXY_DEPLOYMENT": "test",
+        }
+    )
+    os.environ.pop("VEXXY_OSV_SOURCE", None)
+
+
+def pytest_unconfigure(config):
+    database = getattr(config, "_vexxy_database", None)
+    if database:
+        connection, _ = _admin_connection()
+        with connection.cursor() as cursor:
+            cursor.execute(f'DROP DATABASE IF EXISTS "{database}" WITH (FORCE)')
+        connection.close()
+    shutil.rmtree(SESSION_DIR, ignore_errors=True)
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+@pytest.fixture(scope="session")
+def registry():
+    """A real Distribution registry on loopback, plain HTTP, anonymous."""
+    from vexxy.demo.registry import LocalRegistry
+
+    server = LocalRegistry(root=SESSION_DIR / "registry", port=free_port()).start()
+    yield server
+    server.stop()
+
+
+@pytest.fixture(scope="session")
+def auth_registry():
+    """A real Distribution registry that requires HTTP basic auth (user `vexxy`, password `s3cret`)."""
+    import bcrypt
+
+    from vexxy.demo.registry import LocalRegistry
+
+    root = SESSION_DIR / "auth-registry"
+    root.mkdir(parents=True, exist_ok=True)
+    htpasswd = root / "htpasswd"
+    htpasswd.write_text("vexxy:" + bcrypt.hashpw(b"s3cret", bcrypt.gensalt(rounds=4)).decode() + "\n")
+    server = LocalRegistry(root=root, port=free_port(), htpasswd=htpasswd).start()
+    yield server
+    server.stop()
+
+
+@pytest.fixture(scope="session")
+def demo_layers():
+    from vexxy.demo.images import DEMO, build_layers
+
+    return build_layers(DEMO, log=lambda message: None)
+
+
+@pytest.fixture(scope="session")
+def demo_image(registry, demo_layers):
+    """The demo image (Debian bookworm + python3, Jinja2 2.10, PyYAML 5.3.1, a web app), pushed for real."""
+    from vexxy.demo.images import DEMO
+    from vexxy.oci.build import push_image
+    from vexxy.oci.reference import parse_reference
+    from vexxy.oci.registry_client import RegistryClient
+
+    ref = parse_reference(f"{registry.address}/{DEMO.repository}:{DEMO.tag}")
+    digest, _ = push_image(RegistryClient(), ref, demo_layers, DEMO.runtime, tag=DEMO.tag)
+    return ref.with_digest(digest)

@@ -1,0 +1,1 @@
+"""The analysis asset graph; each module is one step of it."""

@@ -1,0 +1,46 @@
+"""The `image` asset: an image reference pinned to content."""
+
+from dagster import AssetExecutionContext, MaterializeResult, MetadataValue, asset
+
+from vexxy_pipelines.failures import fail_clearly
+from vexxy_pipelines.metadata import md_table
+from vexxy_pipelines.partitions import INDEX_DIGEST_TAG, REFERENCE_TAG, digest_hex, image_partitions, reference_for_partition
+from vexxy_pipelines.resources.evidence_store import EvidenceStore
+from vexxy_pipelines.resources.registry import RegistryResource
+
+IMAGE_JSON = "image.json"
+
+
+@asset(partitions_def=image_partitions, group_name="analysis", kinds={"oci"})
+def image(context: AssetExecutionContext, registry: RegistryResource, evidence: EvidenceStore) -> MaterializeResult:
+    """The container image: manifest digest, platform, runtime configuration and layers."""
+    key = context.partition_key
+    with fail_clearly(key):
+        resolved = registry.resolve(reference_for_partition(key), pinned=True)
+    record = resolved.to_dict()
+    tags = context.run.tags if context.run else {}
+    record["reference"] = tags.get(REFERENCE_TAG, resolved.reference)
+    record["index_digest"] = resolved.index_digest or tags.get(INDEX_DIGEST_TAG)
+    stored = evidence.put_json(digest_hex(key), IMAGE_JSON, record)
+    config = resolved.config
+    return MaterializeResult(
+        metadata={
+            "reference": record["reference"],
+            "manifest_digest": resolved.manifest_digest,
+            "index_digest": record["index_digest"] or "",
+            "platform": str(resolved.platform),
+            "layers": MetadataValue.int(len(resolved.layers)),
+            "compressed_bytes": MetadataValue.int(resolved.total_size),
+            "runtime": md_table(
+                ["setting", "value"],
+                [
+                    ("entrypoint", " ".join(config.entrypoint) or "—"),
+                    ("cmd", " ".join(config.cmd) or "—"),
+                    ("user", config.user or "root"),
+                    ("working dir", config.working_dir or "/"),
+                    ("exposed ports", ", ".join(config.exposed_ports) or "none"),
+                ],
+            ),
+            **stored.metadata("image_json"),
+        }
+    )

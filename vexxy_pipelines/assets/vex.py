@@ -1,0 +1,94 @@
+"""The `vex_document` asset: OpenVEX 0.2.0 and CycloneDX 1.6 VEX, checked against their schemas."""
+
+from collections import Counter
+
+from dagster import AssetCheckResult, AssetCheckSpec, AssetExecutionContext, MaterializeResult, MetadataValue, asset
+
+from vexxy.matching.matcher import VulnerabilityMatch
+from vexxy.oci.image import ResolvedImage
+from vexxy.vex.cyclonedx import render_cyclonedx_vex
+from vexxy.vex.openvex import render_openvex
+from vexxy.vex.statements import NoRuntimeEvidence, Status, build_statements
+from vexxy.vex.validation import cyclonedx_errors, openvex_errors
+from vexxy_pipelines.assets.image import IMAGE_JSON, image
+from vexxy_pipelines.assets.vulnerabilities import VULNERABILITIES_JSON, vulnerabilities
+from vexxy_pipelines.metadata import md_table
+from vexxy_pipelines.partitions import digest_hex, image_partitions
+from vexxy_pipelines.resources.evidence_store import EvidenceStore
+
+OPENVEX_JSON = "vex.openvex.json"
+CYCLONEDX_VEX_JSON = "vex.cdx.json"
+STATEMENTS_JSON = "vex.statements.json"
+
+CHECKS = [
+    AssetCheckSpec("openvex_schema_valid", asset="vex_document", description="The OpenVEX document validates against the OpenVEX 0.2.0 JSON schema."),
+    AssetCheckSpec("cyclonedx_schema_valid", asset="vex_document", description="The CycloneDX VEX validates against the CycloneDX 1.6 JSON schema."),
+    AssetCheckSpec("one_statement_per_vulnerability", asset="vex_document", description="Every matched (vulnerability, component) has exactly one statement."),
+]
+
+
+def _errors_result(name: str, errors: list[str]) -> AssetCheckResult:
+    return AssetCheckResult(
+        check_name=name,
+        passed=not errors,
+        metadata={"errors": MetadataValue.int(len(errors)), **({"first_errors": MetadataValue.text("\n".join(errors[:10]))} if errors else {})},
+    )
+
+
+@asset(
+    partitions_def=image_partitions,
+    group_name="analysis",
+    deps=[vulnerabilities, image],
+    check_specs=CHECKS,
+    kinds={"openvex", "cyclonedx"},
+)
+def vex_document(context: AssetExecutionContext, evidence: EvidenceStore) -> MaterializeResult:
+    """The VEX for the image: one statement per (vulnerability, component), with the evidence behind it."""
+    scope = digest_hex(context.partition_key)
+    resolved = ResolvedImage.from_dict(evidence.get_json(scope, IMAGE_JSON))
+    matched = evidence.get_json(scope, VULNERABILITIES_JSON)
+    matches = [VulnerabilityMatch.from_dict(m) for m in matched["matches"]]
+    statements = build_statements(matches, NoRuntimeEvidence())
+
+    stored = {"statements": evidence.put_json(scope, STATEMENTS_JSON, [s.to_dict() for s in statements])}
+    if statements:
+        previous = evidence.get_json(scope, OPENVEX_JSON) if evidence.exists(scope, OPENVEX_JSON) else None
+        openvex = render_openvex(resolved, statements, previous=previous)
+        openvex_problems = openvex_errors(openvex)
+        stored["openvex"] = evidence.put_json(scope, OPENVEX_JSON, openvex)
+        openvex_version = openvex["version"]
+    else:
+        # OpenVEX requires at least one statement: with nothing matched there is nothing to publish.
+        openvex_problems, openvex_version = [], 0
+    cyclonedx = render_cyclonedx_vex(resolved, statements)
+    stored["cyclonedx"] = evidence.put(scope, CYCLONEDX_VEX_JSON, cyclonedx.encode())
+
+    statement_keys = Counter((s.vulnerability, s.component_purl) for s in statements)
+    uncovered = sorted({f"{m.advisory_id} on {m.purl}" for m in matches if statement_keys.get(m.key) != 1})
+    by_status = Counter(s.status.value for s in statements)
+    return MaterializeResult(
+        metadata={
+            "statements": MetadataValue.int(len(statements)),
+            **{f"status_{status.value}": MetadataValue.int(by_status.get(status.value, 0)) for status in Status},
+            "openvex_version": MetadataValue.int(openvex_version),
+            "vulnerability_db_version": matched["vulnerability_db"],
+            "statements_table": md_table(
+                ["vulnerability", "component", "status", "why"],
+                [(s.vulnerability, s.component_purl, s.status.value, s.status_notes) for s in statements],
+            ),
+            **{k: v for name, obj in stored.items() for k, v in obj.metadata(name).items()},
+        },
+        check_results=[
+            _errors_result("openvex_schema_valid", openvex_problems),
+            _errors_result("cyclonedx_schema_valid", cyclonedx_errors(cyclonedx)),
+            AssetCheckResult(
+                check_name="one_statement_per_vulnerability",
+                passed=not uncovered,
+                metadata={
+                    "matches": MetadataValue.int(len(matches)),
+                    "statements": MetadataValue.int(len(statements)),
+                    **({"uncovered": MetadataValue.text("\n".join(uncovered[:20]))} if uncovered else {}),
+                },
+            ),
+        ],
+    )

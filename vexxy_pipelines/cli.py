@@ -1,0 +1,309 @@
+"""`vexxy`: analyze an image through Dagster from a terminal, and manage the local demo parts."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import shutil
+import sys
+import threading
+import time
+import uuid
+from pathlib import Path
+
+from rich.console import Console
+from rich.table import Table
+
+from vexxy.errors import VexxyError
+
+console = Console(stderr=True, soft_wrap=True)
+out = Console()
+
+ANALYSIS_ASSETS = ("image", "sbom", "vulnerabilities", "vex_document")
+INVOCATION_TAG = "vexxy/invocation"
+
+
+def _instance():
+    from dagster import DagsterInstance
+
+    from vexxy_pipelines.instance import ensure_dagster_home
+
+    ensure_dagster_home()
+    return DagsterInstance.get()
+
+
+def _run_job(instance, job_name: str, *, partition_key: str | None, tags: dict[str, str], steps: tuple[str, ...]):
+    """Execute a job in this process against `instance`, showing step progress; returns the result."""
+    from dagster import DagsterEventType, RunsFilter
+
+    from vexxy_pipelines.definitions import defs
+
+    invocation = uuid.uuid4().hex
+    tags = {**tags, INVOCATION_TAG: invocation}
+    job = defs.resolve_job_def(job_name)
+    holder: dict = {}
+
+    def work() -> None:
+        try:
+            holder["result"] = job.execute_in_process(
+                instance=instance,
+                partition_key=partition_key,
+                tags=tags,
+                raise_on_error=False,
+                run_config={"loggers": {"console": {"config": {"log_level": "WARNING"}}}},
+            )
+        except BaseException as exc:  # surfaced in the main thread
+            holder["error"] = exc
+
+    thread = threading.Thread(target=work, name="vexxy-run", daemon=True)
+    thread.start()
+    done: set[str] = set()
+    with console.status(f"[bold]{job_name}[/] starting ...") as status:
+        while thread.is_alive():
+            thread.join(0.5)
+            runs = instance.get_run_records(RunsFilter(tags={INVOCATION_TAG: invocation}), limit=1)
+            if not runs:
+                continue
+            run_id = runs[0].dagster_run.run_id
+            records = instance.get_records_for_run(run_id, of_type={DagsterEventType.STEP_SUCCESS, DagsterEventType.STEP_START}).records
+            running = ""
+            for record in records:
+                event = record.event_log_entry.dagster_event
+                if event.event_type == DagsterEventType.STEP_SUCCESS and event.step_key not in done:
+                    done.add(event.step_key)
+                    console.print(f"  [green]✓[/] {event.step_key}")
+                elif event.event_type == DagsterEventType.STEP_START and event.step_key not in done:
+                    running = event.step_key
+            status.update(f"[bold]{job_name}[/] {len(done)}/{len(steps)} steps · running {running or '...'} (run {run_id[:8]})")
+    if "error" in holder:
+        raise holder["error"]
+    return holder["result"]
+
+
+def _failure_message(result) -> str:
+    for event in result.all_events:
+        if event.is_step_failure:
+            data = event.step_failure_data
+            if data.user_failure_data and data.user_failure_data.description:
+                return f"{event.step_key}: {data.user_failure_data.description}"
+            if data.error:
+                return f"{event.step_key}: {data.error.message.strip()}"
+    return "the run failed (see the Dagster UI for its logs)"
+
+
+def _ensure_vulnerability_db(instance, force: bool = False) -> None:
+    from dagster import AssetKey
+
+    if force or instance.get_latest_materialization_event(AssetKey("vulnerability_db")) is None:
+        result = _run_job(instance, "refresh_vulnerability_db", partition_key=None, tags={}, steps=("vulnerability_db",))
+        if not result.success:
+            raise VexxyError(f"Loading the vulnerability database failed: {_failure_message(result)}")
+
+
+def resolve_reference(text: str):
+    """Pin `text` to content with the configured registry settings; returns the resolved image."""
+    from dagster import build_resources
+
+    from vexxy.oci.reference import parse_reference
+    from vexxy_pipelines.environment import resources_for
+
+    ref = parse_reference(text)
+    with build_resources({"registry": resources_for()["registry"]}) as resources:
+        return resources.registry.resolve(ref)
+
+
+def cmd_analyze(args: argparse.Namespace) -> int:
+    from vexxy_pipelines.partitions import INDEX_DIGEST_TAG, REFERENCE_TAG, digest_hex, image_partitions
+
+    if args.platform:
+        os.environ["VEXXY_PLATFORM"] = args.platform
+    started = time.monotonic()
+    console.print(f"Resolving [bold]{args.reference}[/] ...")
+    resolved = resolve_reference(args.reference)
+    key = resolved.canonical
+    console.print(f"  [green]✓[/] {resolved.platform} manifest {resolved.manifest_digest}")
+    instance = _instance()
+    if key not in instance.get_dynamic_partitions(image_partitions.name):
+        instance.add_dynamic_partitions(image_partitions.name, [key])
+        console.print(f"  [green]✓[/] added partition {key}")
+    else:
+        console.print(f"  [green]✓[/] partition {key} already exists")
+    _ensure_vulnerability_db(instance)
+    tags = {REFERENCE_TAG: args.reference, **({INDEX_DIGEST_TAG: resolved.index_digest} if resolved.index_digest else {})}
+    result = _run_job(instance, "analyze_image", partition_key=key, tags=tags, steps=ANALYSIS_ASSETS)
+    if not result.success:
+        console.print(f"[red]Analysis of {args.reference} failed[/] — {_failure_message(result)}")
+        console.print(f"Run {result.run_id} is in the Dagster instance at {os.environ['DAGSTER_HOME']}.")
+        return 1
+
+    from dagster import build_resources
+
+    from vexxy_pipelines.environment import resources_for
+
+    with build_resources({"evidence": resources_for()["evidence"]}) as resources:
+        store = resources.evidence
+        scope = digest_hex(key)
+        files = {
+            "openvex.json": "vex.openvex.json",
+            "cyclonedx-vex.json": "vex.cdx.json",
+            "sbom.syft.json": "sbom.syft.json",
+            "sbom.cdx.json": "sbom.cdx.json",
+            "vulnerabilities.json": "vulnerabilities.json",
+        }
+        destination = Path(args.out) if args.out else None
+        if destination:
+            destination.mkdir(parents=True, exist_ok=True)
+        written = {}
+        for out_name, stored_name in files.items():
+            if not store.exists(scope, stored_name):
+                continue
+            source = store.path(scope, stored_name)
+            target = destination / out_name if destination else source
+            if destination:
+                shutil.copyfile(source, target)
+            written[out_name] = target
+        statements = store.get_json(scope, "vex.statements.json")
+        matches = store.get_json(scope, "vulnerabilities.json")["matches"]
+        components = len(json.loads(store.get(scope, "sbom.syft.json")).get("artifacts", []))
+
+    table = Table(title=f"vexxy analysis of {args.reference}", show_header=False)
+    table.add_column(no_wrap=True)
+    table.add_column(overflow="fold")
+    table.add_row("partition", key)
+    table.add_row("components", str(components))
+    table.add_row("vulnerability matches", str(len(matches)))
+    by_status: dict[str, int] = {}
+    for statement in statements:
+        by_status[statement["status"]] = by_status.get(statement["status"], 0) + 1
+    table.add_row("VEX statements", ", ".join(f"{n} {s}" for s, n in sorted(by_status.items())) or "none")
+    for name, path in written.items():
+        table.add_row(name, str(path))
+    table.add_row("took", f"{time.monotonic() - started:.1f} s (run {result.run_id[:8]})")
+    out.print(table)
+    if "openvex.json" in written:
+        out.print(f"VEX: {written['openvex.json']}", soft_wrap=True)
+    return 0
+
+
+def cmd_db_update(args: argparse.Namespace) -> int:
+    from dagster import AssetKey
+
+    instance = _instance()
+    _ensure_vulnerability_db(instance, force=True)
+    event = instance.get_latest_materialization_event(AssetKey("vulnerability_db"))
+    metadata = event.asset_materialization.metadata
+    out.print(
+        f"Vulnerability database {metadata['content_hash'].value[:16]}: {metadata['advisories'].value} advisories "
+        f"({metadata['malformed_skipped'].value} malformed and {metadata['withdrawn_skipped'].value} withdrawn skipped) "
+        f"from {metadata['source'].value}"
+    )
+    return 0
+
+
+def _local_registry(args: argparse.Namespace):
+    from vexxy.demo.registry import LocalRegistry
+    from vexxy.settings import vexxy_home
+
+    return LocalRegistry(root=Path(args.registry_dir or vexxy_home() / "registry"), port=args.port)
+
+
+def cmd_registry(args: argparse.Namespace) -> int:
+    registry = _local_registry(args)
+    if args.action == "start":
+        registry.start()
+        out.print(f"Registry listening on {registry.address} (data in {registry.root})")
+    else:
+        registry.stop()
+        out.print(f"Registry on {registry.address} stopped")
+    return 0
+
+
+def cmd_demo_build(args: argparse.Namespace) -> int:
+    from vexxy.demo.images import DEMO, build_and_push
+
+    registry = _local_registry(args).start()
+    ref = build_and_push(DEMO, registry.address, log=lambda msg: console.print(f"  {msg}"))
+    out.print(str(ref))
+    return 0
+
+
+def cmd_demo(args: argparse.Namespace) -> int:
+    from vexxy.demo.images import DEMO, build_and_push
+
+    registry = _local_registry(args).start()
+    console.print(f"Local registry on {registry.address}")
+    ref = build_and_push(DEMO, registry.address, log=lambda msg: console.print(f"  {msg}"))
+    args.reference = f"{registry.address}/{DEMO.repository}:{DEMO.tag}"
+    return cmd_analyze(args)
+
+
+def cmd_ui(args: argparse.Namespace) -> int:
+    from vexxy_pipelines.instance import ensure_dagster_home
+
+    ensure_dagster_home()
+    workspace = Path(__file__).resolve().parent.parent / "workspace.yaml"
+    command = [shutil.which("dagster") or "dagster", "dev", "-h", args.host, "-p", str(args.port)]
+    if workspace.exists():
+        command += ["-w", str(workspace)]
+    else:
+        command += ["-m", "vexxy_pipelines.definitions"]
+    os.execvp(command[0], command)
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="vexxy", description="Runtime-evidence VEX for container images.")
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    analyze = sub.add_parser("analyze", help="Analyze an image: SBOM, vulnerabilities and VEX, as Dagster assets.")
+    analyze.add_argument("reference", help="registry/repository:tag or registry/repository@sha256:<digest>")
+    analyze.add_argument("--out", help="Directory to copy the VEX, SBOM and matches into.")
+    analyze.add_argument("--platform", help="Platform of a multi-platform image (default linux/amd64).")
+    analyze.set_defaults(func=cmd_analyze)
+
+    db = sub.add_parser("db", help="The vulnerability database.")
+    db_sub = db.add_subparsers(dest="db_command", required=True)
+    db_sub.add_parser("update", help="Reload OSV advisories from VEXXY_OSV_SOURCE.").set_defaults(func=cmd_db_update)
+
+    def registry_options(p: argparse.ArgumentParser) -> None:
+        p.add_argument("--port", type=int, default=int(os.environ.get("VEXXY_DEMO_REGISTRY_PORT", "5000")))
+        p.add_argument("--registry-dir", help="Where the local registry keeps its data (default ~/.vexxy/registry).")
+
+    registry = sub.add_parser("registry", help="The local Distribution registry used by the demo.")
+    registry.add_argument("action", choices=["start", "stop"])
+    registry_options(registry)
+    registry.set_defaults(func=cmd_registry)
+
+    demo = sub.add_parser("demo", help="Build the demo image, push it to the local registry and analyze it.")
+    registry_options(demo)
+    demo.add_argument("--out", default="out", help="Directory for the resulting documents (default ./out).")
+    demo.add_argument("--platform", default=None)
+    demo.set_defaults(func=cmd_demo)
+    demo_build = sub.add_parser("demo-image", help="Only build and push the demo image; prints its reference.")
+    registry_options(demo_build)
+    demo_build.set_defaults(func=cmd_demo_build)
+
+    ui = sub.add_parser("ui", help="Start the Dagster UI (and daemon) on this instance.")
+    ui.add_argument("--host", default="127.0.0.1")
+    ui.add_argument("--port", type=int, default=3000)
+    ui.set_defaults(func=cmd_ui)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    try:
+        return args.func(args)
+    except VexxyError as exc:
+        console.print(f"[red]error:[/] {exc.message}")
+        if exc.hint:
+            console.print(f"[yellow]what to do:[/] {exc.hint}")
+        return 2
+    except KeyboardInterrupt:
+        console.print("[red]interrupted[/]")
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,21 @@
+"""The single Definitions object of the vexxy code location."""
+
+from __future__ import annotations
+
+from dagster import Definitions
+
+from vexxy_pipelines.assets.image import image
+from vexxy_pipelines.assets.sbom import sbom
+from vexxy_pipelines.assets.vex import vex_document
+from vexxy_pipelines.assets.vulnerabilities import vulnerabilities
+from vexxy_pipelines.assets.vulnerability_db import vulnerability_db
+from vexxy_pipelines.environment import resources_for
+from vexxy_pipelines.jobs import analyze_image_job, reevaluate_image_job, refresh_vulnerability_db_job
+from vexxy_pipelines.sensors.vulnerability_db import vulnerability_db_refresh_sensor
+
+defs = Definitions(
+    assets=[image, sbom, vulnerability_db, vulnerabilities, vex_document],
+    jobs=[analyze_image_job, refresh_vulnerability_db_job, reevaluate_image_job],
+    sensors=[vulnerability_db_refresh_sensor],
+    resources=resources_for(),
+)

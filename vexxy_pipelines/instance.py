@@ -1,0 +1,41 @@
+"""The Dagster instance vexxy runs against: SQLite in DAGSTER_HOME, PostgreSQL when configured."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+from vexxy.settings import vexxy_home
+
+MANAGED_MARKER = "# managed by vexxy: rewritten to follow DAGSTER_PG_URL / DATABASE_URL"
+
+
+def postgres_url() -> str | None:
+    """DAGSTER_PG_URL, else DATABASE_URL, as a plain `postgresql://` URL (no SQLAlchemy driver suffix)."""
+    url = os.environ.get("DAGSTER_PG_URL") or os.environ.get("DATABASE_URL")
+    if not url or not url.startswith(("postgres://", "postgresql")):
+        return None
+    scheme, rest = url.split("://", 1)
+    return f"postgresql://{rest}"
+
+
+def instance_yaml(pg_url: str | None) -> str:
+    text = f"{MANAGED_MARKER}\ntelemetry:\n  enabled: false\n"
+    if pg_url:
+        text += "storage:\n  postgres:\n    postgres_url:\n      env: DAGSTER_PG_URL\n"
+    return text
+
+
+def ensure_dagster_home() -> Path:
+    """Point DAGSTER_HOME somewhere real and write its dagster.yaml (unless the operator wrote their own)."""
+    home = Path(os.environ.setdefault("DAGSTER_HOME", str(vexxy_home() / "dagster"))).expanduser()
+    home.mkdir(parents=True, exist_ok=True)
+    pg_url = postgres_url()
+    if pg_url:
+        os.environ["DAGSTER_PG_URL"] = pg_url
+    config = home / "dagster.yaml"
+    if not config.exists() or config.read_text().startswith(MANAGED_MARKER):
+        wanted = instance_yaml(pg_url)
+        if not config.exists() or config.read_text() != wanted:
+            config.write_text(wanted)
+    return home

@@ -1,0 +1,32 @@
+"""Jobs an operator (or a sensor) launches: analyze one image, refresh advisories, re-evaluate."""
+
+from __future__ import annotations
+
+from dagster import AssetSelection, define_asset_job
+
+from vexxy_pipelines.assets.image import image
+from vexxy_pipelines.assets.sbom import sbom
+from vexxy_pipelines.assets.vex import vex_document
+from vexxy_pipelines.assets.vulnerabilities import vulnerabilities
+from vexxy_pipelines.assets.vulnerability_db import vulnerability_db
+from vexxy_pipelines.partitions import image_partitions
+
+analyze_image_job = define_asset_job(
+    "analyze_image",
+    selection=AssetSelection.assets(image, sbom, vulnerabilities, vex_document),
+    partitions_def=image_partitions,
+    description="Resolve, inventory, match and write the VEX of one image partition.",
+)
+
+refresh_vulnerability_db_job = define_asset_job(
+    "refresh_vulnerability_db",
+    selection=AssetSelection.assets(vulnerability_db),
+    description="Reload the OSV advisories; images are then re-evaluated without new sandbox runs.",
+)
+
+reevaluate_image_job = define_asset_job(
+    "reevaluate_image",
+    selection=AssetSelection.assets(vulnerabilities, vex_document),
+    partitions_def=image_partitions,
+    description="Re-match an image against the current advisories and rewrite its VEX (no new scan).",
+)

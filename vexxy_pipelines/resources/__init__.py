@@ -1,0 +1,1 @@
+"""Dagster resources: thin, environment-configured handles on vexxy's domain clients."""

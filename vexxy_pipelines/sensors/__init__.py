@@ -1,0 +1,1 @@
+"""Sensors: what turns outside events into runs."""
