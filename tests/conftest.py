@@ -124,3 +124,14 @@ def demo_image(registry, demo_layers):
     ref = parse_reference(f"{registry.address}/{DEMO.repository}:{DEMO.tag}")
     digest, _ = push_image(RegistryClient(), ref, demo_layers, DEMO.runtime, tag=DEMO.tag)
     return ref.with_digest(digest)
+
+
+@pytest.fixture(scope="session")
+def demo_syft_json(demo_image):
+    """Syft's native JSON for the demo image, from the real Syft binary scanning the registry."""
+    import json
+
+    from vexxy.sbom.syft import SyftScanner
+
+    output = SyftScanner().scan_registry_image(demo_image.canonical(), demo_image.registry, "linux/amd64")
+    return json.loads(output.native)

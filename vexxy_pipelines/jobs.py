@@ -9,12 +9,10 @@ from vexxy_pipelines.assets.sbom import sbom
 from vexxy_pipelines.assets.vex import vex_document
 from vexxy_pipelines.assets.vulnerabilities import vulnerabilities
 from vexxy_pipelines.assets.vulnerability_db import vulnerability_db
-from vexxy_pipelines.partitions import image_partitions
 
 analyze_image_job = define_asset_job(
     "analyze_image",
     selection=AssetSelection.assets(image, sbom, vulnerabilities, vex_document),
-    partitions_def=image_partitions,
     description="Resolve, inventory, match and write the VEX of one image partition.",
 )
 
@@ -27,6 +25,5 @@ refresh_vulnerability_db_job = define_asset_job(
 reevaluate_image_job = define_asset_job(
     "reevaluate_image",
     selection=AssetSelection.assets(vulnerabilities, vex_document),
-    partitions_def=image_partitions,
     description="Re-match an image against the current advisories and rewrite its VEX (no new scan).",
 )

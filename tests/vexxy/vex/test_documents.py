@@ -1,0 +1,91 @@
+"""OpenVEX 0.2.0 and CycloneDX 1.6 rendering, validated against the official schemas."""
+
+from datetime import datetime, timezone
+
+from vexxy.matching.matcher import VulnerabilityMatch
+from vexxy.oci.image import ImageConfig, Layer, Platform, ResolvedImage
+from vexxy.vex.cyclonedx import render_cyclonedx_vex
+from vexxy.vex.openvex import render_openvex
+from vexxy.vex.statements import ComponentEvidence, NoRuntimeEvidence, build_statements
+from vexxy.vex.validation import cyclonedx_errors, openvex_errors
+
+MANIFEST = "sha256:" + "1" * 64
+INDEX = "sha256:" + "2" * 64
+
+
+def image(index=None):
+    return ResolvedImage(
+        reference="127.0.0.1:5000/vexxy/demo:1.0", name="127.0.0.1:5000/vexxy/demo", manifest_digest=MANIFEST,
+        media_type="application/vnd.oci.image.manifest.v1+json", platform=Platform(), config_digest="sha256:" + "3" * 64,
+        config=ImageConfig(), layers=[Layer("sha256:" + "4" * 64, 10, "x")], index_digest=index,
+    )
+
+
+def matches():
+    def m(advisory, cve, purl, ref):
+        return VulnerabilityMatch(ref, purl.split("/")[1].split("@")[0], purl.split("@")[1], purl, "PyPI", advisory, (f"GHSA-{ref}",), cve, f"summary of {cve}", "ECOSYSTEM >= 0 < 9", "0", "9", None)
+
+    return [m("PYSEC-1", "CVE-2020-1", "pkg:pypi/pyyaml@5.3.1", "y"), m("PYSEC-2", "CVE-2020-2", "pkg:pypi/jinja2@2.10", "j")]
+
+
+class Evidence:
+    def for_component(self, ref):
+        return ComponentEvidence(5, ("/x.py",) if ref == "j" else (), True, "sha256:" + "5" * 64, "60 s")
+
+
+def test_openvex_document_is_valid_and_names_image_and_packages():
+    document = render_openvex(image(), build_statements(matches(), NoRuntimeEvidence()))
+    assert openvex_errors(document) == []
+    assert document["@context"] == "https://openvex.dev/ns/v0.2.0" and document["version"] == 1
+    statement = document["statements"][0]
+    assert statement["vulnerability"] == {"name": "CVE-2020-1", "aliases": ["GHSA-y", "PYSEC-1"], "description": "summary of CVE-2020-1"}
+    (product,) = statement["products"]
+    assert product["@id"] == f"pkg:oci/demo@{MANIFEST}"
+    assert product["hashes"] == {"sha-256": "1" * 64}
+    assert product["subcomponents"] == [{"@id": "pkg:pypi/pyyaml@5.3.1"}]
+    assert statement["status"] == "under_investigation"
+
+
+def test_multi_platform_image_lists_index_and_manifest():
+    document = render_openvex(image(index=INDEX), build_statements(matches(), NoRuntimeEvidence()))
+    assert [p["@id"] for p in document["statements"][0]["products"]] == [f"pkg:oci/demo@{MANIFEST}", f"pkg:oci/demo@{INDEX}"]
+    assert openvex_errors(document) == []
+
+
+def test_evidence_statements_are_valid_openvex_and_cyclonedx():
+    statements = build_statements(matches(), Evidence())
+    document = render_openvex(image(), statements)
+    assert openvex_errors(document) == []
+    by_name = {s["vulnerability"]["name"]: s for s in document["statements"]}
+    assert by_name["CVE-2020-1"]["status"] == "not_affected"
+    assert by_name["CVE-2020-1"]["justification"] == "vulnerable_code_not_in_execute_path"
+    assert "impact_statement" not in by_name["CVE-2020-1"]  # the schema allows one of the two
+    assert by_name["CVE-2020-2"]["status"] == "affected" and by_name["CVE-2020-2"]["action_statement"]
+    cyclonedx = render_cyclonedx_vex(image(), statements)
+    assert cyclonedx_errors(cyclonedx) == []
+    import json
+
+    vulnerabilities = {v["id"]: v for v in json.loads(cyclonedx)["vulnerabilities"]}
+    assert vulnerabilities["CVE-2020-1"]["analysis"]["state"] == "not_affected"
+    assert vulnerabilities["CVE-2020-1"]["analysis"]["justification"] == "code_not_reachable"
+    assert vulnerabilities["CVE-2020-1"]["affects"] == [{"ref": "pkg:pypi/pyyaml@5.3.1"}]
+    assert vulnerabilities["CVE-2020-2"]["analysis"]["state"] == "exploitable"
+
+
+def test_version_is_bumped_only_when_statements_change():
+    first = render_openvex(image(), build_statements(matches(), NoRuntimeEvidence()), now=datetime(2026, 1, 1, tzinfo=timezone.utc))
+    same = render_openvex(image(), build_statements(matches(), NoRuntimeEvidence()), previous=first)
+    assert same == first
+    changed = render_openvex(image(), build_statements(matches(), Evidence()), previous=first, now=datetime(2026, 2, 1, tzinfo=timezone.utc))
+    assert changed["version"] == 2 and changed["@id"] == first["@id"]
+    assert changed["last_updated"] == "2026-02-01T00:00:00Z" and changed["timestamp"] == first["timestamp"]
+    assert openvex_errors(changed) == []
+
+
+def test_validators_catch_broken_documents():
+    document = render_openvex(image(), build_statements(matches(), NoRuntimeEvidence()))
+    document["statements"][0]["status"] = "maybe"
+    del document["author"]
+    errors = openvex_errors(document)
+    assert any("author" in e for e in errors) and any("maybe" in e for e in errors)
+    assert cyclonedx_errors('{"bomFormat": "CycloneDX", "specVersion": "1.6", "version": "one"}')

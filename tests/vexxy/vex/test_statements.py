@@ -1,0 +1,56 @@
+"""The statement rule: evidence decides, and without evidence nothing is ever `not_affected`."""
+
+from vexxy.matching.matcher import VulnerabilityMatch
+from vexxy.vex.statements import ComponentEvidence, NoRuntimeEvidence, Status, build_statements
+
+
+def match(advisory, vulnerability, purl="pkg:pypi/pyyaml@5.3.1", ref="c1", aliases=(), fixed="5.4"):
+    return VulnerabilityMatch(
+        component_ref=ref, component_name="pyyaml", component_version="5.3.1", purl=purl, ecosystem="PyPI",
+        advisory_id=advisory, aliases=aliases, vulnerability=vulnerability, summary="summary", matched="ECOSYSTEM >= 0 < 5.4",
+        introduced="0", fixed=fixed, last_affected=None,
+    )
+
+
+class Evidence:
+    def __init__(self, by_ref):
+        self.by_ref = by_ref
+
+    def for_component(self, ref):
+        return self.by_ref.get(ref)
+
+
+def test_without_runtime_evidence_everything_is_under_investigation():
+    statements = build_statements([match("PYSEC-1", "CVE-1"), match("PYSEC-2", "CVE-2")], NoRuntimeEvidence())
+    assert [s.status for s in statements] == [Status.UNDER_INVESTIGATION] * 2
+    assert all("No runtime evidence" in s.status_notes for s in statements)
+
+
+def test_advisories_naming_the_same_cve_become_one_statement():
+    statements = build_statements(
+        [match("PYSEC-2021-142", "CVE-2020-14343", aliases=("GHSA-x",)), match("GHSA-x", "CVE-2020-14343", aliases=("CVE-2020-14343",))],
+        NoRuntimeEvidence(),
+    )
+    (statement,) = statements
+    assert statement.advisory_ids == ("GHSA-x", "PYSEC-2021-142")
+    assert statement.aliases == ("GHSA-x", "PYSEC-2021-142")
+
+
+def test_evidence_decides_the_status():
+    loaded = ComponentEvidence(10, ("/a/yaml/__init__.py",), True, "sha256:p", "60 s")
+    unseen = ComponentEvidence(10, (), True, "sha256:p", "60 s")
+    unknown = ComponentEvidence(0, (), True, "sha256:p", "60 s")
+    partial = ComponentEvidence(10, (), False, "sha256:p", "20 s", incomplete_reason="workload exited")
+    refs = {"loaded": loaded, "unseen": unseen, "unknown": unknown, "partial": partial}
+    statements = build_statements(
+        [match("P", "CVE-1", purl=f"pkg:pypi/{r}@1", ref=r) for r in refs] + [match("P", "CVE-1", purl="pkg:pypi/none@1", ref="none")],
+        Evidence(refs),
+    )
+    by_ref = {s.component_ref: s for s in statements}
+    assert by_ref["loaded"].status is Status.AFFECTED and "Upgrade to 5.4" in by_ref["loaded"].action_statement
+    assert by_ref["unseen"].status is Status.NOT_AFFECTED
+    assert by_ref["unseen"].justification == "vulnerable_code_not_in_execute_path"
+    assert "sha256:p" in by_ref["unseen"].status_notes
+    assert by_ref["unknown"].status is Status.UNDER_INVESTIGATION and "lists no files" in by_ref["unknown"].status_notes
+    assert by_ref["partial"].status is Status.UNDER_INVESTIGATION and "workload exited" in by_ref["partial"].status_notes
+    assert by_ref["none"].status is Status.UNDER_INVESTIGATION

@@ -1,0 +1,38 @@
+"""The whole Definitions object loads and has the graph, checks, jobs and sensors we promise."""
+
+import subprocess
+import sys
+from pathlib import Path
+
+from dagster import AssetKey
+
+from vexxy_pipelines.definitions import defs
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def test_asset_graph():
+    graph = defs.resolve_asset_graph()
+    keys = {key.to_user_string() for key in graph.get_all_asset_keys()}
+    assert keys == {"image", "sbom", "vulnerability_db", "vulnerabilities", "vex_document"}
+    assert graph.get(AssetKey("vex_document")).parent_keys == {AssetKey("vulnerabilities"), AssetKey("image")}
+    assert graph.get(AssetKey("vulnerabilities")).parent_keys == {AssetKey("sbom"), AssetKey("vulnerability_db")}
+    assert graph.get(AssetKey("vulnerability_db")).partitions_def is None
+    assert graph.get(AssetKey("image")).partitions_def.name == "images"
+
+
+def test_checks_jobs_and_sensors():
+    checks = {key.name for key in defs.resolve_asset_graph().asset_check_keys}
+    assert checks == {"openvex_schema_valid", "cyclonedx_schema_valid", "one_statement_per_vulnerability"}
+    for job in ("analyze_image", "refresh_vulnerability_db", "reevaluate_image"):
+        assert defs.resolve_job_def(job)
+    assert defs.resolve_sensor_def("vulnerability_db_refresh_sensor")
+
+
+def test_dagster_definitions_validate_passes():
+    result = subprocess.run(
+        [str(Path(sys.executable).parent / "dagster"), "definitions", "validate", "-w", "workspace.yaml"],
+        cwd=ROOT, capture_output=True, text=True, timeout=300,
+    )
+    assert result.returncode == 0, result.stderr[-2000:]
+    assert "All code locations passed validation" in result.stderr + result.stdout
