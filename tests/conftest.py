@@ -135,3 +135,23 @@ def demo_syft_json(demo_image):
 
     output = SyftScanner().scan_registry_image(demo_image.canonical(), demo_image.registry, "linux/amd64")
     return json.loads(output.native)
+
+
+@pytest.fixture(scope="session")
+def analyzed_demo(demo_image, tmp_path_factory):
+    """The demo image analyzed once through `vexxy analyze` (by tag); returns the output directory."""
+    from vexxy_pipelines.cli import main
+
+    out = tmp_path_factory.mktemp("analysis")
+    assert main(["analyze", f"{demo_image.name}:1.0", "--out", str(out)]) == 0
+    return out
+
+
+@pytest.fixture
+def instance():
+    from dagster import DagsterInstance
+
+    from vexxy_pipelines.instance import ensure_dagster_home
+
+    ensure_dagster_home()
+    return DagsterInstance.get()

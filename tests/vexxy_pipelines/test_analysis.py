@@ -15,11 +15,9 @@ from vexxy_pipelines.partitions import image_partitions
 pytestmark = pytest.mark.slow
 
 
-@pytest.fixture(scope="module")
-def analyzed(demo_image, tmp_path_factory):
-    out = tmp_path_factory.mktemp("out")
-    assert main(["analyze", f"{demo_image.name}:1.0", "--out", str(out)]) == 0
-    return out
+@pytest.fixture
+def analyzed(analyzed_demo):
+    return analyzed_demo
 
 
 def test_instance_is_postgres():

@@ -1,5 +1,6 @@
 """SBOM components x advisories: real Syft output against the bundled real advisories."""
 
+import pytest
 from vexxy import settings
 from vexxy.matching.matcher import match_components
 from vexxy.osv.database import AdvisoryDatabase
@@ -8,6 +9,7 @@ from vexxy.osv.records import parse_osv
 from vexxy.sbom.components import Component, components_from_syft
 
 
+@pytest.mark.slow
 def test_demo_image_matches_its_known_vulnerable_python_packages(demo_syft_json):
     database = AdvisoryDatabase(load_advisories(str(settings.BUNDLED_OSV)).advisories)
     report = match_components(components_from_syft(demo_syft_json), database)

@@ -11,6 +11,8 @@ from vexxy.oci.image import Platform
 from vexxy.oci.reference import parse_reference
 from vexxy.oci.registry_client import RegistryClient
 
+pytestmark = pytest.mark.slow  # a real registry and real images
+
 
 def test_resolves_tag_and_digest_to_the_same_manifest(demo_image):
     client = RegistryClient()

@@ -8,6 +8,8 @@ from vexxy.errors import SbomError
 from vexxy.sbom.components import components_from_syft, strip_qualifiers
 from vexxy.sbom.syft import SyftScanner
 
+pytestmark = pytest.mark.slow  # real registry and Syft
+
 
 def test_syft_inventories_debian_and_python_packages(demo_syft_json):
     components = {c.name: c for c in components_from_syft(demo_syft_json)}
