@@ -155,3 +155,19 @@ def instance():
 
     ensure_dagster_home()
     return DagsterInstance.get()
+
+
+@pytest.fixture(scope="session")
+def token_registry():
+    """A real Distribution registry in token mode, with its token service (user `ci`, password `t0ken`)."""
+    from token_service import TokenService
+
+    from vexxy.demo.registry import LocalRegistry
+
+    root = SESSION_DIR / "token-registry"
+    root.mkdir(parents=True, exist_ok=True)
+    service = TokenService(root, "ci", "t0ken")
+    server = LocalRegistry(root=root, port=free_port(), extra_config=service.registry_config()).start()
+    yield server, service
+    server.stop()
+    service.close()

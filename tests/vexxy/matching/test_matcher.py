@@ -1,6 +1,7 @@
 """SBOM components x advisories: real Syft output against the bundled real advisories."""
 
 import pytest
+
 from vexxy import settings
 from vexxy.matching.matcher import match_components
 from vexxy.osv.database import AdvisoryDatabase

@@ -99,3 +99,16 @@ def test_blob_digest_is_verified(demo_image):
     resolved = client.resolve(demo_image)
     config = json.loads(client.get_blob(demo_image, resolved.config_digest))
     assert config["architecture"] == "amd64"
+
+
+def test_bearer_token_registry(token_registry, demo_layers):
+    server, service = token_registry
+    ref = parse_reference(f"{server.address}/team/app:1")
+    with pytest.raises(RegistryAuthError, match="Token service of registry .* refused the credentials"):
+        RegistryClient().resolve(ref)
+    client = RegistryClient(username="ci", password="t0ken")
+    digest, _ = push_image(client, ref, demo_layers[-1:], DEMO.runtime, tag="1")
+    issued = service.issued
+    resolved = client.resolve(ref)
+    assert resolved.manifest_digest == digest
+    assert service.issued == issued + 1  # one pull token, reused for manifest and config
