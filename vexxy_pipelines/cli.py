@@ -151,7 +151,7 @@ def cmd_analyze(args: argparse.Namespace) -> int:
             "sbom.cdx.json": "sbom.cdx.json",
             "vulnerabilities.json": "vulnerabilities.json",
         }
-        destination = Path(args.out) if args.out else None
+        destination = Path(args.out).resolve() if args.out else None
         if destination:
             destination.mkdir(parents=True, exist_ok=True)
         written = {}
@@ -243,7 +243,8 @@ def cmd_ui(args: argparse.Namespace) -> int:
 
     ensure_dagster_home()
     workspace = Path(__file__).resolve().parent.parent / "workspace.yaml"
-    command = [shutil.which("dagster") or "dagster", "dev", "-h", args.host, "-p", str(args.port)]
+    beside = Path(sys.executable).parent / "dagster"
+    command = [str(beside) if beside.exists() else shutil.which("dagster") or "dagster", "dev", "-h", args.host, "-p", str(args.port)]
     if workspace.exists():
         command += ["-w", str(workspace)]
     else:

@@ -70,15 +70,21 @@ def python_packages_layer(requirements: tuple[str, ...] | list[str], *, log=prin
         target = Path(tmp) / SITE_PACKAGES
         command = [
             sys.executable, "-m", "pip", "install", "--quiet", "--disable-pip-version-check",
-            "--no-deps", "--no-warn-script-location", "--target", str(target), *requirements,
+            "--no-deps", "--no-compile", "--no-warn-script-location", "--target", str(target), *requirements,
         ]
-        env = {**os.environ, "SOURCE_DATE_EPOCH": "1700000000"}  # hash-checked .pyc: reproducible layers
-        result = subprocess.run(command, capture_output=True, text=True, env=env)
+        result = subprocess.run(command, capture_output=True, text=True)
         if result.returncode != 0:
             raise VexxyError(
                 f"Installing {', '.join(requirements)} for the image failed: {result.stderr[-1500:]}",
                 hint="Check that the Python package index is reachable.",
             )
+        # Byte-compile as the image's own path and with hash-checked .pyc files: reproducible layers.
+        compiled = subprocess.run(
+            [sys.executable, "-m", "compileall", "-q", "-d", f"/{SITE_PACKAGES}", "--invalidation-mode", "checked-hash", str(target)],
+            capture_output=True, text=True,
+        )
+        if compiled.returncode != 0:
+            raise VexxyError(f"Byte-compiling the image's Python packages failed: {compiled.stdout[-800:]}{compiled.stderr[-800:]}")
         log(f"Installed {', '.join(requirements)} into the image's {SITE_PACKAGES}")
         return layer_from_directory(Path(tmp))
 
