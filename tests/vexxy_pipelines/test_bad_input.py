@@ -113,3 +113,11 @@ def test_unreadable_osv_source_fails_with_a_hint(tmp_path):
     )
     assert not result.success
     assert "does not exist" in failure_of(result) and "VEXXY_OSV_SOURCE" in failure_of(result)
+
+
+def test_db_update_reloads_and_reports(instance, capsys):
+    assert main(["db", "update"]) == 0
+    out = capsys.readouterr().out
+    assert "advisories" in out and "withdrawn skipped" in out
+    event = instance.get_latest_materialization_event(AssetKey("vulnerability_db"))
+    assert event.asset_materialization.metadata["advisories"].value > 30

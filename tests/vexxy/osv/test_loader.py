@@ -82,3 +82,27 @@ def test_snapshot_round_trip_and_stable_hash():
     assert restored.content_hash == database.content_hash
     assert AdvisoryDatabase(list(reversed(database.advisories))).content_hash == database.content_hash
     assert [a.id for a, _ in restored.candidates("PyPI", "PyYAML")] == [a.id for a, _ in database.candidates("PyPI", "pyyaml")]
+
+
+def test_reads_an_all_zip_from_a_url(tmp_path):
+    import functools
+    import threading
+    from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
+
+    import yaml
+
+    with zipfile.ZipFile(tmp_path / "all.zip", "w") as zf:
+        for path in PYPA.glob("pyyaml/*.yaml"):
+            zf.writestr(path.stem + ".json", json.dumps(yaml.safe_load(path.read_text()), default=str))
+    handler = functools.partial(SimpleHTTPRequestHandler, directory=str(tmp_path))
+    handler.log_message = lambda *args: None
+    server = ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        base = f"http://127.0.0.1:{server.server_address[1]}"
+        report = load_advisories(f"{base}/all.zip")
+        assert sorted(a.id for a in report.advisories) == sorted(p.stem for p in PYPA.glob("pyyaml/*.yaml"))
+        with pytest.raises(AdvisorySourceError, match="HTTP 404"):
+            load_advisories(f"{base}/missing.zip")
+    finally:
+        server.shutdown()
