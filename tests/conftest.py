@@ -115,7 +115,7 @@ def demo_layers():
 
 @pytest.fixture(scope="session")
 def demo_image(registry, demo_layers):
-    """The demo image (Debian bookworm + python3, Jinja2 2.10, PyYAML 5.3.1, a web app), pushed for real."""
+    """The demo image (Debian bookworm + python3, Jinja2 2.11.2, PyYAML 5.3.1, a web app), pushed for real."""
     from vexxy.demo.images import DEMO
     from vexxy.oci.build import push_image
     from vexxy.oci.reference import parse_reference

@@ -25,7 +25,7 @@ SITE_PACKAGES = "usr/local/lib/python3.11/dist-packages"
 APP_DIR = Path(__file__).parent / "app"
 
 # Old releases with published advisories: Jinja2 is rendered by the app, PyYAML is never imported.
-DEMO_PACKAGES = ("jinja2==2.10", "markupsafe==2.0.1", "pyyaml==5.3.1")
+DEMO_PACKAGES = ("jinja2==2.11.2", "markupsafe==2.0.1", "pyyaml==5.3.1")
 
 
 def cache_dir() -> Path:

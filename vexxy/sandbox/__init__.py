@@ -1,0 +1,1 @@
+"""Run an image in an isolated sandbox and record what it really executes and opens."""

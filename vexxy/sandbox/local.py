@@ -1,0 +1,407 @@
+"""The local sandbox: an image under runc, in its own network namespace, watched by fanotify.
+
+`LocalSandbox.session(image)` is a context manager: entering it prepares the root filesystem,
+mounts a size-limited scratch tmpfs and an overlay (the image's files stay read-only, the run
+writes to its own upper dir), creates the network, starts the tracer and the workload, and
+waits for readiness. Leaving it, however that happens (success, exception, timeout, a Dagster
+run being terminated), stops the workload and removes everything the sandbox created.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import secrets
+import shutil
+import signal
+import socket
+import subprocess
+import threading
+import time
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Callable, Iterator
+
+from vexxy.errors import VexxyError
+from vexxy.oci.image import ResolvedImage
+from vexxy.oci.registry_client import RegistryClient
+from vexxy.sandbox.image_store import ImageStore
+from vexxy.sandbox.network import SandboxNetwork
+from vexxy.sandbox.profile import ExecutionProfile, Observation, Readiness
+from vexxy.sandbox.rootfs import UnpackReport
+from vexxy.sandbox.runtime_spec import CAPABILITIES, Limits, build_spec
+from vexxy.sandbox.state import CONTAINER_PREFIX, SandboxPaths, SandboxState, cgroup_dirs, pids_in_cgroups
+from vexxy.sandbox.sweep import sweep, teardown
+from vexxy.sandbox.tracer import FileTracer
+
+BACKEND = "local-runc"
+
+
+class SandboxError(VexxyError):
+    """The sandbox itself could not be set up (not the workload misbehaving)."""
+
+
+@dataclass(frozen=True)
+class SandboxSettings:
+    state_dir: Path
+    cache_dir: Path
+    runtime: str = "runc"
+    limits: Limits = Limits()
+    observation_seconds: float = 60.0
+    quiet_seconds: float = 10.0
+    readiness_timeout: float = 30.0
+    readiness_probe: str = "tcp"  # tcp: connect to every exposed TCP port; alive: the process runs
+    max_restarts: int = 2
+    max_rootfs_bytes: int = 4 << 30
+
+
+@dataclass
+class Workload:
+    """A running sandbox, handed to the code inside the session (e.g. a web scanner)."""
+
+    sandbox_id: str
+    address: str
+    ports: list[int]
+    readiness: Readiness
+    tracer: FileTracer
+    network: SandboxNetwork
+    unpack: UnpackReport = field(default_factory=UnpackReport)
+
+    def mark_phase(self, phase: str) -> None:
+        """Label paths first seen from now on (e.g. 'fuzzing'), for coverage figures."""
+        self.tracer.phase = phase
+
+
+def _tcp_ports(exposed: list[str]) -> list[int]:
+    ports = []
+    for spec in exposed:
+        number, _, protocol = spec.partition("/")
+        if (protocol or "tcp") == "tcp" and number.isdigit():
+            ports.append(int(number))
+    return sorted(set(ports))
+
+
+def _listening(pid: int) -> list[dict]:
+    sockets = []
+    for name, protocol in (("tcp", "tcp"), ("tcp6", "tcp6"), ("udp", "udp"), ("udp6", "udp6")):
+        try:
+            lines = Path(f"/proc/{pid}/net/{name}").read_text().splitlines()[1:]
+        except OSError:
+            continue
+        for line in lines:
+            fields = line.split()
+            local, state = fields[1], fields[3]
+            if protocol.startswith("tcp") and state != "0A":
+                continue
+            if protocol.startswith("udp") and state != "07":
+                continue
+            address_hex, port_hex = local.split(":")
+            if len(address_hex) == 8:
+                address = socket.inet_ntop(socket.AF_INET, bytes.fromhex(address_hex)[::-1])
+            else:
+                raw = bytes.fromhex(address_hex)
+                address = socket.inet_ntop(socket.AF_INET6, b"".join(raw[i : i + 4][::-1] for i in range(0, 16, 4)))
+            sockets.append({"protocol": protocol.rstrip("6"), "address": address, "port": int(port_hex, 16)})
+    return sorted({(s["protocol"], s["address"], s["port"]): s for s in sockets}.values(), key=lambda s: (s["port"], s["protocol"]))
+
+
+class LocalSandbox:
+    def __init__(self, settings: SandboxSettings, client: RegistryClient):
+        self.settings = settings
+        self.paths = SandboxPaths(Path(settings.state_dir))
+        self.images = ImageStore(Path(settings.cache_dir), client, settings.max_rootfs_bytes)
+
+    def _require_tools(self) -> None:
+        if os.geteuid() != 0:
+            raise SandboxError("The local sandbox must run as root (it mounts, creates namespaces and runs runc).")
+        for tool in (self.settings.runtime, "ip", "nft", "mount", "umount"):
+            if not shutil.which(tool):
+                raise SandboxError(f"`{tool}` is not installed; the local sandbox needs it.", hint="Run scripts/setup, which installs runc, iproute2 and nftables.")
+
+    @contextlib.contextmanager
+    def session(self, image: ResolvedImage, log: Callable[[str], None] = lambda message: None) -> Iterator[Workload]:
+        self._require_tools()
+        swept = sweep(self.paths, self.settings.runtime)
+        if swept:
+            log(f"Removed {len(swept)} sandbox(es) left behind by killed runs: {', '.join(swept)}")
+        rootfs, unpack = self.images.rootfs(image)
+        sandbox_id = secrets.token_hex(8)
+        run_dir = self.paths.run_dir(sandbox_id)
+        self.paths.write_state(SandboxState(sandbox_id, os.getpid(), str(run_dir), image.canonical, time.time()))
+        runner = _Runner(self, sandbox_id, image, rootfs, run_dir, log)
+        previous_handler = None
+        if threading.current_thread() is threading.main_thread():
+            # A terminated run gets SIGTERM: turn it into an exception so the finally below runs.
+            previous_handler = signal.getsignal(signal.SIGTERM)
+            signal.signal(signal.SIGTERM, _raise_interrupt)
+        try:
+            workload = runner.start()
+            workload.unpack = unpack
+            yield workload
+        finally:
+            try:
+                runner.stop()
+            finally:
+                teardown(self.paths, sandbox_id, self.settings.runtime)
+                if previous_handler is not None:
+                    signal.signal(signal.SIGTERM, previous_handler)
+
+    def observe(self, workload: Workload, during: Callable[[Workload], None] | None = None) -> ExecutionProfile:
+        """Watch the workload for the observation window (ending early once quiet); `during` runs alongside."""
+        return workload._runner.observe(workload, during)  # type: ignore[attr-defined]
+
+
+def _raise_interrupt(signum, frame):
+    raise KeyboardInterrupt(f"received signal {signum}")
+
+
+class _Runner:
+    """The mechanics of one sandbox run; `LocalSandbox.session` guarantees `stop` and teardown."""
+
+    def __init__(self, sandbox: LocalSandbox, sandbox_id: str, image: ResolvedImage, rootfs: Path, run_dir: Path, log):
+        self.sandbox, self.settings = sandbox, sandbox.settings
+        self.sandbox_id, self.image, self.rootfs, self.run_dir, self.log = sandbox_id, image, rootfs, run_dir, log
+        self.container_id = f"{CONTAINER_PREFIX}{sandbox_id}"
+        self.process: subprocess.Popen | None = None
+        self.tracer: FileTracer | None = None
+        self.network: SandboxNetwork | None = None
+        self.exit_codes: list[int] = []
+        self.resource_events: list[str] = []
+        self.exec_args: dict[str, list[str]] = {}
+        self.started = time.monotonic()
+
+    # --- setup ----------------------------------------------------------------------------
+
+    def _mount(self) -> Path:
+        scratch, merged = self.run_dir / "scratch", self.run_dir / "merged"
+        for directory in (scratch, merged):
+            directory.mkdir(parents=True, exist_ok=True)
+        limit = self.settings.limits.writable_bytes
+        _check(["mount", "-t", "tmpfs", "-o", f"size={limit},mode=0755", f"vexxy-{self.sandbox_id}", str(scratch)], "mount the scratch tmpfs")
+        (scratch / "upper").mkdir()
+        (scratch / "work").mkdir()
+        options = f"lowerdir={self.rootfs},upperdir={scratch / 'upper'},workdir={scratch / 'work'}"
+        _check(["mount", "-t", "overlay", "-o", options, f"vexxy-{self.sandbox_id}", str(merged)], "mount the overlay root")
+        return merged
+
+    def start(self) -> Workload:
+        merged = self._mount()
+        self.tracer = FileTracer(str(merged))
+        self.network = SandboxNetwork(self.sandbox_id).create()
+        resolv, hosts = self.run_dir / "resolv.conf", self.run_dir / "hosts"
+        resolv.write_text("# no DNS inside the vexxy sandbox\n")
+        hosts.write_text(f"127.0.0.1\tlocalhost\n{self.network.sandbox_address}\tsandbox\n")
+        bundle = self.run_dir / "bundle"
+        bundle.mkdir()
+        spec = build_spec(
+            sandbox_id=self.sandbox_id, rootfs=merged, config=self.image.config, netns_path=self.network.netns_path,
+            resolv_conf=resolv, hosts=hosts, limits=self.settings.limits,
+        )
+        (bundle / "config.json").write_text(json.dumps(spec, indent=1))
+        self.bundle = bundle
+        readiness = self._start_and_wait()
+        ports = _tcp_ports(self.image.config.exposed_ports)
+        workload = Workload(self.sandbox_id, self.network.sandbox_address, ports, readiness, self.tracer, self.network)
+        workload._runner = self  # type: ignore[attr-defined]
+        return workload
+
+    def _launch(self) -> None:
+        self.sandbox.paths.runc_root.mkdir(parents=True, exist_ok=True)
+        log = open(self.run_dir / "workload.log", "ab")
+        self.process = subprocess.Popen(
+            [self.settings.runtime, "--root", str(self.sandbox.paths.runc_root), "run", "--bundle", str(self.bundle), self.container_id],
+            stdin=subprocess.DEVNULL, stdout=log, stderr=log, start_new_session=True,
+        )
+        log.close()
+
+    def _exited(self) -> int | None:
+        if self.process is None:
+            return None
+        code = self.process.poll()
+        return code
+
+    def _start_and_wait(self) -> Readiness:
+        """Start the workload; restart it (up to max_restarts) if it exits before it is ready."""
+        ports = _tcp_ports(self.image.config.exposed_ports)
+        restarts = 0
+        start = time.monotonic()
+        while True:
+            self._launch()
+            outcome = self._wait_ready(ports, start)
+            if outcome is not None:
+                outcome.restarts = restarts
+                return outcome
+            code = self.process.wait()
+            self.exit_codes.append(code)
+            subprocess.run([self.settings.runtime, "--root", str(self.sandbox.paths.runc_root), "delete", "--force", self.container_id], capture_output=True)
+            self._note_resource_events()
+            if code == 0 and not ports:
+                return Readiness("exited", "the workload ran to completion before the observation window", round(time.monotonic() - start, 2), 0, restarts)
+            if restarts >= self.settings.max_restarts:
+                tail = self.log_tail()
+                kind = "crash_loop" if restarts else "exited"
+                detail = f"the workload exited with code {code}" + (f" {restarts + 1} times in a row" if restarts else "") + (f": {tail.splitlines()[-1]}" if tail else "")
+                return Readiness(kind, detail, round(time.monotonic() - start, 2), code, restarts)
+            restarts += 1
+            time.sleep(min(2.0, 0.5 * restarts))
+
+    def _wait_ready(self, ports: list[int], start: float) -> Readiness | None:
+        deadline = start + self.settings.readiness_timeout
+        while time.monotonic() < deadline:
+            if self._exited() is not None:
+                return None
+            alive = self.container_pid() is not None
+            if alive and (self.settings.readiness_probe == "alive" or not ports):
+                return Readiness("ready", "the process is running" + ("" if not ports else ""), round(time.monotonic() - start, 2))
+            if alive and all(self._port_open(port) for port in ports):
+                return Readiness("ready", f"TCP {', '.join(map(str, ports))} accepted connections", round(time.monotonic() - start, 2))
+            time.sleep(0.1)
+        if self._exited() is not None:
+            return None
+        return Readiness(
+            "timeout",
+            f"no connection to TCP {', '.join(map(str, ports))} within {self.settings.readiness_timeout:.0f} s" if ports else "the process did not start in time",
+            round(time.monotonic() - start, 2),
+        )
+
+    def _port_open(self, port: int) -> bool:
+        try:
+            with socket.create_connection((self.network.sandbox_address, port), timeout=0.5):
+                return True
+        except OSError:
+            return False
+
+    def container_pid(self) -> int | None:
+        result = subprocess.run(
+            [self.settings.runtime, "--root", str(self.sandbox.paths.runc_root), "state", self.container_id], capture_output=True, text=True
+        )
+        if result.returncode != 0:
+            return None
+        state = json.loads(result.stdout)
+        return state.get("pid") if state.get("status") == "running" else None
+
+    # --- observation ------------------------------------------------------------------------
+
+    def _scan_processes(self) -> None:
+        for pid in pids_in_cgroups(self.sandbox_id):
+            try:
+                exe = os.readlink(f"/proc/{pid}/exe")
+                args = Path(f"/proc/{pid}/cmdline").read_bytes().split(b"\0")
+            except OSError:
+                continue
+            relative = self.tracer._relative(exe) if self.tracer else exe
+            if relative and relative not in self.exec_args:
+                self.exec_args[relative] = [a.decode(errors="replace") for a in args if a]
+
+    def _note_resource_events(self) -> None:
+        for directory in cgroup_dirs(self.sandbox_id):
+            oom = directory / "memory.oom_control"
+            if oom.exists() and "oom_kill 0" not in oom.read_text() and "out of memory" not in self.resource_events:
+                self.resource_events.append(f"out of memory (limit {self.settings.limits.memory_bytes >> 20} MiB): the kernel killed a process")
+            events = directory / "pids.events"
+            if events.exists() and "max 0" not in events.read_text() and "pids limit" not in " ".join(self.resource_events):
+                self.resource_events.append(f"pids limit reached ({self.settings.limits.pids} processes): forks were refused")
+        scratch = self.run_dir / "scratch"
+        try:
+            usage = os.statvfs(scratch)
+            if usage.f_bavail == 0 and not any("writable space" in e for e in self.resource_events):
+                self.resource_events.append(f"writable space full ({self.settings.limits.writable_bytes >> 20} MiB)")
+        except OSError:
+            pass
+
+    def observe(self, workload: Workload, during: Callable[[Workload], None] | None) -> ExecutionProfile:
+        readiness = workload.readiness
+        observed_from = time.monotonic()
+        ended_by = "window"
+        helper_error: list[BaseException] = []
+        helper = None
+        if readiness.outcome == "ready":
+            if during is not None:
+                def run_helper():
+                    try:
+                        during(workload)
+                    except BaseException as exc:  # reported with the profile, never fatal to it
+                        helper_error.append(exc)
+
+                helper = threading.Thread(target=run_helper, name="vexxy-during", daemon=True)
+                helper.start()
+            deadline = observed_from + self.settings.observation_seconds
+            last_size = -1
+            while time.monotonic() < deadline:
+                self._scan_processes()
+                self._note_resource_events()
+                size = self.tracer.snapshot_size()
+                if size != last_size:
+                    last_size = size
+                if self._exited() is not None:
+                    self.exit_codes.append(self.process.returncode)
+                    ended_by = "exited"
+                    break
+                helper_busy = helper is not None and helper.is_alive()
+                if not helper_busy and time.monotonic() - max(self.tracer.last_new_path, observed_from) >= self.settings.quiet_seconds:
+                    ended_by = "quiet"
+                    break
+                time.sleep(0.2)
+            if helper is not None:
+                helper.join(timeout=max(0.0, deadline - time.monotonic()) + 5)
+        self._note_resource_events()
+        self.tracer.drain()
+        observed = round(time.monotonic() - observed_from, 2)
+        complete, reason = True, ""
+        if readiness.outcome != "ready":
+            complete, reason = False, f"the workload never became ready ({readiness.outcome}: {readiness.detail})"
+        elif ended_by == "exited" and self.exit_codes and self.exit_codes[-1] != 0:
+            complete, reason = False, f"the workload exited with code {self.exit_codes[-1]} during observation"
+        elif self.tracer.overflowed:
+            complete, reason = False, "the tracer's event queue overflowed"
+        if any("out of memory" in e for e in self.resource_events) and complete:
+            complete, reason = False, "a process was killed for exceeding the memory limit"
+        return ExecutionProfile(
+            image=self.image.canonical,
+            backend=BACKEND,
+            readiness=readiness,
+            window_seconds=self.settings.observation_seconds,
+            observed_seconds=observed,
+            ended_by=ended_by,
+            complete=complete,
+            incomplete_reason=reason,
+            opens=[Observation(p, r.first_seen, r.count, r.phase, sorted(r.flags)) for p, r in sorted(self.tracer.opens.items())],
+            execs=[Observation(p, r.first_seen, r.count, r.phase, ["exec"], self.exec_args.get(p, [])) for p, r in sorted(self.tracer.execs.items())],
+            listening=_listening(self.container_pid() or 0) if self.container_pid() else [],
+            outbound_attempts=self.network.outbound_attempts(),
+            capabilities=list(CAPABILITIES),
+            limits=asdict(self.settings.limits),
+            resource_events=list(self.resource_events),
+            workload_log_tail=self.log_tail(),
+        )
+
+    def log_tail(self, limit: int = 2000) -> str:
+        try:
+            data = (self.run_dir / "workload.log").read_bytes()
+        except OSError:
+            return ""
+        return data[-limit:].decode(errors="replace").strip()
+
+    # --- shutdown ---------------------------------------------------------------------------
+
+    def stop(self) -> None:
+        runc = [self.settings.runtime, "--root", str(self.sandbox.paths.runc_root)]
+        if self.process is not None and self.process.poll() is None:
+            subprocess.run([*runc, "kill", self.container_id, "TERM"], capture_output=True)
+            try:
+                self.process.wait(timeout=5)
+            except subprocess.TimeoutExpired:
+                subprocess.run([*runc, "kill", "--all", self.container_id, "KILL"], capture_output=True)
+                try:
+                    self.process.wait(timeout=10)
+                except subprocess.TimeoutExpired:
+                    self.process.kill()
+        if self.tracer is not None:
+            self.tracer.stop()
+
+
+def _check(command: list[str], what: str) -> None:
+    result = subprocess.run(command, capture_output=True, text=True)
+    if result.returncode != 0:
+        raise SandboxError(f"Could not {what}: {result.stderr.strip() or result.stdout.strip()}")
