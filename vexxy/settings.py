@@ -18,3 +18,11 @@ def evidence_dir() -> Path:
 
 def osv_source() -> str:
     return os.environ.get("VEXXY_OSV_SOURCE") or str(BUNDLED_OSV)
+
+
+def sandbox_state_dir() -> Path:
+    return Path(os.environ.get("VEXXY_SANDBOX_STATE_DIR") or vexxy_home() / "sandbox").expanduser()
+
+
+def sandbox_cache_dir() -> Path:
+    return Path(os.environ.get("VEXXY_SANDBOX_CACHE_DIR") or Path(os.environ.get("VEXXY_CACHE_DIR") or Path.home() / ".cache" / "vexxy") / "sandbox").expanduser()

@@ -150,6 +150,8 @@ def cmd_analyze(args: argparse.Namespace) -> int:
             "sbom.syft.json": "sbom.syft.json",
             "sbom.cdx.json": "sbom.cdx.json",
             "vulnerabilities.json": "vulnerabilities.json",
+            "sbom.filtered.cdx.json": "sbom.filtered.cdx.json",
+            "execution_profile.json": "execution_profile.json",
         }
         destination = Path(args.out).resolve() if args.out else None
         if destination:

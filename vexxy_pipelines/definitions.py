@@ -4,7 +4,9 @@ from __future__ import annotations
 
 from dagster import Definitions
 
+from vexxy_pipelines.assets.filtered_sbom import filtered_sbom
 from vexxy_pipelines.assets.image import image
+from vexxy_pipelines.assets.sandbox import sandbox_session
 from vexxy_pipelines.assets.sbom import sbom
 from vexxy_pipelines.assets.vex import vex_document
 from vexxy_pipelines.assets.vulnerabilities import vulnerabilities
@@ -14,7 +16,7 @@ from vexxy_pipelines.jobs import analyze_image_job, reevaluate_image_job, refres
 from vexxy_pipelines.sensors.vulnerability_db import vulnerability_db_refresh_sensor
 
 defs = Definitions(
-    assets=[image, sbom, vulnerability_db, vulnerabilities, vex_document],
+    assets=[image, sbom, sandbox_session, filtered_sbom, vulnerability_db, vulnerabilities, vex_document],
     jobs=[analyze_image_job, refresh_vulnerability_db_job, reevaluate_image_job],
     sensors=[vulnerability_db_refresh_sensor],
     resources=resources_for(),

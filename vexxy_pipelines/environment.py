@@ -16,6 +16,7 @@ from vexxy import settings
 from vexxy_pipelines.resources.advisory_source import OsvSourceResource
 from vexxy_pipelines.resources.evidence_store import EvidenceStore
 from vexxy_pipelines.resources.registry import RegistryResource
+from vexxy_pipelines.resources.sandbox import LocalSandboxResource
 from vexxy_pipelines.resources.sbom_generator import SyftResource
 
 
@@ -28,8 +29,8 @@ def _env(name: str, default: Any) -> Any:
     return EnvVar(name) if os.environ.get(name) else default
 
 
-def _env_float(name: str, default: float) -> Any:
-    return EnvVar.float(name) if os.environ.get(name) else default
+def _env_int(name: str, default: int) -> Any:
+    return EnvVar.int(name) if os.environ.get(name) else default
 
 
 def _shared_resources() -> dict[str, Any]:
@@ -40,16 +41,36 @@ def _shared_resources() -> dict[str, Any]:
             insecure_registries=_env("VEXXY_INSECURE_REGISTRIES", ""),
             platform=_env("VEXXY_PLATFORM", "linux/amd64"),
         ),
-        "syft": SyftResource(binary=_env("VEXXY_SYFT_BINARY", None), timeout_seconds=_env_float("VEXXY_SYFT_TIMEOUT_SECONDS", 900)),
+        "syft": SyftResource(binary=_env("VEXXY_SYFT_BINARY", None), timeout_seconds=_env_int("VEXXY_SYFT_TIMEOUT_SECONDS", 900)),
         "evidence": EvidenceStore(root=_env("VEXXY_EVIDENCE_DIR", str(settings.evidence_dir()))),
         "osv": OsvSourceResource(source=_env("VEXXY_OSV_SOURCE", settings.osv_source())),
     }
 
 
+def _local_sandbox() -> LocalSandboxResource:
+    return LocalSandboxResource(
+        state_dir=_env("VEXXY_SANDBOX_STATE_DIR", str(settings.sandbox_state_dir())),
+        cache_dir=_env("VEXXY_SANDBOX_CACHE_DIR", str(settings.sandbox_cache_dir())),
+        observation_seconds=_env_int("VEXXY_OBSERVATION_SECONDS", 60),
+        quiet_seconds=_env_int("VEXXY_QUIET_SECONDS", 10),
+        readiness_timeout_seconds=_env_int("VEXXY_READINESS_TIMEOUT_SECONDS", 30),
+        readiness_probe=_env("VEXXY_READINESS_PROBE", "tcp"),
+        memory_mb=_env_int("VEXXY_SANDBOX_MEMORY_MB", 512),
+        pids=_env_int("VEXXY_SANDBOX_PIDS", 256),
+        cpu_millicores=_env_int("VEXXY_SANDBOX_CPU_MILLICORES", 1000),
+        writable_mb=_env_int("VEXXY_SANDBOX_WRITABLE_MB", 256),
+    )
+
+
+def _local_resources() -> dict[str, Any]:
+    return {**_shared_resources(), "sandbox": _local_sandbox()}
+
+
 RESOURCES_BY_DEPLOYMENT = {
-    "local": _shared_resources,
-    "test": _shared_resources,
-    "production": _shared_resources,
+    "local": _local_resources,
+    "test": _local_resources,
+    # Production runs the same local backend until the Kubernetes backend lands as its own resource.
+    "production": _local_resources,
 }
 
 

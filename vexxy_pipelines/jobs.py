@@ -4,7 +4,9 @@ from __future__ import annotations
 
 from dagster import AssetSelection, define_asset_job
 
+from vexxy_pipelines.assets.filtered_sbom import filtered_sbom
 from vexxy_pipelines.assets.image import image
+from vexxy_pipelines.assets.sandbox import sandbox_session
 from vexxy_pipelines.assets.sbom import sbom
 from vexxy_pipelines.assets.vex import vex_document
 from vexxy_pipelines.assets.vulnerabilities import vulnerabilities
@@ -12,8 +14,8 @@ from vexxy_pipelines.assets.vulnerability_db import vulnerability_db
 
 analyze_image_job = define_asset_job(
     "analyze_image",
-    selection=AssetSelection.assets(image, sbom, vulnerabilities, vex_document),
-    description="Resolve, inventory, match and write the VEX of one image partition.",
+    selection=AssetSelection.assets(image, sbom, sandbox_session, filtered_sbom, vulnerabilities, vex_document),
+    description="Resolve, inventory, run in the sandbox, match and write the evidence-backed VEX of one image.",
 )
 
 refresh_vulnerability_db_job = define_asset_job(

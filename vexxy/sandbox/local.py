@@ -66,6 +66,7 @@ class Workload:
     readiness: Readiness
     tracer: FileTracer
     network: SandboxNetwork
+    rootfs: Path
     unpack: UnpackReport = field(default_factory=UnpackReport)
 
     def mark_phase(self, phase: str) -> None:
@@ -202,7 +203,7 @@ class _Runner:
         self.bundle = bundle
         readiness = self._start_and_wait()
         ports = _tcp_ports(self.image.config.exposed_ports)
-        workload = Workload(self.sandbox_id, self.network.sandbox_address, ports, readiness, self.tracer, self.network)
+        workload = Workload(self.sandbox_id, self.network.sandbox_address, ports, readiness, self.tracer, self.network, self.rootfs)
         workload._runner = self  # type: ignore[attr-defined]
         return workload
 

@@ -8,8 +8,10 @@ from vexxy.matching.matcher import VulnerabilityMatch
 from vexxy.oci.image import ResolvedImage
 from vexxy.vex.cyclonedx import render_cyclonedx_vex
 from vexxy.vex.openvex import render_openvex
+from vexxy.evidence.mapping import ProfileEvidence, UsageReport
 from vexxy.vex.statements import NoRuntimeEvidence, Status, build_statements
 from vexxy.vex.validation import cyclonedx_errors, openvex_errors
+from vexxy_pipelines.assets.filtered_sbom import USAGE_JSON, filtered_sbom
 from vexxy_pipelines.assets.image import IMAGE_JSON, image
 from vexxy_pipelines.assets.vulnerabilities import VULNERABILITIES_JSON, vulnerabilities
 from vexxy_pipelines.metadata import md_table
@@ -38,7 +40,7 @@ def _errors_result(name: str, errors: list[str]) -> AssetCheckResult:
 @asset(
     partitions_def=image_partitions,
     group_name="analysis",
-    deps=[vulnerabilities, image],
+    deps=[vulnerabilities, filtered_sbom, image],
     check_specs=CHECKS,
     kinds={"openvex", "cyclonedx"},
 )
@@ -48,7 +50,8 @@ def vex_document(context: AssetExecutionContext, evidence: EvidenceStore) -> Mat
     resolved = ResolvedImage.from_dict(evidence.get_json(scope, IMAGE_JSON))
     matched = evidence.get_json(scope, VULNERABILITIES_JSON)
     matches = [VulnerabilityMatch.from_dict(m) for m in matched["matches"]]
-    statements = build_statements(matches, NoRuntimeEvidence())
+    usage = UsageReport.from_dict(evidence.get_json(scope, USAGE_JSON)) if evidence.exists(scope, USAGE_JSON) else None
+    statements = build_statements(matches, ProfileEvidence(usage) if usage else NoRuntimeEvidence())
 
     stored = {"statements": evidence.put_json(scope, STATEMENTS_JSON, [s.to_dict() for s in statements])}
     if statements:
@@ -72,6 +75,7 @@ def vex_document(context: AssetExecutionContext, evidence: EvidenceStore) -> Mat
             **{f"status_{status.value}": MetadataValue.int(by_status.get(status.value, 0)) for status in Status},
             "openvex_version": MetadataValue.int(openvex_version),
             "vulnerability_db_version": matched["vulnerability_db"],
+            "profile_digest": usage.profile_digest if usage else "none (no runtime evidence)",
             "statements_table": md_table(
                 ["vulnerability", "component", "status", "why"],
                 [(s.vulnerability, s.component_purl, s.status.value, s.status_notes) for s in statements],

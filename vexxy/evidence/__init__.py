@@ -1,0 +1,1 @@
+"""Runtime evidence: which components' files a workload really loaded."""

@@ -1,0 +1,80 @@
+"""Sandbox backends: run an image, observe it, return its execution profile.
+
+`SandboxResource` is the protocol every backend implements (the local runc backend here; a
+Kubernetes backend reading Kubescape's ApplicationProfile fits the same method and schema).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Callable
+
+from dagster import ConfigurableResource
+from pydantic import Field
+
+from vexxy.oci.image import ResolvedImage
+from vexxy.sandbox.local import LocalSandbox, SandboxSettings, Workload
+from vexxy.sandbox.runtime_spec import Limits
+from vexxy.sandbox.symlinks import collect_symlinks
+from vexxy_pipelines.resources.registry import RegistryResource
+
+
+@dataclass
+class SandboxRun:
+    profile: dict[str, Any]  # the execution profile (see vexxy.sandbox.profile)
+    symlinks: dict[str, str]  # the image's symlinks, to canonicalize paths
+    notes: list[str]  # what the backend wants an operator to know (unsafe links clamped, ...)
+
+
+class SandboxResource(ConfigurableResource):
+    """The protocol: run `image`, let `during` drive it while it is observed, return the profile."""
+
+    def run(
+        self, image: ResolvedImage, registry: RegistryResource, log: Callable[[str], None], during: Callable[[Workload], None] | None = None
+    ) -> SandboxRun:
+        raise NotImplementedError
+
+
+class LocalSandboxResource(SandboxResource):
+    """The embedded default: runc on this host, a network namespace per run, a fanotify tracer."""
+
+    state_dir: str = Field(description="Runtime state: run directories, runc state, sandbox state files.")
+    cache_dir: str = Field(description="Layer blobs (per digest) and unpacked root filesystems (per chain ID).")
+    runtime: str = "runc"
+    observation_seconds: int = Field(default=60, description="Longest observation window.")
+    quiet_seconds: int = Field(default=10, description="End early once no new file was seen for this long.")
+    readiness_timeout_seconds: int = 30
+    readiness_probe: str = Field(default="tcp", description="tcp (connect to every exposed port) or alive.")
+    memory_mb: int = 512
+    pids: int = 256
+    cpu_millicores: int = 1000
+    writable_mb: int = 256
+    max_restarts: int = 2
+
+    def settings(self) -> SandboxSettings:
+        return SandboxSettings(
+            state_dir=Path(self.state_dir),
+            cache_dir=Path(self.cache_dir),
+            runtime=self.runtime,
+            limits=Limits(memory_bytes=self.memory_mb << 20, pids=self.pids, cpus=self.cpu_millicores / 1000, writable_bytes=self.writable_mb << 20),
+            observation_seconds=self.observation_seconds,
+            quiet_seconds=self.quiet_seconds,
+            readiness_timeout=self.readiness_timeout_seconds,
+            readiness_probe=self.readiness_probe,
+            max_restarts=self.max_restarts,
+        )
+
+    def run(self, image, registry, log, during=None) -> SandboxRun:
+        client = registry.client()
+        try:
+            sandbox = LocalSandbox(self.settings(), client)
+            with sandbox.session(image, log=log) as workload:
+                log(f"Workload {workload.readiness.outcome}: {workload.readiness.detail}")
+                symlinks = collect_symlinks(workload.rootfs)
+                profile = sandbox.observe(workload, during)
+                notes = [f"symlink pointing outside the image root (resolved inside it): {link}" for link in workload.unpack.clamped_links]
+                notes += [f"device node not created: {path}" for path in workload.unpack.skipped_devices]
+            return SandboxRun(profile=profile.to_dict(), symlinks=symlinks, notes=notes)
+        finally:
+            client.close()
