@@ -211,7 +211,8 @@ class _Runner:
         self.sandbox.paths.runc_root.mkdir(parents=True, exist_ok=True)
         log = open(self.run_dir / "workload.log", "ab")
         self.process = subprocess.Popen(
-            [self.settings.runtime, "--root", str(self.sandbox.paths.runc_root), "run", "--bundle", str(self.bundle), self.container_id],
+            # --keep: the container (and its cgroup, with OOM and pids counters) stays until we delete it.
+            [self.settings.runtime, "--root", str(self.sandbox.paths.runc_root), "run", "--keep", "--bundle", str(self.bundle), self.container_id],
             stdin=subprocess.DEVNULL, stdout=log, stderr=log, start_new_session=True,
         )
         log.close()
@@ -235,8 +236,8 @@ class _Runner:
                 return outcome
             code = self.process.wait()
             self.exit_codes.append(code)
-            subprocess.run([self.settings.runtime, "--root", str(self.sandbox.paths.runc_root), "delete", "--force", self.container_id], capture_output=True)
             self._note_resource_events()
+            subprocess.run([self.settings.runtime, "--root", str(self.sandbox.paths.runc_root), "delete", "--force", self.container_id], capture_output=True)
             if code == 0 and not ports:
                 return Readiness("exited", "the workload ran to completion before the observation window", round(time.monotonic() - start, 2), 0, restarts)
             if restarts >= self.settings.max_restarts:
@@ -252,6 +253,7 @@ class _Runner:
         while time.monotonic() < deadline:
             if self._exited() is not None:
                 return None
+            self._note_resource_events()
             alive = self.container_pid() is not None
             if alive and (self.settings.readiness_probe == "alive" or not ports):
                 return Readiness("ready", "the process is running" + ("" if not ports else ""), round(time.monotonic() - start, 2))
@@ -298,7 +300,7 @@ class _Runner:
     def _note_resource_events(self) -> None:
         for directory in cgroup_dirs(self.sandbox_id):
             oom = directory / "memory.oom_control"
-            if oom.exists() and "oom_kill 0" not in oom.read_text() and "out of memory" not in self.resource_events:
+            if oom.exists() and "oom_kill 0" not in oom.read_text() and not any("out of memory" in e for e in self.resource_events):
                 self.resource_events.append(f"out of memory (limit {self.settings.limits.memory_bytes >> 20} MiB): the kernel killed a process")
             events = directory / "pids.events"
             if events.exists() and "max 0" not in events.read_text() and "pids limit" not in " ".join(self.resource_events):
