@@ -59,6 +59,8 @@ def pytest_configure(config):
             "DAGSTER_HOME": str(SESSION_DIR / "dagster"),
             "DAGSTER_PG_URL": _with_database(url, database),
             "VEXXY_DEPLOYMENT": "test",
+            "VEXXY_OBSERVATION_SECONDS": "20",
+            "VEXXY_QUIET_SECONDS": "4",
         }
     )
     os.environ.pop("VEXXY_OSV_SOURCE", None)

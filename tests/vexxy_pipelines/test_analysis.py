@@ -31,7 +31,6 @@ def test_demo_image_analysis_produces_valid_vex(analyzed, demo_image):
     openvex = json.loads((analyzed / "openvex.json").read_text())
     assert openvex_errors(openvex) == []
     assert {s["vulnerability"]["name"] for s in openvex["statements"]} == {"CVE-2020-28493", "CVE-2020-14343"}
-    assert {s["status"] for s in openvex["statements"]} == {"under_investigation"}
     assert openvex["statements"][0]["products"][0]["@id"] == f"pkg:oci/demo@{demo_image.digest}"
     assert cyclonedx_errors((analyzed / "cyclonedx-vex.json").read_text()) == []
     assert cyclonedx_errors((analyzed / "sbom.cdx.json").read_text()) == []
@@ -48,15 +47,54 @@ def test_materializations_carry_metadata_checksums_and_checks(analyzed, demo_ima
     assert len(sbom.metadata["syft_json_sha256"].value) == 64 and sbom.metadata["syft_json_bytes"].value > 0
     vex = instance.get_latest_materialization_event(AssetKey("vex_document")).asset_materialization
     assert vex.metadata["statements"].value == 2
-    assert vex.metadata["status_under_investigation"].value == 2
+    assert vex.metadata["status_affected"].value == 1 and vex.metadata["status_not_affected"].value == 1
     db = instance.get_latest_materialization_event(AssetKey("vulnerability_db")).asset_materialization
     assert vex.metadata["vulnerability_db_version"].value == db.metadata["content_hash"].value
     evaluations = instance.get_records_for_run(
         instance.get_latest_materialization_event(AssetKey("vex_document")).run_id,
         of_type=DagsterEventType.ASSET_CHECK_EVALUATION,
     ).records
-    results = {r.event_log_entry.dagster_event.event_specific_data.check_name: r.event_log_entry.dagster_event.event_specific_data.passed for r in evaluations}
-    assert results == {"openvex_schema_valid": True, "cyclonedx_schema_valid": True, "one_statement_per_vulnerability": True}
+    checks = [r.event_log_entry.dagster_event.event_specific_data for r in evaluations]
+    results = {(c.asset_key.to_user_string(), c.check_name): c.passed for c in checks}
+    assert results == {
+        ("vex_document", "openvex_schema_valid"): True,
+        ("vex_document", "cyclonedx_schema_valid"): True,
+        ("vex_document", "one_statement_per_vulnerability"): True,
+        ("filtered_sbom", "subset_of_sbom"): True,
+        ("filtered_sbom", "cyclonedx_schema_valid"): True,
+    }
+
+
+def test_runtime_evidence_decides_the_vex(analyzed, demo_image):
+    """Jinja2 is rendered by the app, PyYAML is installed but never imported."""
+    openvex = json.loads((analyzed / "openvex.json").read_text())
+    profile = json.loads((analyzed / "execution_profile.json").read_text())
+    by_package = {s["products"][0]["subcomponents"][0]["@id"]: s for s in openvex["statements"]}
+    pyyaml, jinja = by_package["pkg:pypi/pyyaml@5.3.1"], by_package["pkg:pypi/jinja2@2.11.2"]
+    assert pyyaml["status"] == "not_affected" and pyyaml["justification"] == "vulnerable_code_not_in_execute_path"
+    assert "None of the component's" in pyyaml["status_notes"] and profile["digest"] in pyyaml["status_notes"]
+    assert jinja["status"] == "affected" and "Upgrade to 2.11.3" in jinja["action_statement"]
+    assert "/usr/local/lib/python3.11/dist-packages/jinja2/" in jinja["status_notes"] and profile["digest"] in jinja["status_notes"]
+    assert profile["complete"] and profile["readiness"]["outcome"] == "ready"
+    assert profile["container"]["execs"][0]["args"] == ["python3", "/app/app.py"] or any(
+        e["args"] == ["python3", "/app/app.py"] for e in profile["container"]["execs"]
+    )
+    assert {"protocol": "tcp", "address": "0.0.0.0", "port": 8080} in profile["listening"]
+    filtered = json.loads((analyzed / "sbom.filtered.cdx.json").read_text())
+    names = {c["name"] for c in filtered["components"]}
+    assert "jinja2" in names and "pyyaml" not in names and "libc6" in names and "python3.11-minimal" in names
+    assert cyclonedx_errors((analyzed / "sbom.filtered.cdx.json").read_text()) == []
+    cdx = json.loads((analyzed / "cyclonedx-vex.json").read_text())
+    states = {v["affects"][0]["ref"]: v["analysis"]["state"] for v in cdx["vulnerabilities"]}
+    assert states == {"pkg:pypi/pyyaml@5.3.1": "not_affected", "pkg:pypi/jinja2@2.11.2": "exploitable"}
+
+
+def test_sandbox_left_nothing_behind(analyzed):
+    from vexxy import settings
+    from vexxy.sandbox.state import SandboxPaths
+    from vexxy.sandbox.sweep import leftovers
+
+    assert all(not found for found in leftovers(SandboxPaths(settings.sandbox_state_dir())).values())
 
 
 def test_same_image_by_tag_then_digest_is_one_partition(analyzed, demo_image):
@@ -69,5 +107,7 @@ def test_same_image_by_tag_then_digest_is_one_partition(analyzed, demo_image):
     runs = instance.get_run_records()
     analyzed_runs = [r for r in runs if r.dagster_run.tags.get("dagster/partition") == demo_image.canonical()]
     assert {r.dagster_run.tags["vexxy/reference"] for r in analyzed_runs} == {f"{demo_image.name}:1.0", demo_image.canonical()}
-    stored = Path(os.environ["VEXXY_EVIDENCE_DIR"]) / demo_image.digest.split(":")[1] / "vex.openvex.json"
-    assert json.loads(stored.read_text())["version"] == 1  # the same statements again: the document is unchanged
+    stored = json.loads((Path(os.environ["VEXXY_EVIDENCE_DIR"]) / demo_image.digest.split(":")[1] / "vex.openvex.json").read_text())
+    first = json.loads((analyzed / "openvex.json").read_text())
+    # A second sandbox run is new evidence (a new profile digest): same document, next version.
+    assert stored["@id"] == first["@id"] and stored["version"] == first["version"] + 1

@@ -14,16 +14,25 @@ ROOT = Path(__file__).resolve().parents[2]
 def test_asset_graph():
     graph = defs.resolve_asset_graph()
     keys = {key.to_user_string() for key in graph.get_all_asset_keys()}
-    assert keys == {"image", "sbom", "vulnerability_db", "vulnerabilities", "vex_document"}
-    assert graph.get(AssetKey("vex_document")).parent_keys == {AssetKey("vulnerabilities"), AssetKey("image")}
+    assert keys == {
+        "image", "sbom", "vulnerability_db", "vulnerabilities", "execution_profile", "fuzz_findings", "filtered_sbom", "vex_document",
+    }
+    assert graph.get(AssetKey("vex_document")).parent_keys == {AssetKey("vulnerabilities"), AssetKey("filtered_sbom"), AssetKey("image")}
+    assert graph.get(AssetKey("filtered_sbom")).parent_keys == {AssetKey("sbom"), AssetKey("execution_profile")}
     assert graph.get(AssetKey("vulnerabilities")).parent_keys == {AssetKey("sbom"), AssetKey("vulnerability_db")}
     assert graph.get(AssetKey("vulnerability_db")).partitions_def is None
     assert graph.get(AssetKey("image")).partitions_def.name == "images"
 
 
 def test_checks_jobs_and_sensors():
-    checks = {key.name for key in defs.resolve_asset_graph().asset_check_keys}
-    assert checks == {"openvex_schema_valid", "cyclonedx_schema_valid", "one_statement_per_vulnerability"}
+    checks = {(key.asset_key.to_user_string(), key.name) for key in defs.resolve_asset_graph().asset_check_keys}
+    assert checks == {
+        ("vex_document", "openvex_schema_valid"),
+        ("vex_document", "cyclonedx_schema_valid"),
+        ("vex_document", "one_statement_per_vulnerability"),
+        ("filtered_sbom", "subset_of_sbom"),
+        ("filtered_sbom", "cyclonedx_schema_valid"),
+    }
     for job in ("analyze_image", "refresh_vulnerability_db", "reevaluate_image"):
         assert defs.resolve_job_def(job)
     assert defs.resolve_sensor_def("vulnerability_db_refresh_sensor")
