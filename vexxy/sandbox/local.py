@@ -33,7 +33,7 @@ from vexxy.sandbox.rootfs import UnpackReport
 from vexxy.sandbox.runtime_spec import CAPABILITIES, Limits, build_spec
 from vexxy.sandbox.state import CONTAINER_PREFIX, SandboxPaths, SandboxState, cgroup_dirs, pids_in_cgroups
 from vexxy.sandbox.sweep import sweep, teardown
-from vexxy.sandbox.tracer import FileTracer
+from vexxy.sandbox.tracer import FileTracer, NullTracer
 
 BACKEND = "local-runc"
 
@@ -54,6 +54,7 @@ class SandboxSettings:
     readiness_probe: str = "tcp"  # tcp: connect to every exposed TCP port; alive: the process runs
     max_restarts: int = 2
     max_rootfs_bytes: int = 4 << 30
+    trace: bool = True  # False only to measure the tracer's cost
 
 
 @dataclass
@@ -188,7 +189,7 @@ class _Runner:
 
     def start(self) -> Workload:
         merged = self._mount()
-        self.tracer = FileTracer(str(merged))
+        self.tracer = (FileTracer if self.settings.trace else NullTracer)(str(merged))
         self.network = SandboxNetwork(self.sandbox_id).create()
         resolv, hosts = self.run_dir / "resolv.conf", self.run_dir / "hosts"
         resolv.write_text("# no DNS inside the vexxy sandbox\n")

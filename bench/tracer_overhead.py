@@ -1,0 +1,93 @@
+"""Tracer overhead: the demo web app in the sandbox under load, traced versus untraced.
+
+Runs the demo image (Debian + python3 + Jinja2 web app) in the local sandbox twice per round,
+once with the fanotify tracer and once without, drives it with `wrk` from the host for a fixed
+time, and prints requests/s for both and the traced/untraced ratio (target: >= 0.9).
+
+    sudo .venv/bin/python bench/tracer_overhead.py [--seconds 10] [--rounds 3]
+"""
+
+from __future__ import annotations
+
+import argparse
+import re
+import shutil
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from vexxy.demo.images import DEMO, build_and_push  # noqa: E402
+from vexxy.demo.registry import LocalRegistry  # noqa: E402
+from vexxy.oci.registry_client import RegistryClient  # noqa: E402
+from vexxy.sandbox.local import LocalSandbox, SandboxSettings  # noqa: E402
+from vexxy.sandbox.runtime_spec import Limits  # noqa: E402
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def load(url: str, seconds: int, connections: int) -> float:
+    """Requests per second that `wrk` sustained against `url` (bounded in time, loopback/sandbox only)."""
+    output = subprocess.run(
+        ["wrk", "-t", "1", "-c", str(connections), "-d", f"{seconds}s", url], capture_output=True, text=True, timeout=seconds + 30
+    ).stdout
+    match = re.search(r"Requests/sec:\s+([\d.]+)", output)
+    if not match:
+        raise SystemExit(f"wrk printed no rate:\n{output}")
+    return float(match.group(1))
+
+
+def measure(sandbox_root: Path, cache: Path, image, traced: bool, seconds: int, connections: int) -> tuple[float, int]:
+    settings = SandboxSettings(
+        state_dir=sandbox_root, cache_dir=cache, trace=traced, limits=Limits(memory_bytes=1 << 30, cpus=1.0), readiness_timeout=30
+    )
+    sandbox = LocalSandbox(settings, RegistryClient())
+    with sandbox.session(image) as workload:
+        if workload.readiness.outcome != "ready":
+            raise SystemExit(f"the demo app did not become ready: {workload.readiness}")
+        url = f"http://{workload.address}:{workload.ports[0]}/?name=bench"
+        load(url, 2, connections)  # warm-up
+        rate = load(url, seconds, connections)
+        seen = workload.tracer.snapshot_size()
+    return rate, seen
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--seconds", type=int, default=10)
+    parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument("--connections", type=int, default=8)
+    args = parser.parse_args()
+    if not shutil.which("wrk"):
+        raise SystemExit("wrk is not installed: apt-get install wrk")
+    with tempfile.TemporaryDirectory(prefix="vexxy-bench-") as tmp:
+        root = Path(tmp)
+        registry = LocalRegistry(root / "registry", free_port()).start()
+        try:
+            ref = build_and_push(DEMO, registry.address, log=lambda message: None)
+            image = RegistryClient().resolve(ref)
+            rates: dict[bool, list[float]] = {True: [], False: []}
+            for round_number in range(1, args.rounds + 1):
+                for traced in (False, True):
+                    rate, seen = measure(root / "state", root / "cache", image, traced, args.seconds, args.connections)
+                    rates[traced].append(rate)
+                    label = "traced  " if traced else "untraced"
+                    print(f"round {round_number}  {label}  {rate:9.1f} req/s" + (f"  ({seen} paths recorded)" if traced else ""), flush=True)
+        finally:
+            registry.stop()
+    untraced, traced = statistics.median(rates[False]), statistics.median(rates[True])
+    print(f"\nuntraced  median {untraced:9.1f} req/s over {args.rounds} x {args.seconds} s")
+    print(f"traced    median {traced:9.1f} req/s over {args.rounds} x {args.seconds} s")
+    print(f"ratio     traced / untraced = {traced / untraced:.3f}  (target >= 0.90)")
+
+
+if __name__ == "__main__":
+    main()
