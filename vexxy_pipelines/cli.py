@@ -240,6 +240,20 @@ def cmd_demo(args: argparse.Namespace) -> int:
     return cmd_analyze(args)
 
 
+def cmd_sandbox_sweep(args: argparse.Namespace) -> int:
+    from vexxy import settings
+    from vexxy.sandbox.state import SandboxPaths
+    from vexxy.sandbox.sweep import leftovers, sweep
+
+    paths = SandboxPaths(settings.sandbox_state_dir())
+    removed = sweep(paths, only_orphans=not args.all)
+    remaining = {kind: found for kind, found in leftovers(paths).items() if found}
+    out.print(f"Removed {len(removed)} sandbox(es){': ' + ', '.join(removed) if removed else ''}")
+    if remaining:
+        out.print(f"Still present (owned by running analyses): {remaining}")
+    return 0
+
+
 def cmd_ui(args: argparse.Namespace) -> int:
     from vexxy_pipelines.instance import ensure_dagster_home
 
@@ -286,6 +300,12 @@ def build_parser() -> argparse.ArgumentParser:
     demo_build = sub.add_parser("demo-image", help="Only build and push the demo image; prints its reference.")
     registry_options(demo_build)
     demo_build.set_defaults(func=cmd_demo_build)
+
+    sandbox = sub.add_parser("sandbox", help="The local sandbox.")
+    sandbox_sub = sandbox.add_subparsers(dest="sandbox_command", required=True)
+    sweep = sandbox_sub.add_parser("sweep", help="Remove what killed analyses left behind (containers, mounts, namespaces, cgroups).")
+    sweep.add_argument("--all", action="store_true", help="Also stop sandboxes whose analysis is still running.")
+    sweep.set_defaults(func=cmd_sandbox_sweep)
 
     ui = sub.add_parser("ui", help="Start the Dagster UI (and daemon) on this instance.")
     ui.add_argument("--host", default="127.0.0.1")

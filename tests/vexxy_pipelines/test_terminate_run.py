@@ -1,0 +1,107 @@
+"""Terminating a Dagster run mid-observation (the UI's Terminate) leaves nothing behind."""
+
+import os
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import httpx
+import pytest
+from dagster import AssetKey, DagsterEventType, DagsterRunStatus
+
+from conftest import free_port
+from vexxy import settings
+from vexxy.sandbox.state import SandboxPaths
+from vexxy.sandbox.sweep import leftovers
+
+pytestmark = pytest.mark.slow
+ROOT = Path(__file__).resolve().parents[2]
+
+LAUNCH = """
+mutation ($params: ExecutionParams!) {
+  launchRun(executionParams: $params) {
+    __typename
+    ... on LaunchRunSuccess { run { runId } }
+    ... on PythonError { message }
+    ... on InvalidSubsetError { message }
+    ... on RunConfigValidationInvalid { errors { message } }
+  }
+}"""
+TERMINATE = """
+mutation ($runId: String!) {
+  terminateRun(runId: $runId) { __typename ... on TerminateRunFailure { message } ... on PythonError { message } }
+}"""
+
+
+def graphql(url: str, query: str, variables: dict) -> dict:
+    body = httpx.post(f"{url}/graphql", json={"query": query, "variables": variables}, timeout=60).json()
+    assert "errors" not in body, body
+    return body["data"]
+
+
+def wait_for(predicate, timeout: float, what: str):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        value = predicate()
+        if value:
+            return value
+        time.sleep(0.5)
+    pytest.fail(f"timed out waiting for {what}")
+
+
+@pytest.fixture
+def dagster_dev(analyzed_demo):
+    """`dagster dev` (webserver, daemon, code server) on the test instance, observing for minutes."""
+    port = free_port()
+    log = tempfile.TemporaryFile()
+    env = {**os.environ, "VEXXY_OBSERVATION_SECONDS": "300", "VEXXY_QUIET_SECONDS": "300"}
+    process = subprocess.Popen(
+        [str(Path(sys.executable).parent / "dagster"), "dev", "-w", "workspace.yaml", "-h", "127.0.0.1", "-p", str(port)],
+        cwd=ROOT, env=env, stdout=log, stderr=log, start_new_session=True,
+    )
+    url = f"http://127.0.0.1:{port}"
+
+    def up():
+        try:
+            return httpx.get(f"{url}/server_info", timeout=2).status_code == 200
+        except httpx.HTTPError:
+            return False
+
+    try:
+        wait_for(up, 120, "dagster dev")
+        yield url
+    finally:
+        os.killpg(process.pid, 15)
+        process.wait(timeout=60)
+
+
+def test_terminating_a_run_mid_observation_cleans_up(dagster_dev, instance, demo_image):
+    paths = SandboxPaths(settings.sandbox_state_dir())
+    key = demo_image.canonical()
+    before = instance.get_latest_materialization_event(AssetKey("execution_profile"))
+    params = {
+        "selector": {"repositoryLocationName": "vexxy", "repositoryName": "__repository__", "jobName": "analyze_image"},
+        "runConfigData": {},
+        "executionMetadata": {"tags": [{"key": "dagster/partition", "value": key}]},
+    }
+    launched = graphql(dagster_dev, LAUNCH, {"params": params})["launchRun"]
+    assert launched["__typename"] == "LaunchRunSuccess", launched
+    run_id = launched["run"]["runId"]
+
+    wait_for(lambda: leftovers(paths)["containers"], 180, "the sandbox to start observing")
+    time.sleep(2)
+    assert graphql(dagster_dev, TERMINATE, {"runId": run_id})["terminateRun"]["__typename"] == "TerminateRunSuccess"
+
+    run = wait_for(lambda: (r := instance.get_run_by_id(run_id)) and r.is_finished and r, 120, "the run to finish")
+    assert run.status == DagsterRunStatus.CANCELED
+    wait_for(lambda: all(not found for found in leftovers(paths).values()), 30, f"a clean host, still {leftovers(paths)}")
+
+    failures = [
+        record.event_log_entry
+        for record in instance.get_records_for_run(run_id, of_type={DagsterEventType.STEP_FAILURE, DagsterEventType.RUN_CANCELED}).records
+    ]
+    assert any(e.dagster_event.event_type == DagsterEventType.RUN_CANCELED for e in failures)
+    after = instance.get_latest_materialization_event(AssetKey("execution_profile"))
+    assert (after.run_id, after.timestamp) == (before.run_id, before.timestamp)  # nothing half-written
