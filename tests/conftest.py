@@ -16,6 +16,8 @@ from pathlib import Path
 
 import pytest
 
+from ports import free_port
+
 SESSION_DIR = Path(tempfile.mkdtemp(prefix="vexxy-tests-"))
 DEFAULT_ADMIN_URL = "postgresql://postgres@127.0.0.1:5432/postgres"
 
@@ -74,12 +76,6 @@ def pytest_unconfigure(config):
             cursor.execute(f'DROP DATABASE IF EXISTS "{database}" WITH (FORCE)')
         connection.close()
     shutil.rmtree(SESSION_DIR, ignore_errors=True)
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 @pytest.fixture(scope="session")
@@ -173,3 +169,19 @@ def token_registry():
     yield server, service
     server.stop()
     service.close()
+
+
+@pytest.fixture(scope="session")
+def vulnerable_image(registry):
+    """A deliberately vulnerable web app (reflected XSS, SQL injection on SQLite) on the Debian base."""
+    from vexxy.demo.images import debian_python_layer
+    from vexxy.oci.build import RuntimeConfig, directory_entry, file_entry, layer_from_entries, push_image
+    from vexxy.oci.reference import parse_reference
+    from vexxy.oci.registry_client import RegistryClient
+
+    app = (Path(__file__).parent / "helpers" / "apps" / "vulnerable_app.py").read_text()
+    layers = [debian_python_layer(log=lambda message: None), layer_from_entries([directory_entry("app"), file_entry("app/app.py", app)])]
+    ref = parse_reference(f"{registry.address}/vexxy/vulnerable:1")
+    runtime = RuntimeConfig(entrypoint=["python3", "/app/app.py"], exposed_ports=["8080/tcp"], user="65534:65534", working_dir="/app")
+    digest, _ = push_image(RegistryClient(), ref, layers, runtime, tag="1")
+    return ref.with_digest(digest)

@@ -15,6 +15,7 @@ from dagster import EnvVar
 from vexxy import settings
 from vexxy_pipelines.resources.advisory_source import OsvSourceResource
 from vexxy_pipelines.resources.evidence_store import EvidenceStore
+from vexxy_pipelines.resources.fuzzer import FuzzerResource, NoFuzzerResource, WapitiResource, ZapResource
 from vexxy_pipelines.resources.registry import RegistryResource
 from vexxy_pipelines.resources.sandbox import LocalSandboxResource
 from vexxy_pipelines.resources.sbom_generator import SyftResource
@@ -62,8 +63,27 @@ def _local_sandbox() -> LocalSandboxResource:
     )
 
 
+def _fuzzer() -> FuzzerResource:
+    """One setting picks the scanner: VEXXY_FUZZER=wapiti (default), zap or none."""
+    choice = os.environ.get("VEXXY_FUZZER", "wapiti").lower()
+    common = {"budget_seconds": _env_int("VEXXY_FUZZ_BUDGET_SECONDS", 40), "idle_seconds": _env_int("VEXXY_FUZZ_IDLE_SECONDS", 5)}
+    if choice == "zap":
+        return ZapResource(
+            api_url=EnvVar("VEXXY_ZAP_URL"),
+            api_key=_env("VEXXY_ZAP_API_KEY", None),
+            scan_policy=_env("VEXXY_ZAP_SCAN_POLICY", None),
+            ajax_spider=os.environ.get("VEXXY_ZAP_AJAX_SPIDER", "").lower() in ("1", "true", "yes"),
+            **common,
+        )
+    if choice == "none":
+        return NoFuzzerResource(**common)
+    if choice != "wapiti":
+        raise ValueError(f"VEXXY_FUZZER={choice!r} is not one of wapiti, zap, none")
+    return WapitiResource(binary=_env("VEXXY_WAPITI_BINARY", None), **common)
+
+
 def _local_resources() -> dict[str, Any]:
-    return {**_shared_resources(), "sandbox": _local_sandbox()}
+    return {**_shared_resources(), "sandbox": _local_sandbox(), "fuzzer": _fuzzer()}
 
 
 RESOURCES_BY_DEPLOYMENT = {

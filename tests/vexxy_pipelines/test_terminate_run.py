@@ -11,7 +11,7 @@ import httpx
 import pytest
 from dagster import AssetKey, DagsterEventType, DagsterRunStatus
 
-from conftest import free_port
+from ports import free_port
 from vexxy import settings
 from vexxy.sandbox.state import SandboxPaths
 from vexxy.sandbox.sweep import leftovers

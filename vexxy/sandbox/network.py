@@ -16,6 +16,8 @@ from dataclasses import dataclass
 from vexxy.errors import VexxyError
 
 SUBNET_POOL = ipaddress.ip_network("10.213.0.0/16")
+SCANNER_POOL = ipaddress.ip_network("10.214.0.0/16")
+SCANNER_SUFFIX = "-scan"
 NETNS_PREFIX = "vexxy-"
 VETH_PREFIX = "vxh"
 
@@ -53,6 +55,7 @@ class SandboxNetwork:
     sandbox_id: str
     host_address: str = ""
     sandbox_address: str = ""
+    scan_address: str = ""
 
     @property
     def netns(self) -> str:
@@ -66,19 +69,24 @@ class SandboxNetwork:
     def host_veth(self) -> str:
         return f"{VETH_PREFIX}{self.sandbox_id[:8]}"
 
-    def _free_subnet(self) -> ipaddress.IPv4Network:
+    @property
+    def scanner_netns(self) -> str:
+        return f"{self.netns}{SCANNER_SUFFIX}"
+
+    def _free_subnet(self, pool: ipaddress.IPv4Network = SUBNET_POOL) -> ipaddress.IPv4Network:
+        """A /30 no host interface uses (the sandbox's link is visible to the host, so it must be unique)."""
         used = set()
         for link in json.loads(run("ip", "-j", "addr", "show").stdout or "[]"):
             for info in link.get("addr_info", []):
                 if info.get("family") == "inet":
                     used.add(ipaddress.ip_network(f"{info['local']}/30", strict=False))
-        start = int(self.sandbox_id[:4], 16) % (SUBNET_POOL.num_addresses // 4)
-        subnets = list(SUBNET_POOL.subnets(new_prefix=30))
+        start = int(self.sandbox_id[:4], 16) % (pool.num_addresses // 4)
+        subnets = list(pool.subnets(new_prefix=30))
         for index in range(len(subnets)):
             candidate = subnets[(start + index) % len(subnets)]
             if candidate not in used:
                 return candidate
-        raise NetworkError("No free /30 left for a sandbox network in 10.213.0.0/16.")
+        raise NetworkError(f"No free /30 left for a sandbox network in {pool}.")
 
     def create(self) -> "SandboxNetwork":
         subnet = self._free_subnet()
@@ -103,6 +111,21 @@ class SandboxNetwork:
         run("ip", "-6", "route", "add", "default", "dev", "void0", netns=self.netns, check=False)
         run("nft", "-f", "-", netns=self.netns, input=RULESET)
         return self
+
+    def attach_scanner(self) -> str:
+        """A namespace from which only the sandbox is reachable, for the web scanner; returns the
+        sandbox's address as seen from there. The scanner has no other link and no default route."""
+        subnet = next(SCANNER_POOL.subnets(new_prefix=30))  # private to this pair of namespaces
+        scanner, sandbox = (str(a) for a in subnet.hosts())
+        run("ip", "netns", "add", self.scanner_netns)
+        run("ip", "link", "add", "scan0", "type", "veth", "peer", "name", "eth0", "netns", self.scanner_netns, netns=self.netns)
+        run("ip", "addr", "add", f"{sandbox}/30", "dev", "scan0", netns=self.netns)
+        run("ip", "link", "set", "scan0", "up", netns=self.netns)
+        run("ip", "link", "set", "lo", "up", netns=self.scanner_netns)
+        run("ip", "addr", "add", f"{scanner}/30", "dev", "eth0", netns=self.scanner_netns)
+        run("ip", "link", "set", "eth0", "up", netns=self.scanner_netns)
+        self.scan_address = sandbox
+        return sandbox
 
     def outbound_attempts(self) -> list[dict]:
         """Destinations the workload tried to reach: address, protocol, port, packets."""
@@ -129,8 +152,9 @@ class SandboxNetwork:
 
 
 def destroy_network(sandbox_id: str) -> None:
-    """Remove the namespace and the host veth; safe to call for half-built or already-gone networks."""
+    """Remove the namespaces and the host veth; safe to call for half-built or already-gone networks."""
     run("ip", "link", "del", f"{VETH_PREFIX}{sandbox_id[:8]}", check=False)
+    run("ip", "netns", "del", f"{NETNS_PREFIX}{sandbox_id}{SCANNER_SUFFIX}", check=False)
     run("ip", "netns", "del", f"{NETNS_PREFIX}{sandbox_id}", check=False)
 
 

@@ -10,7 +10,7 @@ import subprocess
 import time
 from pathlib import Path
 
-from vexxy.sandbox.network import NETNS_PREFIX, destroy_network, leftover_networks
+from vexxy.sandbox.network import NETNS_PREFIX, SCANNER_SUFFIX, destroy_network, leftover_networks
 from vexxy.sandbox.state import CONTAINER_PREFIX, SandboxPaths, cgroup_dirs, owner_alive, pids_in_cgroups
 
 
@@ -94,7 +94,7 @@ def sweep(paths: SandboxPaths, runtime: str = "runc", *, only_orphans: bool = Tr
     found = {s.sandbox_id for s in states}
     found |= {c[len(CONTAINER_PREFIX) :] for c in runc_containers(paths, runtime)}
     namespaces, _links = leftover_networks()
-    found |= {n[len(NETNS_PREFIX) :] for n in namespaces}
+    found |= {n[len(NETNS_PREFIX) :].removesuffix(SCANNER_SUFFIX) for n in namespaces}
     found |= {p.name for p in cgroup_dirs()}
     if paths.runs.exists():
         found |= {p.name for p in paths.runs.iterdir() if p.is_dir()}

@@ -1,8 +1,14 @@
 """One sandbox session, two assets: the execution profile and (when a scanner drives it) fuzz findings."""
 
-from dagster import AssetExecutionContext, AssetSpec, MaterializeResult, MetadataValue, multi_asset
+import json
+
+from dagster import AssetCheckResult, AssetCheckSpec, AssetExecutionContext, AssetSpec, MaterializeResult, MetadataValue, multi_asset
 
 from vexxy.evidence.mapping import map_profile
+from vexxy.fuzzing.coverage import coverage_gain
+from vexxy.fuzzing.drive import drive
+from vexxy.fuzzing.findings import FuzzReport
+from vexxy.fuzzing.sarif import sarif_errors, to_sarif
 from vexxy.oci.image import ResolvedImage
 from vexxy.sbom.components import components_from_syft
 from vexxy_pipelines.assets.image import IMAGE_JSON, image
@@ -11,12 +17,14 @@ from vexxy_pipelines.failures import fail_clearly
 from vexxy_pipelines.metadata import md_table
 from vexxy_pipelines.partitions import digest_hex, image_partitions
 from vexxy_pipelines.resources.evidence_store import EvidenceStore
+from vexxy_pipelines.resources.fuzzer import FuzzerResource
 from vexxy_pipelines.resources.registry import RegistryResource
 from vexxy_pipelines.resources.sandbox import SandboxResource
 
 PROFILE_JSON = "execution_profile.json"
 SYMLINKS_JSON = "rootfs.symlinks.json"
 FUZZ_FINDINGS_JSON = "fuzz_findings.json"
+FUZZ_FINDINGS_SARIF = "fuzz_findings.sarif.json"
 
 
 @multi_asset(
@@ -27,15 +35,23 @@ FUZZ_FINDINGS_JSON = "fuzz_findings.json"
         ),
         AssetSpec("fuzz_findings", deps=[image], group_name="runtime", description="Findings of the web scanner that drove the workload."),
     ],
+    check_specs=[AssetCheckSpec("sarif_schema_valid", asset="fuzz_findings", description="The SARIF export validates against SARIF 2.1.0.")],
     partitions_def=image_partitions,
     op_tags={"dagster/concurrency_key": "sandbox"},
 )
-def sandbox_session(context: AssetExecutionContext, sandbox: SandboxResource, registry: RegistryResource, evidence: EvidenceStore):
-    """Run the image in the sandbox once, observing it (and letting a scanner drive it)."""
+def sandbox_session(
+    context: AssetExecutionContext, sandbox: SandboxResource, fuzzer: FuzzerResource, registry: RegistryResource, evidence: EvidenceStore
+):
+    """Run the image in the sandbox once, observing it while a web scanner drives it."""
     scope = digest_hex(context.partition_key)
     resolved = ResolvedImage.from_dict(evidence.get_json(scope, IMAGE_JSON))
+    fuzzing: dict[str, FuzzReport] = {}
+
+    def drive_workload(workload) -> None:
+        fuzzing["report"] = drive(workload, fuzzer.scan, fuzzer.idle_seconds, fuzzer.budget_seconds, log=context.log.info)
+
     with fail_clearly(context.partition_key):
-        run = sandbox.run(resolved, registry, log=context.log.info)
+        run = sandbox.run(resolved, registry, log=context.log.info, during=drive_workload)
     for note in run.notes:
         context.log.warning(note)
     profile = run.profile
@@ -64,9 +80,43 @@ def sandbox_session(context: AssetExecutionContext, sandbox: SandboxResource, re
             **stored.metadata("profile"),
         },
     )
-    findings = evidence.put_json(scope, FUZZ_FINDINGS_JSON, {"status": "skipped", "reason": "no web scanner is configured", "findings": []})
+    report = fuzzing.get("report") or FuzzReport.skipped(
+        f"skipped: the workload never became ready ({readiness['outcome']})", tool=fuzzer.tool
+    )
+    if report.status in ("failed", "partial"):
+        context.log.warning(f"Web scan {report.status}: {report.reason}")
+    gain = coverage_gain(profile, usage)
+    sarif = to_sarif(report)
+    problems = sarif_errors(sarif)
+    stored_findings = evidence.put_json(scope, FUZZ_FINDINGS_JSON, {**report.to_dict(), "coverage": gain.to_dict()})
+    stored_sarif = evidence.put(scope, FUZZ_FINDINGS_SARIF, json.dumps(sarif, indent=2).encode())
     yield MaterializeResult(
         asset_key="fuzz_findings",
-        metadata={"status": "skipped: no web scanner is configured", "findings": MetadataValue.int(0), **findings.metadata("findings")},
+        metadata={
+            "status": f"{report.status}: {report.reason}" if report.reason else report.status,
+            "tool": f"{report.tool} {report.tool_version}".strip() or "none",
+            "findings": MetadataValue.int(len(report.findings)),
+            **{f"risk_{risk}": MetadataValue.int(count) for risk, count in report.by_risk().items()},
+            "files_first_seen_while_fuzzing": MetadataValue.int(gain.files_first_seen_fuzzing),
+            "files_seen_while_idle": MetadataValue.int(gain.files_idle),
+            "file_coverage_gain_percent": MetadataValue.float(gain.file_gain_percent),
+            "packages_first_loaded_while_fuzzing": MetadataValue.int(len(gain.packages_first_loaded_fuzzing)),
+            "out_of_scope_findings_dropped": MetadataValue.int(report.out_of_scope_dropped),
+            "top_findings": md_table(
+                ["risk", "finding", "CWE", "method", "url", "parameter"],
+                [(f.risk, f.name, f"CWE-{f.cwe}" if f.cwe else "—", f.method, f.url, f.parameter) for f in sorted(report.findings, key=lambda f: ("high", "medium", "low", "info").index(f.risk))],
+                limit=15,
+            ),
+            **stored_findings.metadata("findings"),
+            **stored_sarif.metadata("sarif"),
+        },
+        check_results=[
+            AssetCheckResult(
+                check_name="sarif_schema_valid",
+                asset_key="fuzz_findings",
+                passed=not problems,
+                metadata={"errors": MetadataValue.int(len(problems)), **({"first_errors": MetadataValue.text("\n".join(problems[:5]))} if problems else {})},
+            )
+        ],
     )
 

@@ -76,7 +76,7 @@ def test_unknown_repository_tag_and_digest(registry, demo_image):
 
 
 def test_registry_that_is_down():
-    from tests_support import closed_port
+    from ports import closed_port
 
     with pytest.raises(RegistryUnavailable, match="unreachable") as error:
         RegistryClient(timeout=3).resolve(parse_reference(f"127.0.0.1:{closed_port()}/vexxy/demo:1.0"))

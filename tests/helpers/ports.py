@@ -1,4 +1,4 @@
-"""Helpers shared by tests (importable as `tests_support`)."""
+"""Loopback ports for test servers."""
 
 import socket
 
@@ -8,3 +8,8 @@ def closed_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         return sock.getsockname()[1]
+
+
+def free_port() -> int:
+    """A loopback port that was free a moment ago (for servers the tests start)."""
+    return closed_port()

@@ -1,0 +1,35 @@
+"""How much more of the workload ran because it was fuzzed: files and packages first seen then."""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass
+from typing import Any
+
+from vexxy.evidence.mapping import UsageReport
+
+
+@dataclass(frozen=True)
+class CoverageGain:
+    files_idle: int
+    files_first_seen_fuzzing: int
+    packages_idle: int
+    packages_first_loaded_fuzzing: list[str]
+
+    @property
+    def file_gain_percent(self) -> float:
+        return round(100.0 * self.files_first_seen_fuzzing / self.files_idle, 1) if self.files_idle else 0.0
+
+    def to_dict(self) -> dict[str, Any]:
+        return {**asdict(self), "file_gain_percent": self.file_gain_percent}
+
+
+def coverage_gain(profile: dict[str, Any], usage: UsageReport) -> CoverageGain:
+    observations = list(profile["observations"]["opens"].values()) + list(profile["observations"]["execs"].values())
+    fuzzing_only = sorted(c.purl for c in usage.components if c.loaded_while_fuzzing_only)
+    loaded = [c for c in usage.components if c.files_loaded]
+    return CoverageGain(
+        files_idle=sum(1 for o in observations if o.get("phase", "idle") == "idle"),
+        files_first_seen_fuzzing=sum(1 for o in observations if o.get("phase") == "fuzzing"),
+        packages_idle=len(loaded) - len(fuzzing_only),
+        packages_first_loaded_fuzzing=fuzzing_only,
+    )
