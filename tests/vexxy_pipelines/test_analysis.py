@@ -62,6 +62,7 @@ def test_materializations_carry_metadata_checksums_and_checks(analyzed, demo_ima
         ("vex_document", "one_statement_per_vulnerability"): True,
         ("filtered_sbom", "subset_of_sbom"): True,
         ("filtered_sbom", "cyclonedx_schema_valid"): True,
+        ("fuzz_findings", "sarif_schema_valid"): True,
     }
 
 

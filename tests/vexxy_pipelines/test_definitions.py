@@ -32,6 +32,7 @@ def test_checks_jobs_and_sensors():
         ("vex_document", "one_statement_per_vulnerability"),
         ("filtered_sbom", "subset_of_sbom"),
         ("filtered_sbom", "cyclonedx_schema_valid"),
+        ("fuzz_findings", "sarif_schema_valid"),
     }
     for job in ("analyze_image", "refresh_vulnerability_db", "reevaluate_image"):
         assert defs.resolve_job_def(job)

@@ -77,3 +77,19 @@ def test_the_scanner_namespace_reaches_only_the_sandbox(sandbox, vulnerable_imag
     lines = result.stdout.splitlines()
     assert lines[0] == f"reached {address}"
     assert all(line.startswith("blocked") for line in lines[1:]) and len(lines) == 5
+
+
+def test_no_http_port_is_skipped_not_an_error(sandbox, registry):
+    from sandbox_images import python_image
+
+    banner = (
+        "import socket\ns = socket.socket(); s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)\n"
+        "s.bind(('0.0.0.0', 2222)); s.listen()\nwhile True:\n    c, _ = s.accept(); c.sendall(b'SSH-2.0-not-http\\r\\n'); c.close()\n"
+    )
+    tcp_only = python_image(registry, "tcp-banner", banner, ports=["2222/tcp"])
+    quiet = python_image(registry, "no-ports", "import time\ntime.sleep(600)\n")
+    for image, reason in ((tcp_only, "TCP 2222 did not answer HTTP"), (quiet, "the image exposes no TCP port")):
+        outcome = {}
+        with sandbox.session(image) as workload:
+            sandbox.observe(workload, lambda w: outcome.setdefault("report", drive(w, wapiti_scan, idle_seconds=0, budget_seconds=10)))
+        assert outcome["report"].status == "skipped" and reason in outcome["report"].reason

@@ -1,0 +1,65 @@
+"""Fuzzing inside the analysis: findings, SARIF and coverage in `fuzz_findings`; ZAP is one setting."""
+
+import json
+import os
+from pathlib import Path
+
+import pytest
+from dagster import AssetKey, DagsterEventType, materialize
+
+from ports import closed_port
+from vexxy.fuzzing.sarif import sarif_errors
+from vexxy_pipelines.assets.image import image
+from vexxy_pipelines.assets.sandbox import sandbox_session
+from vexxy_pipelines.assets.sbom import sbom
+from vexxy_pipelines.cli import main
+from vexxy_pipelines.environment import _fuzzer, resources_for
+from vexxy_pipelines.partitions import image_partitions
+from vexxy_pipelines.resources.fuzzer import WapitiResource, ZapResource
+
+pytestmark = pytest.mark.slow
+
+
+def evidence(image_ref, name):
+    return Path(os.environ["VEXXY_EVIDENCE_DIR"]) / image_ref.digest.split(":")[1] / name
+
+
+def test_vulnerable_app_analysis_reports_findings_sarif_and_coverage(instance, vulnerable_image, tmp_path):
+    assert main(["analyze", str(vulnerable_image), "--out", str(tmp_path)]) == 0
+    event = instance.get_latest_materialization_event(AssetKey("fuzz_findings"))
+    metadata = event.asset_materialization.metadata
+    assert metadata["status"].value == "completed" and metadata["tool"].value == "wapiti 3.2.3"
+    assert metadata["risk_high"].value >= 1 and metadata["risk_medium"].value >= 1
+    assert metadata["files_first_seen_while_fuzzing"].value > 0 and metadata["packages_first_loaded_while_fuzzing"].value >= 1
+    assert metadata["file_coverage_gain_percent"].value > 0
+    assert "CWE-79" in metadata["top_findings"].value and "CWE-89" in metadata["top_findings"].value
+    findings = json.loads(evidence(vulnerable_image, "fuzz_findings.json").read_text())
+    assert {79, 89} <= {f["cwe"] for f in findings["findings"]}
+    assert "pkg:deb/debian/libsqlite3-0" in " ".join(findings["coverage"]["packages_first_loaded_fuzzing"])
+    sarif = json.loads(evidence(vulnerable_image, "fuzz_findings.sarif.json").read_text())
+    assert sarif_errors(sarif) == [] and sarif["version"] == "2.1.0"
+    checks = instance.get_records_for_run(event.run_id, of_type=DagsterEventType.ASSET_CHECK_EVALUATION).records
+    sarif_check = [r.event_log_entry.dagster_event.event_specific_data for r in checks if r.event_log_entry.dagster_event.event_specific_data.check_name == "sarif_schema_valid"]
+    assert sarif_check and sarif_check[0].passed
+
+
+def test_zap_is_one_setting(monkeypatch):
+    monkeypatch.setenv("VEXXY_FUZZER", "zap")
+    monkeypatch.setenv("VEXXY_ZAP_URL", "http://zap.internal:8080")
+    assert isinstance(_fuzzer(), ZapResource)
+    monkeypatch.delenv("VEXXY_FUZZER")
+    assert isinstance(_fuzzer(), WapitiResource)
+
+
+def test_zap_down_still_produces_the_profile_and_says_what_happened(instance, vulnerable_image):
+    key = vulnerable_image.canonical()
+    instance.add_dynamic_partitions(image_partitions.name, [key])
+    resources = {**resources_for(), "fuzzer": ZapResource(api_url=f"http://127.0.0.1:{closed_port()}", api_key="k", idle_seconds=1)}
+    result = materialize([image, sbom, sandbox_session], partition_key=key, instance=instance, resources=resources)
+    assert result.success
+    profile = result.asset_materializations_for_node("sandbox_session")
+    by_key = {m.asset_key.to_user_string(): m.metadata for m in profile}
+    assert by_key["execution_profile"]["completion"].value == "complete"
+    status = by_key["fuzz_findings"]["status"].value
+    assert status.startswith("failed: reading ZAP's version: the ZAP daemon at http://127.0.0.1:") and "is unreachable" in status
+    assert json.loads(evidence(vulnerable_image, "fuzz_findings.json").read_text())["status"] == "failed"
