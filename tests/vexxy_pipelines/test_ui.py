@@ -7,6 +7,7 @@ import sys
 import tempfile
 import time
 from pathlib import Path
+from urllib.parse import quote
 
 import httpx
 import pytest
@@ -77,7 +78,8 @@ def test_graphql_lists_partition_metadata_and_checks(webserver, demo_image):
 
 def test_browser_shows_the_asset_its_metadata_and_partitions(webserver, demo_image, tmp_path):
     overview = rendered(f"{webserver}/assets/vex_document", tmp_path)
-    assert "statements_table" in overview and "status_under_investigation" in overview
-    assert "CVE-2020-14343" in overview
+    assert "statements_table" in overview and "status_not_affected" in overview
     partitions = rendered(f"{webserver}/assets/vex_document?view=partitions", tmp_path)
     assert demo_image.canonical() in partitions
+    selected = rendered(f"{webserver}/assets/vex_document?view=partitions&partition={quote(demo_image.canonical(), safe='')}", tmp_path)
+    assert "CVE-2020-14343" in selected and "pkg:pypi/pyyaml@5.3.1" in selected
