@@ -1,0 +1,1 @@
+"""Organizations, subscriptions, quotas, pricing and a ledger of charges made through Stripe."""

@@ -1,0 +1,26 @@
+"""Alembic environment for the application database (URL from the Alembic config or DATABASE_URL)."""
+
+from alembic import context
+from sqlalchemy import engine_from_config, pool
+
+from billing.db import database_url
+from billing.models import Base
+
+config = context.config
+url = config.get_main_option("sqlalchemy.url") or database_url()
+
+
+def run() -> None:
+    if context.is_offline_mode():
+        context.configure(url=url, target_metadata=Base.metadata, literal_binds=True)
+        with context.begin_transaction():
+            context.run_migrations()
+        return
+    engine = engine_from_config({"sqlalchemy.url": url}, prefix="sqlalchemy.", poolclass=pool.NullPool)
+    with engine.connect() as connection:
+        context.configure(connection=connection, target_metadata=Base.metadata)
+        with context.begin_transaction():
+            context.run_migrations()
+
+
+run()
