@@ -48,14 +48,21 @@ def _admin_connection():
 
 
 def pytest_configure(config):
-    database = f"vexxy_test_{uuid.uuid4().hex[:10]}"
+    suffix = uuid.uuid4().hex[:10]
+    database, app_database = f"vexxy_test_{suffix}", f"vexxy_app_test_{suffix}"
     connection, url = _admin_connection()
     with connection.cursor() as cursor:
         cursor.execute(f'CREATE DATABASE "{database}"')
+        cursor.execute(f'CREATE DATABASE "{app_database}"')
     connection.close()
-    config._vexxy_database = database
+    config._vexxy_databases = (database, app_database)
+    config._vexxy_admin_url = url
+    from billing.db import upgrade
+
+    upgrade(_with_database(url, app_database))
     os.environ.update(
         {
+            "DATABASE_URL": _with_database(url, app_database),
             "VEXXY_HOME": str(SESSION_DIR),
             "VEXXY_EVIDENCE_DIR": str(SESSION_DIR / "evidence"),
             "DAGSTER_HOME": str(SESSION_DIR / "dagster"),
@@ -69,11 +76,15 @@ def pytest_configure(config):
 
 
 def pytest_unconfigure(config):
-    database = getattr(config, "_vexxy_database", None)
-    if database:
-        connection, _ = _admin_connection()
+    databases = getattr(config, "_vexxy_databases", ())
+    if databases:
+        import psycopg2
+
+        connection = psycopg2.connect(config._vexxy_admin_url, connect_timeout=5)
+        connection.autocommit = True
         with connection.cursor() as cursor:
-            cursor.execute(f'DROP DATABASE IF EXISTS "{database}" WITH (FORCE)')
+            for database in databases:
+                cursor.execute(f'DROP DATABASE IF EXISTS "{database}" WITH (FORCE)')
         connection.close()
     shutil.rmtree(SESSION_DIR, ignore_errors=True)
 
@@ -185,3 +196,32 @@ def vulnerable_image(registry):
     runtime = RuntimeConfig(entrypoint=["python3", "/app/app.py"], exposed_ports=["8080/tcp"], user="65534:65534", working_dir="/app")
     digest, _ = push_image(RegistryClient(), ref, layers, runtime, tag="1")
     return ref.with_digest(digest)
+
+
+@pytest.fixture(scope="session")
+def app_sessions():
+    """Sessions on the application database (PostgreSQL, migrated to head for this test session)."""
+    from billing.db import make_engine, make_sessionmaker
+
+    engine = make_engine(os.environ["DATABASE_URL"])
+    yield make_sessionmaker(engine)
+    engine.dispose()
+
+
+@pytest.fixture(scope="session")
+def localstripe():
+    from stripe_proxy import LocalStripe
+
+    server = LocalStripe()
+    yield server
+    server.close()
+
+
+@pytest.fixture
+def stripe_proxy(localstripe):
+    """A fresh proxy (no cached replays, no faults) in front of the session's localstripe."""
+    from stripe_proxy import StripeProxy
+
+    proxy = StripeProxy(localstripe.url)
+    yield proxy
+    proxy.close()

@@ -1,0 +1,177 @@
+"""Charging an analysis exactly once, and reconciling the ledger with Stripe.
+
+The order is what makes it exact:
+1. In one transaction (the organization row locked): find or write the ledger row, `pending`,
+   keyed by an idempotency key derived from (organization, submission, image digest).
+2. Ask Stripe to charge with that same key: a retry, a replayed step or a racing run sends the
+   same key, and Stripe answers with the original payment instead of a new one.
+3. Mark the row `charged` with Stripe's object id.
+A crash between 2 and 3 leaves a `pending` row whose next attempt (or `reconcile`) finds the one
+charge Stripe has. Failed analyses never reach this code; internal ones are recorded, not charged.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session, sessionmaker
+
+from billing.errors import UnknownOrganization
+from billing.models import BillingEvent, Organization, QuotaReservation, StripeCustomer, User
+from billing.pricing import CURRENCY, AnalysisUsage, amount_cents, analysis_credits
+from billing.quota import organization_tier
+from billing.stripe_gateway import StripeGateway
+
+
+def charge_key(organization_id: str | None, submission_id: str | None, image_digest: str) -> str:
+    digest = hashlib.sha256(f"{organization_id or 'internal'}|{submission_id or ''}|{image_digest}".encode()).hexdigest()[:40]
+    return f"vexxy-analysis-{digest}"
+
+
+@dataclass(frozen=True)
+class LedgerEntry:
+    id: int
+    kind: str
+    status: str
+    credits: int
+    amount_cents: int
+    currency: str
+    stripe_object_id: str | None
+    idempotency_key: str
+    created: bool  # False when this call found an existing entry (a retry or a race)
+
+
+def _entry(row: BillingEvent, created: bool) -> LedgerEntry:
+    return LedgerEntry(row.id, row.kind, row.status, row.credits, row.amount_cents, row.currency, row.stripe_object_id, row.idempotency_key, created)
+
+
+def ensure_customer(sessions: sessionmaker, gateway: StripeGateway, organization_id: str) -> str:
+    with sessions.begin() as session:
+        existing = session.get(StripeCustomer, organization_id)
+        if existing:
+            return existing.stripe_customer_id
+        organization = session.get(Organization, organization_id)
+        if organization is None:
+            raise UnknownOrganization(f"Organization {organization_id} does not exist.")
+        admin = session.scalar(select(User).where(User.organization_id == organization_id, User.role == "admin"))
+        name, email = organization.name, admin.email if admin else None
+    customer_id = gateway.create_customer(organization_id, name, email)  # idempotent per organization
+    with sessions.begin() as session:
+        if session.get(StripeCustomer, organization_id) is None:
+            session.add(StripeCustomer(organization_id=organization_id, stripe_customer_id=customer_id))
+    return customer_id
+
+
+def record_internal(sessions: sessionmaker, submission_id: str | None, image_digest: str, usage: AnalysisUsage) -> LedgerEntry:
+    """An operator's analysis with no submitting organization: in the ledger, never charged."""
+    key = charge_key(None, submission_id, image_digest)
+    with sessions.begin() as session:
+        row = session.scalar(select(BillingEvent).where(BillingEvent.idempotency_key == key))
+        if row is not None:
+            return _entry(row, created=False)
+        row = BillingEvent(
+            organization_id=None, kind="internal_analysis", idempotency_key=key, submission_id=submission_id, image_digest=image_digest,
+            credits=analysis_credits(usage), amount_cents=0, currency=CURRENCY, status="recorded", details={"reason": "no submitting organization"},
+        )
+        session.add(row)
+        session.flush()
+        return _entry(row, created=True)
+
+
+def charge_analysis(
+    sessions: sessionmaker, gateway: StripeGateway, *, organization_id: str, submission_id: str, image_digest: str, usage: AnalysisUsage
+) -> LedgerEntry:
+    key = charge_key(organization_id, submission_id, image_digest)
+    with sessions.begin() as session:
+        organization = session.scalar(select(Organization).where(Organization.id == organization_id).with_for_update())
+        if organization is None:
+            raise UnknownOrganization(f"Organization {organization_id} does not exist.")
+        row = session.scalar(select(BillingEvent).where(BillingEvent.idempotency_key == key))
+        created = row is None
+        if row is None:
+            plan = organization_tier(session, organization_id)
+            credits = analysis_credits(usage)
+            amount = amount_cents(credits, plan)
+            row = BillingEvent(
+                organization_id=organization_id, kind="analysis_charge", idempotency_key=key, submission_id=submission_id,
+                image_digest=image_digest, credits=credits, amount_cents=amount, currency=CURRENCY,
+                status="pending" if amount > 0 else "recorded",
+                details={"tier": plan.name, "image_bytes": usage.image_bytes, "sandbox_seconds": usage.sandbox_seconds, "fuzzed": usage.fuzzed},
+            )
+            session.add(row)
+            reservation = session.scalar(
+                select(QuotaReservation).where(QuotaReservation.organization_id == organization_id, QuotaReservation.submission_id == submission_id)
+            )
+            if reservation is not None:
+                reservation.status = "consumed"
+            session.flush()
+        if row.status != "pending":
+            return _entry(row, created)
+        row_id, amount, currency = row.id, row.amount_cents, row.currency
+    customer_id = ensure_customer(sessions, gateway, organization_id)
+    result = gateway.charge(
+        customer_id, amount, currency, idempotency_key=key,
+        metadata={"vexxy_ledger_key": key, "vexxy_ledger_id": str(row_id), "vexxy_organization": organization_id, "vexxy_submission": submission_id, "vexxy_image": image_digest},
+    )
+    with sessions.begin() as session:
+        row = session.get(BillingEvent, row_id)
+        row.status, row.stripe_object_id = "charged", result.id
+        return _entry(row, created)
+
+
+@dataclass
+class Reconciliation:
+    checked: int = 0
+    marked_charged: list[str] = field(default_factory=list)  # pending in the ledger, charged in Stripe
+    recharged: list[str] = field(default_factory=list)  # in the ledger, missing in Stripe: sent again with the same key
+    added_to_ledger: list[str] = field(default_factory=list)  # in Stripe, missing in the ledger
+
+
+def reconcile(sessions: sessionmaker, gateway: StripeGateway, *, older_than_seconds: float = 0) -> Reconciliation:
+    """Make the ledger and Stripe agree, charging nothing twice (every repair reuses the ledger key)."""
+    report = Reconciliation()
+    in_stripe = {intent["metadata"]["vexxy_ledger_key"]: intent for intent in gateway.analysis_charges()}
+    now = datetime.now(timezone.utc)
+    with sessions() as session:
+        rows = session.scalars(select(BillingEvent).where(BillingEvent.kind == "analysis_charge", BillingEvent.status.in_(("pending", "charged")))).all()
+    for row in rows:
+        report.checked += 1
+        intent = in_stripe.pop(row.idempotency_key, None)
+        age = (now - (row.created_at if row.created_at.tzinfo else row.created_at.replace(tzinfo=timezone.utc))).total_seconds()
+        if intent is not None and intent["status"] == "succeeded":
+            if row.status == "pending":
+                with sessions.begin() as session:
+                    fresh = session.get(BillingEvent, row.id)
+                    fresh.status, fresh.stripe_object_id = "charged", intent["id"]
+                report.marked_charged.append(row.idempotency_key)
+        elif age >= older_than_seconds:
+            _recharge(sessions, gateway, row)
+            report.recharged.append(row.idempotency_key)
+    for key, intent in in_stripe.items():
+        metadata = intent["metadata"]
+        with sessions.begin() as session:
+            if session.scalar(select(BillingEvent).where(BillingEvent.idempotency_key == key)) is None:
+                session.add(
+                    BillingEvent(
+                        organization_id=metadata.get("vexxy_organization"), kind="analysis_charge", idempotency_key=key,
+                        submission_id=metadata.get("vexxy_submission"), image_digest=metadata.get("vexxy_image"), credits=0,
+                        amount_cents=intent["amount"], currency=intent["currency"], status="charged", stripe_object_id=intent["id"],
+                        details={"repaired": "found in Stripe, missing in the ledger"},
+                    )
+                )
+                report.added_to_ledger.append(key)
+    return report
+
+
+def _recharge(sessions: sessionmaker, gateway: StripeGateway, row: BillingEvent) -> None:
+    customer_id = ensure_customer(sessions, gateway, row.organization_id)
+    result = gateway.charge(
+        customer_id, row.amount_cents, row.currency, idempotency_key=row.idempotency_key,
+        metadata={"vexxy_ledger_key": row.idempotency_key, "vexxy_ledger_id": str(row.id), "vexxy_organization": row.organization_id, "vexxy_submission": row.submission_id or "", "vexxy_image": row.image_digest or ""},
+    )
+    with sessions.begin() as session:
+        fresh = session.get(BillingEvent, row.id)
+        fresh.status, fresh.stripe_object_id = "charged", result.id

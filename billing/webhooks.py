@@ -1,0 +1,70 @@
+"""Stripe webhook events: each event id processed once; older events never undo newer state."""
+
+from __future__ import annotations
+
+from datetime import datetime, timezone
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from billing.models import Organization, StripeCustomer, Subscription, WebhookEvent
+from billing.pricing import TIERS
+
+PAST_DUE_STATES = {"past_due", "unpaid"}
+
+
+def _organization_for_customer(session: Session, customer_id: str | None) -> Organization | None:
+    if not customer_id:
+        return None
+    link = session.scalar(select(StripeCustomer).where(StripeCustomer.stripe_customer_id == customer_id))
+    return session.get(Organization, link.organization_id, with_for_update=True) if link else None
+
+
+def _tier_of(subscription: dict[str, Any]) -> str | None:
+    for item in (subscription.get("items") or {}).get("data", []):
+        plan_id = ((item.get("plan") or {}).get("id")) or ((item.get("price") or {}).get("id"))
+        for name, plan in TIERS.items():
+            if plan.stripe_plan and plan.stripe_plan == plan_id:
+                return name
+    return (subscription.get("metadata") or {}).get("vexxy_tier")
+
+
+def _set_status(organization: Organization, status: str, at: int) -> None:
+    if at >= organization.status_changed_at:
+        organization.status, organization.status_changed_at = status, at
+
+
+def process_event(session: Session, event: dict[str, Any]) -> str:
+    """Apply one verified event inside the caller's transaction; returns what happened."""
+    event_id, kind, created = event["id"], event["type"], int(event.get("created") or 0)
+    if session.get(WebhookEvent, event_id) is not None:
+        return "duplicate: already processed"
+    obj = (event.get("data") or {}).get("object") or {}
+    organization = _organization_for_customer(session, obj.get("customer"))
+    result = "ignored: not a vexxy customer" if organization is None else f"ignored: {kind} is not handled"
+    if organization is not None and kind.startswith("customer.subscription."):
+        subscription = session.scalar(select(Subscription).where(Subscription.organization_id == organization.id))
+        if subscription is None:
+            subscription = Subscription(organization_id=organization.id, tier="free", status="active", last_event_at=0)
+            session.add(subscription)
+        if created < subscription.last_event_at:
+            result = "stale: a newer event already set this subscription"
+        else:
+            status = "canceled" if kind == "customer.subscription.deleted" else obj.get("status", "active")
+            subscription.status, subscription.last_event_at = status, created
+            subscription.stripe_subscription_id = obj.get("id") or subscription.stripe_subscription_id
+            subscription.tier = "free" if status == "canceled" else (_tier_of(obj) or subscription.tier)
+            for field, key in (("current_period_start", "current_period_start"), ("current_period_end", "current_period_end")):
+                if obj.get(key):
+                    setattr(subscription, field, datetime.fromtimestamp(int(obj[key]), timezone.utc))
+            _set_status(organization, "past_due" if status in PAST_DUE_STATES else "active", created)
+            result = f"subscription {status} ({subscription.tier})"
+    elif organization is not None and kind == "invoice.payment_failed":
+        _set_status(organization, "past_due", created)
+        result = "organization past due"
+    elif organization is not None and kind in ("invoice.paid", "invoice.payment_succeeded"):
+        _set_status(organization, "active", created)
+        result = "organization active"
+    session.add(WebhookEvent(stripe_event_id=event_id, type=kind, created=created, result=result[:200]))
+    return result
