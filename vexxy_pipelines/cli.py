@@ -20,7 +20,7 @@ from vexxy.errors import VexxyError
 console = Console(stderr=True, soft_wrap=True)
 out = Console()
 
-ANALYSIS_ASSETS = ("image", "sbom", "vulnerabilities", "vex_document")
+ANALYSIS_STEPS = ("image", "sbom", "sandbox_session", "filtered_sbom", "vulnerabilities", "vex_document", "billing_record")
 INVOCATION_TAG = "vexxy/invocation"
 
 
@@ -131,7 +131,7 @@ def cmd_analyze(args: argparse.Namespace) -> int:
         console.print(f"  [green]✓[/] partition {key} already exists")
     _ensure_vulnerability_db(instance)
     tags = {REFERENCE_TAG: args.reference, **({INDEX_DIGEST_TAG: resolved.index_digest} if resolved.index_digest else {})}
-    result = _run_job(instance, "analyze_image", partition_key=key, tags=tags, steps=ANALYSIS_ASSETS)
+    result = _run_job(instance, "analyze_image", partition_key=key, tags=tags, steps=ANALYSIS_STEPS)
     if not result.success:
         console.print(f"[red]Analysis of {args.reference} failed[/] — {_failure_message(result)}")
         console.print(f"Run {result.run_id} is in the Dagster instance at {os.environ['DAGSTER_HOME']}.")
@@ -254,6 +254,20 @@ def cmd_sandbox_sweep(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_appdb(args: argparse.Namespace) -> int:
+    from billing.db import database_url, downgrade, upgrade
+
+    url = database_url()
+    shown = url.split("@")[-1] if "@" in url else url
+    if args.action == "upgrade":
+        upgrade(url)
+        out.print(f"Application database at {shown} is at the latest schema.")
+    else:
+        downgrade(url, args.revision)
+        out.print(f"Application database at {shown} downgraded to {args.revision}.")
+    return 0
+
+
 def cmd_ui(args: argparse.Namespace) -> int:
     from vexxy_pipelines.instance import ensure_dagster_home
 
@@ -306,6 +320,11 @@ def build_parser() -> argparse.ArgumentParser:
     sweep = sandbox_sub.add_parser("sweep", help="Remove what killed analyses left behind (containers, mounts, namespaces, cgroups).")
     sweep.add_argument("--all", action="store_true", help="Also stop sandboxes whose analysis is still running.")
     sweep.set_defaults(func=cmd_sandbox_sweep)
+
+    appdb = sub.add_parser("appdb", help="The application database (organizations, billing): schema migrations.")
+    appdb.add_argument("action", choices=["upgrade", "downgrade"])
+    appdb.add_argument("--revision", default="base", help="Target of a downgrade (default: base, i.e. empty).")
+    appdb.set_defaults(func=cmd_appdb)
 
     ui = sub.add_parser("ui", help="Start the Dagster UI (and daemon) on this instance.")
     ui.add_argument("--host", default="127.0.0.1")

@@ -14,11 +14,13 @@ from dagster import EnvVar
 
 from vexxy import settings
 from vexxy_pipelines.resources.advisory_source import OsvSourceResource
+from vexxy_pipelines.resources.app_database import AppDatabaseResource
 from vexxy_pipelines.resources.evidence_store import EvidenceStore
 from vexxy_pipelines.resources.fuzzer import FuzzerResource, NoFuzzerResource, WapitiResource, ZapResource
 from vexxy_pipelines.resources.registry import RegistryResource
 from vexxy_pipelines.resources.sandbox import LocalSandboxResource
 from vexxy_pipelines.resources.sbom_generator import SyftResource
+from vexxy_pipelines.resources.stripe_billing import StripeResource
 
 
 def deployment_name() -> str:
@@ -45,6 +47,8 @@ def _shared_resources() -> dict[str, Any]:
         "syft": SyftResource(binary=_env("VEXXY_SYFT_BINARY", None), timeout_seconds=_env_int("VEXXY_SYFT_TIMEOUT_SECONDS", 900)),
         "evidence": EvidenceStore(root=_env("VEXXY_EVIDENCE_DIR", str(settings.evidence_dir()))),
         "osv": OsvSourceResource(source=_env("VEXXY_OSV_SOURCE", settings.osv_source())),
+        "app_db": AppDatabaseResource(url=_env("DATABASE_URL", None)),
+        "stripe": StripeResource(api_key=_env("STRIPE_API_KEY", None), api_base=_env("STRIPE_API_BASE", None)),
     }
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dagster import AssetSelection, define_asset_job
 
+from vexxy_pipelines.assets.billing import billing_record
 from vexxy_pipelines.assets.filtered_sbom import filtered_sbom
 from vexxy_pipelines.assets.image import image
 from vexxy_pipelines.assets.sandbox import sandbox_session
@@ -14,8 +15,8 @@ from vexxy_pipelines.assets.vulnerability_db import vulnerability_db
 
 analyze_image_job = define_asset_job(
     "analyze_image",
-    selection=AssetSelection.assets(image, sbom, sandbox_session, filtered_sbom, vulnerabilities, vex_document),
-    description="Resolve, inventory, run in the sandbox, match and write the evidence-backed VEX of one image.",
+    selection=AssetSelection.assets(image, sbom, sandbox_session, filtered_sbom, vulnerabilities, vex_document, billing_record),
+    description="Resolve, inventory, run in the sandbox, match, write the evidence-backed VEX of one image and bill it.",
 )
 
 refresh_vulnerability_db_job = define_asset_job(

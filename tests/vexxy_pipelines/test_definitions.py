@@ -16,7 +16,9 @@ def test_asset_graph():
     keys = {key.to_user_string() for key in graph.get_all_asset_keys()}
     assert keys == {
         "image", "sbom", "vulnerability_db", "vulnerabilities", "execution_profile", "fuzz_findings", "filtered_sbom", "vex_document",
+        "billing_record",
     }
+    assert graph.get(AssetKey("billing_record")).parent_keys == {AssetKey("vex_document")}
     assert graph.get(AssetKey("vex_document")).parent_keys == {AssetKey("vulnerabilities"), AssetKey("filtered_sbom"), AssetKey("image")}
     assert graph.get(AssetKey("filtered_sbom")).parent_keys == {AssetKey("sbom"), AssetKey("execution_profile")}
     assert graph.get(AssetKey("vulnerabilities")).parent_keys == {AssetKey("sbom"), AssetKey("vulnerability_db")}

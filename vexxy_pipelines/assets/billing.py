@@ -1,0 +1,69 @@
+"""The `billing_record` asset: charge the submitting organization once for a completed analysis."""
+
+from dagster import AssetExecutionContext, Backoff, Failure, MaterializeResult, MetadataValue, RetryPolicy, asset
+
+from vexxy.errors import VexxyError
+from billing.ledger import charge_analysis, record_internal
+from billing.pricing import AnalysisUsage
+from vexxy_pipelines.assets.image import IMAGE_JSON
+from vexxy_pipelines.assets.sandbox import FUZZ_FINDINGS_JSON, PROFILE_JSON
+from vexxy_pipelines.assets.vex import vex_document
+from vexxy_pipelines.partitions import digest_hex, image_partitions
+from vexxy_pipelines.resources.app_database import AppDatabaseResource
+from vexxy_pipelines.resources.evidence_store import EvidenceStore
+from vexxy_pipelines.resources.stripe_billing import StripeResource
+
+ORGANIZATION_TAG = "vexxy/organization"
+SUBMISSION_TAG = "vexxy/submission"
+
+
+@asset(
+    partitions_def=image_partitions,
+    group_name="billing",
+    deps=[vex_document],
+    kinds={"stripe"},
+    retry_policy=RetryPolicy(max_retries=3, delay=5, backoff=Backoff.EXPONENTIAL),
+)
+def billing_record(context: AssetExecutionContext, app_db: AppDatabaseResource, stripe: StripeResource, evidence: EvidenceStore) -> MaterializeResult:
+    """The ledger entry (and Stripe charge) of this analysis; internal analyses are recorded, never charged."""
+    scope = digest_hex(context.partition_key)
+    image = evidence.get_json(scope, IMAGE_JSON)
+    profile = evidence.get_json(scope, PROFILE_JSON) if evidence.exists(scope, PROFILE_JSON) else {"window": {"observed_seconds": 0}}
+    fuzzing = evidence.get_json(scope, FUZZ_FINDINGS_JSON) if evidence.exists(scope, FUZZ_FINDINGS_JSON) else {"status": "skipped"}
+    usage = AnalysisUsage(
+        image_bytes=int(image.get("total_size", 0)),
+        sandbox_seconds=float(profile["window"]["observed_seconds"]),
+        fuzzed=fuzzing.get("status") in ("completed", "partial"),
+    )
+    tags = context.run.tags if context.run else {}
+    organization, submission = tags.get(ORGANIZATION_TAG), tags.get(SUBMISSION_TAG)
+    sessions = app_db.sessions()
+    if not organization:
+        entry = record_internal(sessions, submission or context.run_id, image["manifest_digest"], usage)
+    else:
+        if not stripe.configured:
+            raise Failure(
+                description=f"Analysis for organization {organization} completed but Stripe is not configured, so it cannot be charged.",
+                metadata={"what_to_do": "Set STRIPE_API_KEY (and STRIPE_API_BASE for a test server), then re-execute billing_record."},
+            )
+        try:
+            entry = charge_analysis(
+                sessions, stripe.gateway(), organization_id=organization, submission_id=submission or context.run_id,
+                image_digest=image["manifest_digest"], usage=usage,
+            )
+        except VexxyError as exc:  # Stripe down or failing: the retry policy tries again with the same key
+            raise RuntimeError(str(exc)) from exc
+    if not entry.created:
+        context.log.info(f"Ledger entry {entry.id} already existed ({entry.status}): nothing charged again.")
+    return MaterializeResult(
+        metadata={
+            "organization": organization or "internal",
+            "status": entry.status,
+            "credits": MetadataValue.int(entry.credits),
+            "amount_cents": MetadataValue.int(entry.amount_cents),
+            "currency": entry.currency,
+            "stripe_object_id": entry.stripe_object_id or "—",
+            "ledger_id": MetadataValue.int(entry.id),
+            "newly_charged": entry.created and entry.status == "charged",
+        }
+    )
