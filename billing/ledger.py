@@ -128,6 +128,7 @@ class Reconciliation:
     marked_charged: list[str] = field(default_factory=list)  # pending in the ledger, charged in Stripe
     recharged: list[str] = field(default_factory=list)  # in the ledger, missing in Stripe: sent again with the same key
     added_to_ledger: list[str] = field(default_factory=list)  # in Stripe, missing in the ledger
+    unmatched: list[str] = field(default_factory=list)  # in Stripe, for an organization this database does not know
 
 
 def reconcile(sessions: sessionmaker, gateway: StripeGateway, *, older_than_seconds: float = 0) -> Reconciliation:
@@ -153,6 +154,9 @@ def reconcile(sessions: sessionmaker, gateway: StripeGateway, *, older_than_seco
     for key, intent in in_stripe.items():
         metadata = intent["metadata"]
         with sessions.begin() as session:
+            if session.get(Organization, metadata.get("vexxy_organization") or "") is None:
+                report.unmatched.append(intent["id"])
+                continue
             if session.scalar(select(BillingEvent).where(BillingEvent.idempotency_key == key)) is None:
                 session.add(
                     BillingEvent(

@@ -10,7 +10,7 @@ import pytest
 from sqlalchemy import func, select
 
 from billing.errors import BillingUnavailable
-from billing.ledger import charge_analysis, charge_key, reconcile, record_internal
+from billing.ledger import charge_analysis, charge_key, ensure_customer, reconcile, record_internal
 from billing.models import BillingEvent
 from billing.pricing import AnalysisUsage
 from billing_helpers import gateway_for, give_card, make_organization
@@ -149,3 +149,18 @@ def test_summary_exactly_one_charge_per_successful_analysis(app_sessions, locals
         print(f"\nbilling fault injection: charges attempted={TALLY['attempted']} made={made} duplicated={duplicated} missed={missed} "
               f"(successful analyses={len(TALLY['succeeded_analyses'])}, failed analyses charged=0)")
     assert made == len(TALLY["succeeded_analyses"]) == 6 and duplicated == 0 and missed == 0
+
+
+def test_reconcile_adds_a_charge_the_ledger_lacks(app_sessions, stripe_proxy, customer):
+    gateway = gateway_for(stripe_proxy)
+    key = charge_key(customer, "sub-ledger-lost", "sha256:" + "e" * 64)
+    charged = gateway.charge(
+        ensure_customer(app_sessions, gateway, customer), 250, "usd", idempotency_key=key,
+        metadata={"vexxy_ledger_key": key, "vexxy_organization": customer, "vexxy_submission": "sub-ledger-lost", "vexxy_image": "sha256:" + "e" * 64},
+    )
+    report = reconcile(app_sessions, gateway)
+    assert key in report.added_to_ledger
+    with app_sessions() as session:
+        row = session.scalar(select(BillingEvent).where(BillingEvent.idempotency_key == key))
+        assert row.status == "charged" and row.stripe_object_id == charged.id and row.amount_cents == 250
+    assert key not in reconcile(app_sessions, gateway).added_to_ledger  # and only once

@@ -137,7 +137,7 @@ class LocalStripe:
     def __init__(self):
         self.port = free_port()
         binary = Path(sys.executable).parent / "localstripe"
-        self.process = subprocess.Popen([str(binary), "--port", str(self.port)], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        self.process = subprocess.Popen([str(binary), "--port", str(self.port), "--from-scratch"], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
         deadline = time.monotonic() + 30
         while time.monotonic() < deadline:
             try:
