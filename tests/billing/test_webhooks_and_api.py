@@ -131,3 +131,21 @@ def test_admin_billing_endpoints(client, app_sessions, stripe_proxy):
     assert client.get("/api/v1/billing").status_code == 401
     expired = {"Authorization": f"Bearer {token(organization, exp=int(time.time()) - 10)}"}
     assert client.get("/api/v1/billing", headers=expired).json()["error"]["code"] == "token_expired"
+
+
+def test_subscription_per_tier_through_the_sdk(app_sessions, stripe_proxy):
+    from billing.pricing import TIERS
+
+    organization = make_organization(app_sessions, tier="free")
+    gateway = gateway_for(stripe_proxy)
+    customer_id = give_card(app_sessions, gateway, organization)
+    product = gateway.client.v1.products.create(params={"name": "vexxy team"})
+    plan = TIERS["team"].stripe_plan
+    try:
+        gateway.client.v1.plans.create(params={"id": plan, "product": product.id, "amount": 4900, "currency": "usd", "interval": "month"})
+    except Exception:
+        pass  # already created by an earlier test in this Stripe account
+    first = gateway.subscribe(organization, customer_id, plan)
+    again = gateway.subscribe(organization, customer_id, plan)  # a retried request replays the same subscription
+    assert first.id == again.id and first.status == "active"
+    assert ensure_customer(app_sessions, gateway, organization) == customer_id  # found, not created twice
