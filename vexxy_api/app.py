@@ -2,12 +2,17 @@
 
 from __future__ import annotations
 
+import logging
+
 from fastapi import FastAPI
+from fastapi.exceptions import RequestValidationError
 
 from billing.db import make_engine, make_sessionmaker
-from vexxy_api import billing_routes, webhook_routes
-from vexxy_api.errors import ApiError, render_api_error
+from vexxy_api import analysis_routes, billing_routes, registry_routes, webhook_routes
+from vexxy_api.errors import ApiError, correlation_middleware, render_api_error, render_unexpected, render_validation_error
 from vexxy_api.settings import ApiSettings
+
+logging.basicConfig(level=logging.INFO, format="%(message)s")
 
 
 def create_app(settings: ApiSettings | None = None) -> FastAPI:
@@ -16,7 +21,12 @@ def create_app(settings: ApiSettings | None = None) -> FastAPI:
     app.state.settings = settings
     app.state.sessions = make_sessionmaker(make_engine(settings.database_url))
     app.add_exception_handler(ApiError, render_api_error)
+    app.add_exception_handler(RequestValidationError, render_validation_error)
+    app.add_exception_handler(Exception, render_unexpected)
+    app.middleware("http")(correlation_middleware)
+    app.include_router(analysis_routes.router)
     app.include_router(billing_routes.router)
+    app.include_router(registry_routes.router)
     app.include_router(webhook_routes.router)
     return app
 

@@ -2,10 +2,16 @@
 
 from __future__ import annotations
 
+import hashlib
+import hmac
+import secrets
 from dataclasses import dataclass
 
 import jwt
 from fastapi import Depends, Request
+from sqlalchemy import select
+
+from billing.submissions import ApiKey
 
 from vexxy_api.errors import ApiError
 from vexxy_api.settings import ApiSettings
@@ -40,12 +46,37 @@ def decode_token(token: str, settings: ApiSettings) -> Caller:
     return Caller(subject=str(claims["sub"]), organization_id=str(organization), role=role)
 
 
+API_KEY_PREFIX = "vxk_"
+
+
+def hash_secret(secret: str) -> str:
+    return hashlib.sha256(secret.encode()).hexdigest()
+
+
+def new_api_key() -> tuple[str, str, str]:
+    """(the key to hand out once, its public prefix, the hash to store)."""
+    prefix, secret = secrets.token_hex(6), secrets.token_urlsafe(32)
+    return f"{API_KEY_PREFIX}{prefix}.{secret}", prefix, hash_secret(secret)
+
+
+def _api_key_caller(request: Request, key: str) -> Caller:
+    prefix, _, secret = key[len(API_KEY_PREFIX) :].partition(".")
+    with request.app.state.sessions() as session:
+        stored = session.scalar(select(ApiKey).where(ApiKey.prefix == prefix))
+    if stored is None or stored.revoked_at is not None or not hmac.compare_digest(stored.secret_hash, hash_secret(secret)):
+        raise ApiError(401, "invalid_api_key", "The API key is unknown or revoked.")
+    return Caller(subject=f"api-key:{stored.id}", organization_id=stored.organization_id, role=stored.role)
+
+
 def current_caller(request: Request) -> Caller:
     header = request.headers.get("Authorization", "")
     scheme, _, token = header.partition(" ")
-    if scheme.lower() != "bearer" or not token:
-        raise ApiError(401, "missing_token", "This endpoint needs an `Authorization: Bearer <token>` header.")
-    return decode_token(token.strip(), request.app.state.settings)
+    if scheme.lower() != "bearer" or not token.strip():
+        raise ApiError(401, "missing_token", "This endpoint needs an `Authorization: Bearer <token>` header (a JWT or an API key).")
+    token = token.strip()
+    if token.startswith(API_KEY_PREFIX):
+        return _api_key_caller(request, token)
+    return decode_token(token, request.app.state.settings)
 
 
 def admin_caller(caller: Caller = Depends(current_caller)) -> Caller:

@@ -1,17 +1,72 @@
-"""One error shape for every API failure: `{"error": {"code", "message", "hint"}}`."""
+"""One error hierarchy, one JSON shape: `{"error": {"code", "message", "hint", "correlation_id"}}`.
+
+Validation 400/422, unauthenticated 401, forbidden 403, not found 404, invalid state 409,
+payment required 402, quota 429, upstream 502/503/504. The correlation id is also in the logs
+and in the Dagster run's tags.
+"""
 
 from __future__ import annotations
 
+import json
+import logging
+import time
+import uuid
+
 from fastapi import Request
+from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
+
+log = logging.getLogger("vexxy.api")
+CORRELATION_HEADER = "X-Correlation-ID"
 
 
 class ApiError(Exception):
-    def __init__(self, status: int, code: str, message: str, hint: str | None = None, headers: dict[str, str] | None = None):
-        self.status, self.code, self.message, self.hint, self.headers = status, code, message, hint, headers or {}
+    def __init__(self, status: int, code: str, message: str, hint: str | None = None, headers: dict[str, str] | None = None, extra: dict | None = None):
+        self.status, self.code, self.message, self.hint, self.headers, self.extra = status, code, message, hint, headers or {}, extra or {}
         super().__init__(message)
 
 
+class NotFound(ApiError):
+    def __init__(self, what: str):
+        super().__init__(404, "not_found", f"{what} not found.")
+
+
+class InvalidState(ApiError):
+    def __init__(self, message: str, hint: str | None = None):
+        super().__init__(409, "invalid_state", message, hint)
+
+
+def correlation_id(request: Request) -> str:
+    return getattr(request.state, "correlation_id", "") or "-"
+
+
+def _body(request: Request, code: str, message: str, hint: str | None, extra: dict | None = None) -> dict:
+    error = {"code": code, "message": message, **({"hint": hint} if hint else {}), **(extra or {}), "correlation_id": correlation_id(request)}
+    return {"error": error}
+
+
 async def render_api_error(request: Request, exc: ApiError) -> JSONResponse:
-    body = {"error": {"code": exc.code, "message": exc.message, **({"hint": exc.hint} if exc.hint else {})}}
-    return JSONResponse(body, status_code=exc.status, headers=exc.headers)
+    log.info(json.dumps({"event": "api_error", "code": exc.code, "status": exc.status, "correlation_id": correlation_id(request)}))
+    return JSONResponse(_body(request, exc.code, exc.message, exc.hint, exc.extra), status_code=exc.status, headers=exc.headers)
+
+
+async def render_validation_error(request: Request, exc: RequestValidationError) -> JSONResponse:
+    details = "; ".join(f"{'.'.join(str(p) for p in e['loc'][1:]) or 'body'}: {e['msg']}" for e in exc.errors())
+    return JSONResponse(_body(request, "validation_error", f"The request is invalid: {details}", None), status_code=422)
+
+
+async def render_unexpected(request: Request, exc: Exception) -> JSONResponse:
+    log.error(json.dumps({"event": "unhandled_error", "error": repr(exc), "correlation_id": correlation_id(request)}))
+    return JSONResponse(_body(request, "internal_error", "Something went wrong on our side.", "Quote the correlation id to support."), status_code=500)
+
+
+async def correlation_middleware(request: Request, call_next):
+    request.state.correlation_id = request.headers.get(CORRELATION_HEADER) or uuid.uuid4().hex
+    started = time.monotonic()
+    response = await call_next(request)
+    response.headers[CORRELATION_HEADER] = request.state.correlation_id
+    log.info(json.dumps({
+        "event": "request", "method": request.method, "path": request.url.path, "status": response.status_code,
+        "ms": round((time.monotonic() - started) * 1000, 1), "correlation_id": request.state.correlation_id,
+    }))
+    return response

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import os
+
+from vexxy import settings as vexxy_settings
 from dataclasses import dataclass, field
 
 
@@ -17,3 +19,5 @@ class ApiSettings:
     stripe_api_base: str | None = field(default_factory=lambda: os.environ.get("STRIPE_API_BASE"))
     stripe_webhook_secret: str = field(default_factory=lambda: os.environ.get("STRIPE_WEBHOOK_SECRET", ""))
     public_url: str = field(default_factory=lambda: os.environ.get("VEXXY_PUBLIC_URL", "http://127.0.0.1:8000"))
+    evidence_dir: str = field(default_factory=lambda: str(vexxy_settings.evidence_dir()))
+    registry_notification_secret: str = field(default_factory=lambda: os.environ.get("VEXXY_REGISTRY_NOTIFICATION_SECRET", ""))

@@ -1,0 +1,227 @@
+"""Customers' analyses: submit, status, results, documents, list, cancel, delete.
+
+The API only writes submissions and reads results: sensors turn submissions into Dagster runs,
+and run status sensors write back how each one ended. Every query is scoped to the caller's
+organization; another organization's analysis is a 404, never a 403.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import uuid
+from datetime import datetime, timezone
+from pathlib import Path
+
+from fastapi import APIRouter, Depends, Query, Request, Response
+from fastapi.responses import JSONResponse
+from pydantic import BaseModel, Field
+from sqlalchemy import func, select
+
+from billing.errors import PaymentRequired, QuotaExceeded, UnknownOrganization
+from billing.pricing import tier as tier_named
+from billing.quota import check_quota, organization_tier, release
+from billing.submissions import Submission
+from vexxy.errors import InvalidReference
+from vexxy.oci.reference import parse_reference
+from vexxy_api.auth import Caller, current_caller
+from vexxy_api.errors import ApiError, InvalidState, NotFound, correlation_id
+
+router = APIRouter(prefix="/api/v1/analyses", tags=["analyses"])
+FINISHED = ("complete", "failed", "cancelled")
+DOCUMENTS = {
+    ("vex", "openvex"): ("vex.openvex.json", "application/json"),
+    ("vex", "cyclonedx"): ("vex.cdx.json", "application/vnd.cyclonedx+json"),
+    ("sbom", "cyclonedx"): ("sbom.filtered.cdx.json", "application/vnd.cyclonedx+json"),
+    ("findings", "json"): ("fuzz_findings.json", "application/json"),
+    ("findings", "sarif"): ("fuzz_findings.sarif.json", "application/sarif+json"),
+}
+
+
+class SubmitAnalysis(BaseModel):
+    image: str = Field(description="registry/repository:tag or registry/repository@sha256:<digest>", max_length=512)
+    priority: int = Field(default=0, ge=0, le=10)
+    fuzzing: bool = True
+    observation_seconds: int | None = Field(default=None, ge=10, le=3600)
+
+
+def _view(submission: Submission) -> dict:
+    base = f"/api/v1/analyses/{submission.id}"
+    view = {
+        "id": submission.id,
+        "image": submission.image_reference,
+        "image_digest": submission.image_digest,
+        "status": submission.status,
+        "phase": submission.phase,
+        "progress": submission.progress,
+        "priority": submission.priority,
+        "fuzzing": submission.fuzzing,
+        "observation_seconds": submission.observation_seconds,
+        "source": submission.source,
+        "created_at": submission.created_at.isoformat(),
+        "updated_at": submission.updated_at.isoformat(),
+        "links": {"self": base},
+    }
+    if submission.status == "failed":
+        view["error"] = {"step": submission.error_step, "message": submission.error_message}
+    if submission.status == "complete":
+        view["links"].update({
+            "results": f"{base}/results", "vex": f"{base}/vex?format=openvex", "vex_cyclonedx": f"{base}/vex?format=cyclonedx",
+            "sbom": f"{base}/sbom", "findings": f"{base}/findings?format=json", "findings_sarif": f"{base}/findings?format=sarif",
+        })
+    return view
+
+
+def _owned(request: Request, caller: Caller, analysis_id: str) -> Submission:
+    with request.app.state.sessions() as session:
+        submission = session.scalar(
+            select(Submission).where(Submission.id == analysis_id, Submission.organization_id == caller.organization_id, Submission.deleted.is_(False))
+        )
+    if submission is None:
+        raise NotFound(f"Analysis {analysis_id}")
+    return submission
+
+
+@router.post("", status_code=201)
+def submit(request: Request, body: SubmitAnalysis, caller: Caller = Depends(current_caller)) -> JSONResponse:
+    try:
+        parse_reference(body.image)
+    except InvalidReference as exc:
+        raise ApiError(422, "invalid_image_reference", exc.message, exc.hint)
+    submission_id = str(uuid.uuid4())
+    try:
+        with request.app.state.sessions.begin() as session:
+            plan = organization_tier(session, caller.organization_id)
+            observation = body.observation_seconds or min(60, plan.max_observation_seconds)
+            if observation > plan.max_observation_seconds:
+                raise ApiError(422, "observation_too_long", f"The {plan.name} tier observes for at most {plan.max_observation_seconds} s.", "Ask for less, or upgrade.")
+            if body.fuzzing and not plan.fuzzing_included and body.model_fields_set.intersection({"fuzzing"}):
+                raise ApiError(422, "fuzzing_not_included", f"Fuzzing is not included in the {plan.name} tier.", "Submit with fuzzing false, or upgrade.")
+            check_quota(session, caller.organization_id, submission_id)
+            submission = Submission(
+                id=submission_id, organization_id=caller.organization_id, submitted_by=caller.subject, source="api",
+                image_reference=body.image, priority=body.priority + plan.priority, fuzzing=body.fuzzing and plan.fuzzing_included,
+                observation_seconds=observation, correlation_id=correlation_id(request),
+            )
+            session.add(submission)
+            session.flush()
+            view = _view(submission)
+    except QuotaExceeded as exc:
+        retry_after = max(1, math.ceil((exc.resets_at - datetime.now(timezone.utc)).total_seconds()))
+        raise ApiError(
+            429, "quota_exceeded", exc.message, exc.hint, headers={"Retry-After": str(retry_after)},
+            extra={"tier": exc.tier, "limit": exc.limit, "resets_at": exc.resets_at.isoformat()},
+        )
+    except PaymentRequired as exc:
+        raise ApiError(402, "payment_required", exc.message, exc.hint)
+    except UnknownOrganization:
+        raise ApiError(403, "unknown_organization", "The token's organization is not known to vexxy.")
+    return JSONResponse(view, status_code=201, headers={"Location": view["links"]["self"]})
+
+
+@router.get("")
+def list_analyses(
+    request: Request,
+    status: str | None = Query(None),
+    image: str | None = Query(None, description="substring of the image reference"),
+    since: datetime | None = Query(None),
+    until: datetime | None = Query(None),
+    page: int = Query(1, ge=1),
+    page_size: int = Query(50, ge=1, le=200),
+    caller: Caller = Depends(current_caller),
+) -> dict:
+    query = select(Submission).where(Submission.organization_id == caller.organization_id, Submission.deleted.is_(False))
+    if status:
+        query = query.where(Submission.status == status)
+    if image:
+        query = query.where(Submission.image_reference.contains(image))
+    if since:
+        query = query.where(Submission.created_at >= since)
+    if until:
+        query = query.where(Submission.created_at < until)
+    with request.app.state.sessions() as session:
+        total = session.scalar(select(func.count()).select_from(query.subquery()))
+        rows = session.scalars(query.order_by(Submission.created_at.desc(), Submission.seq.desc()).offset((page - 1) * page_size).limit(page_size)).all()
+    return {"page": page, "page_size": page_size, "total": total, "analyses": [_view(r) for r in rows]}
+
+
+@router.get("/{analysis_id}")
+def status(request: Request, analysis_id: str, caller: Caller = Depends(current_caller)) -> dict:
+    return _view(_owned(request, caller, analysis_id))
+
+
+def _evidence(request: Request, submission: Submission, name: str) -> Path:
+    if submission.status != "complete" or not submission.image_digest:
+        raise InvalidState(f"Analysis {submission.id} is {submission.status}; results exist once it is complete.")
+    path = Path(request.app.state.settings.evidence_dir) / submission.image_digest.split(":", 1)[1] / name
+    if not path.exists():
+        raise NotFound(f"{name} of analysis {submission.id}")
+    return path
+
+
+@router.get("/{analysis_id}/results")
+def results(request: Request, analysis_id: str, caller: Caller = Depends(current_caller)) -> dict:
+    submission = _owned(request, caller, analysis_id)
+    statements = json.loads(_evidence(request, submission, "vex.statements.json").read_text())
+    by_status: dict[str, int] = {}
+    for statement in statements:
+        by_status[statement["status"]] = by_status.get(statement["status"], 0) + 1
+    findings_path = _evidence(request, submission, "fuzz_findings.json")
+    findings = json.loads(findings_path.read_text())
+    return {**_view(submission), "summary": {"statements": len(statements), "by_status": by_status, "fuzzing": findings.get("status"), "findings_by_risk": findings.get("by_risk", {})}}
+
+
+def _document(request: Request, caller: Caller, analysis_id: str, kind: str, fmt: str) -> Response:
+    if (kind, fmt) not in DOCUMENTS:
+        formats = ", ".join(f for k, f in DOCUMENTS if k == kind)
+        raise ApiError(422, "unknown_format", f"Format {fmt!r} is not offered for {kind}; choose {formats}.")
+    name, media_type = DOCUMENTS[(kind, fmt)]
+    path = _evidence(request, _owned(request, caller, analysis_id), name)
+    return Response(path.read_bytes(), media_type=media_type)
+
+
+@router.get("/{analysis_id}/vex")
+def vex(request: Request, analysis_id: str, format: str = Query("openvex"), caller: Caller = Depends(current_caller)) -> Response:
+    return _document(request, caller, analysis_id, "vex", format)
+
+
+@router.get("/{analysis_id}/sbom")
+def sbom(request: Request, analysis_id: str, caller: Caller = Depends(current_caller)) -> Response:
+    return _document(request, caller, analysis_id, "sbom", "cyclonedx")
+
+
+@router.get("/{analysis_id}/findings")
+def findings(request: Request, analysis_id: str, format: str = Query("json"), caller: Caller = Depends(current_caller)) -> Response:
+    return _document(request, caller, analysis_id, "findings", format)
+
+
+@router.post("/{analysis_id}/cancel", status_code=202)
+def cancel(request: Request, analysis_id: str, caller: Caller = Depends(current_caller)) -> dict:
+    with request.app.state.sessions.begin() as session:
+        submission = session.scalar(
+            select(Submission).where(Submission.id == analysis_id, Submission.organization_id == caller.organization_id, Submission.deleted.is_(False)).with_for_update()
+        )
+        if submission is None:
+            raise NotFound(f"Analysis {analysis_id}")
+        if submission.status in FINISHED:
+            raise InvalidState(f"Analysis {analysis_id} is already {submission.status}.")
+        if submission.run_id is None:
+            submission.status, submission.phase = "cancelled", "cancelled"
+            release(session, submission.organization_id, submission.id)
+        else:
+            submission.cancel_requested = True  # the cancellation sensor terminates the run
+        return _view(submission)
+
+
+@router.delete("/{analysis_id}", status_code=204)
+def delete(request: Request, analysis_id: str, caller: Caller = Depends(current_caller)) -> Response:
+    with request.app.state.sessions.begin() as session:
+        submission = session.scalar(
+            select(Submission).where(Submission.id == analysis_id, Submission.organization_id == caller.organization_id, Submission.deleted.is_(False)).with_for_update()
+        )
+        if submission is None:
+            raise NotFound(f"Analysis {analysis_id}")
+        if submission.status not in FINISHED:
+            raise InvalidState(f"Analysis {analysis_id} is {submission.status}.", hint="Cancel it first, then delete it.")
+        submission.deleted = True
+    return Response(status_code=204)
