@@ -14,11 +14,31 @@ from vexxy_pipelines.assets.vulnerabilities import vulnerabilities
 from vexxy_pipelines.assets.vulnerability_db import vulnerability_db
 from vexxy_pipelines.environment import resources_for
 from vexxy_pipelines.jobs import analyze_image_job, reevaluate_image_job, refresh_vulnerability_db_job
+from vexxy_pipelines.sensors.registry import registry_push_sensor
+from vexxy_pipelines.sensors.submissions import (
+    cancellation_sensor,
+    submission_cancelled_sensor,
+    submission_complete_sensor,
+    submission_failed_sensor,
+    submission_progress_sensor,
+    submission_sensor,
+    submission_started_sensor,
+)
 from vexxy_pipelines.sensors.vulnerability_db import vulnerability_db_refresh_sensor
 
 defs = Definitions(
     assets=[image, sbom, sandbox_session, filtered_sbom, vulnerability_db, vulnerabilities, vex_document, billing_record],
     jobs=[analyze_image_job, refresh_vulnerability_db_job, reevaluate_image_job],
-    sensors=[vulnerability_db_refresh_sensor],
+    sensors=[
+        vulnerability_db_refresh_sensor,
+        submission_sensor,
+        registry_push_sensor,
+        submission_started_sensor,
+        submission_complete_sensor,
+        submission_failed_sensor,
+        submission_cancelled_sensor,
+        submission_progress_sensor,
+        cancellation_sensor,
+    ],
     resources=resources_for(),
 )

@@ -19,8 +19,19 @@ def postgres_url() -> str | None:
     return f"postgresql://{rest}"
 
 
+def run_queue_yaml() -> str:
+    """The run queue: per-organization concurrency by tier (a limit per unique organization id)."""
+    from billing.pricing import TIERS
+
+    lines = ["run_coordinator:", "  module: dagster.core.run_coordinator", "  class: QueuedRunCoordinator", "  config:",
+             "    max_concurrent_runs: 16", "    tag_concurrency_limits:"]
+    for name, plan in TIERS.items():
+        lines += [f"      - key: vexxy/concurrency/{name}", "        value:", "          applyLimitPerUniqueValue: true", f"        limit: {plan.max_concurrency}"]
+    return "\n".join(lines) + "\n"
+
+
 def instance_yaml(pg_url: str | None) -> str:
-    text = f"{MANAGED_MARKER}\ntelemetry:\n  enabled: false\n"
+    text = f"{MANAGED_MARKER}\ntelemetry:\n  enabled: false\n" + run_queue_yaml()
     if pg_url:
         text += "storage:\n  postgres:\n    postgres_url:\n      env: DAGSTER_PG_URL\n"
     return text

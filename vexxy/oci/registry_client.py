@@ -199,6 +199,20 @@ class RegistryClient:
                 )
         return raw, media_type, digest
 
+    def list_tags(self, ref: ImageReference) -> list[str]:
+        """Every tag of the repository (following the registry's `Link` pagination)."""
+        tags: list[str] = []
+        path = "tags/list?n=1000"
+        while path:
+            response = self._request("GET", ref, path)
+            self._check(response, ref, "Tag list")
+            tags += response.json().get("tags") or []
+            link = response.headers.get("Link", "")
+            path = link[link.find("<") + 1 : link.find(">")] if "rel=\"next\"" in link else ""
+            if path.startswith("/v2/"):
+                path = f"{self.base_url(ref.registry)}{path}"
+        return tags
+
     def get_blob(self, ref: ImageReference, digest: str) -> bytes:
         response = self._request("GET", ref, f"blobs/{digest}")
         self._check(response, ref, f"Blob {digest}")

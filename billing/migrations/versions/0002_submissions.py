@@ -46,6 +46,7 @@ def upgrade() -> None:
     sa.Column('error_step', sa.String(length=100), nullable=True),
     sa.Column('error_message', sa.Text(), nullable=True),
     sa.Column('cancel_requested', sa.Boolean(), nullable=False),
+    sa.Column('shared_with', sa.String(length=36), nullable=True),
     sa.Column('deleted', sa.Boolean(), nullable=False),
     sa.Column('created_at', sa.DateTime(timezone=True), nullable=False),
     sa.Column('updated_at', sa.DateTime(timezone=True), nullable=False),
