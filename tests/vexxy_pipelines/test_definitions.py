@@ -38,10 +38,15 @@ def test_checks_jobs_and_sensors():
     }
     for job in ("analyze_image", "refresh_vulnerability_db", "reevaluate_image"):
         assert defs.resolve_job_def(job)
-    assert defs.resolve_sensor_def("vulnerability_db_refresh_sensor")
+    for name in (
+        "vulnerability_db_refresh_sensor", "submission_sensor", "registry_push_sensor", "submission_started_sensor",
+        "submission_complete_sensor", "submission_failed_sensor", "submission_cancelled_sensor", "submission_progress_sensor",
+        "cancellation_sensor",
+    ):
+        assert defs.resolve_sensor_def(name)
 
 
-def test_dagster_definitions_validate_passes():
+def test_dagster_definitions_validate_passes(instance):
     result = subprocess.run(
         [str(Path(sys.executable).parent / "dagster"), "definitions", "validate", "-w", "workspace.yaml"],
         cwd=ROOT, capture_output=True, text=True, timeout=300,
