@@ -1,0 +1,73 @@
+"""10 000 queued submissions become run requests within the sensor's tick limits: none lost, none duplicated."""
+
+import time
+import uuid
+
+import pytest
+from dagster import RunRequest, SkipReason, build_sensor_context
+from sqlalchemy import insert, select, update
+
+from billing.models import Organization, Subscription
+from billing.submissions import Submission
+from vexxy_pipelines.environment import resources_for
+from vexxy_pipelines.sensors.submissions import BATCH, concurrency_tag, submission_sensor
+
+pytestmark = pytest.mark.slow
+TICK_LIMIT_SECONDS = 60
+
+
+def queue(app_sessions, reference: str, count: int, organizations: int) -> tuple[list[str], list[str]]:
+    orgs = [str(uuid.uuid4()) for _ in range(organizations)]
+    ids = [str(uuid.uuid4()) for _ in range(count)]
+    with app_sessions.begin() as session:
+        session.execute(insert(Organization), [{"id": o, "name": f"load-{i}", "status": "active", "status_changed_at": 0} for i, o in enumerate(orgs)])
+        session.execute(insert(Subscription), [{"id": str(uuid.uuid4()), "organization_id": o, "tier": "team", "status": "active", "last_event_at": 0} for o in orgs])
+        session.execute(
+            insert(Submission),
+            [
+                {"id": s, "organization_id": orgs[i % organizations], "image_reference": reference, "priority": i % 3, "fuzzing": False,
+                 "observation_seconds": 60, "status": "queued", "phase": "queued", "progress": 0, "correlation_id": s, "source": "api",
+                 "cancel_requested": False, "deleted": False}
+                for i, s in enumerate(ids)
+            ],
+        )
+    return ids, orgs
+
+
+def test_ten_thousand_submissions_become_run_requests(instance, app_sessions, demo_image, capsys):
+    with app_sessions() as session:  # start after whatever other tests queued
+        cursor = str(session.scalar(select(Submission.seq).order_by(Submission.seq.desc()).limit(1)) or 0)
+        session.execute(update(Submission).where(Submission.status == "queued").values(status="cancelled"))
+        session.commit()
+    ids, orgs = queue(app_sessions, f"{demo_image.name}:1.0", 10_000, organizations=10_000)
+    resources = {"app_db": resources_for()["app_db"], "registry": resources_for()["registry"]}
+    requested: list[RunRequest] = []
+    ticks: list[float] = []
+    replayed = None
+    while True:
+        context = build_sensor_context(instance=instance, cursor=cursor, resources=resources)
+        started = time.monotonic()
+        result = submission_sensor(context)
+        ticks.append(time.monotonic() - started)
+        if isinstance(result, SkipReason):
+            break
+        if replayed is None:  # a tick whose cursor was never stored is evaluated again: the same run keys
+            again = submission_sensor(build_sensor_context(instance=instance, cursor=cursor, resources=resources))
+            replayed = [r.run_key for r in again.run_requests] == [r.run_key for r in result.run_requests]
+        requested += result.run_requests
+        cursor = result.cursor
+    keys = [r.run_key for r in requested]
+    assert len(keys) == 10_000 and set(keys) == set(ids)  # none lost, none duplicated
+    assert replayed is True
+    assert max(ticks) < TICK_LIMIT_SECONDS and len(ticks) == 10_000 // BATCH + 1
+    first = requested[0]
+    assert first.tags["vexxy/submission"] == first.run_key and first.tags[concurrency_tag("team")] in orgs
+    assert first.partition_key == demo_image.canonical() and first.tags["dagster/priority"] == "2"  # highest priority first
+    with capsys.disabled():
+        print(
+            f"\nsubmission sensor: 10000 queued -> {len(keys)} run requests, {len(set(keys))} unique, lost={10_000 - len(set(keys) & set(ids))}, "
+            f"duplicated={len(keys) - len(set(keys))}; {len(ticks) - 1} ticks of <= {BATCH}, slowest tick {max(ticks):.2f} s "
+            f"(limit {TICK_LIMIT_SECONDS} s), total {sum(ticks):.1f} s"
+        )
+    with app_sessions.begin() as session:  # leave no load behind for other tests
+        session.execute(update(Submission).where(Submission.id.in_(ids)).values(status="cancelled"))
