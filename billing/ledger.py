@@ -19,7 +19,7 @@ from datetime import datetime, timezone
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
-from billing.errors import UnknownOrganization
+from billing.errors import BillingUnavailable, UnknownOrganization
 from billing.models import BillingEvent, Organization, QuotaReservation, StripeCustomer, User
 from billing.pricing import CURRENCY, AnalysisUsage, amount_cents, analysis_credits
 from billing.quota import organization_tier
@@ -82,7 +82,7 @@ def record_internal(sessions: sessionmaker, submission_id: str | None, image_dig
 
 
 def charge_analysis(
-    sessions: sessionmaker, gateway: StripeGateway, *, organization_id: str, submission_id: str, image_digest: str, usage: AnalysisUsage
+    sessions: sessionmaker, gateway: StripeGateway | None, *, organization_id: str, submission_id: str, image_digest: str, usage: AnalysisUsage
 ) -> LedgerEntry:
     key = charge_key(organization_id, submission_id, image_digest)
     with sessions.begin() as session:
@@ -111,6 +111,11 @@ def charge_analysis(
         if row.status != "pending":
             return _entry(row, created)
         row_id, amount, currency = row.id, row.amount_cents, row.currency
+    if gateway is None:
+        raise BillingUnavailable(
+            f"Analysis for organization {organization_id} costs {amount} cents but Stripe is not configured.",
+            hint="Set STRIPE_API_KEY (and STRIPE_API_BASE for a test server); the ledger entry stays pending until then.",
+        )
     customer_id = ensure_customer(sessions, gateway, organization_id)
     result = gateway.charge(
         customer_id, amount, currency, idempotency_key=key,

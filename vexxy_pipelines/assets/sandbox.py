@@ -25,6 +25,9 @@ PROFILE_JSON = "execution_profile.json"
 SYMLINKS_JSON = "rootfs.symlinks.json"
 FUZZ_FINDINGS_JSON = "fuzz_findings.json"
 FUZZ_FINDINGS_SARIF = "fuzz_findings.sarif.json"
+# Per-analysis choices a submission makes (within its tier), carried by the run's tags.
+OBSERVATION_TAG = "vexxy/observation_seconds"
+FUZZING_TAG = "vexxy/fuzzing"
 
 
 @multi_asset(
@@ -46,12 +49,17 @@ def sandbox_session(
     scope = digest_hex(context.partition_key)
     resolved = ResolvedImage.from_dict(evidence.get_json(scope, IMAGE_JSON))
     fuzzing: dict[str, FuzzReport] = {}
+    tags = context.run.tags if context.run else {}
+    observation = int(tags[OBSERVATION_TAG]) if tags.get(OBSERVATION_TAG, "").isdigit() else None
+    fuzz = tags.get(FUZZING_TAG, "true") != "false"
 
     def drive_workload(workload) -> None:
         fuzzing["report"] = drive(workload, fuzzer.scan, fuzzer.idle_seconds, fuzzer.budget_seconds, log=context.log.info)
 
     with fail_clearly(context.partition_key):
-        run = sandbox.run(resolved, registry, log=context.log.info, during=drive_workload)
+        run = sandbox.run(resolved, registry, log=context.log.info, during=drive_workload if fuzz else None, observation_seconds=observation)
+    if not fuzz:
+        fuzzing["report"] = FuzzReport.skipped("skipped: fuzzing was not requested for this analysis", tool=fuzzer.tool)
     for note in run.notes:
         context.log.warning(note)
     profile = run.profile

@@ -31,7 +31,12 @@ class SandboxResource(ConfigurableResource):
     """The protocol: run `image`, let `during` drive it while it is observed, return the profile."""
 
     def run(
-        self, image: ResolvedImage, registry: RegistryResource, log: Callable[[str], None], during: Callable[[Workload], None] | None = None
+        self,
+        image: ResolvedImage,
+        registry: RegistryResource,
+        log: Callable[[str], None],
+        during: Callable[[Workload], None] | None = None,
+        observation_seconds: int | None = None,
     ) -> SandboxRun:
         raise NotImplementedError
 
@@ -52,23 +57,23 @@ class LocalSandboxResource(SandboxResource):
     writable_mb: int = 256
     max_restarts: int = 2
 
-    def settings(self) -> SandboxSettings:
+    def settings(self, observation_seconds: int | None = None) -> SandboxSettings:
         return SandboxSettings(
             state_dir=Path(self.state_dir),
             cache_dir=Path(self.cache_dir),
             runtime=self.runtime,
             limits=Limits(memory_bytes=self.memory_mb << 20, pids=self.pids, cpus=self.cpu_millicores / 1000, writable_bytes=self.writable_mb << 20),
-            observation_seconds=self.observation_seconds,
+            observation_seconds=observation_seconds or self.observation_seconds,
             quiet_seconds=self.quiet_seconds,
             readiness_timeout=self.readiness_timeout_seconds,
             readiness_probe=self.readiness_probe,
             max_restarts=self.max_restarts,
         )
 
-    def run(self, image, registry, log, during=None) -> SandboxRun:
+    def run(self, image, registry, log, during=None, observation_seconds=None) -> SandboxRun:
         client = registry.client()
         try:
-            sandbox = LocalSandbox(self.settings(), client)
+            sandbox = LocalSandbox(self.settings(observation_seconds), client)
             with sandbox.session(image, log=log) as workload:
                 log(f"Workload {workload.readiness.outcome}: {workload.readiness.detail}")
                 symlinks = collect_symlinks(workload.rootfs)

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 
 from dagster import (
+    AssetKey,
     DagsterEventType,
     DagsterRunStatus,
     DefaultSensorStatus,
@@ -37,7 +38,8 @@ from billing.submissions import Submission
 from vexxy.errors import VexxyError
 from vexxy.oci.reference import parse_reference
 from vexxy_pipelines.assets.billing import ORGANIZATION_TAG, SUBMISSION_TAG
-from vexxy_pipelines.jobs import analyze_image_job
+from vexxy_pipelines.assets.sandbox import FUZZING_TAG, OBSERVATION_TAG
+from vexxy_pipelines.jobs import analyze_image_job, refresh_vulnerability_db_job
 from vexxy_pipelines.partitions import REFERENCE_TAG, image_partitions
 from vexxy_pipelines.resources.app_database import AppDatabaseResource
 from vexxy_pipelines.resources.registry import RegistryResource
@@ -61,6 +63,8 @@ def run_tags(submission: Submission, tier: str, reference: str) -> dict[str, str
         CORRELATION_TAG: submission.correlation_id,
         REFERENCE_TAG: reference,
         "dagster/priority": str(submission.priority),
+        OBSERVATION_TAG: str(submission.observation_seconds),
+        FUZZING_TAG: "true" if submission.fuzzing else "false",
         concurrency_tag(tier): submission.organization_id,
     }
 
@@ -81,14 +85,17 @@ def plan_runs(submissions: list[Submission], resolve, tiers: dict[str, str], act
             continue
         active[(submission.organization_id, digest)] = submission.id
         updates[submission.id] = {"image_digest": digest, "partition_key": key, "phase": "run requested"}
-        requests.append(RunRequest(run_key=submission.id, partition_key=key, tags=run_tags(submission, tiers[submission.organization_id], submission.image_reference)))
+        requests.append(RunRequest(run_key=submission.id, partition_key=key, job_name=analyze_image_job.name, tags=run_tags(submission, tiers[submission.organization_id], submission.image_reference)))
     return requests, updates, failures
 
 
-@sensor(job=analyze_image_job, minimum_interval_seconds=5, default_status=DefaultSensorStatus.RUNNING)
+@sensor(jobs=[analyze_image_job, refresh_vulnerability_db_job], minimum_interval_seconds=5, default_status=DefaultSensorStatus.RUNNING)
 def submission_sensor(context: SensorEvaluationContext, app_db: AppDatabaseResource, registry: RegistryResource):
     """Queued submissions become analysis runs (one per submission id, batches behind a cursor)."""
     cursor = int(context.cursor or 0)
+    if context.instance.get_latest_materialization_event(AssetKey("vulnerability_db")) is None:
+        # A fresh deployment: load the advisories first; submissions wait (the cursor does not move).
+        return SensorResult(run_requests=[RunRequest(run_key="initial-vulnerability-db", job_name=refresh_vulnerability_db_job.name)])
     sessions = app_db.sessions()
     with sessions() as session:
         batch = session.scalars(

@@ -1,0 +1,146 @@
+"""End to end with real processes: the API (uvicorn), `dagster dev` (webserver + daemon), a
+Distribution registry sending push notifications, PostgreSQL. A push to a watched repository
+becomes a submission, a run, a complete analysis and a VEX; cancelling a running analysis through
+the API terminates its run and its sandbox leaves nothing behind."""
+
+import os
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import httpx
+import pytest
+
+from billing.submissions import WatchedRepository
+from billing_helpers import JWT_KEY, make_organization, token
+from ports import free_port
+from vexxy import settings
+from vexxy.demo.images import DEMO
+from vexxy.demo.registry import LocalRegistry
+from vexxy.oci.build import push_image
+from vexxy.oci.reference import parse_reference
+from vexxy.oci.registry_client import RegistryClient
+from vexxy.sandbox.state import SandboxPaths
+from vexxy.sandbox.sweep import leftovers
+
+pytestmark = pytest.mark.slow
+ROOT = Path(__file__).resolve().parents[2]
+SECRET = "e2e-registry-secret"
+
+
+def wait_for(predicate, timeout: float, what: str, interval: float = 1.0):
+    deadline = time.monotonic() + timeout
+    last = None
+    while time.monotonic() < deadline:
+        last = predicate()
+        if last:
+            return last
+        time.sleep(interval)
+    pytest.fail(f"timed out waiting for {what} (last: {last})")
+
+
+def start(command, env, port, path):
+    log = tempfile.NamedTemporaryFile(prefix="vexxy-e2e-", suffix=".log", delete=False)
+    process = subprocess.Popen(command, cwd=ROOT, env=env, stdout=log, stderr=log, start_new_session=True)
+    url = f"http://127.0.0.1:{port}"
+
+    def up():
+        try:
+            return httpx.get(url + path, timeout=2).status_code < 500
+        except httpx.HTTPError:
+            return process.poll() is not None and pytest.fail(f"{command[0]} exited: {Path(log.name).read_text()[-2000:]}")
+
+    wait_for(up, 120, f"{command[0]} on {url}")
+    return process, url
+
+
+@pytest.fixture(scope="module")
+def stack(tmp_path_factory, instance_module):
+    env = {
+        **os.environ,
+        "VEXXY_JWT_KEY": JWT_KEY,
+        "VEXXY_REGISTRY_NOTIFICATION_SECRET": SECRET,
+        "VEXXY_OBSERVATION_SECONDS": "20",
+        "VEXXY_QUIET_SECONDS": "3",
+        "VEXXY_FUZZER": "none",
+    }
+    api_port, ui_port = free_port(), free_port()
+    api, api_url = start([str(Path(sys.executable).parent / "uvicorn"), "vexxy_api.app:app", "--host", "127.0.0.1", "--port", str(api_port)], env, api_port, "/api/v1/openapi.json")
+    dagster, _ = start([str(Path(sys.executable).parent / "dagster"), "dev", "-w", "workspace.yaml", "-h", "127.0.0.1", "-p", str(ui_port)], env, ui_port, "/server_info")
+    notifications = (
+        "notifications:\n  endpoints:\n    - name: vexxy\n"
+        f"      url: {api_url}/api/v1/registry/notifications\n"
+        f"      headers:\n        Authorization: [Bearer {SECRET}]\n"
+        "      timeout: 2s\n      threshold: 3\n      backoff: 1s\n"
+    )
+    registry = LocalRegistry(root=tmp_path_factory.mktemp("notifying-registry"), port=free_port(), extra_config=notifications).start()
+    try:
+        yield {"api": api_url, "registry": registry}
+    finally:
+        registry.stop()
+        for process in (api, dagster):
+            os.killpg(process.pid, 15)
+            process.wait(timeout=60)
+
+
+@pytest.fixture(scope="module")
+def instance_module():
+    from dagster import DagsterInstance
+
+    from vexxy_pipelines.instance import ensure_dagster_home
+
+    ensure_dagster_home()
+    return DagsterInstance.get()
+
+
+def analyses(api, headers):
+    return httpx.get(f"{api}/api/v1/analyses", headers=headers, timeout=10).json()["analyses"]
+
+
+def test_push_to_a_watched_repository_ends_in_a_vex(stack, app_sessions, demo_layers, demo_image):
+    registry, api = stack["registry"], stack["api"]
+    organization = make_organization(app_sessions, tier="free")
+    with app_sessions.begin() as session:
+        session.add(WatchedRepository(organization_id=organization, registry=registry.address, repository="watched/app", mode="notify"))
+    headers = {"Authorization": f"Bearer {token(organization, role='member')}"}
+    client, ref = RegistryClient(), parse_reference(f"{registry.address}/watched/app:v1")
+    digest, _ = push_image(client, ref, demo_layers, DEMO.runtime, tag="v1")
+    push_image(client, parse_reference(f"{registry.address}/watched/app:latest"), demo_layers, DEMO.runtime, tag="latest")  # same digest, second tag
+
+    submission = wait_for(lambda: analyses(api, headers), 120, "the push to become a submission")[0]
+    assert submission["source"] == "registry_push" and submission["image"].endswith(digest)
+    done = wait_for(lambda: (a := httpx.get(f"{api}/api/v1/analyses/{submission['id']}", headers=headers).json())["status"] in ("complete", "failed") and a, 300, "the analysis to finish", 2)
+    assert done["status"] == "complete", done.get("error")
+    assert done["progress"] == 100 and done["image_digest"] == digest
+    vex = httpx.get(f"{api}{done['links']['vex']}", headers=headers)
+    assert vex.status_code == 200 and vex.json()["@context"] == "https://openvex.dev/ns/v0.2.0"
+    assert {s["status"] for s in vex.json()["statements"]} == {"affected", "not_affected"}
+    assert httpx.get(f"{api}{done['links']['findings_sarif']}", headers=headers).json()["version"] == "2.1.0"
+    assert len(analyses(api, headers)) == 1  # the second tag of the same digest made no second submission
+
+
+def test_cancelling_a_running_analysis_terminates_it_and_cleans_up(stack, app_sessions, registry):
+    from sandbox_images import python_image
+
+    busy = python_image(registry, "always-busy", "import itertools, time\nfor i in itertools.count():\n    open(f'/tmp/tick-{i}', 'w').close()\n    time.sleep(0.5)\n")
+    api = stack["api"]
+    organization = make_organization(app_sessions, tier="team")
+    headers = {"Authorization": f"Bearer {token(organization, role='member')}"}
+    created = httpx.post(f"{api}/api/v1/analyses", json={"image": busy.canonical, "fuzzing": False, "observation_seconds": 300}, headers=headers)
+    assert created.status_code == 201, created.text
+    analysis = created.json()["id"]
+    paths = SandboxPaths(settings.sandbox_state_dir())
+    def observing():
+        current = httpx.get(f"{api}/api/v1/analyses/{analysis}", headers=headers).json()
+        return current["phase"] == "sandbox_session" and leftovers(paths)["containers"] or (current["status"], current["phase"], current.get("error"))
+
+    deadline = time.monotonic() + 240
+    while isinstance(state := observing(), tuple):
+        assert time.monotonic() < deadline, f"the sandbox never started observing: {state}"
+        time.sleep(1)
+    assert httpx.post(f"{api}/api/v1/analyses/{analysis}/cancel", headers=headers).status_code == 202
+    final = wait_for(lambda: (a := httpx.get(f"{api}/api/v1/analyses/{analysis}", headers=headers).json())["status"] in ("cancelled", "failed", "complete") and a, 180, "the cancellation", 1)
+    assert final["status"] == "cancelled"
+    wait_for(lambda: all(not found for found in leftovers(paths).values()), 60, "a clean host")
