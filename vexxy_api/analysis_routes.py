@@ -195,14 +195,22 @@ def findings(request: Request, analysis_id: str, format: str = Query("json"), ca
     return _document(request, caller, analysis_id, "findings", format)
 
 
+def _owned_for_update(session, caller: Caller, analysis_id: str) -> Submission:
+    """The caller's analysis, row-locked for a state change (another organization's is a 404)."""
+    submission = session.scalar(
+        select(Submission)
+        .where(Submission.id == analysis_id, Submission.organization_id == caller.organization_id, Submission.deleted.is_(False))
+        .with_for_update()
+    )
+    if submission is None:
+        raise NotFound(f"Analysis {analysis_id}")
+    return submission
+
+
 @router.post("/{analysis_id}/cancel", status_code=202)
 def cancel(request: Request, analysis_id: str, caller: Caller = Depends(current_caller)) -> dict:
     with request.app.state.sessions.begin() as session:
-        submission = session.scalar(
-            select(Submission).where(Submission.id == analysis_id, Submission.organization_id == caller.organization_id, Submission.deleted.is_(False)).with_for_update()
-        )
-        if submission is None:
-            raise NotFound(f"Analysis {analysis_id}")
+        submission = _owned_for_update(session, caller, analysis_id)
         if submission.status in FINISHED:
             raise InvalidState(f"Analysis {analysis_id} is already {submission.status}.")
         if submission.run_id is None:
@@ -216,11 +224,7 @@ def cancel(request: Request, analysis_id: str, caller: Caller = Depends(current_
 @router.delete("/{analysis_id}", status_code=204)
 def delete(request: Request, analysis_id: str, caller: Caller = Depends(current_caller)) -> Response:
     with request.app.state.sessions.begin() as session:
-        submission = session.scalar(
-            select(Submission).where(Submission.id == analysis_id, Submission.organization_id == caller.organization_id, Submission.deleted.is_(False)).with_for_update()
-        )
-        if submission is None:
-            raise NotFound(f"Analysis {analysis_id}")
+        submission = _owned_for_update(session, caller, analysis_id)
         if submission.status not in FINISHED:
             raise InvalidState(f"Analysis {analysis_id} is {submission.status}.", hint="Cancel it first, then delete it.")
         submission.deleted = True
