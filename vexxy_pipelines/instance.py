@@ -26,7 +26,7 @@ def run_queue_yaml() -> str:
     lines = ["run_coordinator:", "  module: dagster.core.run_coordinator", "  class: QueuedRunCoordinator", "  config:",
              "    max_concurrent_runs: 16", "    tag_concurrency_limits:"]
     for name, plan in TIERS.items():
-        lines += [f"      - key: vexxy/concurrency/{name}", "        value:", "          applyLimitPerUniqueValue: true", f"        limit: {plan.max_concurrency}"]
+        lines += [f"      - key: vexxy/concurrency-{name}", "        value:", "          applyLimitPerUniqueValue: true", f"        limit: {plan.max_concurrency}"]
     return "\n".join(lines) + "\n"
 
 

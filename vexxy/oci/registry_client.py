@@ -13,6 +13,7 @@ import json
 import re
 from dataclasses import dataclass, field
 from typing import Any
+from urllib.parse import quote
 
 import httpx
 
@@ -199,19 +200,33 @@ class RegistryClient:
                 )
         return raw, media_type, digest
 
-    def list_tags(self, ref: ImageReference) -> list[str]:
-        """Every tag of the repository (following the registry's `Link` pagination)."""
-        tags: list[str] = []
-        path = "tags/list?n=1000"
-        while path:
-            response = self._request("GET", ref, path)
-            self._check(response, ref, "Tag list")
-            tags += response.json().get("tags") or []
-            link = response.headers.get("Link", "")
-            path = link[link.find("<") + 1 : link.find(">")] if "rel=\"next\"" in link else ""
-            if path.startswith("/v2/"):
-                path = f"{self.base_url(ref.registry)}{path}"
-        return tags
+    def tags_page(self, ref: ImageReference, last: str | None = None, n: int = 100) -> tuple[list[str], str | None]:
+        """One page of up to `n` tags after `last` in lexical order, and the `last` of the next page (None: no more).
+
+        Registries that implement the spec's `n`/`last` pagination answer one page; older ones (Distribution
+        2.x among them) ignore both and answer every tag, unsorted, so the page is cut here. Either way
+        `last` is a cursor that survives restarts.
+        """
+        query = f"n={n}" + (f"&last={quote(last, safe='')}" if last else "")
+        response = self._request("GET", ref, f"tags/list?{query}")
+        self._check(response, ref, "Tag list")
+        try:
+            tags = list((response.json() or {}).get("tags") or [])
+        except ValueError as exc:
+            raise RegistryError(f"Registry {ref.registry} returned a tag list for {ref.name} that is not JSON.") from exc
+        after = sorted(tag for tag in tags if last is None or tag > last)
+        more = 'rel="next"' in response.headers.get("Link", "") or len(after) > n
+        page = after[:n]
+        return page, (page[-1] if more and page else None)
+
+    def manifest_digest(self, ref: ImageReference) -> str:
+        """The digest a tag points at, from a HEAD request (the manifest is read only if no digest header comes back)."""
+        response = self._request("HEAD", ref, f"manifests/{ref.selector}", headers={"Accept": ACCEPT_MANIFESTS})
+        self._check(response, ref, "Image manifest")
+        digest = response.headers.get("Docker-Content-Digest", "")
+        if digest.startswith("sha256:") and len(digest) == 71:
+            return digest
+        return self.get_manifest(ref)[2]
 
     def get_blob(self, ref: ImageReference, digest: str) -> bytes:
         response = self._request("GET", ref, f"blobs/{digest}")

@@ -52,7 +52,7 @@ STEPS = ("image", "sbom", "sandbox_session", "filtered_sbom", "vulnerabilities",
 
 def concurrency_tag(tier: str) -> str:
     """One tag key per tier; the run queue limits concurrent runs per unique value (organization)."""
-    return f"vexxy/concurrency/{tier}"
+    return f"vexxy/concurrency-{tier}"
 
 
 def run_tags(submission: Submission, tier: str, reference: str) -> dict[str, str]:
@@ -140,12 +140,19 @@ def _submission_ids(run) -> str | None:
     return run.tags.get(SUBMISSION_TAG)
 
 
-def _mark(app_db: AppDatabaseResource, submission_id: str, **values) -> None:
+def _mark(app_db: AppDatabaseResource, submission_id: str, release_quota: bool = False, **values) -> None:
+    """Update a submission and those sharing its run; a failed or cancelled run gives all their reservations back."""
     sessions = app_db.sessions()
     with sessions.begin() as session:
-        session.execute(
-            update(Submission).where(or_(Submission.id == submission_id, Submission.shared_with == submission_id)).values(**values)
-        )
+        rows = session.execute(
+            update(Submission)
+            .where(or_(Submission.id == submission_id, Submission.shared_with == submission_id))
+            .values(**values)
+            .returning(Submission.id, Submission.organization_id)
+        ).all()
+        if release_quota:
+            for row_id, organization_id in rows:
+                release(session, organization_id, row_id)
 
 
 @run_status_sensor(run_status=DagsterRunStatus.STARTED, monitored_jobs=[analyze_image_job], default_status=DefaultSensorStatus.RUNNING)
@@ -166,11 +173,7 @@ def submission_complete_sensor(context: RunStatusSensorContext, app_db: AppDatab
 def submission_cancelled_sensor(context: RunStatusSensorContext, app_db: AppDatabaseResource):
     """A terminated run marks its submission cancelled and gives its quota back."""
     if submission := _submission_ids(context.dagster_run):
-        _mark(app_db, submission, status="cancelled", phase="cancelled", run_id=context.dagster_run.run_id)
-        with app_db.sessions().begin() as session:
-            row = session.get(Submission, submission)
-            if row is not None:
-                release(session, row.organization_id, submission)
+        _mark(app_db, submission, release_quota=True, status="cancelled", phase="cancelled", run_id=context.dagster_run.run_id)
 
 
 def failing_step(instance, run_id: str) -> tuple[str, str]:
@@ -190,11 +193,7 @@ def submission_failed_sensor(context: RunFailureSensorContext, app_db: AppDataba
     """A failed run marks its submission failed with the failing step and the error's message."""
     if submission := _submission_ids(context.dagster_run):
         step, message = failing_step(context.instance, context.dagster_run.run_id)
-        _mark(app_db, submission, status="failed", phase="failed", error_step=step, error_message=message, run_id=context.dagster_run.run_id)
-        with app_db.sessions().begin() as session:
-            row = session.get(Submission, submission)
-            if row is not None:
-                release(session, row.organization_id, submission)
+        _mark(app_db, submission, release_quota=True, status="failed", phase="failed", error_step=step, error_message=message, run_id=context.dagster_run.run_id)
 
 
 @sensor(minimum_interval_seconds=5, default_status=DefaultSensorStatus.RUNNING)

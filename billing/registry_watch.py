@@ -1,0 +1,56 @@
+"""Watched repositories: new digests become submissions, once per repository however many tags point at them.
+
+Digests arrive from the registry's push notifications (stored by the API) or from polling the
+registry's tags API page by page, the `last` tag of each page being the cursor.
+"""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from billing.errors import PaymentRequired, QuotaExceeded
+from billing.quota import check_quota, organization_tier
+from billing.submissions import SeenDigest, Submission, WatchedRepository
+from vexxy.oci.reference import ImageReference
+from vexxy.oci.registry_client import RegistryClient
+
+DEFAULT_OBSERVATION_SECONDS = 60
+
+
+@dataclass(frozen=True)
+class TaggedDigest:
+    tag: str
+    digest: str
+
+
+def submit_digest(session: Session, watched: WatchedRepository, digest: str, source: str) -> Submission | None:
+    """One submission per (watched repository, digest); quota applies as for the API (a refused one is recorded as failed)."""
+    if session.scalar(select(SeenDigest).where(SeenDigest.watched_repository_id == watched.id, SeenDigest.digest == digest)):
+        return None
+    submission_id = str(uuid.uuid4())
+    plan = organization_tier(session, watched.organization_id)
+    submission = Submission(
+        id=submission_id, organization_id=watched.organization_id, submitted_by=f"registry:{source}", source=source,
+        image_reference=f"{watched.registry}/{watched.repository}@{digest}", image_digest=None, priority=plan.priority,
+        fuzzing=plan.fuzzing_included, observation_seconds=min(DEFAULT_OBSERVATION_SECONDS, plan.max_observation_seconds),
+        correlation_id=uuid.uuid4().hex,
+    )
+    try:
+        with session.begin_nested():
+            check_quota(session, watched.organization_id, submission_id)
+    except (QuotaExceeded, PaymentRequired) as exc:
+        submission.status, submission.phase, submission.error_step, submission.error_message = "failed", "failed", "submission", str(exc)
+    session.add(submission)
+    session.add(SeenDigest(watched_repository_id=watched.id, digest=digest, submission_id=submission_id))
+    return submission
+
+
+def poll_page(client: RegistryClient, registry: str, repository: str, last: str | None, page_size: int) -> tuple[list[TaggedDigest], str | None]:
+    """The digests of one page of tags after `last`, and the cursor of the next page (None: the sweep is complete)."""
+    repo = ImageReference(registry, repository)
+    tags, next_last = client.tags_page(repo, last, page_size)
+    return [TaggedDigest(tag, client.manifest_digest(ImageReference(registry, repository, tag=tag))) for tag in tags], next_last

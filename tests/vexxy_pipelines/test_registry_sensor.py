@@ -1,0 +1,94 @@
+"""Polling a watched repository's tags: one page per tick behind a cursor, one submission per digest,
+moved and new tags noticed on the next sweep, an unreachable registry skipped without losing its place."""
+
+import json
+
+import pytest
+from dagster import SkipReason, build_sensor_context
+from sqlalchemy import select
+
+from billing.submissions import SeenDigest, Submission, WatchedRepository
+from billing_helpers import make_organization
+from ports import free_port
+from vexxy.oci.build import RuntimeConfig, file_entry, layer_from_entries, push_image
+from vexxy.oci.reference import parse_reference
+from vexxy.oci.registry_client import RegistryClient
+from vexxy_pipelines.environment import resources_for
+from vexxy_pipelines.sensors.registry import POLL_PAGE, registry_push_sensor
+
+pytestmark = pytest.mark.slow
+
+
+def push_tiny(registry, repository: str, content: str, tags: list[str]) -> str:
+    """A one-file image under each of `tags` (the same digest for all of them)."""
+    client = RegistryClient()
+    layers = [layer_from_entries([file_entry("hello.txt", content)])]
+    ref = parse_reference(f"{registry.address}/{repository}:{tags[0]}")
+    digest, _ = push_image(client, ref, layers, RuntimeConfig(cmd=["/hello"]), tag=tags[0])
+    raw, media_type, _ = client.get_manifest(ref.with_digest(digest))
+    for tag in tags[1:]:
+        client.push_manifest(ref, raw, media_type, tag=tag)
+    client.close()
+    return digest
+
+
+def tick(cursor: str | None) -> tuple[str, str]:
+    resources = {"app_db": resources_for()["app_db"], "registry": resources_for()["registry"]}
+    context = build_sensor_context(cursor=cursor, resources=resources)
+    result = registry_push_sensor(context)
+    assert isinstance(result, SkipReason)
+    return context.cursor, result.skip_message
+
+
+def submissions_of(app_sessions, organization: str) -> list[Submission]:
+    with app_sessions() as session:
+        return list(session.scalars(select(Submission).where(Submission.organization_id == organization).order_by(Submission.seq)))
+
+
+def test_polling_pages_through_tags_with_a_cursor(app_sessions, registry):
+    organization = make_organization(app_sessions, tier="team")
+    repository = "polled/app"
+    with app_sessions.begin() as session:
+        session.add(WatchedRepository(organization_id=organization, registry=registry.address, repository=repository, mode="poll"))
+        session.flush()
+        watched_id = str(session.scalar(select(WatchedRepository.id).where(WatchedRepository.organization_id == organization)))
+    # Two and a half pages of tags: 119 tags (and "1.0") of one digest, and a second digest under the last tag.
+    tags = ["1.0"] + [f"build-{i:03d}" for i in range(119)]
+    first = push_tiny(registry, repository, "one", tags)
+    second = push_tiny(registry, repository, "two", ["zz-release"])
+    assert len(tags) + 1 > 2 * POLL_PAGE
+
+    cursor, positions = None, []
+    for _ in range(3):
+        cursor, message = tick(cursor)
+        positions.append(json.loads(cursor)["poll"].get(watched_id))
+    assert positions == [tags[POLL_PAGE - 1], tags[2 * POLL_PAGE - 1], None]  # a page per tick; a finished sweep starts over
+    assert [s.image_reference.rsplit("@", 1)[1] for s in submissions_of(app_sessions, organization)] == [first, second]
+    assert all(s.source == "registry_poll" and s.status == "queued" for s in submissions_of(app_sessions, organization))
+
+    again, _ = tick(None)  # a tick whose cursor was never stored is evaluated again: nothing submitted twice
+    assert len(submissions_of(app_sessions, organization)) == 2 and json.loads(again)["poll"][watched_id] == tags[POLL_PAGE - 1]
+
+    moved = push_tiny(registry, repository, "three", ["1.0"])  # a moved tag is a new digest on the next sweep
+    cursor, _ = tick(cursor)
+    assert [s.image_reference.rsplit("@", 1)[1] for s in submissions_of(app_sessions, organization)] == [first, second, moved]
+    with app_sessions() as session:
+        seen = session.scalars(select(SeenDigest.digest).where(SeenDigest.watched_repository_id == int(watched_id))).all()
+    assert sorted(seen) == sorted([first, second, moved])
+
+
+def test_an_unreachable_registry_keeps_its_place_and_others_go_on(app_sessions, registry):
+    organization = make_organization(app_sessions, tier="team")
+    down = f"127.0.0.1:{free_port()}"
+    with app_sessions.begin() as session:
+        gone = WatchedRepository(organization_id=organization, registry=down, repository="gone/app", mode="poll")
+        alive = WatchedRepository(organization_id=organization, registry=registry.address, repository="alive/app", mode="poll")
+        session.add_all([gone, alive])
+        session.flush()
+        gone_id, alive_id = str(gone.id), str(alive.id)
+    digest = push_tiny(registry, "alive/app", "alive", ["v1"])
+    cursor = json.dumps({"inbox": 0, "poll": {gone_id: "v7"}})
+    cursor, _ = tick(cursor)
+    assert json.loads(cursor)["poll"].get(gone_id) == "v7"  # retried from the same tag next tick
+    assert alive_id not in json.loads(cursor)["poll"]  # one short page: its sweep is complete
+    assert [s.image_reference for s in submissions_of(app_sessions, organization)] == [f"{registry.address}/alive/app@{digest}"]
