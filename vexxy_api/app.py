@@ -8,7 +8,7 @@ from fastapi import FastAPI
 from fastapi.exceptions import RequestValidationError
 
 from billing.db import make_engine, make_sessionmaker
-from vexxy_api import analysis_routes, billing_routes, registry_routes, webhook_routes
+from vexxy_api import analysis_routes, billing_routes, organization_routes, registry_routes, webhook_routes
 from vexxy_api.errors import ApiError, correlation_middleware, render_api_error, render_unexpected, render_validation_error
 from vexxy_api.settings import ApiSettings
 
@@ -26,6 +26,7 @@ def create_app(settings: ApiSettings | None = None) -> FastAPI:
     app.middleware("http")(correlation_middleware)
     app.include_router(analysis_routes.router)
     app.include_router(billing_routes.router)
+    app.include_router(organization_routes.router)
     app.include_router(registry_routes.router)
     app.include_router(webhook_routes.router)
     return app

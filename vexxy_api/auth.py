@@ -81,5 +81,5 @@ def current_caller(request: Request) -> Caller:
 
 def admin_caller(caller: Caller = Depends(current_caller)) -> Caller:
     if caller.role != "admin":
-        raise ApiError(403, "admin_only", "Only an organization's admins can use the billing endpoints.")
+        raise ApiError(403, "admin_only", "Only an organization's admins can do this.")
     return caller

@@ -44,3 +44,20 @@ def test_upgrade_downgrade_upgrade(empty_database):
     assert tables(empty_database) == set()
     upgrade(empty_database)
     assert tables(empty_database) == TABLES
+
+
+def test_migrations_match_the_models(empty_database):
+    """What the models declare is what the migrations build: no change is left for a new migration to make."""
+    from alembic.autogenerate import compare_metadata
+    from alembic.migration import MigrationContext
+
+    from billing.models import Base
+
+    upgrade(empty_database)
+    engine = create_engine(database_url(empty_database))
+    try:
+        with engine.connect() as connection:
+            differences = compare_metadata(MigrationContext.configure(connection), Base.metadata)
+    finally:
+        engine.dispose()
+    assert differences == []

@@ -13,7 +13,6 @@ from pathlib import Path
 import httpx
 import pytest
 
-from billing.submissions import WatchedRepository
 from billing_helpers import JWT_KEY, make_organization, token
 from ports import free_port
 from vexxy import settings
@@ -102,8 +101,9 @@ def analyses(api, headers):
 def test_push_to_a_watched_repository_ends_in_a_vex(stack, app_sessions, demo_layers, demo_image):
     registry, api = stack["registry"], stack["api"]
     organization = make_organization(app_sessions, tier="free")
-    with app_sessions.begin() as session:
-        session.add(WatchedRepository(organization_id=organization, registry=registry.address, repository="watched/app", mode="notify"))
+    admin = {"Authorization": f"Bearer {token(organization, role='admin')}"}
+    watched = httpx.post(f"{api}/api/v1/watched-repositories", json={"repository": f"{registry.address}/watched/app"}, headers=admin)
+    assert watched.status_code == 201 and watched.json()["mode"] == "notify", watched.text
     headers = {"Authorization": f"Bearer {token(organization, role='member')}"}
     client, ref = RegistryClient(), parse_reference(f"{registry.address}/watched/app:v1")
     digest, _ = push_image(client, ref, demo_layers, DEMO.runtime, tag="v1")
