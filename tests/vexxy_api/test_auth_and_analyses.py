@@ -105,6 +105,27 @@ def test_submit_validate_list_cancel_delete(client, app_sessions):
     assert client.get(f"/api/v1/analyses/{body['id']}", headers=member).status_code == 404
 
 
+def test_cancelling_a_submission_that_shares_a_run_leaves_the_run_alone(client, app_sessions):
+    """Cancelling the second submission of a digest detaches it at once; the first one's run goes on."""
+    from billing.models import QuotaReservation
+
+    organization = make_organization(app_sessions, tier="team")
+    member = bearer(token(organization, role="member"))
+    first, second = (client.post("/api/v1/analyses", json={"image": "r.example.com/a:1"}, headers=member).json()["id"] for _ in range(2))
+    with app_sessions.begin() as session:
+        for submission_id, shared in ((first, None), (second, first)):
+            row = session.get(Submission, submission_id)
+            row.status, row.run_id, row.shared_with = "running", "run-of-first", shared
+    assert client.post(f"/api/v1/analyses/{second}/cancel", headers=member).json()["status"] == "cancelled"
+    with app_sessions() as session:
+        assert session.get(Submission, first).status == "running" and not session.get(Submission, first).cancel_requested
+        reservation = session.scalar(select(QuotaReservation).where(QuotaReservation.submission_id == second))
+    assert reservation.status == "released"
+    assert client.post(f"/api/v1/analyses/{first}/cancel", headers=member).json()["status"] == "running"  # its run is terminated by the sensor
+    with app_sessions() as session:
+        assert session.get(Submission, first).cancel_requested
+
+
 def test_quota_429_and_past_due_402(client, app_sessions):
     organization = make_organization(app_sessions, tier="free")
     member = bearer(token(organization, role="member"))

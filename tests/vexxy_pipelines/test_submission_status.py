@@ -19,13 +19,13 @@ from vexxy_pipelines.sensors.submissions import run_tags, submission_failed_sens
 pytestmark = pytest.mark.slow
 
 
-def queued(app_sessions, organization: str, reference: str, shared_with: str | None = None) -> str:
+def queued(app_sessions, organization: str, reference: str, shared_with: str | None = None, status: str | None = None) -> str:
     submission_id = str(uuid.uuid4())
     with app_sessions.begin() as session:
         check_quota(session, organization, submission_id)
         session.add(Submission(
             id=submission_id, organization_id=organization, image_reference=reference, priority=0, fuzzing=False, observation_seconds=60,
-            status="running" if shared_with else "queued", phase="run requested", progress=0, correlation_id=uuid.uuid4().hex,
+            status=status or ("running" if shared_with else "queued"), phase="run requested", progress=0, correlation_id=uuid.uuid4().hex,
             source="api", cancel_requested=False, deleted=False, shared_with=shared_with,
         ))
     return submission_id
@@ -36,6 +36,7 @@ def test_a_failed_run_marks_its_submissions_failed_with_step_and_message(instanc
     missing = f"{demo_image.name}@sha256:{'7' * 64}"
     primary = queued(app_sessions, organization, missing)
     sharing = queued(app_sessions, organization, missing, shared_with=primary)
+    finished = queued(app_sessions, organization, missing, shared_with=primary, status="cancelled")  # cancelled by its owner earlier
     with app_sessions() as session:
         tags = run_tags(session.get(Submission, primary), "team", missing)
     instance.add_dynamic_partitions(image_partitions.name, [missing])
@@ -52,9 +53,12 @@ def test_a_failed_run_marks_its_submissions_failed_with_step_and_message(instanc
 
     with app_sessions() as session:
         rows = {row.id: row for row in session.scalars(select(Submission).where(Submission.id.in_([primary, sharing])))}
-        reservations = session.scalars(select(QuotaReservation.status).where(QuotaReservation.organization_id == organization)).all()
+        reservations = session.scalars(select(QuotaReservation.status).where(QuotaReservation.submission_id.in_([primary, sharing]))).all()
     for row in rows.values():
         assert (row.status, row.phase, row.error_step, row.run_id) == ("failed", "failed", "image", result.run_id)
         assert row.error_message.startswith("Image manifest not found in registry") and "7" * 64 in row.error_message
         assert "Traceback" not in row.error_message and "\n" not in row.error_message
     assert sorted(reservations) == ["released", "released"]
+    with app_sessions() as session:
+        untouched = session.get(Submission, finished)
+    assert (untouched.status, untouched.error_step, untouched.run_id) == ("cancelled", None, None)  # finished submissions are never revived

@@ -46,6 +46,7 @@ from vexxy_pipelines.resources.registry import RegistryResource
 
 BATCH = 500
 CORRELATION_TAG = "vexxy/correlation_id"
+LIVE = ("queued", "running")
 PRIORITY_TAG = "vexxy/priority"
 STEPS = ("image", "sbom", "sandbox_session", "filtered_sbom", "vulnerabilities", "vex_document", "billing_record")
 
@@ -106,7 +107,7 @@ def submission_sensor(context: SensorEvaluationContext, app_db: AppDatabaseResou
         tiers = {org: organization_tier(session, org).name for org in {s.organization_id for s in batch}}
         running = session.execute(
             select(Submission.organization_id, Submission.image_digest, Submission.id).where(
-                Submission.status.in_(("queued", "running")), Submission.image_digest.is_not(None), Submission.shared_with.is_(None), Submission.seq <= cursor
+                Submission.status.in_(LIVE), Submission.image_digest.is_not(None), Submission.shared_with.is_(None), Submission.seq <= cursor
             )
         ).all()
     active = {(org, digest): submission_id for org, digest, submission_id in running}
@@ -140,26 +141,33 @@ def _submission_ids(run) -> str | None:
     return run.tags.get(SUBMISSION_TAG)
 
 
-def _mark(app_db: AppDatabaseResource, submission_id: str, release_quota: bool = False, **values) -> None:
-    """Update a submission and those sharing its run; a failed or cancelled run gives all their reservations back."""
+def _mark(app_db: AppDatabaseResource, submission_id: str, release_quota: bool = False, **values) -> list[str]:
+    """Update a live (queued or running) submission and those sharing its run; a finished one is never
+    revived, e.g. by a re-execution launched from the UI, which copies the run's tags. A failed or
+    cancelled run gives the reservations back. Returns the ids updated."""
     sessions = app_db.sessions()
     with sessions.begin() as session:
         rows = session.execute(
             update(Submission)
-            .where(or_(Submission.id == submission_id, Submission.shared_with == submission_id))
+            .where(or_(Submission.id == submission_id, Submission.shared_with == submission_id), Submission.status.in_(LIVE))
             .values(**values)
             .returning(Submission.id, Submission.organization_id)
         ).all()
         if release_quota:
             for row_id, organization_id in rows:
                 release(session, organization_id, row_id)
+    return [row_id for row_id, _ in rows]
 
 
 @run_status_sensor(run_status=DagsterRunStatus.STARTED, monitored_jobs=[analyze_image_job], default_status=DefaultSensorStatus.RUNNING)
 def submission_started_sensor(context: RunStatusSensorContext, app_db: AppDatabaseResource):
-    """A started run marks its submission running."""
+    """A started run marks its submission running; a run nobody wants any more (cancelled before it started) is stopped."""
     if submission := _submission_ids(context.dagster_run):
-        _mark(app_db, submission, status="running", phase="started", run_id=context.dagster_run.run_id)
+        if not _mark(app_db, submission, status="running", phase="started", run_id=context.dagster_run.run_id):
+            with app_db.sessions()() as session:
+                status = session.scalar(select(Submission.status).where(Submission.id == submission))
+            if status == "cancelled":
+                context.instance.run_launcher.terminate(context.dagster_run.run_id)
 
 
 @run_status_sensor(run_status=DagsterRunStatus.SUCCESS, monitored_jobs=[analyze_image_job], default_status=DefaultSensorStatus.RUNNING)
@@ -216,7 +224,7 @@ def cancellation_sensor(context: SensorEvaluationContext, app_db: AppDatabaseRes
     """Terminate the runs of submissions cancelled through the API (their sandboxes clean up)."""
     sessions = app_db.sessions()
     with sessions() as session:
-        wanted = session.scalars(select(Submission.id).where(Submission.cancel_requested.is_(True), Submission.status.in_(("queued", "running")))).all()
+        wanted = session.scalars(select(Submission.id).where(Submission.cancel_requested.is_(True), Submission.status.in_(LIVE))).all()
     terminated = 0
     for submission_id in wanted:
         for run in context.instance.get_runs(filters=RunsFilter(tags={SUBMISSION_TAG: submission_id})):
