@@ -21,10 +21,10 @@ from pathlib import Path
 from typing import BinaryIO, Callable
 
 from vexxy.errors import VexxyError
+from vexxy.sandbox.symlinks import TooManyLinks, walk
 
 WHITEOUT_PREFIX = ".wh."
 OPAQUE_MARKER = ".wh..wh..opq"
-MAX_SYMLINK_HOPS = 40
 
 
 class UnsafeLayer(VexxyError):
@@ -69,28 +69,15 @@ class RootfsWriter:
 
     def resolve(self, parts: list[str], follow_last: bool = False) -> Path:
         """The host path for `parts`, following symlinks in parents as the container would, clamped to root."""
-        resolved: list[str] = []
-        pending = list(parts)
-        hops = 0
-        while pending:
-            part = pending.pop(0)
-            if part == "..":
-                if resolved:
-                    resolved.pop()
-                continue
-            candidate = self.root.joinpath(*resolved, part)
-            is_last = not pending
-            if candidate.is_symlink() and (not is_last or follow_last):
-                hops += 1
-                if hops > MAX_SYMLINK_HOPS:
-                    raise UnsafeLayer(f"Too many levels of symbolic links under /{'/'.join(parts)}.")
-                target = os.readlink(candidate)
-                if target.startswith("/"):
-                    resolved = []
-                pending = [p for p in target.split("/") if p not in ("", ".")] + pending
-                continue
-            resolved.append(part)
-        return self.root.joinpath(*resolved)
+
+        def read_link(prefix: list[str]) -> str | None:
+            candidate = self.root.joinpath(*prefix)
+            return os.readlink(candidate) if candidate.is_symlink() else None
+
+        try:
+            return self.root.joinpath(*walk(parts, read_link, follow_last))
+        except TooManyLinks:
+            raise UnsafeLayer(f"Too many levels of symbolic links under /{'/'.join(parts)}.") from None
 
     # --- applying a layer -------------------------------------------------------------------
 

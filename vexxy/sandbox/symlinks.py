@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+from collections.abc import Callable
 from pathlib import Path
 
 MAX_HOPS = 40
@@ -20,10 +21,15 @@ def collect_symlinks(rootfs: Path) -> dict[str, str]:
     return links
 
 
-def resolve(path: str, symlinks: dict[str, str]) -> str:
-    """The canonical path of `path` inside the image (every symlink followed, never above /)."""
+class TooManyLinks(Exception):
+    """More than MAX_HOPS symbolic links on one path (a loop, or a hostile chain)."""
+
+
+def walk(parts: list[str], read_link: Callable[[list[str]], str | None], follow_last: bool = True) -> list[str]:
+    """Resolve `parts` the way the kernel does inside a chroot: `..` never climbs above the root and an
+    absolute link target restarts from it. `read_link(prefix)` gives a component's link target, or None."""
     resolved: list[str] = []
-    pending = [p for p in path.split("/") if p not in ("", ".")]
+    pending = [p for p in parts if p not in ("", ".")]
     hops = 0
     while pending:
         part = pending.pop(0)
@@ -31,13 +37,22 @@ def resolve(path: str, symlinks: dict[str, str]) -> str:
             if resolved:
                 resolved.pop()
             continue
-        candidate = "/" + "/".join(resolved + [part])
-        target = symlinks.get(candidate)
-        if target is not None and hops < MAX_HOPS:
+        target = read_link(resolved + [part]) if (pending or follow_last) else None
+        if target is not None:
             hops += 1
+            if hops > MAX_HOPS:
+                raise TooManyLinks("/" + "/".join(parts))
             if target.startswith("/"):
                 resolved = []
             pending = [p for p in target.split("/") if p not in ("", ".")] + pending
             continue
         resolved.append(part)
-    return "/" + "/".join(resolved)
+    return resolved
+
+
+def resolve(path: str, symlinks: dict[str, str]) -> str:
+    """The canonical path of `path` inside the image (every symlink followed; a link loop leaves the path as written)."""
+    try:
+        return "/" + "/".join(walk(path.split("/"), lambda prefix: symlinks.get("/" + "/".join(prefix))))
+    except TooManyLinks:
+        return path

@@ -39,11 +39,11 @@ def billing_record(context: AssetExecutionContext, app_db: AppDatabaseResource, 
     organization, submission = tags.get(ORGANIZATION_TAG), tags.get(SUBMISSION_TAG)
     sessions = app_db.sessions()
     if not organization:
-        entry = record_internal(sessions, submission or context.run_id, image["manifest_digest"], usage)
+        entry = record_internal(sessions, submission or context.run.run_id, image["manifest_digest"], usage)
     else:
         try:
             entry = charge_analysis(
-                sessions, stripe.gateway() if stripe.configured else None, organization_id=organization, submission_id=submission or context.run_id,
+                sessions, stripe.gateway() if stripe.configured else None, organization_id=organization, submission_id=submission or context.run.run_id,
                 image_digest=image["manifest_digest"], usage=usage,
             )
         except VexxyError as exc:  # Stripe down or failing: the retry policy tries again with the same key

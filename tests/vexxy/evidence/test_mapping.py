@@ -26,6 +26,7 @@ def test_symlink_resolution_stays_inside_the_image():
     links = {"/lib": "usr/lib", "/usr/lib/x86_64-linux-gnu/libz.so.1": "libz.so.1.2.13", "/evil": "../../../../etc"}
     assert resolve("/lib/x86_64-linux-gnu/libz.so.1", links) == "/usr/lib/x86_64-linux-gnu/libz.so.1.2.13"
     assert resolve("/evil/passwd", links) == "/etc/passwd"
+    assert resolve("/a/b", {"/a": "/c", "/c": "a"}) == "/a/b"  # a link loop leaves the path as written
 
 
 def test_pyc_maps_to_its_source():

@@ -45,6 +45,11 @@ def test_hard_links_and_usrmerge_symlinks(tmp_path):
     assert (root / "usr/lib/libz.so").stat().st_ino == (root / "usr/lib/libx.so.1").stat().st_ino
 
 
+def test_a_symlink_loop_is_refused(tmp_path):
+    with pytest.raises(UnsafeLayer, match="Too many levels of symbolic links under /a/b"):
+        unpack(tmp_path, [symlink_entry("a", "b"), symlink_entry("b", "a"), file_entry("a/b/file", "x")])
+
+
 def test_size_limit(tmp_path):
     with pytest.raises(UnsafeLayer, match="more than 0 MiB"):
         unpack(tmp_path, [file_entry("big", "x" * 2048)], limit=1024)
