@@ -144,3 +144,37 @@ def test_cancelling_a_running_analysis_terminates_it_and_cleans_up(stack, app_se
     final = wait_for(lambda: (a := httpx.get(f"{api}/api/v1/analyses/{analysis}", headers=headers).json())["status"] in ("cancelled", "failed", "complete") and a, 180, "the cancellation", 1)
     assert final["status"] == "cancelled"
     wait_for(lambda: all(not found for found in leftovers(paths).values()), 60, "a clean host")
+
+
+def test_the_run_queue_holds_an_organizations_runs_beyond_its_tier(stack, app_sessions, registry, instance_module):
+    """A free organization runs one analysis at a time: its second waits QUEUED in Dagster's run queue."""
+    from dagster import DagsterRunStatus, RunsFilter
+    from sandbox_images import python_image
+
+    code = "import itertools, time\nfor i in itertools.count():\n    open(f'/tmp/{NAME}-{i}', 'w').close()\n    time.sleep(0.5)\n"
+    first_image, second_image = (python_image(registry, f"busy-{name}", code.replace("{NAME}", name)) for name in ("first", "second"))
+    api = stack["api"]
+    organization = make_organization(app_sessions, tier="free")
+    headers = {"Authorization": f"Bearer {token(organization, role='member')}"}
+    ids = []
+    for image in (first_image, second_image):
+        created = httpx.post(f"{api}/api/v1/analyses", json={"image": image.canonical, "fuzzing": False, "observation_seconds": 60}, headers=headers)
+        assert created.status_code == 201, created.text
+        ids.append(created.json()["id"])
+
+    def runs_of(submission_id):
+        return instance_module.get_runs(filters=RunsFilter(tags={"vexxy/submission": submission_id}))
+
+    def one_running_one_queued():
+        runs = [runs_of(i) for i in ids]
+        statuses = sorted(r[0].status.value for r in runs if r)
+        return statuses == [DagsterRunStatus.QUEUED.value, DagsterRunStatus.STARTED.value] and statuses
+
+    wait_for(one_running_one_queued, 180, "one run started and one held in the queue", 1)
+    time.sleep(8)  # several daemon ticks later, the queue still holds the second run
+    assert one_running_one_queued()
+    for submission_id in ids:
+        assert httpx.post(f"{api}/api/v1/analyses/{submission_id}/cancel", headers=headers).status_code == 202
+    for submission_id in ids:
+        wait_for(lambda: httpx.get(f"{api}/api/v1/analyses/{submission_id}", headers=headers).json()["status"] == "cancelled", 180, "the cancellation", 1)
+    wait_for(lambda: all(not found for found in leftovers(SandboxPaths(settings.sandbox_state_dir())).values()), 60, "a clean host")
