@@ -9,12 +9,12 @@ spider really fetches the target (so the workload is driven), its scans progress
 from __future__ import annotations
 
 import json
-import threading
 from dataclasses import dataclass, field
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from urllib.parse import parse_qs, urlparse
 
 import httpx
+
+from loopback_http import LoopbackServer, QuietHandler
 
 
 @dataclass
@@ -47,12 +47,12 @@ def alert(index: int, url: str) -> dict:
     }
 
 
-class FakeZap:
+class FakeZap(LoopbackServer):
     def __init__(self, state: FakeZapState | None = None):
         self.state = state or FakeZapState()
         state_ref = self.state
 
-        class Handler(BaseHTTPRequestHandler):
+        class Handler(QuietHandler):
             def answer(self, status: int, body: dict) -> None:
                 data = json.dumps(body).encode()
                 self.send_response(status)
@@ -77,18 +77,8 @@ class FakeZap:
                 status, body = handler(state_ref, query)
                 return self.answer(status, body)
 
-            def log_message(self, *args):
-                pass
+        self.serve(Handler)
 
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        threading.Thread(target=self.server.serve_forever, daemon=True).start()
-
-    @property
-    def url(self) -> str:
-        return f"http://127.0.0.1:{self.server.server_address[1]}"
-
-    def close(self) -> None:
-        self.server.shutdown()
 
 
 def _spider(state: FakeZapState, q: dict):

@@ -19,10 +19,11 @@ import sys
 import threading
 import time
 from dataclasses import dataclass, field
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 import httpx
+
+from loopback_http import LoopbackServer, QuietHandler
 
 from ports import free_port
 
@@ -44,13 +45,13 @@ class ProxyState:
     log: list[str] = field(default_factory=list)
 
 
-class StripeProxy:
+class StripeProxy(LoopbackServer):
     def __init__(self, upstream: str):
         self.upstream = upstream
         self.state = ProxyState()
         state, proxy = self.state, self
 
-        class Handler(BaseHTTPRequestHandler):
+        class Handler(QuietHandler):
             protocol_version = "HTTP/1.1"
 
             def send(self, status: int, body: bytes, headers: dict[str, str] | None = None):
@@ -116,19 +117,8 @@ class StripeProxy:
                         with state.lock:
                             state.in_flight.discard(key)
 
-            def log_message(self, *args):
-                pass
+        self.serve(Handler)
 
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.server.daemon_threads = True
-        threading.Thread(target=self.server.serve_forever, daemon=True).start()
-
-    @property
-    def url(self) -> str:
-        return f"http://127.0.0.1:{self.server.server_address[1]}"
-
-    def close(self) -> None:
-        self.server.shutdown()
 
 
 class LocalStripe:

@@ -9,10 +9,8 @@ from __future__ import annotations
 import base64
 import datetime
 import json
-import threading
 import time
 import uuid
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from urllib.parse import parse_qs, urlparse
 
@@ -22,11 +20,13 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
 from cryptography.x509.oid import NameOID
 
+from loopback_http import LoopbackServer, QuietHandler
+
 SERVICE = "vexxy-test-registry"
 ISSUER = "vexxy-test-token-issuer"
 
 
-class TokenService:
+class TokenService(LoopbackServer):
     def __init__(self, directory: Path, username: str, password: str):
         self.username, self.password = username, password
         self.key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
@@ -48,7 +48,7 @@ class TokenService:
         self.issued = 0
         service = self
 
-        class Handler(BaseHTTPRequestHandler):
+        class Handler(QuietHandler):
             def do_GET(self):
                 header = self.headers.get("Authorization", "")
                 expected = "Basic " + base64.b64encode(f"{service.username}:{service.password}".encode()).decode()
@@ -67,15 +67,11 @@ class TokenService:
                 self.end_headers()
                 self.wfile.write(body)
 
-            def log_message(self, *args):
-                pass
-
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+        self.serve(Handler)
 
     @property
     def realm(self) -> str:
-        return f"http://127.0.0.1:{self.server.server_address[1]}/token"
+        return f"{self.url}/token"
 
     def token(self, access: list[dict]) -> str:
         self.issued += 1
@@ -90,6 +86,3 @@ class TokenService:
             "auth:\n  token:\n"
             f"    realm: {self.realm}\n    service: {SERVICE}\n    issuer: {ISSUER}\n    rootcertbundle: {self.bundle}\n"
         )
-
-    def close(self) -> None:
-        self.server.shutdown()

@@ -1,11 +1,9 @@
 """The ZAP path with the real `zaproxy` client against a server speaking ZAP's JSON API."""
 
-import threading
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-
 import pytest
 
 from fake_zap import FakeZap, FakeZapState
+from loopback_http import LoopbackServer, QuietHandler
 from ports import closed_port
 from vexxy.fuzzing.sarif import sarif_errors, to_sarif
 from vexxy.fuzzing.zap import ZapScanner
@@ -15,19 +13,16 @@ from vexxy.fuzzing.zap import ZapScanner
 def target():
     """A small HTTP target on loopback for the fake daemon's spider to fetch."""
 
-    class Handler(BaseHTTPRequestHandler):
+    class Handler(QuietHandler):
         def do_GET(self):
             self.send_response(200)
             self.end_headers()
             self.wfile.write(b"ok")
 
-        def log_message(self, *args):
-            pass
-
-    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-    threading.Thread(target=server.serve_forever, daemon=True).start()
-    yield f"http://127.0.0.1:{server.server_address[1]}/"
-    server.shutdown()
+    server = LoopbackServer()
+    server.serve(Handler)
+    yield f"{server.url}/"
+    server.close()
 
 
 @pytest.fixture
