@@ -7,7 +7,6 @@ registry's tags API page by page, the `last` tag of each page being the cursor.
 from __future__ import annotations
 
 import uuid
-from dataclasses import dataclass
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -19,12 +18,6 @@ from vexxy.oci.reference import ImageReference
 from vexxy.oci.registry_client import RegistryClient
 
 DEFAULT_OBSERVATION_SECONDS = 60
-
-
-@dataclass(frozen=True)
-class TaggedDigest:
-    tag: str
-    digest: str
 
 
 def submit_digest(session: Session, watched: WatchedRepository, digest: str, source: str) -> Submission | None:
@@ -49,8 +42,7 @@ def submit_digest(session: Session, watched: WatchedRepository, digest: str, sou
     return submission
 
 
-def poll_page(client: RegistryClient, registry: str, repository: str, last: str | None, page_size: int) -> tuple[list[TaggedDigest], str | None]:
+def poll_page(client: RegistryClient, registry: str, repository: str, last: str | None, page_size: int) -> tuple[set[str], str | None]:
     """The digests of one page of tags after `last`, and the cursor of the next page (None: the sweep is complete)."""
-    repo = ImageReference(registry, repository)
-    tags, next_last = client.tags_page(repo, last, page_size)
-    return [TaggedDigest(tag, client.manifest_digest(ImageReference(registry, repository, tag=tag))) for tag in tags], next_last
+    tags, next_last = client.tags_page(ImageReference(registry, repository), last, page_size)
+    return {client.manifest_digest(ImageReference(registry, repository, tag=tag)) for tag in tags}, next_last

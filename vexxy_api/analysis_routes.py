@@ -213,11 +213,11 @@ def cancel(request: Request, analysis_id: str, caller: Caller = Depends(current_
         submission = _owned_for_update(session, caller, analysis_id)
         if submission.status in FINISHED:
             raise InvalidState(f"Analysis {analysis_id} is already {submission.status}.")
-        if submission.run_id is None or submission.shared_with is not None:  # nothing of its own runs: done now
+        if submission.shared_with is None:
+            submission.cancel_requested = True  # the cancellation sensor ends its run, whether queued in Dagster or running
+        if submission.run_id is None or submission.shared_with is not None:  # nothing of its own has started: done now
             submission.status, submission.phase = "cancelled", "cancelled"
             release(session, submission.organization_id, submission.id)
-        else:
-            submission.cancel_requested = True  # the cancellation sensor terminates the run
         return _view(submission)
 
 

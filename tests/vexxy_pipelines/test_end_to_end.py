@@ -148,7 +148,7 @@ def test_cancelling_a_running_analysis_terminates_it_and_cleans_up(stack, app_se
 
 def test_the_run_queue_holds_an_organizations_runs_beyond_its_tier(stack, app_sessions, registry, instance_module):
     """A free organization runs one analysis at a time: its second waits QUEUED in Dagster's run queue."""
-    from dagster import DagsterRunStatus, RunsFilter
+    from dagster import DagsterEventType, DagsterRunStatus, RunsFilter
     from sandbox_images import python_image
 
     code = "import itertools, time\nfor i in itertools.count():\n    open(f'/tmp/{NAME}-{i}', 'w').close()\n    time.sleep(0.5)\n"
@@ -173,8 +173,11 @@ def test_the_run_queue_holds_an_organizations_runs_beyond_its_tier(stack, app_se
     wait_for(one_running_one_queued, 180, "one run started and one held in the queue", 1)
     time.sleep(8)  # several daemon ticks later, the queue still holds the second run
     assert one_running_one_queued()
-    for submission_id in ids:
+    held = next(runs_of(i)[0] for i in ids if runs_of(i)[0].status == DagsterRunStatus.QUEUED)
+    for submission_id in sorted(ids, key=lambda i: i != held.tags["vexxy/submission"]):  # the held one first, while the other holds the slot
         assert httpx.post(f"{api}/api/v1/analyses/{submission_id}/cancel", headers=headers).status_code == 202
     for submission_id in ids:
         wait_for(lambda: httpx.get(f"{api}/api/v1/analyses/{submission_id}", headers=headers).json()["status"] == "cancelled", 180, "the cancellation", 1)
+        wait_for(lambda: runs_of(submission_id)[0].status == DagsterRunStatus.CANCELED, 120, "the run to end cancelled", 1)
+    assert not instance_module.get_records_for_run(held.run_id, of_type=DagsterEventType.RUN_START).records  # it never started
     wait_for(lambda: all(not found for found in leftovers(SandboxPaths(settings.sandbox_state_dir())).values()), 60, "a clean host")

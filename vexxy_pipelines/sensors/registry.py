@@ -15,7 +15,7 @@ import json
 from dagster import DefaultSensorStatus, SensorEvaluationContext, SkipReason, sensor
 from sqlalchemy import select
 
-from billing.registry_watch import TaggedDigest, poll_page, submit_digest
+from billing.registry_watch import poll_page, submit_digest
 from billing.submissions import RegistryEvent, WatchedRepository
 from vexxy.errors import VexxyError
 from vexxy_pipelines.resources.app_database import AppDatabaseResource
@@ -48,7 +48,7 @@ def registry_push_sensor(context: SensorEvaluationContext, app_db: AppDatabaseRe
 
     with sessions() as session:  # no transaction is held open while the registry answers
         polled = [(w.id, w.registry, w.repository) for w in session.scalars(select(WatchedRepository).where(WatchedRepository.mode == "poll").order_by(WatchedRepository.id))]
-    found: dict[int, list[TaggedDigest]] = {}
+    found: dict[int, set[str]] = {}
     next_positions: dict[str, str] = {}
     client = registry.client()
     try:
@@ -63,13 +63,11 @@ def registry_push_sensor(context: SensorEvaluationContext, app_db: AppDatabaseRe
     finally:
         client.close()
     with sessions.begin() as session:
-        for watched_id, tagged in found.items():
+        for watched_id, digests in found.items():
             watched = session.get(WatchedRepository, watched_id)
             if watched is None:  # unwatched while we polled
                 continue
-            for item in tagged:
-                created += submit_digest(session, watched, item.digest, "registry_poll") is not None
+            created += sum(submit_digest(session, watched, digest, "registry_poll") is not None for digest in sorted(digests))
 
-    tags = sum(len(t) for t in found.values())
     context.update_cursor(json.dumps({"inbox": inbox, "poll": next_positions}))
-    return SkipReason(f"{created} new submission(s) from {notified} notification(s) and {tags} tag(s) of {len(polled)} polled repositor(y/ies).")
+    return SkipReason(f"{created} new submission(s) from {notified} notification(s) and {len(polled)} polled repositor(y/ies).")

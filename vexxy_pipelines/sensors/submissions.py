@@ -221,18 +221,24 @@ def submission_progress_sensor(context: SensorEvaluationContext, app_db: AppData
 
 @sensor(minimum_interval_seconds=5, default_status=DefaultSensorStatus.RUNNING)
 def cancellation_sensor(context: SensorEvaluationContext, app_db: AppDatabaseResource):
-    """Terminate the runs of submissions cancelled through the API (their sandboxes clean up)."""
+    """End the runs of submissions cancelled through the API: a run still in Dagster's queue is marked
+    cancelled and never starts, a running one is terminated (its sandbox cleans up). A request stays
+    pending until no run of the submission is left unfinished."""
     sessions = app_db.sessions()
     with sessions() as session:
-        wanted = session.scalars(select(Submission.id).where(Submission.cancel_requested.is_(True), Submission.status.in_(LIVE))).all()
-    terminated = 0
+        wanted = session.scalars(select(Submission.id).where(Submission.cancel_requested.is_(True))).all()
+    ended, done = 0, []
     for submission_id in wanted:
-        for run in context.instance.get_runs(filters=RunsFilter(tags={SUBMISSION_TAG: submission_id})):
-            if run.is_finished:
-                continue
+        unfinished = [run for run in context.instance.get_runs(filters=RunsFilter(tags={SUBMISSION_TAG: submission_id})) if not run.is_finished]
+        for run in unfinished:
             if run.status == DagsterRunStatus.QUEUED:
                 context.instance.report_run_canceled(run, message="Cancelled by the customer before it started.")
-            else:
+            elif run.status != DagsterRunStatus.CANCELING:
                 context.instance.run_launcher.terminate(run.run_id)
-            terminated += 1
-    return SkipReason(f"Terminated {terminated} run(s) of {len(wanted)} cancelled submission(s).")
+            ended += 1
+        if not unfinished:
+            done.append(submission_id)
+    if done:
+        with sessions.begin() as session:
+            session.execute(update(Submission).where(Submission.id.in_(done)).values(cancel_requested=False))
+    return SkipReason(f"Ended {ended} run(s) of {len(wanted)} cancelled submission(s).")
