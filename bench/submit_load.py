@@ -54,12 +54,35 @@ def main() -> None:
         session.add(Subscription(organization_id=organization.id, tier="enterprise", status="active"))
         organization_id = organization.id
     now = int(time.time())
-    token = jwt.encode({"sub": "bench", "org": organization_id, "role": "member", "iss": "https://auth.vexxy.dev/", "aud": "vexxy-api", "exp": now + 3600}, KEY, algorithm="HS256")
+    token = jwt.encode(
+        {
+            "sub": "bench",
+            "org": organization_id,
+            "role": "member",
+            "iss": "https://auth.vexxy.dev/",
+            "aud": "vexxy-api",
+            "exp": now + 3600,
+        },
+        KEY,
+        algorithm="HS256",
+    )
     port = free_port()
     env = {**os.environ, "VEXXY_JWT_KEY": KEY}
     server = subprocess.Popen(
-        [str(Path(sys.executable).parent / "uvicorn"), "vexxy_api.app:app", "--host", "127.0.0.1", "--port", str(port), "--log-level", "warning", "--no-access-log"],
-        env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+        [
+            str(Path(sys.executable).parent / "uvicorn"),
+            "vexxy_api.app:app",
+            "--host",
+            "127.0.0.1",
+            "--port",
+            str(port),
+            "--log-level",
+            "warning",
+            "--no-access-log",
+        ],
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
     )
     url = f"http://127.0.0.1:{port}/api/v1/analyses"
     try:
@@ -100,8 +123,14 @@ def main() -> None:
         server.wait(timeout=10)
     latencies.sort()
     p = lambda q: latencies[min(len(latencies) - 1, int(q * len(latencies)))] * 1000  # noqa: E731
-    print(f"submit endpoint: {len(latencies)} requests with {args.workers} workers in {wall:.1f} s -> {len(latencies) / wall:.0f} requests/s")
-    print(f"latency ms: p50 {p(0.50):.1f}  p90 {p(0.90):.1f}  p99 {p(0.99):.1f}  max {latencies[-1] * 1000:.1f}  (mean {statistics.mean(latencies) * 1000:.1f})")
+    print(
+        f"submit endpoint: {len(latencies)} requests with {args.workers} "
+        f"workers in {wall:.1f} s -> {len(latencies) / wall:.0f} requests/s"
+    )
+    print(
+        f"latency ms: p50 {p(0.50):.1f}  p90 {p(0.90):.1f}  p99 {p(0.99):.1f}  max "
+        f"{latencies[-1] * 1000:.1f}  (mean {statistics.mean(latencies) * 1000:.1f})"
+    )
     print(f"status codes: {dict(sorted(statuses.items()))}")
 
 

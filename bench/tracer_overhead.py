@@ -80,7 +80,10 @@ def main() -> None:
                     rate, seen = measure(root / "state", root / "cache", image, traced, args.seconds, args.connections)
                     rates[traced].append(rate)
                     label = "traced  " if traced else "untraced"
-                    print(f"round {round_number}  {label}  {rate:9.1f} req/s" + (f"  ({seen} paths recorded)" if traced else ""), flush=True)
+                    print(
+                        f"round {round_number}  {label}  {rate:9.1f} req/s" + (f"  ({seen} paths recorded)" if traced else ""),
+                        flush=True,
+                    )
         finally:
             registry.stop()
     untraced, traced = statistics.median(rates[False]), statistics.median(rates[True])

@@ -14,10 +14,10 @@ from __future__ import annotations
 
 import hashlib
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 from sqlalchemy import select
-from sqlalchemy.orm import Session, sessionmaker
+from sqlalchemy.orm import sessionmaker
 
 from billing.errors import BillingUnavailable, UnknownOrganization
 from billing.models import BillingEvent, Organization, QuotaReservation, StripeCustomer, User
@@ -45,7 +45,17 @@ class LedgerEntry:
 
 
 def _entry(row: BillingEvent, created: bool) -> LedgerEntry:
-    return LedgerEntry(row.id, row.kind, row.status, row.credits, row.amount_cents, row.currency, row.stripe_object_id, row.idempotency_key, created)
+    return LedgerEntry(
+        row.id,
+        row.kind,
+        row.status,
+        row.credits,
+        row.amount_cents,
+        row.currency,
+        row.stripe_object_id,
+        row.idempotency_key,
+        created,
+    )
 
 
 def ensure_customer(sessions: sessionmaker, gateway: StripeGateway, organization_id: str) -> str:
@@ -73,8 +83,16 @@ def record_internal(sessions: sessionmaker, submission_id: str | None, image_dig
         if row is not None:
             return _entry(row, created=False)
         row = BillingEvent(
-            organization_id=None, kind="internal_analysis", idempotency_key=key, submission_id=submission_id, image_digest=image_digest,
-            credits=analysis_credits(usage), amount_cents=0, currency=CURRENCY, status="recorded", details={"reason": "no submitting organization"},
+            organization_id=None,
+            kind="internal_analysis",
+            idempotency_key=key,
+            submission_id=submission_id,
+            image_digest=image_digest,
+            credits=analysis_credits(usage),
+            amount_cents=0,
+            currency=CURRENCY,
+            status="recorded",
+            details={"reason": "no submitting organization"},
         )
         session.add(row)
         session.flush()
@@ -82,7 +100,13 @@ def record_internal(sessions: sessionmaker, submission_id: str | None, image_dig
 
 
 def charge_analysis(
-    sessions: sessionmaker, gateway: StripeGateway | None, *, organization_id: str, submission_id: str, image_digest: str, usage: AnalysisUsage
+    sessions: sessionmaker,
+    gateway: StripeGateway | None,
+    *,
+    organization_id: str,
+    submission_id: str,
+    image_digest: str,
+    usage: AnalysisUsage,
 ) -> LedgerEntry:
     key = charge_key(organization_id, submission_id, image_digest)
     with sessions.begin() as session:
@@ -96,14 +120,27 @@ def charge_analysis(
             credits = analysis_credits(usage)
             amount = amount_cents(credits, plan)
             row = BillingEvent(
-                organization_id=organization_id, kind="analysis_charge", idempotency_key=key, submission_id=submission_id,
-                image_digest=image_digest, credits=credits, amount_cents=amount, currency=CURRENCY,
+                organization_id=organization_id,
+                kind="analysis_charge",
+                idempotency_key=key,
+                submission_id=submission_id,
+                image_digest=image_digest,
+                credits=credits,
+                amount_cents=amount,
+                currency=CURRENCY,
                 status="pending" if amount > 0 else "recorded",
-                details={"tier": plan.name, "image_bytes": usage.image_bytes, "sandbox_seconds": usage.sandbox_seconds, "fuzzed": usage.fuzzed},
+                details={
+                    "tier": plan.name,
+                    "image_bytes": usage.image_bytes,
+                    "sandbox_seconds": usage.sandbox_seconds,
+                    "fuzzed": usage.fuzzed,
+                },
             )
             session.add(row)
             reservation = session.scalar(
-                select(QuotaReservation).where(QuotaReservation.organization_id == organization_id, QuotaReservation.submission_id == submission_id)
+                select(QuotaReservation).where(
+                    QuotaReservation.organization_id == organization_id, QuotaReservation.submission_id == submission_id
+                )
             )
             if reservation is not None:
                 reservation.status = "consumed"
@@ -118,8 +155,17 @@ def charge_analysis(
         )
     customer_id = ensure_customer(sessions, gateway, organization_id)
     result = gateway.charge(
-        customer_id, amount, currency, idempotency_key=key,
-        metadata={"vexxy_ledger_key": key, "vexxy_ledger_id": str(row_id), "vexxy_organization": organization_id, "vexxy_submission": submission_id, "vexxy_image": image_digest},
+        customer_id,
+        amount,
+        currency,
+        idempotency_key=key,
+        metadata={
+            "vexxy_ledger_key": key,
+            "vexxy_ledger_id": str(row_id),
+            "vexxy_organization": organization_id,
+            "vexxy_submission": submission_id,
+            "vexxy_image": image_digest,
+        },
     )
     with sessions.begin() as session:
         row = session.get(BillingEvent, row_id)
@@ -140,13 +186,15 @@ def reconcile(sessions: sessionmaker, gateway: StripeGateway, *, older_than_seco
     """Make the ledger and Stripe agree, charging nothing twice (every repair reuses the ledger key)."""
     report = Reconciliation()
     in_stripe = {intent["metadata"]["vexxy_ledger_key"]: intent for intent in gateway.analysis_charges()}
-    now = datetime.now(timezone.utc)
+    now = datetime.now(UTC)
     with sessions() as session:
-        rows = session.scalars(select(BillingEvent).where(BillingEvent.kind == "analysis_charge", BillingEvent.status.in_(("pending", "charged")))).all()
+        rows = session.scalars(
+            select(BillingEvent).where(BillingEvent.kind == "analysis_charge", BillingEvent.status.in_(("pending", "charged")))
+        ).all()
     for row in rows:
         report.checked += 1
         intent = in_stripe.pop(row.idempotency_key, None)
-        age = (now - (row.created_at if row.created_at.tzinfo else row.created_at.replace(tzinfo=timezone.utc))).total_seconds()
+        age = (now - (row.created_at if row.created_at.tzinfo else row.created_at.replace(tzinfo=UTC))).total_seconds()
         if intent is not None and intent["status"] == "succeeded":
             if row.status == "pending":
                 with sessions.begin() as session:
@@ -165,9 +213,16 @@ def reconcile(sessions: sessionmaker, gateway: StripeGateway, *, older_than_seco
             if session.scalar(select(BillingEvent).where(BillingEvent.idempotency_key == key)) is None:
                 session.add(
                     BillingEvent(
-                        organization_id=metadata.get("vexxy_organization"), kind="analysis_charge", idempotency_key=key,
-                        submission_id=metadata.get("vexxy_submission"), image_digest=metadata.get("vexxy_image"), credits=0,
-                        amount_cents=intent["amount"], currency=intent["currency"], status="charged", stripe_object_id=intent["id"],
+                        organization_id=metadata.get("vexxy_organization"),
+                        kind="analysis_charge",
+                        idempotency_key=key,
+                        submission_id=metadata.get("vexxy_submission"),
+                        image_digest=metadata.get("vexxy_image"),
+                        credits=0,
+                        amount_cents=intent["amount"],
+                        currency=intent["currency"],
+                        status="charged",
+                        stripe_object_id=intent["id"],
                         details={"repaired": "found in Stripe, missing in the ledger"},
                     )
                 )
@@ -178,8 +233,17 @@ def reconcile(sessions: sessionmaker, gateway: StripeGateway, *, older_than_seco
 def _recharge(sessions: sessionmaker, gateway: StripeGateway, row: BillingEvent) -> None:
     customer_id = ensure_customer(sessions, gateway, row.organization_id)
     result = gateway.charge(
-        customer_id, row.amount_cents, row.currency, idempotency_key=row.idempotency_key,
-        metadata={"vexxy_ledger_key": row.idempotency_key, "vexxy_ledger_id": str(row.id), "vexxy_organization": row.organization_id, "vexxy_submission": row.submission_id or "", "vexxy_image": row.image_digest or ""},
+        customer_id,
+        row.amount_cents,
+        row.currency,
+        idempotency_key=row.idempotency_key,
+        metadata={
+            "vexxy_ledger_key": row.idempotency_key,
+            "vexxy_ledger_id": str(row.id),
+            "vexxy_organization": row.organization_id,
+            "vexxy_submission": row.submission_id or "",
+            "vexxy_image": row.image_digest or "",
+        },
     )
     with sessions.begin() as session:
         fresh = session.get(BillingEvent, row.id)

@@ -8,7 +8,7 @@ of a quota admit exactly the quota.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
@@ -19,7 +19,7 @@ from billing.pricing import Tier, tier
 
 
 def _aware(value: datetime) -> datetime:
-    return value if value.tzinfo else value.replace(tzinfo=timezone.utc)
+    return value if value.tzinfo else value.replace(tzinfo=UTC)
 
 
 def current_period(subscription: Subscription | None, now: datetime) -> tuple[datetime, datetime]:
@@ -68,11 +68,13 @@ class Usage:
 
 
 def usage(session: Session, organization_id: str, now: datetime | None = None) -> Usage:
-    now = now or datetime.now(timezone.utc)
+    now = now or datetime.now(UTC)
     _organization(session, organization_id)
     start, end = current_period(_subscription(session, organization_id), now)
     used = session.scalar(
-        select(func.count()).select_from(QuotaReservation).where(
+        select(func.count())
+        .select_from(QuotaReservation)
+        .where(
             QuotaReservation.organization_id == organization_id,
             QuotaReservation.period_start == start,
             QuotaReservation.status.in_(("reserved", "consumed")),
@@ -95,19 +97,23 @@ def available_credits(session: Session, organization_id: str, now: datetime | No
 
 def check_quota(session: Session, organization_id: str, submission_id: str, now: datetime | None = None) -> QuotaReservation:
     """Reserve one analysis for `submission_id` or raise; call inside the caller's transaction."""
-    now = now or datetime.now(timezone.utc)
+    now = now or datetime.now(UTC)
     organization = _organization(session, organization_id, lock=True)
     if organization.status == "past_due":
         raise PaymentRequired(organization_id)
     start, end = current_period(_subscription(session, organization_id), now)
     existing = session.scalar(
-        select(QuotaReservation).where(QuotaReservation.organization_id == organization_id, QuotaReservation.submission_id == submission_id)
+        select(QuotaReservation).where(
+            QuotaReservation.organization_id == organization_id, QuotaReservation.submission_id == submission_id
+        )
     )
     if existing is not None:
         return existing
     plan = organization_tier(session, organization_id)
     used = session.scalar(
-        select(func.count()).select_from(QuotaReservation).where(
+        select(func.count())
+        .select_from(QuotaReservation)
+        .where(
             QuotaReservation.organization_id == organization_id,
             QuotaReservation.period_start == start,
             QuotaReservation.status.in_(("reserved", "consumed")),
@@ -115,7 +121,9 @@ def check_quota(session: Session, organization_id: str, submission_id: str, now:
     )
     if used >= plan.monthly_analyses:
         raise QuotaExceeded(plan.name, plan.monthly_analyses, end)
-    reservation = QuotaReservation(organization_id=organization_id, submission_id=submission_id, period_start=start, status="reserved")
+    reservation = QuotaReservation(
+        organization_id=organization_id, submission_id=submission_id, period_start=start, status="reserved"
+    )
     session.add(reservation)
     session.flush()
     return reservation
@@ -124,7 +132,9 @@ def check_quota(session: Session, organization_id: str, submission_id: str, now:
 def release(session: Session, organization_id: str, submission_id: str) -> None:
     """A failed or cancelled analysis gives its reservation back."""
     reservation = session.scalar(
-        select(QuotaReservation).where(QuotaReservation.organization_id == organization_id, QuotaReservation.submission_id == submission_id)
+        select(QuotaReservation).where(
+            QuotaReservation.organization_id == organization_id, QuotaReservation.submission_id == submission_id
+        )
     )
     if reservation is not None and reservation.status == "reserved":
         reservation.status = "released"

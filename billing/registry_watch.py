@@ -27,22 +27,35 @@ def submit_digest(session: Session, watched: WatchedRepository, digest: str, sou
     submission_id = str(uuid.uuid4())
     plan = organization_tier(session, watched.organization_id)
     submission = Submission(
-        id=submission_id, organization_id=watched.organization_id, submitted_by=f"registry:{source}", source=source,
-        image_reference=f"{watched.registry}/{watched.repository}@{digest}", image_digest=None, priority=plan.priority,
-        fuzzing=plan.fuzzing_included, observation_seconds=min(DEFAULT_OBSERVATION_SECONDS, plan.max_observation_seconds),
+        id=submission_id,
+        organization_id=watched.organization_id,
+        submitted_by=f"registry:{source}",
+        source=source,
+        image_reference=f"{watched.registry}/{watched.repository}@{digest}",
+        image_digest=None,
+        priority=plan.priority,
+        fuzzing=plan.fuzzing_included,
+        observation_seconds=min(DEFAULT_OBSERVATION_SECONDS, plan.max_observation_seconds),
         correlation_id=uuid.uuid4().hex,
     )
     try:
         with session.begin_nested():
             check_quota(session, watched.organization_id, submission_id)
     except (QuotaExceeded, PaymentRequired) as exc:
-        submission.status, submission.phase, submission.error_step, submission.error_message = "failed", "failed", "submission", str(exc)
+        submission.status, submission.phase, submission.error_step, submission.error_message = (
+            "failed",
+            "failed",
+            "submission",
+            str(exc),
+        )
     session.add(submission)
     session.add(SeenDigest(watched_repository_id=watched.id, digest=digest, submission_id=submission_id))
     return submission
 
 
-def poll_page(client: RegistryClient, registry: str, repository: str, last: str | None, page_size: int) -> tuple[set[str], str | None]:
+def poll_page(
+    client: RegistryClient, registry: str, repository: str, last: str | None, page_size: int
+) -> tuple[set[str], str | None]:
     """The digests of one page of tags after `last`, and the cursor of the next page (None: the sweep is complete)."""
     tags, next_last = client.tags_page(ImageReference(registry, repository), last, page_size)
     return {client.manifest_digest(ImageReference(registry, repository, tag=tag)) for tag in tags}, next_last

@@ -6,8 +6,9 @@ a 5xx or a crash replays the original request instead of making a second object.
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from dataclasses import dataclass
-from typing import Any, Iterator
+from typing import Any
 
 import stripe
 
@@ -23,7 +24,10 @@ class ChargeResult:
 
 class StripeGateway:
     def __init__(self, api_key: str, api_base: str | None = None, timeout_seconds: float = 20.0, max_network_retries: int = 2):
-        options: dict[str, Any] = {"max_network_retries": max_network_retries, "http_client": stripe.HTTPXClient(timeout=timeout_seconds, allow_sync_methods=True)}
+        options: dict[str, Any] = {
+            "max_network_retries": max_network_retries,
+            "http_client": stripe.HTTPXClient(timeout=timeout_seconds, allow_sync_methods=True),
+        }
         if api_base:
             options["base_addresses"] = {"api": api_base}
         self.client = stripe.StripeClient(api_key, **options)
@@ -32,19 +36,29 @@ class StripeGateway:
         try:
             return function(*args, **kwargs)
         except (stripe.APIConnectionError, stripe.APIError, stripe.RateLimitError) as exc:
-            raise BillingUnavailable(f"Stripe could not {what}: {exc.user_message or exc}", hint="The charge stays pending and is retried.") from exc
+            raise BillingUnavailable(
+                f"Stripe could not {what}: {exc.user_message or exc}", hint="The charge stays pending and is retried."
+            ) from exc
 
     def create_customer(self, organization_id: str, name: str, email: str | None = None) -> str:
         params = {"name": name, "metadata": {"vexxy_organization": organization_id}}
         if email:
             params["email"] = email
         customer = self._call(
-            "create the customer", self.client.v1.customers.create, params=params, options={"idempotency_key": f"vexxy-customer-{organization_id}"}
+            "create the customer",
+            self.client.v1.customers.create,
+            params=params,
+            options={"idempotency_key": f"vexxy-customer-{organization_id}"},
         )
         return customer.id
 
     def attach_card(self, customer_id: str, payment_method_id: str) -> None:
-        self._call("attach the payment method", self.client.v1.payment_methods.attach, payment_method_id, params={"customer": customer_id})
+        self._call(
+            "attach the payment method",
+            self.client.v1.payment_methods.attach,
+            payment_method_id,
+            params={"customer": customer_id},
+        )
         self._call(
             "set the default payment method",
             self.client.v1.customers.update,
@@ -65,7 +79,9 @@ class StripeGateway:
             options={"idempotency_key": f"vexxy-subscription-{organization_id}-{plan_id}"},
         )
 
-    def charge(self, customer_id: str, amount_cents: int, currency: str, idempotency_key: str, metadata: dict[str, str]) -> ChargeResult:
+    def charge(
+        self, customer_id: str, amount_cents: int, currency: str, idempotency_key: str, metadata: dict[str, str]
+    ) -> ChargeResult:
         params: dict[str, Any] = {
             "amount": amount_cents,
             "currency": currency,
@@ -77,7 +93,12 @@ class StripeGateway:
         payment_method = self.default_payment_method(customer_id)
         if payment_method:
             params["payment_method"] = payment_method
-        intent = self._call("charge the analysis", self.client.v1.payment_intents.create, params=params, options={"idempotency_key": idempotency_key})
+        intent = self._call(
+            "charge the analysis",
+            self.client.v1.payment_intents.create,
+            params=params,
+            options={"idempotency_key": idempotency_key},
+        )
         return ChargeResult(intent.id, intent.status, intent.amount)
 
     def analysis_charges(self) -> Iterator[dict[str, Any]]:
@@ -92,10 +113,20 @@ class StripeGateway:
         session = self._call(
             "open Checkout",
             self.client.v1.checkout.sessions.create,
-            params={"customer": customer_id, "mode": "subscription", "line_items": [{"price": plan_id, "quantity": 1}], "success_url": success_url, "cancel_url": cancel_url},
+            params={
+                "customer": customer_id,
+                "mode": "subscription",
+                "line_items": [{"price": plan_id, "quantity": 1}],
+                "success_url": success_url,
+                "cancel_url": cancel_url,
+            },
         )
         return session.url
 
     def portal_url(self, customer_id: str, return_url: str) -> str:
-        session = self._call("open the customer portal", self.client.v1.billing_portal.sessions.create, params={"customer": customer_id, "return_url": return_url})
+        session = self._call(
+            "open the customer portal",
+            self.client.v1.billing_portal.sessions.create,
+            params={"customer": customer_id, "return_url": return_url},
+        )
         return session.url

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from typing import Any
 
 from sqlalchemy import select
@@ -57,7 +57,7 @@ def process_event(session: Session, event: dict[str, Any]) -> str:
             subscription.tier = "free" if status == "canceled" else (_tier_of(obj) or subscription.tier)
             for field, key in (("current_period_start", "current_period_start"), ("current_period_end", "current_period_end")):
                 if obj.get(key):
-                    setattr(subscription, field, datetime.fromtimestamp(int(obj[key]), timezone.utc))
+                    setattr(subscription, field, datetime.fromtimestamp(int(obj[key]), UTC))
             _set_status(organization, "past_due" if status in PAST_DUE_STATES else "active", created)
             result = f"subscription {status} ({subscription.tier})"
     elif organization is not None and kind == "invoice.payment_failed":

@@ -9,13 +9,11 @@ from __future__ import annotations
 
 import os
 import shutil
-import socket
 import tempfile
 import uuid
 from pathlib import Path
 
 import pytest
-
 from ports import free_port
 
 SESSION_DIR = Path(tempfile.mkdtemp(prefix="vexxy-tests-"))
@@ -191,9 +189,14 @@ def vulnerable_image(registry):
     from vexxy.oci.registry_client import RegistryClient
 
     app = (Path(__file__).parent / "helpers" / "apps" / "vulnerable_app.py").read_text()
-    layers = [debian_python_layer(log=lambda message: None), layer_from_entries([directory_entry("app"), file_entry("app/app.py", app)])]
+    layers = [
+        debian_python_layer(log=lambda message: None),
+        layer_from_entries([directory_entry("app"), file_entry("app/app.py", app)]),
+    ]
     ref = parse_reference(f"{registry.address}/vexxy/vulnerable:1")
-    runtime = RuntimeConfig(entrypoint=["python3", "/app/app.py"], exposed_ports=["8080/tcp"], user="65534:65534", working_dir="/app")
+    runtime = RuntimeConfig(
+        entrypoint=["python3", "/app/app.py"], exposed_ports=["8080/tcp"], user="65534:65534", working_dir="/app"
+    )
     digest, _ = push_image(RegistryClient(), ref, layers, runtime, tag="1")
     return ref.with_digest(digest)
 

@@ -25,4 +25,7 @@ def sandbox_state_dir() -> Path:
 
 
 def sandbox_cache_dir() -> Path:
-    return Path(os.environ.get("VEXXY_SANDBOX_CACHE_DIR") or Path(os.environ.get("VEXXY_CACHE_DIR") or Path.home() / ".cache" / "vexxy") / "sandbox").expanduser()
+    return Path(
+        os.environ.get("VEXXY_SANDBOX_CACHE_DIR")
+        or Path(os.environ.get("VEXXY_CACHE_DIR") or Path.home() / ".cache" / "vexxy") / "sandbox"
+    ).expanduser()

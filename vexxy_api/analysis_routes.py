@@ -10,7 +10,7 @@ from __future__ import annotations
 import json
 import math
 import uuid
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 
 from fastapi import APIRouter, Depends, Query, Request, Response
@@ -19,7 +19,6 @@ from pydantic import BaseModel, Field
 from sqlalchemy import func, select
 
 from billing.errors import PaymentRequired, QuotaExceeded, UnknownOrganization
-from billing.pricing import tier as tier_named
 from billing.quota import check_quota, organization_tier, release
 from billing.submissions import Submission
 from vexxy.errors import InvalidReference
@@ -65,17 +64,25 @@ def _view(submission: Submission) -> dict:
     if submission.status == "failed":
         view["error"] = {"step": submission.error_step, "message": submission.error_message}
     if submission.status == "complete":
-        view["links"].update({
-            "results": f"{base}/results", "vex": f"{base}/vex?format=openvex", "vex_cyclonedx": f"{base}/vex?format=cyclonedx",
-            "sbom": f"{base}/sbom", "findings": f"{base}/findings?format=json", "findings_sarif": f"{base}/findings?format=sarif",
-        })
+        view["links"].update(
+            {
+                "results": f"{base}/results",
+                "vex": f"{base}/vex?format=openvex",
+                "vex_cyclonedx": f"{base}/vex?format=cyclonedx",
+                "sbom": f"{base}/sbom",
+                "findings": f"{base}/findings?format=json",
+                "findings_sarif": f"{base}/findings?format=sarif",
+            }
+        )
     return view
 
 
 def _owned(request: Request, caller: Caller, analysis_id: str) -> Submission:
     with request.app.state.sessions() as session:
         submission = session.scalar(
-            select(Submission).where(Submission.id == analysis_id, Submission.organization_id == caller.organization_id, Submission.deleted.is_(False))
+            select(Submission).where(
+                Submission.id == analysis_id, Submission.organization_id == caller.organization_id, Submission.deleted.is_(False)
+            )
         )
     if submission is None:
         raise NotFound(f"Analysis {analysis_id}")
@@ -87,35 +94,55 @@ def submit(request: Request, body: SubmitAnalysis, caller: Caller = Depends(curr
     try:
         parse_reference(body.image)
     except InvalidReference as exc:
-        raise ApiError(422, "invalid_image_reference", exc.message, exc.hint)
+        raise ApiError(422, "invalid_image_reference", exc.message, exc.hint) from None
     submission_id = str(uuid.uuid4())
     try:
         with request.app.state.sessions.begin() as session:
             plan = organization_tier(session, caller.organization_id)
             observation = body.observation_seconds or min(60, plan.max_observation_seconds)
             if observation > plan.max_observation_seconds:
-                raise ApiError(422, "observation_too_long", f"The {plan.name} tier observes for at most {plan.max_observation_seconds} s.", "Ask for less, or upgrade.")
+                raise ApiError(
+                    422,
+                    "observation_too_long",
+                    f"The {plan.name} tier observes for at most {plan.max_observation_seconds} s.",
+                    "Ask for less, or upgrade.",
+                )
             if body.fuzzing and not plan.fuzzing_included and body.model_fields_set.intersection({"fuzzing"}):
-                raise ApiError(422, "fuzzing_not_included", f"Fuzzing is not included in the {plan.name} tier.", "Submit with fuzzing false, or upgrade.")
+                raise ApiError(
+                    422,
+                    "fuzzing_not_included",
+                    f"Fuzzing is not included in the {plan.name} tier.",
+                    "Submit with fuzzing false, or upgrade.",
+                )
             check_quota(session, caller.organization_id, submission_id)
             submission = Submission(
-                id=submission_id, organization_id=caller.organization_id, submitted_by=caller.subject, source="api",
-                image_reference=body.image, priority=body.priority + plan.priority, fuzzing=body.fuzzing and plan.fuzzing_included,
-                observation_seconds=observation, correlation_id=correlation_id(request),
+                id=submission_id,
+                organization_id=caller.organization_id,
+                submitted_by=caller.subject,
+                source="api",
+                image_reference=body.image,
+                priority=body.priority + plan.priority,
+                fuzzing=body.fuzzing and plan.fuzzing_included,
+                observation_seconds=observation,
+                correlation_id=correlation_id(request),
             )
             session.add(submission)
             session.flush()
             view = _view(submission)
     except QuotaExceeded as exc:
-        retry_after = max(1, math.ceil((exc.resets_at - datetime.now(timezone.utc)).total_seconds()))
+        retry_after = max(1, math.ceil((exc.resets_at - datetime.now(UTC)).total_seconds()))
         raise ApiError(
-            429, "quota_exceeded", exc.message, exc.hint, headers={"Retry-After": str(retry_after)},
+            429,
+            "quota_exceeded",
+            exc.message,
+            exc.hint,
+            headers={"Retry-After": str(retry_after)},
             extra={"tier": exc.tier, "limit": exc.limit, "resets_at": exc.resets_at.isoformat()},
-        )
+        ) from None
     except PaymentRequired as exc:
-        raise ApiError(402, "payment_required", exc.message, exc.hint)
+        raise ApiError(402, "payment_required", exc.message, exc.hint) from None
     except UnknownOrganization:
-        raise ApiError(403, "unknown_organization", "The token's organization is not known to vexxy.")
+        raise ApiError(403, "unknown_organization", "The token's organization is not known to vexxy.") from None
     return JSONResponse(view, status_code=201, headers={"Location": view["links"]["self"]})
 
 
@@ -141,7 +168,9 @@ def list_analyses(
         query = query.where(Submission.created_at < until)
     with request.app.state.sessions() as session:
         total = session.scalar(select(func.count()).select_from(query.subquery()))
-        rows = session.scalars(query.order_by(Submission.created_at.desc(), Submission.seq.desc()).offset((page - 1) * page_size).limit(page_size)).all()
+        rows = session.scalars(
+            query.order_by(Submission.created_at.desc(), Submission.seq.desc()).offset((page - 1) * page_size).limit(page_size)
+        ).all()
     return {"page": page, "page_size": page_size, "total": total, "analyses": [_view(r) for r in rows]}
 
 
@@ -168,7 +197,15 @@ def results(request: Request, analysis_id: str, caller: Caller = Depends(current
         by_status[statement["status"]] = by_status.get(statement["status"], 0) + 1
     findings_path = _evidence(request, submission, "fuzz_findings.json")
     findings = json.loads(findings_path.read_text())
-    return {**_view(submission), "summary": {"statements": len(statements), "by_status": by_status, "fuzzing": findings.get("status"), "findings_by_risk": findings.get("by_risk", {})}}
+    return {
+        **_view(submission),
+        "summary": {
+            "statements": len(statements),
+            "by_status": by_status,
+            "fuzzing": findings.get("status"),
+            "findings_by_risk": findings.get("by_risk", {}),
+        },
+    }
 
 
 def _document(request: Request, caller: Caller, analysis_id: str, kind: str, fmt: str) -> Response:
@@ -191,7 +228,9 @@ def sbom(request: Request, analysis_id: str, caller: Caller = Depends(current_ca
 
 
 @router.get("/{analysis_id}/findings")
-def findings(request: Request, analysis_id: str, format: str = Query("json"), caller: Caller = Depends(current_caller)) -> Response:
+def findings(
+    request: Request, analysis_id: str, format: str = Query("json"), caller: Caller = Depends(current_caller)
+) -> Response:
     return _document(request, caller, analysis_id, "findings", format)
 
 

@@ -12,7 +12,6 @@ from fastapi import Depends, Request
 from sqlalchemy import select
 
 from billing.submissions import ApiKey
-
 from vexxy_api.errors import ApiError
 from vexxy_api.settings import ApiSettings
 
@@ -37,9 +36,9 @@ def decode_token(token: str, settings: ApiSettings) -> Caller:
             options={"require": ["exp", "iss", "aud", "sub"]},
         )
     except jwt.ExpiredSignatureError:
-        raise ApiError(401, "token_expired", "The bearer token has expired.", hint="Get a new token and retry.")
+        raise ApiError(401, "token_expired", "The bearer token has expired.", hint="Get a new token and retry.") from None
     except jwt.InvalidTokenError as exc:
-        raise ApiError(401, "invalid_token", f"The bearer token is not valid: {exc}.")
+        raise ApiError(401, "invalid_token", f"The bearer token is not valid: {exc}.") from None
     organization, role = claims.get("org"), claims.get("role", "member")
     if not organization or role not in ("member", "admin"):
         raise ApiError(401, "invalid_token", "The bearer token names no organization or an unknown role.")
@@ -72,7 +71,9 @@ def current_caller(request: Request) -> Caller:
     header = request.headers.get("Authorization", "")
     scheme, _, token = header.partition(" ")
     if scheme.lower() != "bearer" or not token.strip():
-        raise ApiError(401, "missing_token", "This endpoint needs an `Authorization: Bearer <token>` header (a JWT or an API key).")
+        raise ApiError(
+            401, "missing_token", "This endpoint needs an `Authorization: Bearer <token>` header (a JWT or an API key)."
+        )
     token = token.strip()
     if token.startswith(API_KEY_PREFIX):
         return _api_key_caller(request, token)

@@ -36,16 +36,28 @@ def overview(request: Request, caller: Caller = Depends(admin_caller)) -> dict:
         "organization": {"id": organization.id, "name": organization.name, "status": organization.status},
         "tier": current.tier.name,
         "period": {"start": current.period_start.isoformat(), "end": current.period_end.isoformat()},
-        "analyses": {"used": current.analyses_used, "limit": current.tier.monthly_analyses, "remaining": current.analyses_remaining},
-        "credits": {"used": current.credits_used, "limit": current.tier.monthly_credit_limit, "remaining": current.credits_remaining},
+        "analyses": {
+            "used": current.analyses_used,
+            "limit": current.tier.monthly_analyses,
+            "remaining": current.analyses_remaining,
+        },
+        "credits": {
+            "used": current.credits_used,
+            "limit": current.tier.monthly_credit_limit,
+            "remaining": current.credits_remaining,
+        },
         "credit_price_cents": current.tier.credit_price_cents,
     }
 
 
 @router.get("/ledger")
-def ledger(request: Request, page: int = Query(1, ge=1), page_size: int = Query(50, ge=1, le=200), caller: Caller = Depends(admin_caller)) -> dict:
+def ledger(
+    request: Request, page: int = Query(1, ge=1), page_size: int = Query(50, ge=1, le=200), caller: Caller = Depends(admin_caller)
+) -> dict:
     with request.app.state.sessions() as session:
-        total = session.scalar(select(func.count()).select_from(BillingEvent).where(BillingEvent.organization_id == caller.organization_id))
+        total = session.scalar(
+            select(func.count()).select_from(BillingEvent).where(BillingEvent.organization_id == caller.organization_id)
+        )
         rows = session.scalars(
             select(BillingEvent)
             .where(BillingEvent.organization_id == caller.organization_id)
@@ -59,8 +71,15 @@ def ledger(request: Request, page: int = Query(1, ge=1), page_size: int = Query(
         "total": total,
         "entries": [
             {
-                "id": r.id, "kind": r.kind, "status": r.status, "submission_id": r.submission_id, "image_digest": r.image_digest,
-                "credits": r.credits, "amount_cents": r.amount_cents, "currency": r.currency, "stripe_object_id": r.stripe_object_id,
+                "id": r.id,
+                "kind": r.kind,
+                "status": r.status,
+                "submission_id": r.submission_id,
+                "image_digest": r.image_digest,
+                "credits": r.credits,
+                "amount_cents": r.amount_cents,
+                "currency": r.currency,
+                "stripe_object_id": r.stripe_object_id,
                 "created_at": r.created_at.isoformat(),
             }
             for r in rows
@@ -76,14 +95,22 @@ class PlanChange(BaseModel):
 def checkout(request: Request, change: PlanChange, caller: Caller = Depends(admin_caller)) -> dict:
     plan = TIERS.get(change.tier)
     if plan is None or not plan.stripe_plan:
-        raise ApiError(422, "unknown_tier", f"Tier {change.tier!r} cannot be bought; choose one of {', '.join(n for n, t in TIERS.items() if t.stripe_plan)}.")
+        raise ApiError(
+            422,
+            "unknown_tier",
+            f"Tier {change.tier!r} cannot be bought; choose one of {', '.join(n for n, t in TIERS.items() if t.stripe_plan)}.",
+        )
     gateway = _gateway(request)
     base = request.app.state.settings.public_url
     try:
         customer = ensure_customer(request.app.state.sessions, gateway, caller.organization_id)
-        return {"url": gateway.checkout_url(customer, plan.stripe_plan, f"{base}/billing?checkout=done", f"{base}/billing?checkout=cancelled")}
+        return {
+            "url": gateway.checkout_url(
+                customer, plan.stripe_plan, f"{base}/billing?checkout=done", f"{base}/billing?checkout=cancelled"
+            )
+        }
     except BillingUnavailable as exc:
-        raise ApiError(502, "stripe_unavailable", exc.message, exc.hint)
+        raise ApiError(502, "stripe_unavailable", exc.message, exc.hint) from None
 
 
 @router.post("/portal")
@@ -93,4 +120,4 @@ def portal(request: Request, caller: Caller = Depends(admin_caller)) -> dict:
         customer = ensure_customer(request.app.state.sessions, gateway, caller.organization_id)
         return {"url": gateway.portal_url(customer, f"{request.app.state.settings.public_url}/billing")}
     except BillingUnavailable as exc:
-        raise ApiError(502, "stripe_unavailable", exc.message, exc.hint)
+        raise ApiError(502, "stripe_unavailable", exc.message, exc.hint) from None

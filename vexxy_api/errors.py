@@ -21,8 +21,23 @@ CORRELATION_HEADER = "X-Correlation-ID"
 
 
 class ApiError(Exception):
-    def __init__(self, status: int, code: str, message: str, hint: str | None = None, headers: dict[str, str] | None = None, extra: dict | None = None):
-        self.status, self.code, self.message, self.hint, self.headers, self.extra = status, code, message, hint, headers or {}, extra or {}
+    def __init__(
+        self,
+        status: int,
+        code: str,
+        message: str,
+        hint: str | None = None,
+        headers: dict[str, str] | None = None,
+        extra: dict | None = None,
+    ):
+        self.status, self.code, self.message, self.hint, self.headers, self.extra = (
+            status,
+            code,
+            message,
+            hint,
+            headers or {},
+            extra or {},
+        )
         super().__init__(message)
 
 
@@ -41,12 +56,20 @@ def correlation_id(request: Request) -> str:
 
 
 def _body(request: Request, code: str, message: str, hint: str | None, extra: dict | None = None) -> dict:
-    error = {"code": code, "message": message, **({"hint": hint} if hint else {}), **(extra or {}), "correlation_id": correlation_id(request)}
+    error = {
+        "code": code,
+        "message": message,
+        **({"hint": hint} if hint else {}),
+        **(extra or {}),
+        "correlation_id": correlation_id(request),
+    }
     return {"error": error}
 
 
 async def render_api_error(request: Request, exc: ApiError) -> JSONResponse:
-    log.info(json.dumps({"event": "api_error", "code": exc.code, "status": exc.status, "correlation_id": correlation_id(request)}))
+    log.info(
+        json.dumps({"event": "api_error", "code": exc.code, "status": exc.status, "correlation_id": correlation_id(request)})
+    )
     return JSONResponse(_body(request, exc.code, exc.message, exc.hint, exc.extra), status_code=exc.status, headers=exc.headers)
 
 
@@ -57,7 +80,10 @@ async def render_validation_error(request: Request, exc: RequestValidationError)
 
 async def render_unexpected(request: Request, exc: Exception) -> JSONResponse:
     log.error(json.dumps({"event": "unhandled_error", "error": repr(exc), "correlation_id": correlation_id(request)}))
-    return JSONResponse(_body(request, "internal_error", "Something went wrong on our side.", "Quote the correlation id to support."), status_code=500)
+    return JSONResponse(
+        _body(request, "internal_error", "Something went wrong on our side.", "Quote the correlation id to support."),
+        status_code=500,
+    )
 
 
 async def correlation_middleware(request: Request, call_next):
@@ -65,8 +91,16 @@ async def correlation_middleware(request: Request, call_next):
     started = time.monotonic()
     response = await call_next(request)
     response.headers[CORRELATION_HEADER] = request.state.correlation_id
-    log.info(json.dumps({
-        "event": "request", "method": request.method, "path": request.url.path, "status": response.status_code,
-        "ms": round((time.monotonic() - started) * 1000, 1), "correlation_id": request.state.correlation_id,
-    }))
+    log.info(
+        json.dumps(
+            {
+                "event": "request",
+                "method": request.method,
+                "path": request.url.path,
+                "status": response.status_code,
+                "ms": round((time.monotonic() - started) * 1000, 1),
+                "correlation_id": request.state.correlation_id,
+            }
+        )
+    )
     return response

@@ -6,7 +6,7 @@ its SHA-256 is stored. Another organization's key or repository is a 404, as eve
 
 from __future__ import annotations
 
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from typing import Literal
 
 from fastapi import APIRouter, Depends, Request, Response
@@ -31,8 +31,13 @@ class NewApiKey(BaseModel):
 
 def _key_view(key: ApiKey) -> dict:
     return {
-        "id": key.id, "name": key.name, "prefix": key.prefix, "role": key.role, "created_by": key.created_by,
-        "created_at": key.created_at.isoformat(), "revoked_at": key.revoked_at.isoformat() if key.revoked_at else None,
+        "id": key.id,
+        "name": key.name,
+        "prefix": key.prefix,
+        "role": key.role,
+        "created_by": key.created_by,
+        "created_at": key.created_at.isoformat(),
+        "revoked_at": key.revoked_at.isoformat() if key.revoked_at else None,
     }
 
 
@@ -41,11 +46,18 @@ def create_api_key(request: Request, body: NewApiKey, caller: Caller = Depends(a
     key, prefix, secret_hash = new_api_key()
     with request.app.state.sessions.begin() as session:
         user = session.scalar(
-            select(User).where(User.organization_id == caller.organization_id, or_(User.id == caller.subject, User.email == caller.subject))
+            select(User).where(
+                User.organization_id == caller.organization_id, or_(User.id == caller.subject, User.email == caller.subject)
+            )
         )
         stored = ApiKey(
-            organization_id=caller.organization_id, user_id=user.id if user else None, created_by=caller.subject,
-            name=body.name, prefix=prefix, secret_hash=secret_hash, role=body.role,
+            organization_id=caller.organization_id,
+            user_id=user.id if user else None,
+            created_by=caller.subject,
+            name=body.name,
+            prefix=prefix,
+            secret_hash=secret_hash,
+            role=body.role,
         )
         session.add(stored)
         session.flush()
@@ -55,30 +67,37 @@ def create_api_key(request: Request, body: NewApiKey, caller: Caller = Depends(a
 @router.get("/api-keys")
 def list_api_keys(request: Request, caller: Caller = Depends(current_caller)) -> dict:
     with request.app.state.sessions() as session:
-        keys = session.scalars(select(ApiKey).where(ApiKey.organization_id == caller.organization_id).order_by(ApiKey.created_at)).all()
+        keys = session.scalars(
+            select(ApiKey).where(ApiKey.organization_id == caller.organization_id).order_by(ApiKey.created_at)
+        ).all()
         return {"api_keys": [_key_view(key) for key in keys]}
 
 
 @router.delete("/api-keys/{key_id}", status_code=204)
 def revoke_api_key(request: Request, key_id: str, caller: Caller = Depends(admin_caller)) -> Response:
     with request.app.state.sessions.begin() as session:
-        key = session.scalar(select(ApiKey).where(ApiKey.id == key_id, ApiKey.organization_id == caller.organization_id).with_for_update())
+        key = session.scalar(
+            select(ApiKey).where(ApiKey.id == key_id, ApiKey.organization_id == caller.organization_id).with_for_update()
+        )
         if key is None:
             raise NotFound(f"API key {key_id}")
-        key.revoked_at = key.revoked_at or datetime.now(timezone.utc)
+        key.revoked_at = key.revoked_at or datetime.now(UTC)
     return Response(status_code=204)
 
 
 class WatchRepository(BaseModel):
     repository: str = Field(max_length=512, description="registry/repository, without a tag or digest")
     mode: Literal["notify", "poll"] = Field(
-        default="notify", description="notify: the registry POSTs push events to /api/v1/registry/notifications; poll: vexxy reads its tags"
+        default="notify",
+        description="notify: the registry POSTs push events to /api/v1/registry/notifications; poll: vexxy reads its tags",
     )
 
 
 def _watched_view(watched: WatchedRepository) -> dict:
     return {
-        "id": watched.id, "repository": f"{watched.registry}/{watched.repository}", "mode": watched.mode,
+        "id": watched.id,
+        "repository": f"{watched.registry}/{watched.repository}",
+        "mode": watched.mode,
         "created_at": watched.created_at.isoformat(),
     }
 
@@ -89,24 +108,35 @@ def watch_repository(request: Request, body: WatchRepository, caller: Caller = D
     try:
         ref = parse_reference(text)
     except InvalidReference as exc:
-        raise ApiError(422, "invalid_repository", exc.message, exc.hint)
+        raise ApiError(422, "invalid_repository", exc.message, exc.hint) from None
     if "@" in text or ":" in text.rsplit("/", 1)[-1]:
-        raise ApiError(422, "invalid_repository", f"{text!r} names an image, not a repository.", f"Watch {ref.name} (every tag of it is analyzed).")
+        raise ApiError(
+            422,
+            "invalid_repository",
+            f"{text!r} names an image, not a repository.",
+            f"Watch {ref.name} (every tag of it is analyzed).",
+        )
     try:
         with request.app.state.sessions.begin() as session:
-            watched = WatchedRepository(organization_id=caller.organization_id, registry=ref.registry, repository=ref.repository, mode=body.mode)
+            watched = WatchedRepository(
+                organization_id=caller.organization_id, registry=ref.registry, repository=ref.repository, mode=body.mode
+            )
             session.add(watched)
             session.flush()
             return _watched_view(watched)
     except IntegrityError:
-        raise InvalidState(f"{ref.name} is already watched.", hint="Delete the existing entry to change how it is watched.")
+        raise InvalidState(
+            f"{ref.name} is already watched.", hint="Delete the existing entry to change how it is watched."
+        ) from None
 
 
 @router.get("/watched-repositories")
 def list_watched_repositories(request: Request, caller: Caller = Depends(current_caller)) -> dict:
     with request.app.state.sessions() as session:
         rows = session.scalars(
-            select(WatchedRepository).where(WatchedRepository.organization_id == caller.organization_id).order_by(WatchedRepository.id)
+            select(WatchedRepository)
+            .where(WatchedRepository.organization_id == caller.organization_id)
+            .order_by(WatchedRepository.id)
         ).all()
         return {"watched_repositories": [_watched_view(row) for row in rows]}
 
@@ -115,7 +145,9 @@ def list_watched_repositories(request: Request, caller: Caller = Depends(current
 def unwatch_repository(request: Request, watched_id: int, caller: Caller = Depends(admin_caller)) -> Response:
     with request.app.state.sessions.begin() as session:
         watched = session.scalar(
-            select(WatchedRepository).where(WatchedRepository.id == watched_id, WatchedRepository.organization_id == caller.organization_id)
+            select(WatchedRepository).where(
+                WatchedRepository.id == watched_id, WatchedRepository.organization_id == caller.organization_id
+            )
         )
         if watched is None:
             raise NotFound(f"Watched repository {watched_id}")

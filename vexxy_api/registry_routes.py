@@ -12,8 +12,10 @@ from vexxy_api.errors import ApiError
 
 router = APIRouter(prefix="/api/v1/registry", tags=["registry"])
 MANIFEST_TYPES = (
-    "application/vnd.oci.image.manifest.v1+json", "application/vnd.oci.image.index.v1+json",
-    "application/vnd.docker.distribution.manifest.v2+json", "application/vnd.docker.distribution.manifest.list.v2+json",
+    "application/vnd.oci.image.manifest.v1+json",
+    "application/vnd.oci.image.index.v1+json",
+    "application/vnd.docker.distribution.manifest.v2+json",
+    "application/vnd.docker.distribution.manifest.list.v2+json",
 )
 
 
@@ -27,7 +29,7 @@ async def notifications(request: Request) -> dict:
     try:
         envelope = await request.json()
     except ValueError:
-        raise ApiError(400, "bad_payload", "The notification body is not JSON.")
+        raise ApiError(400, "bad_payload", "The notification body is not JSON.") from None
     stored = 0
     with request.app.state.sessions.begin() as session:
         for event in envelope.get("events", []):
@@ -36,9 +38,14 @@ async def notifications(request: Request) -> dict:
                 continue
             if session.scalar(select(RegistryEvent.id).where(RegistryEvent.event_id == event["id"])) is not None:
                 continue
-            session.add(RegistryEvent(
-                event_id=event["id"], registry=(event.get("request") or {}).get("host", ""), repository=target.get("repository", ""),
-                tag=target.get("tag"), digest=target["digest"],
-            ))
+            session.add(
+                RegistryEvent(
+                    event_id=event["id"],
+                    registry=(event.get("request") or {}).get("host", ""),
+                    repository=target.get("repository", ""),
+                    tag=target.get("tag"),
+                    digest=target["digest"],
+                )
+            )
             stored += 1
     return {"stored": stored}

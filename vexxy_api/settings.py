@@ -3,16 +3,18 @@
 from __future__ import annotations
 
 import os
+from dataclasses import dataclass, field
 
 from vexxy import settings as vexxy_settings
-from dataclasses import dataclass, field
 
 
 @dataclass(frozen=True)
 class ApiSettings:
     database_url: str | None = field(default_factory=lambda: os.environ.get("DATABASE_URL"))
     jwt_key: str = field(default_factory=lambda: os.environ.get("VEXXY_JWT_KEY", ""))  # HS secret or PEM public key
-    jwt_algorithms: tuple[str, ...] = field(default_factory=lambda: tuple(a.strip() for a in os.environ.get("VEXXY_JWT_ALGORITHMS", "HS256").split(",") if a.strip()))
+    jwt_algorithms: tuple[str, ...] = field(
+        default_factory=lambda: tuple(a.strip() for a in os.environ.get("VEXXY_JWT_ALGORITHMS", "HS256").split(",") if a.strip())
+    )
     jwt_issuer: str = field(default_factory=lambda: os.environ.get("VEXXY_JWT_ISSUER", "https://auth.vexxy.dev/"))
     jwt_audience: str = field(default_factory=lambda: os.environ.get("VEXXY_JWT_AUDIENCE", "vexxy-api"))
     stripe_api_key: str = field(default_factory=lambda: os.environ.get("STRIPE_API_KEY", ""))

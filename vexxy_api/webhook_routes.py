@@ -21,9 +21,9 @@ async def stripe_webhook(request: Request) -> dict:
     try:
         event = stripe.Webhook.construct_event(payload, signature, settings.stripe_webhook_secret)
     except stripe.SignatureVerificationError as exc:
-        raise ApiError(400, "bad_signature", f"The Stripe-Signature header does not verify: {exc.user_message or exc}.")
+        raise ApiError(400, "bad_signature", f"The Stripe-Signature header does not verify: {exc.user_message or exc}.") from None
     except ValueError as exc:
-        raise ApiError(400, "bad_payload", f"The webhook body is not a Stripe event: {exc}.")
+        raise ApiError(400, "bad_payload", f"The webhook body is not a Stripe event: {exc}.") from None
     with request.app.state.sessions.begin() as session:
         result = process_event(session, event.to_dict())
     return {"received": True, "result": result}

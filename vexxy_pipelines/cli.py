@@ -66,7 +66,9 @@ def _run_job(instance, job_name: str, *, partition_key: str | None, tags: dict[s
             if not runs:
                 continue
             run_id = runs[0].dagster_run.run_id
-            records = instance.get_records_for_run(run_id, of_type={DagsterEventType.STEP_SUCCESS, DagsterEventType.STEP_START}).records
+            records = instance.get_records_for_run(
+                run_id, of_type={DagsterEventType.STEP_SUCCESS, DagsterEventType.STEP_START}
+            ).records
             running = ""
             for record in records:
                 event = record.event_log_entry.dagster_event
@@ -235,7 +237,7 @@ def cmd_demo(args: argparse.Namespace) -> int:
 
     registry = _local_registry(args).start()
     console.print(f"Local registry on {registry.address}")
-    ref = build_and_push(DEMO, registry.address, log=lambda msg: console.print(f"  {msg}"))
+    build_and_push(DEMO, registry.address, log=lambda msg: console.print(f"  {msg}"))
     args.reference = f"{registry.address}/{DEMO.repository}:{DEMO.tag}"
     return cmd_analyze(args)
 
@@ -274,7 +276,14 @@ def cmd_ui(args: argparse.Namespace) -> int:
     ensure_dagster_home()
     workspace = Path(__file__).resolve().parent.parent / "workspace.yaml"
     beside = Path(sys.executable).parent / "dagster"
-    command = [str(beside) if beside.exists() else shutil.which("dagster") or "dagster", "dev", "-h", args.host, "-p", str(args.port)]
+    command = [
+        str(beside) if beside.exists() else shutil.which("dagster") or "dagster",
+        "dev",
+        "-h",
+        args.host,
+        "-p",
+        str(args.port),
+    ]
     if workspace.exists():
         command += ["-w", str(workspace)]
     else:
@@ -317,7 +326,9 @@ def build_parser() -> argparse.ArgumentParser:
 
     sandbox = sub.add_parser("sandbox", help="The local sandbox.")
     sandbox_sub = sandbox.add_subparsers(dest="sandbox_command", required=True)
-    sweep = sandbox_sub.add_parser("sweep", help="Remove what killed analyses left behind (containers, mounts, namespaces, cgroups).")
+    sweep = sandbox_sub.add_parser(
+        "sweep", help="Remove what killed analyses left behind (containers, mounts, namespaces, cgroups)."
+    )
     sweep.add_argument("--all", action="store_true", help="Also stop sandboxes whose analysis is still running.")
     sweep.set_defaults(func=cmd_sandbox_sweep)
 

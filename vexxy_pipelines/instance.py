@@ -23,10 +23,21 @@ def run_queue_yaml() -> str:
     """The run queue: per-organization concurrency by tier (a limit per unique organization id)."""
     from billing.pricing import TIERS
 
-    lines = ["run_coordinator:", "  module: dagster.core.run_coordinator", "  class: QueuedRunCoordinator", "  config:",
-             "    max_concurrent_runs: 16", "    tag_concurrency_limits:"]
+    lines = [
+        "run_coordinator:",
+        "  module: dagster.core.run_coordinator",
+        "  class: QueuedRunCoordinator",
+        "  config:",
+        "    max_concurrent_runs: 16",
+        "    tag_concurrency_limits:",
+    ]
     for name, plan in TIERS.items():
-        lines += [f"      - key: vexxy/concurrency-{name}", "        value:", "          applyLimitPerUniqueValue: true", f"        limit: {plan.max_concurrency}"]
+        lines += [
+            f"      - key: vexxy/concurrency-{name}",
+            "        value:",
+            "          applyLimitPerUniqueValue: true",
+            f"        limit: {plan.max_concurrency}",
+        ]
     return "\n".join(lines) + "\n"
 
 

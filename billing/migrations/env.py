@@ -3,8 +3,8 @@
 from alembic import context
 from sqlalchemy import engine_from_config, pool
 
-from billing.db import database_url
 from billing import submissions  # noqa: F401  (registers the submission tables)
+from billing.db import database_url
 from billing.models import Base
 
 config = context.config

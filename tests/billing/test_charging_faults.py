@@ -7,13 +7,13 @@ import uuid
 from pathlib import Path
 
 import pytest
+from billing_helpers import gateway_for, give_card, make_organization
 from sqlalchemy import func, select
 
 from billing.errors import BillingUnavailable
 from billing.ledger import charge_analysis, charge_key, ensure_customer, reconcile, record_internal
 from billing.models import BillingEvent
 from billing.pricing import AnalysisUsage
-from billing_helpers import gateway_for, give_card, make_organization
 
 USAGE = AnalysisUsage(image_bytes=100 << 20, sandbox_seconds=45, fuzzed=True)  # 5 credits
 TALLY = {"attempted": 0, "succeeded_analyses": [], "failed_analyses": []}
@@ -32,7 +32,9 @@ def digest():
 
 def attempt(app_sessions, gateway, organization, submission, image):
     TALLY["attempted"] += 1
-    return charge_analysis(app_sessions, gateway, organization_id=organization, submission_id=submission, image_digest=image, usage=USAGE)
+    return charge_analysis(
+        app_sessions, gateway, organization_id=organization, submission_id=submission, image_digest=image, usage=USAGE
+    )
 
 
 def test_charge_once_and_never_again_on_rematerialization(app_sessions, stripe_proxy, customer):
@@ -51,9 +53,12 @@ def test_process_dies_after_stripe_accepted_the_charge(app_sessions, stripe_prox
         "from billing.pricing import AnalysisUsage; from billing.stripe_gateway import StripeGateway\n"
         "sessions = make_sessionmaker(make_engine()); sys.stdin.readline()\n"
         f"charge_analysis(sessions, StripeGateway('sk_test_vexxy', '{stripe_proxy.url}'), organization_id='{customer}', "
-        f"submission_id='sub-crash', image_digest='{image}', usage=AnalysisUsage({USAGE.image_bytes}, {USAGE.sandbox_seconds}, True))\n"
+        f"submission_id='sub-crash', image_digest='{image}', "
+        f"usage=AnalysisUsage({USAGE.image_bytes}, {USAGE.sandbox_seconds}, True))\n"
     )
-    child = subprocess.Popen([sys.executable, "-c", script], stdin=subprocess.PIPE, text=True, cwd=Path(__file__).resolve().parents[2])
+    child = subprocess.Popen(
+        [sys.executable, "-c", script], stdin=subprocess.PIPE, text=True, cwd=Path(__file__).resolve().parents[2]
+    )
     stripe_proxy.state.faults.kill_after_forward_pid = child.pid
     TALLY["attempted"] += 1
     child.stdin.write("go\n")
@@ -79,7 +84,9 @@ def test_stripe_5xx_then_the_step_retries(app_sessions, stripe_proxy, customer):
     with pytest.raises(BillingUnavailable, match="Stripe could not charge the analysis"):
         attempt(app_sessions, gateway_for(stripe_proxy, retries=1), customer, "sub-500", image)
     stripe_proxy.state.faults.fail_with_500 = 0
-    assert attempt(app_sessions, gateway_for(stripe_proxy), customer, "sub-500", image).status == "charged"  # ... and its retry charges
+    assert (
+        attempt(app_sessions, gateway_for(stripe_proxy), customer, "sub-500", image).status == "charged"
+    )  # ... and its retry charges
     TALLY["succeeded_analyses"].append((customer, "sub-500", image))
 
 
@@ -139,15 +146,22 @@ def test_summary_exactly_one_charge_per_successful_analysis(app_sessions, locals
             charges = by_key.get(key, [])
             made += min(1, len(charges))
             duplicated += max(0, len(charges) - 1)
-            rows = session.scalar(select(func.count()).select_from(BillingEvent).where(BillingEvent.idempotency_key == key, BillingEvent.status == "charged"))
+            rows = session.scalar(
+                select(func.count())
+                .select_from(BillingEvent)
+                .where(BillingEvent.idempotency_key == key, BillingEvent.status == "charged")
+            )
             missed += 0 if (charges and rows == 1) else 1
         for organization, submission, image in TALLY["failed_analyses"]:
             key = charge_key(organization, submission, image)
             assert key not in by_key
             assert session.scalar(select(func.count()).select_from(BillingEvent).where(BillingEvent.idempotency_key == key)) == 0
     with capsys.disabled():
-        print(f"\nbilling fault injection: charges attempted={TALLY['attempted']} made={made} duplicated={duplicated} missed={missed} "
-              f"(successful analyses={len(TALLY['succeeded_analyses'])}, failed analyses charged=0)")
+        print(
+            f"\nbilling fault injection: charges attempted={TALLY['attempted']} "
+            f"made={made} duplicated={duplicated} missed={missed} "
+            f"(successful analyses={len(TALLY['succeeded_analyses'])}, failed analyses charged=0)"
+        )
     assert made == len(TALLY["succeeded_analyses"]) == 6 and duplicated == 0 and missed == 0
 
 
@@ -155,8 +169,16 @@ def test_reconcile_adds_a_charge_the_ledger_lacks(app_sessions, stripe_proxy, cu
     gateway = gateway_for(stripe_proxy)
     key = charge_key(customer, "sub-ledger-lost", "sha256:" + "e" * 64)
     charged = gateway.charge(
-        ensure_customer(app_sessions, gateway, customer), 250, "usd", idempotency_key=key,
-        metadata={"vexxy_ledger_key": key, "vexxy_organization": customer, "vexxy_submission": "sub-ledger-lost", "vexxy_image": "sha256:" + "e" * 64},
+        ensure_customer(app_sessions, gateway, customer),
+        250,
+        "usd",
+        idempotency_key=key,
+        metadata={
+            "vexxy_ledger_key": key,
+            "vexxy_organization": customer,
+            "vexxy_submission": "sub-ledger-lost",
+            "vexxy_image": "sha256:" + "e" * 64,
+        },
     )
     report = reconcile(app_sessions, gateway)
     assert key in report.added_to_ledger

@@ -10,8 +10,18 @@ from sqlalchemy import create_engine, inspect
 from billing.db import database_url, downgrade, upgrade
 
 TABLES = {
-    "organizations", "users", "subscriptions", "billing_events", "stripe_customers", "quota_reservations", "webhook_events",
-    "submissions", "api_keys", "watched_repositories", "registry_events", "seen_digests",
+    "organizations",
+    "users",
+    "subscriptions",
+    "billing_events",
+    "stripe_customers",
+    "quota_reservations",
+    "webhook_events",
+    "submissions",
+    "api_keys",
+    "watched_repositories",
+    "registry_events",
+    "seen_digests",
 }
 
 

@@ -3,10 +3,10 @@
 from concurrent.futures import ThreadPoolExecutor
 
 import pytest
+from billing_helpers import make_organization
 
 from billing.errors import PaymentRequired, QuotaExceeded
 from billing.quota import available_credits, check_quota, release, usage
-from billing_helpers import make_organization
 
 
 def test_concurrent_reservations_at_the_edge_admit_exactly_the_quota(app_sessions):

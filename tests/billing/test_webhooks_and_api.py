@@ -7,6 +7,7 @@ import time
 import uuid
 
 import pytest
+from billing_helpers import JWT_KEY, gateway_for, give_card, make_organization, token
 from fastapi.testclient import TestClient
 from sqlalchemy import func, select
 
@@ -15,7 +16,6 @@ from billing.ledger import charge_analysis, ensure_customer
 from billing.models import Organization, Subscription, WebhookEvent
 from billing.pricing import AnalysisUsage
 from billing.quota import check_quota
-from billing_helpers import JWT_KEY, gateway_for, give_card, make_organization, token
 from vexxy_api.app import create_app
 from vexxy_api.settings import ApiSettings
 
@@ -27,7 +27,10 @@ def client(stripe_proxy):
     import os
 
     settings = ApiSettings(
-        database_url=os.environ["DATABASE_URL"], jwt_key=JWT_KEY, stripe_api_key="sk_test_vexxy", stripe_api_base=stripe_proxy.url,
+        database_url=os.environ["DATABASE_URL"],
+        jwt_key=JWT_KEY,
+        stripe_api_key="sk_test_vexxy",
+        stripe_api_base=stripe_proxy.url,
         stripe_webhook_secret=SECRET,
     )
     with TestClient(create_app(settings)) as test_client:
@@ -42,12 +45,20 @@ def signed(event: dict, secret: str = SECRET, at: int | None = None) -> tuple[by
 
 
 def event(kind: str, customer: str, created: int, **obj) -> dict:
-    return {"id": f"evt_{uuid.uuid4().hex[:16]}", "object": "event", "type": kind, "created": created, "data": {"object": {"customer": customer, **obj}}}
+    return {
+        "id": f"evt_{uuid.uuid4().hex[:16]}",
+        "object": "event",
+        "type": kind,
+        "created": created,
+        "data": {"object": {"customer": customer, **obj}},
+    }
 
 
 def post(client, evt, **kwargs):
     payload, header = signed(evt, **kwargs)
-    return client.post("/webhooks/stripe", content=payload, headers={"Stripe-Signature": header, "Content-Type": "application/json"})
+    return client.post(
+        "/webhooks/stripe", content=payload, headers={"Stripe-Signature": header, "Content-Type": "application/json"}
+    )
 
 
 @pytest.fixture
@@ -93,9 +104,24 @@ def test_payment_failure_blocks_submissions_until_paid(client, app_sessions, cus
 def test_subscription_events_out_of_order(client, app_sessions, customer):
     organization, customer_id = customer
     now = int(time.time())
-    newer = event("customer.subscription.updated", customer_id, now + 20, id="sub_1", status="active", items={"data": [{"plan": {"id": "vexxy-enterprise"}}]},
-                  current_period_start=now - 100, current_period_end=now + 86400)
-    older = event("customer.subscription.updated", customer_id, now + 10, id="sub_1", status="past_due", items={"data": [{"plan": {"id": "vexxy-team"}}]})
+    newer = event(
+        "customer.subscription.updated",
+        customer_id,
+        now + 20,
+        id="sub_1",
+        status="active",
+        items={"data": [{"plan": {"id": "vexxy-enterprise"}}]},
+        current_period_start=now - 100,
+        current_period_end=now + 86400,
+    )
+    older = event(
+        "customer.subscription.updated",
+        customer_id,
+        now + 10,
+        id="sub_1",
+        status="past_due",
+        items={"data": [{"plan": {"id": "vexxy-team"}}]},
+    )
     assert post(client, newer).json()["result"] == "subscription active (enterprise)"
     assert post(client, older).json()["result"].startswith("stale")
     with app_sessions() as session:
@@ -114,16 +140,28 @@ def test_admin_billing_endpoints(client, app_sessions, stripe_proxy):
     for index in range(3):
         with app_sessions.begin() as session:
             check_quota(session, organization, f"s{index}")
-        charge_analysis(app_sessions, gateway, organization_id=organization, submission_id=f"s{index}", image_digest=f"sha256:{index:064d}",
-                        usage=AnalysisUsage(10 << 20, 30, False))
+        charge_analysis(
+            app_sessions,
+            gateway,
+            organization_id=organization,
+            submission_id=f"s{index}",
+            image_digest=f"sha256:{index:064d}",
+            usage=AnalysisUsage(10 << 20, 30, False),
+        )
     admin = {"Authorization": f"Bearer {token(organization)}"}
     overview = client.get("/api/v1/billing", headers=admin).json()
     assert overview["tier"] == "team" and overview["analyses"] == {"used": 3, "limit": 500, "remaining": 497}
     assert overview["credits"]["used"] == 9 and overview["credits"]["remaining"] == 10_000 - 9
     page = client.get("/api/v1/billing/ledger?page=1&page_size=2", headers=admin).json()
-    assert page["total"] == 3 and len(page["entries"]) == 2 and all(e["status"] == "charged" and e["amount_cents"] == 75 for e in page["entries"])
+    assert (
+        page["total"] == 3
+        and len(page["entries"]) == 2
+        and all(e["status"] == "charged" and e["amount_cents"] == 75 for e in page["entries"])
+    )
     assert len(client.get("/api/v1/billing/ledger?page=2&page_size=2", headers=admin).json()["entries"]) == 1
-    assert client.post("/api/v1/billing/checkout", json={"tier": "enterprise"}, headers=admin).json()["url"].startswith("https://")
+    assert (
+        client.post("/api/v1/billing/checkout", json={"tier": "enterprise"}, headers=admin).json()["url"].startswith("https://")
+    )
     assert client.post("/api/v1/billing/portal", headers=admin).json()["url"].startswith("https://")
     assert client.post("/api/v1/billing/checkout", json={"tier": "free"}, headers=admin).status_code == 422
     member = {"Authorization": f"Bearer {token(organization, role='member')}"}
@@ -142,7 +180,9 @@ def test_subscription_per_tier_through_the_sdk(app_sessions, stripe_proxy):
     product = gateway.client.v1.products.create(params={"name": "vexxy team"})
     plan = TIERS["team"].stripe_plan
     try:
-        gateway.client.v1.plans.create(params={"id": plan, "product": product.id, "amount": 4900, "currency": "usd", "interval": "month"})
+        gateway.client.v1.plans.create(
+            params={"id": plan, "product": product.id, "amount": 4900, "currency": "usd", "interval": "month"}
+        )
     except Exception:
         pass  # already created by an earlier test in this Stripe account
     first = gateway.subscribe(organization, customer_id, plan)

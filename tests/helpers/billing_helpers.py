@@ -40,5 +40,14 @@ def give_card(sessions, gateway: StripeGateway, organization_id: str) -> str:
 
 def token(organization_id: str, role: str = "admin", subject: str = "user-1", **overrides) -> str:
     now = int(time.time())
-    claims = {"sub": subject, "org": organization_id, "role": role, "iss": ISSUER, "aud": AUDIENCE, "iat": now, "exp": now + 600, **overrides}
+    claims = {
+        "sub": subject,
+        "org": organization_id,
+        "role": role,
+        "iss": ISSUER,
+        "aud": AUDIENCE,
+        "iat": now,
+        "exp": now + 600,
+        **overrides,
+    }
     return jwt.encode(claims, JWT_KEY, algorithm="HS256")

@@ -13,7 +13,6 @@ from dataclasses import dataclass, field
 from urllib.parse import parse_qs, urlparse
 
 import httpx
-
 from loopback_http import LoopbackServer, QuietHandler
 
 
@@ -35,15 +34,35 @@ class FakeZapState:
 
 
 def alert(index: int, url: str) -> dict:
-    kinds = [("40012", "Cross Site Scripting (Reflected)", "High", "79", "8", "q", "<script>alert(1)</script>"),
-             ("40018", "SQL Injection", "High", "89", "19", "id", "1'"),
-             ("10021", "X-Content-Type-Options Header Missing", "Low", "693", "15", "", "")]
+    kinds = [
+        ("40012", "Cross Site Scripting (Reflected)", "High", "79", "8", "q", "<script>alert(1)</script>"),
+        ("40018", "SQL Injection", "High", "89", "19", "id", "1'"),
+        ("10021", "X-Content-Type-Options Header Missing", "Low", "693", "15", "", ""),
+    ]
     plugin, name, risk, cwe, wasc, param, attack = kinds[index % len(kinds)]
     return {
-        "id": str(index), "pluginId": plugin, "alertRef": plugin, "alert": name, "name": name, "risk": risk,
-        "confidence": "Medium", "cweid": cwe, "wascid": wasc, "url": url, "method": "GET", "param": param,
-        "attack": attack, "evidence": attack, "description": f"{name} description", "solution": "Fix it.",
-        "other": "", "reference": "", "messageId": str(index), "inputVector": "queryString", "sourceid": "1", "tags": {},
+        "id": str(index),
+        "pluginId": plugin,
+        "alertRef": plugin,
+        "alert": name,
+        "name": name,
+        "risk": risk,
+        "confidence": "Medium",
+        "cweid": cwe,
+        "wascid": wasc,
+        "url": url,
+        "method": "GET",
+        "param": param,
+        "attack": attack,
+        "evidence": attack,
+        "description": f"{name} description",
+        "solution": "Fix it.",
+        "other": "",
+        "reference": "",
+        "messageId": str(index),
+        "inputVector": "queryString",
+        "sourceid": "1",
+        "tags": {},
     }
 
 
@@ -78,7 +97,6 @@ class FakeZap(LoopbackServer):
                 return self.answer(status, body)
 
         self.serve(Handler)
-
 
 
 def _spider(state: FakeZapState, q: dict):
@@ -146,7 +164,11 @@ ROUTES = {
     ("core", "view", "version"): lambda s, q: (200, {"version": s.version}),
     ("core", "action", "newSession"): lambda s, q: (200, {"Result": "OK"}),
     ("context", "action", "newContext"): _new_context,
-    ("context", "action", "includeInContext"): lambda s, q: (200, {"Result": "OK"}) if q.get("contextName") in s.contexts else (400, {"code": "context_not_found", "message": "Context Not Found"}),
+    ("context", "action", "includeInContext"): lambda s, q: (
+        (200, {"Result": "OK"})
+        if q.get("contextName") in s.contexts
+        else (400, {"code": "context_not_found", "message": "Context Not Found"})
+    ),
     ("context", "action", "removeContext"): _remove_context,
     ("spider", "action", "scan"): _spider,
     ("spider", "view", "status"): lambda s, q: (200, {"status": str(s.spider_progress.get(q.get("scanId", "0"), 0))}),

@@ -24,7 +24,9 @@ def device_entry(path: str) -> tarfile.TarInfo:
 
 def push(registry, name: str, runtime: RuntimeConfig, extra_entries=(), files: dict[str, str] | None = None):
     """The Debian+python3 base, plus a layer with `files` (path -> text) and raw `extra_entries`."""
-    entries = [directory_entry("app")] + [file_entry(path, text, 0o755) for path, text in (files or {}).items()] + list(extra_entries)
+    entries = (
+        [directory_entry("app")] + [file_entry(path, text, 0o755) for path, text in (files or {}).items()] + list(extra_entries)
+    )
     layers = [debian_python_layer(log=lambda message: None), layer_from_entries(entries)]
     client = RegistryClient()
     ref = parse_reference(f"{registry.address}/hostile/{name}:1")
@@ -34,5 +36,8 @@ def push(registry, name: str, runtime: RuntimeConfig, extra_entries=(), files: d
 
 def python_image(registry, name: str, code: str, ports=None, user: str = ""):
     return push(
-        registry, name, RuntimeConfig(entrypoint=["python3", "/app/main.py"], exposed_ports=ports, user=user), files={"app/main.py": code}
+        registry,
+        name,
+        RuntimeConfig(entrypoint=["python3", "/app/main.py"], exposed_ports=ports, user=user),
+        files={"app/main.py": code},
     )

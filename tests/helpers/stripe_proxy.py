@@ -22,9 +22,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import httpx
-
 from loopback_http import LoopbackServer, QuietHandler
-
 from ports import free_port
 
 
@@ -67,7 +65,9 @@ class StripeProxy(LoopbackServer):
                 self.send(status, json.dumps({"error": {"type": kind, "message": message}}).encode())
 
             def forward(self, method: str, body: bytes | None):
-                headers = {k: v for k, v in self.headers.items() if k.lower() in ("authorization", "content-type", "stripe-version")}
+                headers = {
+                    k: v for k, v in self.headers.items() if k.lower() in ("authorization", "content-type", "stripe-version")
+                }
                 response = httpx.request(method, proxy.upstream + self.path, content=body, headers=headers, timeout=30)
                 return response.status_code, response.content
 
@@ -84,7 +84,16 @@ class StripeProxy(LoopbackServer):
                 state.log.append(f"POST {self.path}")
                 if self.path.startswith(("/v1/checkout/sessions", "/v1/billing_portal/sessions")):
                     kind = "cs" if "checkout" in self.path else "bps"
-                    return self.send(200, json.dumps({"id": f"{kind}_{secrets.token_hex(8)}", "object": "session", "url": f"https://stripe.test/{kind}/{secrets.token_hex(8)}"}).encode())
+                    return self.send(
+                        200,
+                        json.dumps(
+                            {
+                                "id": f"{kind}_{secrets.token_hex(8)}",
+                                "object": "session",
+                                "url": f"https://stripe.test/{kind}/{secrets.token_hex(8)}",
+                            }
+                        ).encode(),
+                    )
                 key = self.headers.get("Idempotency-Key")
                 charging = self.path.startswith("/v1/payment_intents") and self.path.count("/") == 2
                 if key:
@@ -92,10 +101,19 @@ class StripeProxy(LoopbackServer):
                         if key in state.replays:
                             fingerprint, status, content = state.replays[key]
                             if fingerprint != body.decode():
-                                return self.error(400, "idempotency_error", "Keys for idempotent requests can only be used with the same parameters they were first used with.")
+                                return self.error(
+                                    400,
+                                    "idempotency_error",
+                                    "Keys for idempotent requests can only be used with "
+                                    "the same parameters they were first used with.",
+                                )
                             return self.send(status, content, {"Idempotent-Replayed": "true"})
                         if key in state.in_flight:
-                            return self.error(409, "idempotency_error", "There is currently another in-progress request using this Idempotent Key.")
+                            return self.error(
+                                409,
+                                "idempotency_error",
+                                "There is currently another in-progress request using this Idempotent Key.",
+                            )
                         state.in_flight.add(key)
                 try:
                     if charging and state.faults.fail_with_500 > 0:
@@ -120,14 +138,15 @@ class StripeProxy(LoopbackServer):
         self.serve(Handler)
 
 
-
 class LocalStripe:
     """A `localstripe` process on a free loopback port."""
 
     def __init__(self):
         self.port = free_port()
         binary = Path(sys.executable).parent / "localstripe"
-        self.process = subprocess.Popen([str(binary), "--port", str(self.port), "--from-scratch"], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        self.process = subprocess.Popen(
+            [str(binary), "--port", str(self.port), "--from-scratch"], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
+        )
         deadline = time.monotonic() + 30
         while time.monotonic() < deadline:
             try:

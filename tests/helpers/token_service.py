@@ -19,7 +19,6 @@ from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
 from cryptography.x509.oid import NameOID
-
 from loopback_http import LoopbackServer, QuietHandler
 
 SERVICE = "vexxy-test-registry"
@@ -31,7 +30,7 @@ class TokenService(LoopbackServer):
         self.username, self.password = username, password
         self.key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
         name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, ISSUER)])
-        now = datetime.datetime.now(datetime.timezone.utc)
+        now = datetime.datetime.now(datetime.UTC)
         self.cert = (
             x509.CertificateBuilder()
             .subject_name(name)
@@ -76,8 +75,16 @@ class TokenService(LoopbackServer):
     def token(self, access: list[dict]) -> str:
         self.issued += 1
         now = int(time.time())
-        claims = {"iss": ISSUER, "sub": self.username, "aud": SERVICE, "exp": now + 300, "nbf": now - 10, "iat": now,
-                  "jti": uuid.uuid4().hex, "access": access}
+        claims = {
+            "iss": ISSUER,
+            "sub": self.username,
+            "aud": SERVICE,
+            "exp": now + 300,
+            "nbf": now - 10,
+            "iat": now,
+            "jti": uuid.uuid4().hex,
+            "access": access,
+        }
         x5c = [base64.b64encode(self.cert.public_bytes(serialization.Encoding.DER)).decode()]
         return jwt.encode(claims, self.key, algorithm="RS256", headers={"x5c": x5c})
 

@@ -5,16 +5,16 @@ import json
 import os
 import time
 import uuid
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 import jwt
 import pytest
+from billing_helpers import AUDIENCE, ISSUER, JWT_KEY, make_organization, token
 from fastapi.testclient import TestClient
 from sqlalchemy import func, select
 
 from billing.models import User
 from billing.submissions import ApiKey, Submission
-from billing_helpers import AUDIENCE, ISSUER, JWT_KEY, make_organization, token
 from vexxy_api.app import create_app
 from vexxy_api.auth import new_api_key
 from vexxy_api.settings import ApiSettings
@@ -22,7 +22,9 @@ from vexxy_api.settings import ApiSettings
 
 @pytest.fixture
 def client():
-    settings = ApiSettings(database_url=os.environ["DATABASE_URL"], jwt_key=JWT_KEY, registry_notification_secret="registry-secret")
+    settings = ApiSettings(
+        database_url=os.environ["DATABASE_URL"], jwt_key=JWT_KEY, registry_notification_secret="registry-secret"
+    )
     with TestClient(create_app(settings)) as test_client:
         yield test_client
 
@@ -70,7 +72,9 @@ def test_auth_matrix_rejects_and_writes_nothing(client, app_sessions):
 
 def test_other_organizations_analysis_is_404(client, app_sessions):
     mine, theirs = make_organization(app_sessions), make_organization(app_sessions)
-    created = client.post("/api/v1/analyses", json={"image": "registry.example.com/app:1"}, headers=bearer(token(theirs, role="member")))
+    created = client.post(
+        "/api/v1/analyses", json={"image": "registry.example.com/app:1"}, headers=bearer(token(theirs, role="member"))
+    )
     assert created.status_code == 201
     analysis = created.json()["id"]
     stranger = bearer(token(mine, role="member"))
@@ -89,7 +93,9 @@ def test_submit_validate_list_cancel_delete(client, app_sessions):
     assert bad.status_code == 422 and bad.json()["error"]["code"] == "invalid_image_reference"
     too_long = client.post("/api/v1/analyses", json={"image": "r.example.com/a:1", "observation_seconds": 3000}, headers=member)
     assert too_long.status_code == 422 and "at most 300 s" in too_long.json()["error"]["message"]
-    created = client.post("/api/v1/analyses", json={"image": "r.example.com/a:1", "priority": 3}, headers={**member, "X-Correlation-ID": "corr-123"})
+    created = client.post(
+        "/api/v1/analyses", json={"image": "r.example.com/a:1", "priority": 3}, headers={**member, "X-Correlation-ID": "corr-123"}
+    )
     assert created.status_code == 201 and created.headers["Location"].endswith(created.json()["id"])
     body = created.json()
     assert body["status"] == "queued" and body["priority"] == 3 + 5 and body["fuzzing"] is True
@@ -111,7 +117,9 @@ def test_cancelling_a_submission_that_shares_a_run_leaves_the_run_alone(client, 
 
     organization = make_organization(app_sessions, tier="team")
     member = bearer(token(organization, role="member"))
-    first, second = (client.post("/api/v1/analyses", json={"image": "r.example.com/a:1"}, headers=member).json()["id"] for _ in range(2))
+    first, second = (
+        client.post("/api/v1/analyses", json={"image": "r.example.com/a:1"}, headers=member).json()["id"] for _ in range(2)
+    )
     with app_sessions.begin() as session:
         for submission_id, shared in ((first, None), (second, first)):
             row = session.get(Submission, submission_id)
@@ -121,7 +129,9 @@ def test_cancelling_a_submission_that_shares_a_run_leaves_the_run_alone(client, 
         assert session.get(Submission, first).status == "running" and not session.get(Submission, first).cancel_requested
         reservation = session.scalar(select(QuotaReservation).where(QuotaReservation.submission_id == second))
     assert reservation.status == "released"
-    assert client.post(f"/api/v1/analyses/{first}/cancel", headers=member).json()["status"] == "running"  # its run is terminated by the sensor
+    assert (
+        client.post(f"/api/v1/analyses/{first}/cancel", headers=member).json()["status"] == "running"
+    )  # its run is terminated by the sensor
     with app_sessions() as session:
         assert session.get(Submission, first).cancel_requested
 
@@ -129,12 +139,19 @@ def test_cancelling_a_submission_that_shares_a_run_leaves_the_run_alone(client, 
 def test_quota_429_and_past_due_402(client, app_sessions):
     organization = make_organization(app_sessions, tier="free")
     member = bearer(token(organization, role="member"))
-    codes = [client.post("/api/v1/analyses", json={"image": f"r.example.com/a:{i}", "fuzzing": False}, headers=member).status_code for i in range(11)]
+    codes = [
+        client.post("/api/v1/analyses", json={"image": f"r.example.com/a:{i}", "fuzzing": False}, headers=member).status_code
+        for i in range(11)
+    ]
     assert codes == [201] * 10 + [429]
     refused = client.post("/api/v1/analyses", json={"image": "r.example.com/a:x", "fuzzing": False}, headers=member)
     error = refused.json()["error"]
     assert (error["tier"], error["limit"]) == ("free", 10) and error["resets_at"] and int(refused.headers["Retry-After"]) > 0
-    fuzz = client.post("/api/v1/analyses", json={"image": "r.example.com/a:y", "fuzzing": True}, headers=bearer(token(make_organization(app_sessions, tier="free"), role="member")))
+    fuzz = client.post(
+        "/api/v1/analyses",
+        json={"image": "r.example.com/a:y", "fuzzing": True},
+        headers=bearer(token(make_organization(app_sessions, tier="free"), role="member")),
+    )
     assert fuzz.status_code == 422 and fuzz.json()["error"]["code"] == "fuzzing_not_included"
     late = make_organization(app_sessions, status="past_due")
     response = client.post("/api/v1/analyses", json={"image": "r.example.com/a:1"}, headers=bearer(token(late)))
@@ -150,12 +167,26 @@ def test_api_keys_are_stored_hashed_and_can_be_revoked(client, app_sessions):
     assert key.split(".", 1)[1] not in secret_hash
     assert client.post("/api/v1/analyses", json={"image": "r.example.com/a:1"}, headers=bearer(key)).status_code == 201
     with app_sessions.begin() as session:
-        session.scalar(select(ApiKey).where(ApiKey.prefix == prefix)).revoked_at = datetime.now(timezone.utc)
+        session.scalar(select(ApiKey).where(ApiKey.prefix == prefix)).revoked_at = datetime.now(UTC)
     assert client.post("/api/v1/analyses", json={"image": "r.example.com/a:1"}, headers=bearer(key)).status_code == 401
 
 
 def test_registry_inbox_needs_the_shared_secret(client, app_sessions):
-    event = {"events": [{"id": str(uuid.uuid4()), "action": "push", "target": {"mediaType": "application/vnd.oci.image.manifest.v1+json", "digest": "sha256:" + "1" * 64, "repository": "team/app", "tag": "1"}, "request": {"host": "127.0.0.1:5000"}}]}
+    event = {
+        "events": [
+            {
+                "id": str(uuid.uuid4()),
+                "action": "push",
+                "target": {
+                    "mediaType": "application/vnd.oci.image.manifest.v1+json",
+                    "digest": "sha256:" + "1" * 64,
+                    "repository": "team/app",
+                    "tag": "1",
+                },
+                "request": {"host": "127.0.0.1:5000"},
+            }
+        ]
+    }
     assert client.post("/api/v1/registry/notifications", json=event).status_code == 401
     assert client.post("/api/v1/registry/notifications", json=event, headers=bearer("wrong")).status_code == 401
     assert client.post("/api/v1/registry/notifications", json=event, headers=bearer("registry-secret")).json() == {"stored": 1}

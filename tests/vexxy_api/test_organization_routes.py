@@ -4,11 +4,11 @@ secrets are shown once and stored hashed, other organizations' entries are 404."
 import os
 
 import pytest
+from billing_helpers import JWT_KEY, make_organization, token
 from fastapi.testclient import TestClient
 from sqlalchemy import select
 
 from billing.submissions import ApiKey, WatchedRepository
-from billing_helpers import JWT_KEY, make_organization, token
 from vexxy_api.app import create_app
 from vexxy_api.auth import hash_secret
 from vexxy_api.settings import ApiSettings
@@ -67,9 +67,16 @@ def test_watching_a_repository(client, app_sessions):
         refused = client.post("/api/v1/watched-repositories", json={"repository": image}, headers=admin)
         assert refused.status_code == 422 and "not a repository" in refused.json()["error"]["message"]
     assert client.post("/api/v1/watched-repositories", json={"repository": "https://x/y"}, headers=admin).status_code == 422
-    assert client.post("/api/v1/watched-repositories", json={"repository": "r.example.com/a", "mode": "push"}, headers=admin).status_code == 422
+    assert (
+        client.post(
+            "/api/v1/watched-repositories", json={"repository": "r.example.com/a", "mode": "push"}, headers=admin
+        ).status_code
+        == 422
+    )
 
-    assert [w["id"] for w in client.get("/api/v1/watched-repositories", headers=member).json()["watched_repositories"]] == [row.id]
+    assert [w["id"] for w in client.get("/api/v1/watched-repositories", headers=member).json()["watched_repositories"]] == [
+        row.id
+    ]
     other_admin = bearer(token(make_organization(app_sessions), role="admin"))
     assert client.get("/api/v1/watched-repositories", headers=other_admin).json()["watched_repositories"] == []
     assert client.delete(f"/api/v1/watched-repositories/{row.id}", headers=other_admin).status_code == 404

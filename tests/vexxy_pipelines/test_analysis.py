@@ -75,7 +75,9 @@ def test_runtime_evidence_decides_the_vex(analyzed, demo_image):
     assert pyyaml["status"] == "not_affected" and pyyaml["justification"] == "vulnerable_code_not_in_execute_path"
     assert "None of the component's" in pyyaml["status_notes"] and profile["digest"] in pyyaml["status_notes"]
     assert jinja["status"] == "affected" and "Upgrade to 2.11.3" in jinja["action_statement"]
-    assert "/usr/local/lib/python3.11/dist-packages/jinja2/" in jinja["status_notes"] and profile["digest"] in jinja["status_notes"]
+    assert (
+        "/usr/local/lib/python3.11/dist-packages/jinja2/" in jinja["status_notes"] and profile["digest"] in jinja["status_notes"]
+    )
     assert profile["complete"] and profile["readiness"]["outcome"] == "ready"
     assert profile["container"]["execs"][0]["args"] == ["python3", "/app/app.py"] or any(
         e["args"] == ["python3", "/app/app.py"] for e in profile["container"]["execs"]
@@ -108,7 +110,9 @@ def test_same_image_by_tag_then_digest_is_one_partition(analyzed, demo_image):
     runs = instance.get_run_records()
     analyzed_runs = [r for r in runs if r.dagster_run.tags.get("dagster/partition") == demo_image.canonical()]
     assert {r.dagster_run.tags["vexxy/reference"] for r in analyzed_runs} == {f"{demo_image.name}:1.0", demo_image.canonical()}
-    stored = json.loads((Path(os.environ["VEXXY_EVIDENCE_DIR"]) / demo_image.digest.split(":")[1] / "vex.openvex.json").read_text())
+    stored = json.loads(
+        (Path(os.environ["VEXXY_EVIDENCE_DIR"]) / demo_image.digest.split(":")[1] / "vex.openvex.json").read_text()
+    )
     first = json.loads((analyzed / "openvex.json").read_text())
     # A second sandbox run is new evidence (a new profile digest): same document, next version.
     assert stored["@id"] == first["@id"] and stored["version"] == first["version"] + 1

@@ -7,12 +7,12 @@ import pytest
 from dagster import AssetKey, materialize
 
 from vexxy import settings
+from vexxy_pipelines.assets.vulnerability_db import vulnerability_db
 from vexxy_pipelines.cli import main
 from vexxy_pipelines.definitions import defs
 from vexxy_pipelines.partitions import image_partitions
 from vexxy_pipelines.resources.advisory_source import OsvSourceResource
 from vexxy_pipelines.resources.evidence_store import EvidenceStore
-from vexxy_pipelines.assets.vulnerability_db import vulnerability_db
 
 pytestmark = pytest.mark.slow
 
@@ -93,7 +93,9 @@ def test_cli_unknown_tag_and_wrong_platform(instance, capsys, demo_image, regist
 def test_corrupt_osv_records_are_skipped_and_reported(instance, tmp_path):
     source = tmp_path / "osv"
     source.mkdir()
-    (source / "PYSEC-2021-142.yaml").write_bytes(next((settings.BUNDLED_OSV / "pypa").glob("pyyaml/PYSEC-2021-142.yaml")).read_bytes())
+    (source / "PYSEC-2021-142.yaml").write_bytes(
+        next((settings.BUNDLED_OSV / "pypa").glob("pyyaml/PYSEC-2021-142.yaml")).read_bytes()
+    )
     (source / "broken.yaml").write_text("affected: [\n")
     result = materialize(
         [vulnerability_db],

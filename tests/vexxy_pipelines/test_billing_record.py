@@ -1,12 +1,12 @@
 """`billing_record`: the submitting organization is charged once; internal analyses never are."""
 
 import pytest
+from billing_helpers import gateway_for, give_card, make_organization
 from dagster import materialize
 from sqlalchemy import select
 
 from billing.ledger import charge_key
 from billing.models import BillingEvent
-from billing_helpers import gateway_for, give_card, make_organization
 from vexxy_pipelines.assets.billing import billing_record
 from vexxy_pipelines.definitions import defs
 from vexxy_pipelines.environment import resources_for
@@ -23,7 +23,9 @@ def bill(instance, key, stripe_proxy, tags):
     return result.asset_materializations_for_node("billing_record")[0].metadata
 
 
-def test_charged_once_for_the_submitting_organization(instance, analyzed_demo, demo_image, app_sessions, stripe_proxy, localstripe):
+def test_charged_once_for_the_submitting_organization(
+    instance, analyzed_demo, demo_image, app_sessions, stripe_proxy, localstripe
+):
     organization = make_organization(app_sessions, tier="team")
     give_card(app_sessions, gateway_for(stripe_proxy), organization)
     key = demo_image.canonical()
@@ -40,7 +42,11 @@ def test_charged_once_for_the_submitting_organization(instance, analyzed_demo, d
 
 def test_operator_analysis_is_internal(instance, analyzed_demo, demo_image, stripe_proxy):
     metadata = bill(instance, demo_image.canonical(), stripe_proxy, {})
-    assert metadata["organization"].value == "internal" and metadata["status"].value == "recorded" and metadata["amount_cents"].value == 0
+    assert (
+        metadata["organization"].value == "internal"
+        and metadata["status"].value == "recorded"
+        and metadata["amount_cents"].value == 0
+    )
 
 
 def test_a_failed_analysis_is_never_charged(instance, demo_image, app_sessions):
@@ -48,7 +54,10 @@ def test_a_failed_analysis_is_never_charged(instance, demo_image, app_sessions):
     bad_key = f"{demo_image.name}@sha256:{'7' * 64}"
     instance.add_dynamic_partitions(image_partitions.name, [bad_key])
     result = defs.resolve_job_def("analyze_image").execute_in_process(
-        instance=instance, partition_key=bad_key, raise_on_error=False, tags={"vexxy/organization": organization, "vexxy/submission": "sub-failed"}
+        instance=instance,
+        partition_key=bad_key,
+        raise_on_error=False,
+        tags={"vexxy/organization": organization, "vexxy/submission": "sub-failed"},
     )
     assert not result.success
     with app_sessions() as session:

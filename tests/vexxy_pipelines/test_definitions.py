@@ -15,11 +15,22 @@ def test_asset_graph():
     graph = defs.resolve_asset_graph()
     keys = {key.to_user_string() for key in graph.get_all_asset_keys()}
     assert keys == {
-        "image", "sbom", "vulnerability_db", "vulnerabilities", "execution_profile", "fuzz_findings", "filtered_sbom", "vex_document",
+        "image",
+        "sbom",
+        "vulnerability_db",
+        "vulnerabilities",
+        "execution_profile",
+        "fuzz_findings",
+        "filtered_sbom",
+        "vex_document",
         "billing_record",
     }
     assert graph.get(AssetKey("billing_record")).parent_keys == {AssetKey("vex_document")}
-    assert graph.get(AssetKey("vex_document")).parent_keys == {AssetKey("vulnerabilities"), AssetKey("filtered_sbom"), AssetKey("image")}
+    assert graph.get(AssetKey("vex_document")).parent_keys == {
+        AssetKey("vulnerabilities"),
+        AssetKey("filtered_sbom"),
+        AssetKey("image"),
+    }
     assert graph.get(AssetKey("filtered_sbom")).parent_keys == {AssetKey("sbom"), AssetKey("execution_profile")}
     assert graph.get(AssetKey("vulnerabilities")).parent_keys == {AssetKey("sbom"), AssetKey("vulnerability_db")}
     assert graph.get(AssetKey("vulnerability_db")).partitions_def is None
@@ -39,8 +50,14 @@ def test_checks_jobs_and_sensors():
     for job in ("analyze_image", "refresh_vulnerability_db", "reevaluate_image"):
         assert defs.resolve_job_def(job)
     for name in (
-        "vulnerability_db_refresh_sensor", "submission_sensor", "registry_push_sensor", "submission_started_sensor",
-        "submission_complete_sensor", "submission_failed_sensor", "submission_cancelled_sensor", "submission_progress_sensor",
+        "vulnerability_db_refresh_sensor",
+        "submission_sensor",
+        "registry_push_sensor",
+        "submission_started_sensor",
+        "submission_complete_sensor",
+        "submission_failed_sensor",
+        "submission_cancelled_sensor",
+        "submission_progress_sensor",
         "cancellation_sensor",
     ):
         assert defs.resolve_sensor_def(name)
@@ -49,7 +66,10 @@ def test_checks_jobs_and_sensors():
 def test_dagster_definitions_validate_passes(instance):
     result = subprocess.run(
         [str(Path(sys.executable).parent / "dagster"), "definitions", "validate", "-w", "workspace.yaml"],
-        cwd=ROOT, capture_output=True, text=True, timeout=300,
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=300,
     )
     assert result.returncode == 0, result.stderr[-2000:]
     assert "All code locations passed validation" in result.stderr + result.stdout

@@ -12,9 +12,9 @@ from pathlib import Path
 
 import httpx
 import pytest
-
 from billing_helpers import JWT_KEY, make_organization, token
 from ports import free_port
+
 from vexxy import settings
 from vexxy.demo.images import DEMO
 from vexxy.demo.registry import LocalRegistry
@@ -66,15 +66,27 @@ def stack(tmp_path_factory, instance_module):
         "VEXXY_FUZZER": "none",
     }
     api_port, ui_port = free_port(), free_port()
-    api, api_url = start([str(Path(sys.executable).parent / "uvicorn"), "vexxy_api.app:app", "--host", "127.0.0.1", "--port", str(api_port)], env, api_port, "/api/v1/openapi.json")
-    dagster, _ = start([str(Path(sys.executable).parent / "dagster"), "dev", "-w", "workspace.yaml", "-h", "127.0.0.1", "-p", str(ui_port)], env, ui_port, "/server_info")
+    api, api_url = start(
+        [str(Path(sys.executable).parent / "uvicorn"), "vexxy_api.app:app", "--host", "127.0.0.1", "--port", str(api_port)],
+        env,
+        api_port,
+        "/api/v1/openapi.json",
+    )
+    dagster, _ = start(
+        [str(Path(sys.executable).parent / "dagster"), "dev", "-w", "workspace.yaml", "-h", "127.0.0.1", "-p", str(ui_port)],
+        env,
+        ui_port,
+        "/server_info",
+    )
     notifications = (
         "notifications:\n  endpoints:\n    - name: vexxy\n"
         f"      url: {api_url}/api/v1/registry/notifications\n"
         f"      headers:\n        Authorization: [Bearer {SECRET}]\n"
         "      timeout: 2s\n      threshold: 3\n      backoff: 1s\n"
     )
-    registry = LocalRegistry(root=tmp_path_factory.mktemp("notifying-registry"), port=free_port(), extra_config=notifications).start()
+    registry = LocalRegistry(
+        root=tmp_path_factory.mktemp("notifying-registry"), port=free_port(), extra_config=notifications
+    ).start()
     try:
         yield {"api": api_url, "registry": registry}
     finally:
@@ -102,16 +114,29 @@ def test_push_to_a_watched_repository_ends_in_a_vex(stack, app_sessions, demo_la
     registry, api = stack["registry"], stack["api"]
     organization = make_organization(app_sessions, tier="free")
     admin = {"Authorization": f"Bearer {token(organization, role='admin')}"}
-    watched = httpx.post(f"{api}/api/v1/watched-repositories", json={"repository": f"{registry.address}/watched/app"}, headers=admin)
+    watched = httpx.post(
+        f"{api}/api/v1/watched-repositories", json={"repository": f"{registry.address}/watched/app"}, headers=admin
+    )
     assert watched.status_code == 201 and watched.json()["mode"] == "notify", watched.text
     headers = {"Authorization": f"Bearer {token(organization, role='member')}"}
     client, ref = RegistryClient(), parse_reference(f"{registry.address}/watched/app:v1")
     digest, _ = push_image(client, ref, demo_layers, DEMO.runtime, tag="v1")
-    push_image(client, parse_reference(f"{registry.address}/watched/app:latest"), demo_layers, DEMO.runtime, tag="latest")  # same digest, second tag
+    push_image(
+        client, parse_reference(f"{registry.address}/watched/app:latest"), demo_layers, DEMO.runtime, tag="latest"
+    )  # same digest, second tag
 
     submission = wait_for(lambda: analyses(api, headers), 120, "the push to become a submission")[0]
     assert submission["source"] == "registry_push" and submission["image"].endswith(digest)
-    done = wait_for(lambda: (a := httpx.get(f"{api}/api/v1/analyses/{submission['id']}", headers=headers).json())["status"] in ("complete", "failed") and a, 300, "the analysis to finish", 2)
+    done = wait_for(
+        lambda: (
+            (a := httpx.get(f"{api}/api/v1/analyses/{submission['id']}", headers=headers).json())["status"]
+            in ("complete", "failed")
+            and a
+        ),
+        300,
+        "the analysis to finish",
+        2,
+    )
     assert done["status"] == "complete", done.get("error")
     assert done["progress"] == 100 and done["image_digest"] == digest
     vex = httpx.get(f"{api}{done['links']['vex']}", headers=headers)
@@ -124,24 +149,44 @@ def test_push_to_a_watched_repository_ends_in_a_vex(stack, app_sessions, demo_la
 def test_cancelling_a_running_analysis_terminates_it_and_cleans_up(stack, app_sessions, registry):
     from sandbox_images import python_image
 
-    busy = python_image(registry, "always-busy", "import itertools, time\nfor i in itertools.count():\n    open(f'/tmp/tick-{i}', 'w').close()\n    time.sleep(0.5)\n")
+    busy = python_image(
+        registry,
+        "always-busy",
+        "import itertools, time\nfor i in itertools.count():\n    open(f'/tmp/tick-{i}', 'w').close()\n    time.sleep(0.5)\n",
+    )
     api = stack["api"]
     organization = make_organization(app_sessions, tier="team")
     headers = {"Authorization": f"Bearer {token(organization, role='member')}"}
-    created = httpx.post(f"{api}/api/v1/analyses", json={"image": busy.canonical, "fuzzing": False, "observation_seconds": 300}, headers=headers)
+    created = httpx.post(
+        f"{api}/api/v1/analyses", json={"image": busy.canonical, "fuzzing": False, "observation_seconds": 300}, headers=headers
+    )
     assert created.status_code == 201, created.text
     analysis = created.json()["id"]
     paths = SandboxPaths(settings.sandbox_state_dir())
+
     def observing():
         current = httpx.get(f"{api}/api/v1/analyses/{analysis}", headers=headers).json()
-        return current["phase"] == "sandbox_session" and leftovers(paths)["containers"] or (current["status"], current["phase"], current.get("error"))
+        return (
+            current["phase"] == "sandbox_session"
+            and leftovers(paths)["containers"]
+            or (current["status"], current["phase"], current.get("error"))
+        )
 
     deadline = time.monotonic() + 240
     while isinstance(state := observing(), tuple):
         assert time.monotonic() < deadline, f"the sandbox never started observing: {state}"
         time.sleep(1)
     assert httpx.post(f"{api}/api/v1/analyses/{analysis}/cancel", headers=headers).status_code == 202
-    final = wait_for(lambda: (a := httpx.get(f"{api}/api/v1/analyses/{analysis}", headers=headers).json())["status"] in ("cancelled", "failed", "complete") and a, 180, "the cancellation", 1)
+    final = wait_for(
+        lambda: (
+            (a := httpx.get(f"{api}/api/v1/analyses/{analysis}", headers=headers).json())["status"]
+            in ("cancelled", "failed", "complete")
+            and a
+        ),
+        180,
+        "the cancellation",
+        1,
+    )
     assert final["status"] == "cancelled"
     wait_for(lambda: all(not found for found in leftovers(paths).values()), 60, "a clean host")
 
@@ -152,13 +197,19 @@ def test_the_run_queue_holds_an_organizations_runs_beyond_its_tier(stack, app_se
     from sandbox_images import python_image
 
     code = "import itertools, time\nfor i in itertools.count():\n    open(f'/tmp/{NAME}-{i}', 'w').close()\n    time.sleep(0.5)\n"
-    first_image, second_image = (python_image(registry, f"busy-{name}", code.replace("{NAME}", name)) for name in ("first", "second"))
+    first_image, second_image = (
+        python_image(registry, f"busy-{name}", code.replace("{NAME}", name)) for name in ("first", "second")
+    )
     api = stack["api"]
     organization = make_organization(app_sessions, tier="free")
     headers = {"Authorization": f"Bearer {token(organization, role='member')}"}
     ids = []
     for image in (first_image, second_image):
-        created = httpx.post(f"{api}/api/v1/analyses", json={"image": image.canonical, "fuzzing": False, "observation_seconds": 60}, headers=headers)
+        created = httpx.post(
+            f"{api}/api/v1/analyses",
+            json={"image": image.canonical, "fuzzing": False, "observation_seconds": 60},
+            headers=headers,
+        )
         assert created.status_code == 201, created.text
         ids.append(created.json()["id"])
 
@@ -174,10 +225,26 @@ def test_the_run_queue_holds_an_organizations_runs_beyond_its_tier(stack, app_se
     time.sleep(8)  # several daemon ticks later, the queue still holds the second run
     assert one_running_one_queued()
     held = next(runs_of(i)[0] for i in ids if runs_of(i)[0].status == DagsterRunStatus.QUEUED)
-    for submission_id in sorted(ids, key=lambda i: i != held.tags["vexxy/submission"]):  # the held one first, while the other holds the slot
+    for submission_id in sorted(
+        ids, key=lambda i: i != held.tags["vexxy/submission"]
+    ):  # the held one first, while the other holds the slot
         assert httpx.post(f"{api}/api/v1/analyses/{submission_id}/cancel", headers=headers).status_code == 202
     for submission_id in ids:
-        wait_for(lambda: httpx.get(f"{api}/api/v1/analyses/{submission_id}", headers=headers).json()["status"] == "cancelled", 180, "the cancellation", 1)
-        wait_for(lambda: runs_of(submission_id)[0].status == DagsterRunStatus.CANCELED, 120, "the run to end cancelled", 1)
+        wait_for(
+            lambda submission_id=submission_id: (
+                httpx.get(f"{api}/api/v1/analyses/{submission_id}", headers=headers).json()["status"] == "cancelled"
+            ),
+            180,
+            "the cancellation",
+            1,
+        )
+        wait_for(
+            lambda submission_id=submission_id: runs_of(submission_id)[0].status == DagsterRunStatus.CANCELED,
+            120,
+            "the run to end cancelled",
+            1,
+        )
     assert not instance_module.get_records_for_run(held.run_id, of_type=DagsterEventType.RUN_START).records  # it never started
-    wait_for(lambda: all(not found for found in leftovers(SandboxPaths(settings.sandbox_state_dir())).values()), 60, "a clean host")
+    wait_for(
+        lambda: all(not found for found in leftovers(SandboxPaths(settings.sandbox_state_dir())).values()), 60, "a clean host"
+    )

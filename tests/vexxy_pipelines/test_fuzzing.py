@@ -6,8 +6,8 @@ from pathlib import Path
 
 import pytest
 from dagster import AssetKey, DagsterEventType, materialize
-
 from ports import closed_port
+
 from vexxy.fuzzing.sarif import sarif_errors
 from vexxy_pipelines.assets.image import image
 from vexxy_pipelines.assets.sandbox import sandbox_session
@@ -39,7 +39,11 @@ def test_vulnerable_app_analysis_reports_findings_sarif_and_coverage(instance, v
     sarif = json.loads(evidence(vulnerable_image, "fuzz_findings.sarif.json").read_text())
     assert sarif_errors(sarif) == [] and sarif["version"] == "2.1.0"
     checks = instance.get_records_for_run(event.run_id, of_type=DagsterEventType.ASSET_CHECK_EVALUATION).records
-    sarif_check = [r.event_log_entry.dagster_event.event_specific_data for r in checks if r.event_log_entry.dagster_event.event_specific_data.check_name == "sarif_schema_valid"]
+    sarif_check = [
+        r.event_log_entry.dagster_event.event_specific_data
+        for r in checks
+        if r.event_log_entry.dagster_event.event_specific_data.check_name == "sarif_schema_valid"
+    ]
     assert sarif_check and sarif_check[0].passed
 
 
@@ -54,7 +58,10 @@ def test_zap_is_one_setting(monkeypatch):
 def test_zap_down_still_produces_the_profile_and_says_what_happened(instance, vulnerable_image):
     key = vulnerable_image.canonical()
     instance.add_dynamic_partitions(image_partitions.name, [key])
-    resources = {**resources_for(), "fuzzer": ZapResource(api_url=f"http://127.0.0.1:{closed_port()}", api_key="k", idle_seconds=1)}
+    resources = {
+        **resources_for(),
+        "fuzzer": ZapResource(api_url=f"http://127.0.0.1:{closed_port()}", api_key="k", idle_seconds=1),
+    }
     result = materialize([image, sbom, sandbox_session], partition_key=key, instance=instance, resources=resources)
     assert result.success
     profile = result.asset_materializations_for_node("sandbox_session")

@@ -4,12 +4,12 @@ moved and new tags noticed on the next sweep, an unreachable registry skipped wi
 import json
 
 import pytest
+from billing_helpers import make_organization
 from dagster import SkipReason, build_sensor_context
+from ports import free_port
 from sqlalchemy import select
 
 from billing.submissions import SeenDigest, Submission, WatchedRepository
-from billing_helpers import make_organization
-from ports import free_port
 from vexxy.oci.build import RuntimeConfig, file_entry, layer_from_entries, push_image
 from vexxy.oci.reference import parse_reference
 from vexxy.oci.registry_client import RegistryClient
@@ -42,14 +42,18 @@ def tick(cursor: str | None) -> tuple[str, str]:
 
 def submissions_of(app_sessions, organization: str) -> list[Submission]:
     with app_sessions() as session:
-        return list(session.scalars(select(Submission).where(Submission.organization_id == organization).order_by(Submission.seq)))
+        return list(
+            session.scalars(select(Submission).where(Submission.organization_id == organization).order_by(Submission.seq))
+        )
 
 
 def test_polling_pages_through_tags_with_a_cursor(app_sessions, registry):
     organization = make_organization(app_sessions, tier="team")
     repository = "polled/app"
     with app_sessions.begin() as session:
-        session.add(WatchedRepository(organization_id=organization, registry=registry.address, repository=repository, mode="poll"))
+        session.add(
+            WatchedRepository(organization_id=organization, registry=registry.address, repository=repository, mode="poll")
+        )
         session.flush()
         watched_id = str(session.scalar(select(WatchedRepository.id).where(WatchedRepository.organization_id == organization)))
     # Two and a half pages of tags: 119 tags (and "1.0") of one digest, and a second digest under the last tag.

@@ -21,14 +21,35 @@ def queue(app_sessions, reference: str, count: int, organizations: int) -> tuple
     orgs = [str(uuid.uuid4()) for _ in range(organizations)]
     ids = [str(uuid.uuid4()) for _ in range(count)]
     with app_sessions.begin() as session:
-        session.execute(insert(Organization), [{"id": o, "name": f"load-{i}", "status": "active", "status_changed_at": 0} for i, o in enumerate(orgs)])
-        session.execute(insert(Subscription), [{"id": str(uuid.uuid4()), "organization_id": o, "tier": "team", "status": "active", "last_event_at": 0} for o in orgs])
+        session.execute(
+            insert(Organization),
+            [{"id": o, "name": f"load-{i}", "status": "active", "status_changed_at": 0} for i, o in enumerate(orgs)],
+        )
+        session.execute(
+            insert(Subscription),
+            [
+                {"id": str(uuid.uuid4()), "organization_id": o, "tier": "team", "status": "active", "last_event_at": 0}
+                for o in orgs
+            ],
+        )
         session.execute(
             insert(Submission),
             [
-                {"id": s, "organization_id": orgs[i % organizations], "image_reference": reference, "priority": i % 3, "fuzzing": False,
-                 "observation_seconds": 60, "status": "queued", "phase": "queued", "progress": 0, "correlation_id": s, "source": "api",
-                 "cancel_requested": False, "deleted": False}
+                {
+                    "id": s,
+                    "organization_id": orgs[i % organizations],
+                    "image_reference": reference,
+                    "priority": i % 3,
+                    "fuzzing": False,
+                    "observation_seconds": 60,
+                    "status": "queued",
+                    "phase": "queued",
+                    "progress": 0,
+                    "correlation_id": s,
+                    "source": "api",
+                    "cancel_requested": False,
+                    "deleted": False,
+                }
                 for i, s in enumerate(ids)
             ],
         )
@@ -83,7 +104,8 @@ def test_ten_thousand_submissions_become_run_requests(advisories_loaded, app_ses
     assert first.partition_key == demo_image.canonical() and first.tags["dagster/priority"] == "2"  # highest priority first
     with capsys.disabled():
         print(
-            f"\nsubmission sensor: 10000 queued -> {len(keys)} run requests, {len(set(keys))} unique, lost={10_000 - len(set(keys) & set(ids))}, "
+            f"\nsubmission sensor: 10000 queued -> {len(keys)} run requests, "
+            f"{len(set(keys))} unique, lost={10_000 - len(set(keys) & set(ids))}, "
             f"duplicated={len(keys) - len(set(keys))}; {len(ticks) - 1} ticks of <= {BATCH}, slowest tick {max(ticks):.2f} s "
             f"(limit {TICK_LIMIT_SECONDS} s), total {sum(ticks):.1f} s"
         )

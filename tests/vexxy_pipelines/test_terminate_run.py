@@ -10,8 +10,8 @@ from pathlib import Path
 import httpx
 import pytest
 from dagster import AssetKey, DagsterEventType, DagsterRunStatus
-
 from ports import free_port
+
 from vexxy import settings
 from vexxy.sandbox.state import SandboxPaths
 from vexxy.sandbox.sweep import leftovers
@@ -59,7 +59,11 @@ def dagster_dev(analyzed_demo):
     env = {**os.environ, "VEXXY_OBSERVATION_SECONDS": "300", "VEXXY_QUIET_SECONDS": "300"}
     process = subprocess.Popen(
         [str(Path(sys.executable).parent / "dagster"), "dev", "-w", "workspace.yaml", "-h", "127.0.0.1", "-p", str(port)],
-        cwd=ROOT, env=env, stdout=log, stderr=log, start_new_session=True,
+        cwd=ROOT,
+        env=env,
+        stdout=log,
+        stderr=log,
+        start_new_session=True,
     )
     url = f"http://127.0.0.1:{port}"
 
@@ -100,7 +104,9 @@ def test_terminating_a_run_mid_observation_cleans_up(dagster_dev, instance, demo
 
     failures = [
         record.event_log_entry
-        for record in instance.get_records_for_run(run_id, of_type={DagsterEventType.STEP_FAILURE, DagsterEventType.RUN_CANCELED}).records
+        for record in instance.get_records_for_run(
+            run_id, of_type={DagsterEventType.STEP_FAILURE, DagsterEventType.RUN_CANCELED}
+        ).records
     ]
     assert any(e.dagster_event.event_type == DagsterEventType.RUN_CANCELED for e in failures)
     after = instance.get_latest_materialization_event(AssetKey("execution_profile"))

@@ -11,14 +11,19 @@ from urllib.parse import quote
 
 import httpx
 import pytest
-
 from ports import free_port
 
 pytestmark = pytest.mark.slow
 ROOT = Path(__file__).resolve().parents[2]
 CHROMIUM_FLAGS = [
-    "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-    "--disable-background-networking", "--disable-component-update", "--disable-sync",
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
 ]
 
 
@@ -28,7 +33,10 @@ def webserver(analyzed_demo):
     log = tempfile.TemporaryFile()
     process = subprocess.Popen(
         [str(Path(sys.executable).parent / "dagster-webserver"), "-w", "workspace.yaml", "-h", "127.0.0.1", "-p", str(port)],
-        cwd=ROOT, env=os.environ.copy(), stdout=log, stderr=log,
+        cwd=ROOT,
+        env=os.environ.copy(),
+        stdout=log,
+        stderr=log,
     )
     url = f"http://127.0.0.1:{port}"
     deadline = time.monotonic() + 120
@@ -53,7 +61,9 @@ def rendered(url: str, tmp_path: Path) -> str:
     assert chromium, "Chromium is not installed (scripts/test installs it)"
     result = subprocess.run(
         [chromium, *CHROMIUM_FLAGS, f"--user-data-dir={tmp_path / 'profile'}", "--virtual-time-budget=20000", "--dump-dom", url],
-        capture_output=True, text=True, timeout=120,
+        capture_output=True,
+        text=True,
+        timeout=120,
     )
     return result.stdout
 
@@ -81,5 +91,7 @@ def test_browser_shows_the_asset_its_metadata_and_partitions(webserver, demo_ima
     assert "statements_table" in overview and "status_not_affected" in overview
     partitions = rendered(f"{webserver}/assets/vex_document?view=partitions", tmp_path)
     assert demo_image.canonical() in partitions
-    selected = rendered(f"{webserver}/assets/vex_document?view=partitions&partition={quote(demo_image.canonical(), safe='')}", tmp_path)
+    selected = rendered(
+        f"{webserver}/assets/vex_document?view=partitions&partition={quote(demo_image.canonical(), safe='')}", tmp_path
+    )
     assert "CVE-2020-14343" in selected and "pkg:pypi/pyyaml@5.3.1" in selected

@@ -69,8 +69,18 @@ def python_packages_layer(requirements: tuple[str, ...] | list[str], *, log=prin
     with tempfile.TemporaryDirectory(prefix="vexxy-site-") as tmp:
         target = Path(tmp) / SITE_PACKAGES
         command = [
-            sys.executable, "-m", "pip", "install", "--quiet", "--disable-pip-version-check",
-            "--no-deps", "--no-compile", "--no-warn-script-location", "--target", str(target), *requirements,
+            sys.executable,
+            "-m",
+            "pip",
+            "install",
+            "--quiet",
+            "--disable-pip-version-check",
+            "--no-deps",
+            "--no-compile",
+            "--no-warn-script-location",
+            "--target",
+            str(target),
+            *requirements,
         ]
         result = subprocess.run(command, capture_output=True, text=True)
         if result.returncode != 0:
@@ -80,11 +90,24 @@ def python_packages_layer(requirements: tuple[str, ...] | list[str], *, log=prin
             )
         # Byte-compile as the image's own path and with hash-checked .pyc files: reproducible layers.
         compiled = subprocess.run(
-            [sys.executable, "-m", "compileall", "-q", "-d", f"/{SITE_PACKAGES}", "--invalidation-mode", "checked-hash", str(target)],
-            capture_output=True, text=True,
+            [
+                sys.executable,
+                "-m",
+                "compileall",
+                "-q",
+                "-d",
+                f"/{SITE_PACKAGES}",
+                "--invalidation-mode",
+                "checked-hash",
+                str(target),
+            ],
+            capture_output=True,
+            text=True,
         )
         if compiled.returncode != 0:
-            raise VexxyError(f"Byte-compiling the image's Python packages failed: {compiled.stdout[-800:]}{compiled.stderr[-800:]}")
+            raise VexxyError(
+                f"Byte-compiling the image's Python packages failed: {compiled.stdout[-800:]}{compiled.stderr[-800:]}"
+            )
         log(f"Installed {', '.join(requirements)} into the image's {SITE_PACKAGES}")
         return layer_from_directory(Path(tmp))
 

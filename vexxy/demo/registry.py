@@ -33,9 +33,7 @@ class LocalRegistry:
         return self.root / "registry.pid"
 
     def config_text(self) -> str:
-        auth = (
-            f"auth:\n  htpasswd:\n    realm: vexxy-test\n    path: {self.htpasswd}\n" if self.htpasswd else ""
-        )
+        auth = f"auth:\n  htpasswd:\n    realm: vexxy-test\n    path: {self.htpasswd}\n" if self.htpasswd else ""
         return (
             "version: 0.1\n"
             "log:\n  level: error\n  accesslog:\n    disabled: true\n"
@@ -50,7 +48,7 @@ class LocalRegistry:
         except httpx.HTTPError:
             return False
 
-    def start(self, timeout: float = 20.0) -> "LocalRegistry":
+    def start(self, timeout: float = 20.0) -> LocalRegistry:
         """Start the registry in the background unless one already answers on the port."""
         if self.is_up():
             return self

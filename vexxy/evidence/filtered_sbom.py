@@ -48,7 +48,9 @@ def filter_cyclonedx(full: dict[str, Any], usage: UsageReport) -> dict[str, Any]
     document["serialNumber"] = f"urn:uuid:{uuid.uuid4()}"
     if "dependencies" in document:
         document["dependencies"] = [
-            {**d, "dependsOn": [r for r in d.get("dependsOn", []) if r in refs]} for d in document["dependencies"] if d.get("ref") in refs
+            {**d, "dependsOn": [r for r in d.get("dependsOn", []) if r in refs]}
+            for d in document["dependencies"]
+            if d.get("ref") in refs
         ]
     metadata = document.setdefault("metadata", {})
     metadata.setdefault("properties", []).extend(

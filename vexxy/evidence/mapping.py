@@ -68,7 +68,7 @@ class UsageReport:
         }
 
     @classmethod
-    def from_dict(cls, data: dict[str, Any]) -> "UsageReport":
+    def from_dict(cls, data: dict[str, Any]) -> UsageReport:
         return cls(
             components=[ComponentUsage(**c) for c in data["components"]],
             unowned_paths=data["unowned_paths"],
@@ -90,7 +90,9 @@ def map_profile(components: list[Component], profile: dict[str, Any], symlinks: 
     for path, info in observations.items():
         canonical = resolve(path, symlinks)
         for candidate in filter(None, (canonical, source_of(canonical))):
-            entry = seen.setdefault(candidate, {"first_seen": info["first_seen"], "phase": info.get("phase", "idle"), "observed": path})
+            entry = seen.setdefault(
+                candidate, {"first_seen": info["first_seen"], "phase": info.get("phase", "idle"), "observed": path}
+            )
             if info["first_seen"] < entry["first_seen"]:
                 entry.update(first_seen=info["first_seen"], phase=info.get("phase", "idle"))
     owned: set[str] = set()
@@ -118,7 +120,9 @@ def map_profile(components: list[Component], profile: dict[str, Any], symlinks: 
             )
         )
     unowned = sorted(
-        info["observed"] for path, info in seen.items() if path not in owned and source_of(path) is None and resolve(info["observed"], symlinks) == path
+        info["observed"]
+        for path, info in seen.items()
+        if path not in owned and source_of(path) is None and resolve(info["observed"], symlinks) == path
     )
     return UsageReport(
         components=usages,

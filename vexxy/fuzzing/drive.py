@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import time
-from typing import Callable
+from collections.abc import Callable
 
 from vexxy.fuzzing.findings import FuzzReport
 from vexxy.fuzzing.targets import http_ports
@@ -12,7 +12,9 @@ from vexxy.sandbox.local import Workload
 Scan = Callable[[Workload, int, float], FuzzReport]
 
 
-def drive(workload: Workload, scan: Scan, idle_seconds: float, budget_seconds: float, log: Callable[[str], None] = lambda m: None) -> FuzzReport:
+def drive(
+    workload: Workload, scan: Scan, idle_seconds: float, budget_seconds: float, log: Callable[[str], None] = lambda m: None
+) -> FuzzReport:
     if not workload.ports:
         return FuzzReport.skipped("skipped: no HTTP port (the image exposes no TCP port)")
     time.sleep(idle_seconds)

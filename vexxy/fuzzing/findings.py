@@ -62,7 +62,7 @@ class FuzzReport:
         }
 
     @classmethod
-    def skipped(cls, reason: str, tool: str = "") -> "FuzzReport":
+    def skipped(cls, reason: str, tool: str = "") -> FuzzReport:
         return cls(status="skipped", reason=reason, tool=tool)
 
 

@@ -17,7 +17,11 @@ _SECURITY_SEVERITY = {"high": "8.0", "medium": "5.0", "low": "3.0", "info": "0.0
 
 
 def _rule(finding: Finding) -> dict[str, Any]:
-    tags = ["security"] + ([f"external/cwe/cwe-{finding.cwe}"] if finding.cwe else []) + ([f"WASC-{finding.wasc}"] if finding.wasc else [])
+    tags = (
+        ["security"]
+        + ([f"external/cwe/cwe-{finding.cwe}"] if finding.cwe else [])
+        + ([f"WASC-{finding.wasc}"] if finding.wasc else [])
+    )
     rule: dict[str, Any] = {
         "id": finding.rule_id,
         "name": finding.name.replace(" ", ""),
@@ -36,7 +40,9 @@ def to_sarif(report: FuzzReport) -> dict[str, Any]:
     results = []
     for finding in report.findings:
         rules.setdefault(finding.rule_id, _rule(finding))
-        message = f"{finding.name} at {finding.method} {finding.url}" + (f" (parameter {finding.parameter})" if finding.parameter else "")
+        message = f"{finding.name} at {finding.method} {finding.url}" + (
+            f" (parameter {finding.parameter})" if finding.parameter else ""
+        )
         results.append(
             {
                 "ruleId": finding.rule_id,
@@ -56,7 +62,9 @@ def to_sarif(report: FuzzReport) -> dict[str, Any]:
             }
         )
     run: dict[str, Any] = {
-        "tool": {"driver": {"name": report.tool or "none", "version": report.tool_version or "unknown", "rules": list(rules.values())}},
+        "tool": {
+            "driver": {"name": report.tool or "none", "version": report.tool_version or "unknown", "rules": list(rules.values())}
+        },
         "results": results,
         "invocations": [
             {

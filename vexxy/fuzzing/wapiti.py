@@ -20,7 +20,18 @@ from urllib.parse import urlparse
 from vexxy.fuzzing.findings import Finding, FuzzReport, keep_in_scope, normalize_risk, parse_cwe
 
 # WASC threat classification ids, by Wapiti module.
-WASC_BY_MODULE = {"xss": 8, "permanentxss": 8, "sql": 19, "timesql": 19, "exec": 31, "file": 33, "redirect": 38, "crlf": 24, "xxe": 43, "ssrf": 20}
+WASC_BY_MODULE = {
+    "xss": 8,
+    "permanentxss": 8,
+    "sql": 19,
+    "timesql": 19,
+    "exec": 31,
+    "file": 33,
+    "redirect": 38,
+    "crlf": 24,
+    "xxe": 43,
+    "ssrf": 20,
+}
 PROJECT_TOOL = Path(__file__).resolve().parents[2] / ".tools" / "wapiti" / "bin" / "wapiti"
 
 
@@ -79,14 +90,36 @@ class WapitiScanner:
         with tempfile.TemporaryDirectory(prefix="vexxy-wapiti-") as tmp:
             output = Path(tmp) / "report.json"
             command = [
-                self.binary, "-u", base_url, "--scope", "folder", "-m", self.modules, "-f", "json", "-o", str(output),
-                "--flush-session", "--store-session", str(Path(tmp) / "session"), "--store-config", str(Path(tmp) / "config"),
-                "--max-scan-time", str(max(5, int(budget_seconds))), "--max-attack-time", str(max(5, int(budget_seconds / 2))),
-                "--tasks", "4", "--verify-ssl", "0",
+                self.binary,
+                "-u",
+                base_url,
+                "--scope",
+                "folder",
+                "-m",
+                self.modules,
+                "-f",
+                "json",
+                "-o",
+                str(output),
+                "--flush-session",
+                "--store-session",
+                str(Path(tmp) / "session"),
+                "--store-config",
+                str(Path(tmp) / "config"),
+                "--max-scan-time",
+                str(max(5, int(budget_seconds))),
+                "--max-attack-time",
+                str(max(5, int(budget_seconds / 2))),
+                "--tasks",
+                "4",
+                "--verify-ssl",
+                "0",
             ]
             if netns:
                 command = ["ip", "netns", "exec", netns, *command]
-            process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, start_new_session=True)
+            process = subprocess.Popen(
+                command, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, start_new_session=True
+            )
             try:
                 log, _ = process.communicate(timeout=budget_seconds + self.grace_seconds)
                 overran = False
@@ -104,7 +137,9 @@ class WapitiScanner:
                 return FuzzReport(status="failed", reason=reason, tool="wapiti", targets=[base_url], seconds=seconds)
             findings, version = parse_report(json.loads(output.read_text()), base_url)
         kept, dropped = keep_in_scope(findings, allowed_hosts)
-        status, reason = ("partial", f"Wapiti overran its {budget_seconds:.0f} s budget and was stopped") if overran else ("completed", "")
+        status, reason = (
+            ("partial", f"Wapiti overran its {budget_seconds:.0f} s budget and was stopped") if overran else ("completed", "")
+        )
         return FuzzReport(status, reason, "wapiti", version, [base_url], kept, dropped, seconds)
 
 

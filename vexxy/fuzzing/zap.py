@@ -12,8 +12,9 @@ import json
 import re
 import time
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any, Callable
+from typing import Any
 
 import requests
 from zapv2 import ZAPv2
@@ -27,7 +28,9 @@ class ZapError(Exception):
 
 def _explain(exc: Exception, api_url: str) -> str:
     if isinstance(exc, (requests.exceptions.ConnectionError, requests.exceptions.Timeout)):
-        return f"the ZAP daemon at {api_url} is unreachable ({exc.__class__.__name__}); check VEXXY_ZAP_URL and that ZAP is running"
+        return (
+            f"the ZAP daemon at {api_url} is unreachable ({exc.__class__.__name__}); check VEXXY_ZAP_URL and that ZAP is running"
+        )
     text = str(exc)
     match = re.search(r"\{.*\}", text, re.S)
     if match:
@@ -35,7 +38,9 @@ def _explain(exc: Exception, api_url: str) -> str:
             body = json.loads(match.group(0))
             if body.get("code") == "bad_api_key":
                 return f"the ZAP daemon at {api_url} rejected the API key; check VEXXY_ZAP_API_KEY"
-            return f"ZAP answered {body.get('code')}: {body.get('message')}" + (f" ({body['detail']})" if body.get("detail") else "")
+            return f"ZAP answered {body.get('code')}: {body.get('message')}" + (
+                f" ({body['detail']})" if body.get("detail") else ""
+            )
         except ValueError:
             pass
     return f"ZAP call failed: {text[:300]}"
@@ -89,14 +94,27 @@ class ZapScanner:
                 self._call("starting the AJAX spider", zap.ajaxSpider.scan, url=base_url, contextname=context, subtreeonly=True)
                 if not self._wait("polling the AJAX spider", lambda: zap.ajaxSpider.status, lambda s: s == "stopped", deadline):
                     self._call("stopping the AJAX spider", zap.ajaxSpider.stop)
-                    report.status, report.reason = "partial", f"the AJAX spider overran the {budget_seconds:.0f} s budget and was stopped"
+                    report.status, report.reason = (
+                        "partial",
+                        f"the AJAX spider overran the {budget_seconds:.0f} s budget and was stopped",
+                    )
             if report.status == "completed":
                 scan_id = self._call(
-                    "starting the active scan", zap.ascan.scan, url=base_url, recurse=True, scanpolicyname=self.scan_policy, contextid=context_id
+                    "starting the active scan",
+                    zap.ascan.scan,
+                    url=base_url,
+                    recurse=True,
+                    scanpolicyname=self.scan_policy,
+                    contextid=context_id,
                 )
-                if not self._wait("polling the active scan", lambda: zap.ascan.status(scan_id), lambda s: int(s) >= 100, deadline):
+                if not self._wait(
+                    "polling the active scan", lambda: zap.ascan.status(scan_id), lambda s: int(s) >= 100, deadline
+                ):
                     self._call("stopping the active scan", zap.ascan.stop, scan_id)
-                    report.status, report.reason = "partial", f"the active scan overran its {budget_seconds:.0f} s budget and was stopped"
+                    report.status, report.reason = (
+                        "partial",
+                        f"the active scan overran its {budget_seconds:.0f} s budget and was stopped",
+                    )
             alerts = self._alerts(zap, base_url)
             findings = [self._finding(alert, report.tool_version) for alert in alerts]
             report.findings, report.out_of_scope_dropped = keep_in_scope(findings, allowed_hosts)
@@ -104,7 +122,10 @@ class ZapScanner:
             report.status, report.reason = "failed", str(exc)
         finally:
             if context_created:
-                for cleanup in (lambda: zap.alert.delete_alerts(contextname=context), lambda: zap.context.remove_context(context)):
+                for cleanup in (
+                    lambda: zap.alert.delete_alerts(contextname=context),
+                    lambda: zap.context.remove_context(context),
+                ):
                     try:
                         cleanup()
                     except Exception:

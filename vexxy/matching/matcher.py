@@ -41,7 +41,7 @@ class VulnerabilityMatch:
         return asdict(self)
 
     @classmethod
-    def from_dict(cls, data: dict[str, Any]) -> "VulnerabilityMatch":
+    def from_dict(cls, data: dict[str, Any]) -> VulnerabilityMatch:
         return cls(**{**data, "aliases": tuple(data["aliases"]), "severity": tuple(data.get("severity") or ())})
 
 

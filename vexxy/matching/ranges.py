@@ -21,9 +21,7 @@ class RangeHit:
     def describe(self) -> str:
         if self.kind == "versions":
             return "listed in the advisory's affected versions"
-        upper = (
-            f"< {self.fixed}" if self.fixed else f"<= {self.last_affected}" if self.last_affected else "(no fix yet)"
-        )
+        upper = f"< {self.fixed}" if self.fixed else f"<= {self.last_affected}" if self.last_affected else "(no fix yet)"
         lower = ">= 0" if self.introduced in (None, "0") else f">= {self.introduced}"
         return f"{self.kind} {lower} {upper}" + (f", < limit {self.limit}" if self.limit else "")
 

@@ -12,9 +12,9 @@ import io
 import json
 import os
 import tarfile
+from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Iterable
 
 from vexxy.oci.image import OCI_CONFIG, OCI_INDEX, OCI_LAYER_GZIP, OCI_MANIFEST, Platform
 from vexxy.oci.reference import ImageReference
@@ -44,7 +44,7 @@ class LayerBlob:
         os.replace(tmp, path)
 
     @classmethod
-    def load(cls, path: Path) -> "LayerBlob | None":
+    def load(cls, path: Path) -> LayerBlob | None:
         if path.exists() and path.with_suffix(".diffid").exists():
             return cls(path.read_bytes(), path.with_suffix(".diffid").read_text().strip())
         return None
@@ -91,7 +91,7 @@ def layer_from_entries(entries: Iterable[tarfile.TarInfo | tuple[tarfile.TarInfo
     buffer = io.BytesIO()
     with tarfile.open(fileobj=buffer, mode="w", format=tarfile.PAX_FORMAT) as tar:
         for entry in entries:
-            info, data = (entry if isinstance(entry, tuple) else (entry, None))
+            info, data = entry if isinstance(entry, tuple) else (entry, None)
             tar.addfile(info, io.BytesIO(data) if data is not None else None)
     return _finish(buffer.getvalue())
 
@@ -171,9 +171,7 @@ def push_image(
     return client.push_manifest(target, raw, OCI_MANIFEST, tag=tag), len(raw)
 
 
-def push_index(
-    client: RegistryClient, target: ImageReference, manifests: list[tuple[str, int, Platform]], tag: str
-) -> str:
+def push_index(client: RegistryClient, target: ImageReference, manifests: list[tuple[str, int, Platform]], tag: str) -> str:
     """Push a multi-platform index over already-pushed manifests."""
     index = {
         "schemaVersion": 2,
@@ -193,4 +191,3 @@ def push_index(
         ],
     }
     return client.push_manifest(target, json.dumps(index, sort_keys=True).encode(), OCI_INDEX, tag=tag)
-

@@ -24,7 +24,7 @@ class Platform:
     variant: str | None = None
 
     @classmethod
-    def parse(cls, text: str) -> "Platform":
+    def parse(cls, text: str) -> Platform:
         parts = [p for p in (text or "").strip().split("/")]
         if len(parts) not in (2, 3) or not all(parts):
             raise InvalidReference(
@@ -61,7 +61,7 @@ class ImageConfig:
     labels: dict[str, str] = field(default_factory=dict)
 
     @classmethod
-    def from_config_blob(cls, blob: dict[str, Any]) -> "ImageConfig":
+    def from_config_blob(cls, blob: dict[str, Any]) -> ImageConfig:
         cfg = blob.get("config") or {}
         return cls(
             entrypoint=list(cfg.get("Entrypoint") or []),
@@ -105,7 +105,7 @@ class ResolvedImage:
         return data
 
     @classmethod
-    def from_dict(cls, data: dict[str, Any]) -> "ResolvedImage":
+    def from_dict(cls, data: dict[str, Any]) -> ResolvedImage:
         return cls(
             reference=data["reference"],
             name=data["name"],

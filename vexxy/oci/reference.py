@@ -41,7 +41,7 @@ class ImageReference:
         """`registry/repository`, the image's name without tag or digest."""
         return f"{self.registry}/{self.repository}"
 
-    def with_digest(self, digest: str) -> "ImageReference":
+    def with_digest(self, digest: str) -> ImageReference:
         return replace(self, digest=digest)
 
     def canonical(self) -> str:

@@ -75,9 +75,7 @@ class RegistryClient:
         scheme = "http" if registry in self.insecure_registries or is_loopback_host(registry) else "https"
         return f"{scheme}://{host}"
 
-    def _request(
-        self, method: str, ref: ImageReference, path: str, *, actions: str = "pull", **kwargs: Any
-    ) -> httpx.Response:
+    def _request(self, method: str, ref: ImageReference, path: str, *, actions: str = "pull", **kwargs: Any) -> httpx.Response:
         url = path if path.startswith("http") else f"{self.base_url(ref.registry)}/v2/{ref.repository}/{path}"
         scope = f"repository:{ref.repository}:{actions}"
         headers = dict(kwargs.pop("headers", {}) or {})
@@ -167,8 +165,7 @@ class RegistryClient:
             )
         if response.status_code >= 400:
             raise RegistryError(
-                f"Registry {ref.registry} answered HTTP {response.status_code} for {what.lower()} of {ref}: "
-                f"{response.text[:200]}"
+                f"Registry {ref.registry} answered HTTP {response.status_code} for {what.lower()} of {ref}: {response.text[:200]}"
             )
 
     # --- reading --------------------------------------------------------------------------------
@@ -285,8 +282,12 @@ class RegistryClient:
         config_digest = document["config"]["digest"]
         config_blob = json.loads(self.get_blob(ref, config_digest))
         image_platform = Platform(config_blob.get("os", ""), config_blob.get("architecture", ""), config_blob.get("variant"))
-        if index_digest is None and platform is not None and not platform.matches(
-            {"os": image_platform.os, "architecture": image_platform.architecture, "variant": image_platform.variant}
+        if (
+            index_digest is None
+            and platform is not None
+            and not platform.matches(
+                {"os": image_platform.os, "architecture": image_platform.architecture, "variant": image_platform.variant}
+            )
         ):
             raise PlatformNotFound(
                 f"Image {ref} is built for {image_platform}, not for {platform}.",
@@ -300,7 +301,9 @@ class RegistryClient:
             platform=image_platform,
             config_digest=config_digest,
             config=ImageConfig.from_config_blob(config_blob),
-            layers=[Layer(l["digest"], int(l["size"]), l.get("mediaType", "")) for l in document.get("layers", [])],
+            layers=[
+                Layer(layer["digest"], int(layer["size"]), layer.get("mediaType", "")) for layer in document.get("layers", [])
+            ],
             index_digest=index_digest,
             created=config_blob.get("created"),
         )
@@ -338,6 +341,7 @@ class RegistryClient:
         )
         if response.status_code != 201:
             raise RegistryError(
-                f"Registry {ref.registry} rejected the manifest for {ref.name} (HTTP {response.status_code}): {response.text[:300]}"
+                f"Registry {ref.registry} rejected the manifest for {ref.name} "
+                f"(HTTP {response.status_code}): {response.text[:300]}"
             )
         return digest

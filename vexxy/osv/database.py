@@ -59,5 +59,5 @@ class AdvisoryDatabase:
         return hasher.hexdigest()
 
     @classmethod
-    def from_snapshot(cls, data: bytes) -> "AdvisoryDatabase":
+    def from_snapshot(cls, data: bytes) -> AdvisoryDatabase:
         return cls([Advisory.from_dict(json.loads(line)) for line in gzip.decompress(data).splitlines() if line])

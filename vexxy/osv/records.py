@@ -52,7 +52,7 @@ class Advisory:
         return asdict(self)
 
     @classmethod
-    def from_dict(cls, data: dict[str, Any]) -> "Advisory":
+    def from_dict(cls, data: dict[str, Any]) -> Advisory:
         return cls(
             id=data["id"],
             modified=data["modified"],
@@ -120,7 +120,8 @@ def parse_osv(document: Any) -> Advisory:
             for event in raw_range.get("events") or []:
                 if not isinstance(event, dict) or len(event) != 1 or next(iter(event)) not in _EVENT_KINDS:
                     raise MalformedAdvisory(
-                        f"{advisory_id}: affected[{index}].ranges[{r_index}] has an event that is not one of {', '.join(_EVENT_KINDS)}: {event!r}"
+                        f"{advisory_id}: affected[{index}].ranges[{r_index}] has an "
+                        f"event that is not one of {', '.join(_EVENT_KINDS)}: {event!r}"
                     )
                 kind, version = next(iter(event.items()))
                 events.append(RangeEvent(kind, _text(version)))
@@ -145,6 +146,10 @@ def parse_osv(document: Any) -> Advisory:
         published=_text(document["published"]) if document.get("published") else None,
         withdrawn=_text(document["withdrawn"]) if document.get("withdrawn") else None,
         affected=tuple(affected),
-        severity=tuple({"type": str(s.get("type")), "score": str(s.get("score"))} for s in document.get("severity") or [] if isinstance(s, dict)),
+        severity=tuple(
+            {"type": str(s.get("type")), "score": str(s.get("score"))}
+            for s in document.get("severity") or []
+            if isinstance(s, dict)
+        ),
         references=tuple(str(r.get("url")) for r in document.get("references") or [] if isinstance(r, dict) and r.get("url")),
     )

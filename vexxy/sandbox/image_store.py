@@ -53,5 +53,8 @@ class ImageStore:
             return open_layer
 
         return unpack_layers(
-            [(digest, opener(path)) for digest, path in blobs], self.cache_dir / "rootfs", chain_id(diff_ids), self.max_rootfs_bytes
+            [(digest, opener(path)) for digest, path in blobs],
+            self.cache_dir / "rootfs",
+            chain_id(diff_ids),
+            self.max_rootfs_bytes,
         )

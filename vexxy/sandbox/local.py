@@ -19,9 +19,9 @@ import socket
 import subprocess
 import threading
 import time
+from collections.abc import Callable, Iterator
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import Callable, Iterator
 
 from vexxy.errors import VexxyError
 from vexxy.oci.image import ResolvedImage
@@ -105,7 +105,9 @@ def _listening(pid: int) -> list[dict]:
                 raw = bytes.fromhex(address_hex)
                 address = socket.inet_ntop(socket.AF_INET6, b"".join(raw[i : i + 4][::-1] for i in range(0, 16, 4)))
             sockets.append({"protocol": protocol.rstrip("6"), "address": address, "port": int(port_hex, 16)})
-    return sorted({(s["protocol"], s["address"], s["port"]): s for s in sockets}.values(), key=lambda s: (s["port"], s["protocol"]))
+    return sorted(
+        {(s["protocol"], s["address"], s["port"]): s for s in sockets}.values(), key=lambda s: (s["port"], s["protocol"])
+    )
 
 
 class LocalSandbox:
@@ -119,7 +121,10 @@ class LocalSandbox:
             raise SandboxError("The local sandbox must run as root (it mounts, creates namespaces and runs runc).")
         for tool in (self.settings.runtime, "ip", "nft", "mount", "umount"):
             if not shutil.which(tool):
-                raise SandboxError(f"`{tool}` is not installed; the local sandbox needs it.", hint="Run scripts/setup, which installs runc, iproute2 and nftables.")
+                raise SandboxError(
+                    f"`{tool}` is not installed; the local sandbox needs it.",
+                    hint="Run scripts/setup, which installs runc, iproute2 and nftables.",
+                )
 
     @contextlib.contextmanager
     def session(self, image: ResolvedImage, log: Callable[[str], None] = lambda message: None) -> Iterator[Workload]:
@@ -180,7 +185,10 @@ class _Runner:
         for directory in (scratch, merged):
             directory.mkdir(parents=True, exist_ok=True)
         limit = self.settings.limits.writable_bytes
-        _check(["mount", "-t", "tmpfs", "-o", f"size={limit},mode=0755", f"vexxy-{self.sandbox_id}", str(scratch)], "mount the scratch tmpfs")
+        _check(
+            ["mount", "-t", "tmpfs", "-o", f"size={limit},mode=0755", f"vexxy-{self.sandbox_id}", str(scratch)],
+            "mount the scratch tmpfs",
+        )
         (scratch / "upper").mkdir()
         (scratch / "work").mkdir()
         options = f"lowerdir={self.rootfs},upperdir={scratch / 'upper'},workdir={scratch / 'work'}"
@@ -197,14 +205,21 @@ class _Runner:
         bundle = self.run_dir / "bundle"
         bundle.mkdir()
         spec = build_spec(
-            sandbox_id=self.sandbox_id, rootfs=merged, config=self.image.config, netns_path=self.network.netns_path,
-            resolv_conf=resolv, hosts=hosts, limits=self.settings.limits,
+            sandbox_id=self.sandbox_id,
+            rootfs=merged,
+            config=self.image.config,
+            netns_path=self.network.netns_path,
+            resolv_conf=resolv,
+            hosts=hosts,
+            limits=self.settings.limits,
         )
         (bundle / "config.json").write_text(json.dumps(spec, indent=1))
         self.bundle = bundle
         readiness = self._start_and_wait()
         ports = _tcp_ports(self.image.config.exposed_ports)
-        workload = Workload(self.sandbox_id, self.network.sandbox_address, ports, readiness, self.tracer, self.network, self.rootfs)
+        workload = Workload(
+            self.sandbox_id, self.network.sandbox_address, ports, readiness, self.tracer, self.network, self.rootfs
+        )
         workload._runner = self  # type: ignore[attr-defined]
         return workload
 
@@ -213,8 +228,20 @@ class _Runner:
         log = open(self.run_dir / "workload.log", "ab")
         self.process = subprocess.Popen(
             # --keep: the container (and its cgroup, with OOM and pids counters) stays until we delete it.
-            [self.settings.runtime, "--root", str(self.sandbox.paths.runc_root), "run", "--keep", "--bundle", str(self.bundle), self.container_id],
-            stdin=subprocess.DEVNULL, stdout=log, stderr=log, start_new_session=True,
+            [
+                self.settings.runtime,
+                "--root",
+                str(self.sandbox.paths.runc_root),
+                "run",
+                "--keep",
+                "--bundle",
+                str(self.bundle),
+                self.container_id,
+            ],
+            stdin=subprocess.DEVNULL,
+            stdout=log,
+            stderr=log,
+            start_new_session=True,
         )
         log.close()
 
@@ -238,13 +265,26 @@ class _Runner:
             code = self.process.wait()
             self.exit_codes.append(code)
             self._note_resource_events()
-            subprocess.run([self.settings.runtime, "--root", str(self.sandbox.paths.runc_root), "delete", "--force", self.container_id], capture_output=True)
+            subprocess.run(
+                [self.settings.runtime, "--root", str(self.sandbox.paths.runc_root), "delete", "--force", self.container_id],
+                capture_output=True,
+            )
             if code == 0 and not ports:
-                return Readiness("exited", "the workload ran to completion before the observation window", round(time.monotonic() - start, 2), 0, restarts)
+                return Readiness(
+                    "exited",
+                    "the workload ran to completion before the observation window",
+                    round(time.monotonic() - start, 2),
+                    0,
+                    restarts,
+                )
             if restarts >= self.settings.max_restarts:
                 tail = self.log_tail()
                 kind = "crash_loop" if restarts else "exited"
-                detail = f"the workload exited with code {code}" + (f" {restarts + 1} times in a row" if restarts else "") + (f": {tail.splitlines()[-1]}" if tail else "")
+                detail = (
+                    f"the workload exited with code {code}"
+                    + (f" {restarts + 1} times in a row" if restarts else "")
+                    + (f": {tail.splitlines()[-1]}" if tail else "")
+                )
                 return Readiness(kind, detail, round(time.monotonic() - start, 2), code, restarts)
             restarts += 1
             time.sleep(min(2.0, 0.5 * restarts))
@@ -257,15 +297,21 @@ class _Runner:
             self._note_resource_events()
             alive = self.container_pid() is not None
             if alive and (self.settings.readiness_probe == "alive" or not ports):
-                return Readiness("ready", "the process is running" + ("" if not ports else ""), round(time.monotonic() - start, 2))
+                return Readiness(
+                    "ready", "the process is running" + ("" if not ports else ""), round(time.monotonic() - start, 2)
+                )
             if alive and all(self._port_open(port) for port in ports):
-                return Readiness("ready", f"TCP {', '.join(map(str, ports))} accepted connections", round(time.monotonic() - start, 2))
+                return Readiness(
+                    "ready", f"TCP {', '.join(map(str, ports))} accepted connections", round(time.monotonic() - start, 2)
+                )
             time.sleep(0.1)
         if self._exited() is not None:
             return None
         return Readiness(
             "timeout",
-            f"no connection to TCP {', '.join(map(str, ports))} within {self.settings.readiness_timeout:.0f} s" if ports else "the process did not start in time",
+            f"no connection to TCP {', '.join(map(str, ports))} within {self.settings.readiness_timeout:.0f} s"
+            if ports
+            else "the process did not start in time",
             round(time.monotonic() - start, 2),
         )
 
@@ -278,7 +324,9 @@ class _Runner:
 
     def container_pid(self) -> int | None:
         result = subprocess.run(
-            [self.settings.runtime, "--root", str(self.sandbox.paths.runc_root), "state", self.container_id], capture_output=True, text=True
+            [self.settings.runtime, "--root", str(self.sandbox.paths.runc_root), "state", self.container_id],
+            capture_output=True,
+            text=True,
         )
         if result.returncode != 0:
             return None
@@ -301,8 +349,14 @@ class _Runner:
     def _note_resource_events(self) -> None:
         for directory in cgroup_dirs(self.sandbox_id):
             oom = directory / "memory.oom_control"
-            if oom.exists() and "oom_kill 0" not in oom.read_text() and not any("out of memory" in e for e in self.resource_events):
-                self.resource_events.append(f"out of memory (limit {self.settings.limits.memory_bytes >> 20} MiB): the kernel killed a process")
+            if (
+                oom.exists()
+                and "oom_kill 0" not in oom.read_text()
+                and not any("out of memory" in e for e in self.resource_events)
+            ):
+                self.resource_events.append(
+                    f"out of memory (limit {self.settings.limits.memory_bytes >> 20} MiB): the kernel killed a process"
+                )
             events = directory / "pids.events"
             if events.exists() and "max 0" not in events.read_text() and "pids limit" not in " ".join(self.resource_events):
                 self.resource_events.append(f"pids limit reached ({self.settings.limits.pids} processes): forks were refused")
@@ -322,6 +376,7 @@ class _Runner:
         helper = None
         if readiness.outcome == "ready":
             if during is not None:
+
                 def run_helper():
                     try:
                         during(workload)
@@ -343,7 +398,10 @@ class _Runner:
                     ended_by = "exited"
                     break
                 helper_busy = helper is not None and helper.is_alive()
-                if not helper_busy and time.monotonic() - max(self.tracer.last_new_path, observed_from) >= self.settings.quiet_seconds:
+                if (
+                    not helper_busy
+                    and time.monotonic() - max(self.tracer.last_new_path, observed_from) >= self.settings.quiet_seconds
+                ):
                     ended_by = "quiet"
                     break
                 time.sleep(0.2)
@@ -371,7 +429,10 @@ class _Runner:
             complete=complete,
             incomplete_reason=reason,
             opens=[Observation(p, r.first_seen, r.count, r.phase, sorted(r.flags)) for p, r in sorted(self.tracer.opens.items())],
-            execs=[Observation(p, r.first_seen, r.count, r.phase, ["exec"], self.exec_args.get(p, [])) for p, r in sorted(self.tracer.execs.items())],
+            execs=[
+                Observation(p, r.first_seen, r.count, r.phase, ["exec"], self.exec_args.get(p, []))
+                for p, r in sorted(self.tracer.execs.items())
+            ],
             listening=_listening(self.container_pid() or 0) if self.container_pid() else [],
             outbound_attempts=self.network.outbound_attempts(),
             capabilities=list(CAPABILITIES),

@@ -88,7 +88,7 @@ class SandboxNetwork:
                 return candidate
         raise NetworkError(f"No free /30 left for a sandbox network in {pool}.")
 
-    def create(self) -> "SandboxNetwork":
+    def create(self) -> SandboxNetwork:
         subnet = self._free_subnet()
         host, sandbox = list(subnet.hosts())
         self.host_address, self.sandbox_address = str(host), str(sandbox)
@@ -143,7 +143,13 @@ class SandboxNetwork:
                     address, protocol, port = concat
                     counter = value.get("counter", {})
                     attempts.append(
-                        {"address": address, "protocol": protocol, "port": port, "packets": counter.get("packets", 1), "family": family}
+                        {
+                            "address": address,
+                            "protocol": protocol,
+                            "port": port,
+                            "packets": counter.get("packets", 1),
+                            "family": family,
+                        }
                     )
         return attempts
 
@@ -160,6 +166,12 @@ def destroy_network(sandbox_id: str) -> None:
 
 def leftover_networks() -> tuple[list[str], list[str]]:
     """Namespaces and host veths carrying vexxy's names (for the sweep and the leak tests)."""
-    namespaces = [line.split()[0] for line in run("ip", "netns", "list", check=False).stdout.splitlines() if line.startswith(NETNS_PREFIX)]
-    links = [link["ifname"] for link in json.loads(run("ip", "-j", "link", "show", check=False).stdout or "[]") if link.get("ifname", "").startswith(VETH_PREFIX)]
+    namespaces = [
+        line.split()[0] for line in run("ip", "netns", "list", check=False).stdout.splitlines() if line.startswith(NETNS_PREFIX)
+    ]
+    links = [
+        link["ifname"]
+        for link in json.loads(run("ip", "-j", "link", "show", check=False).stdout or "[]")
+        if link.get("ifname", "").startswith(VETH_PREFIX)
+    ]
     return namespaces, links

@@ -83,7 +83,11 @@ class ExecutionProfile:
                 "execs": {o.path: {"first_seen": o.first_seen, "count": o.count, "phase": o.phase} for o in self.execs},
             },
             "readiness": asdict(self.readiness),
-            "window": {"configured_seconds": self.window_seconds, "observed_seconds": self.observed_seconds, "ended_by": self.ended_by},
+            "window": {
+                "configured_seconds": self.window_seconds,
+                "observed_seconds": self.observed_seconds,
+                "ended_by": self.ended_by,
+            },
             "complete": self.complete,
             "incomplete_reason": self.incomplete_reason,
             "listening": self.listening,

@@ -11,14 +11,13 @@ from __future__ import annotations
 
 import hashlib
 import os
-import posixpath
 import shutil
-import stat
 import tarfile
 import tempfile
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import BinaryIO, Callable
+from typing import BinaryIO
 
 from vexxy.errors import VexxyError
 from vexxy.sandbox.symlinks import TooManyLinks, walk

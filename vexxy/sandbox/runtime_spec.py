@@ -20,25 +20,88 @@ SANDBOX_ANNOTATION = "dev.vexxy.sandbox"
 # Enough for ordinary services (bind low ports, drop to a user, own their files); nothing that
 # administers the kernel, the network or other processes' memory.
 CAPABILITIES = [
-    "CAP_CHOWN", "CAP_DAC_OVERRIDE", "CAP_FOWNER", "CAP_FSETID", "CAP_KILL",
-    "CAP_SETGID", "CAP_SETUID", "CAP_NET_BIND_SERVICE",
+    "CAP_CHOWN",
+    "CAP_DAC_OVERRIDE",
+    "CAP_FOWNER",
+    "CAP_FSETID",
+    "CAP_KILL",
+    "CAP_SETGID",
+    "CAP_SETUID",
+    "CAP_NET_BIND_SERVICE",
 ]
 
 # Refused with EPERM, as Docker's default seccomp profile refuses them.
 REFUSED_SYSCALLS = [
-    "acct", "add_key", "bpf", "clock_adjtime", "clock_settime", "create_module", "delete_module",
-    "fanotify_init", "finit_module", "get_kernel_syms", "get_mempolicy", "init_module", "ioperm",
-    "iopl", "kcmp", "kexec_file_load", "kexec_load", "keyctl", "lookup_dcookie", "mbind", "mount",
-    "mount_setattr", "move_mount", "move_pages", "name_to_handle_at", "nfsservctl", "open_by_handle_at",
-    "open_tree", "fsopen", "fsconfig", "fsmount", "fspick", "perf_event_open", "pivot_root",
-    "process_vm_readv", "process_vm_writev", "ptrace", "query_module", "quotactl", "reboot",
-    "request_key", "set_mempolicy", "setns", "settimeofday", "swapoff", "swapon", "sysfs",
-    "_sysctl", "umount", "umount2", "unshare", "uselib", "userfaultfd", "ustat", "vm86", "vm86old",
+    "acct",
+    "add_key",
+    "bpf",
+    "clock_adjtime",
+    "clock_settime",
+    "create_module",
+    "delete_module",
+    "fanotify_init",
+    "finit_module",
+    "get_kernel_syms",
+    "get_mempolicy",
+    "init_module",
+    "ioperm",
+    "iopl",
+    "kcmp",
+    "kexec_file_load",
+    "kexec_load",
+    "keyctl",
+    "lookup_dcookie",
+    "mbind",
+    "mount",
+    "mount_setattr",
+    "move_mount",
+    "move_pages",
+    "name_to_handle_at",
+    "nfsservctl",
+    "open_by_handle_at",
+    "open_tree",
+    "fsopen",
+    "fsconfig",
+    "fsmount",
+    "fspick",
+    "perf_event_open",
+    "pivot_root",
+    "process_vm_readv",
+    "process_vm_writev",
+    "ptrace",
+    "query_module",
+    "quotactl",
+    "reboot",
+    "request_key",
+    "set_mempolicy",
+    "setns",
+    "settimeofday",
+    "swapoff",
+    "swapon",
+    "sysfs",
+    "_sysctl",
+    "umount",
+    "umount2",
+    "unshare",
+    "uselib",
+    "userfaultfd",
+    "ustat",
+    "vm86",
+    "vm86old",
 ]
 
 MASKED_PATHS = [
-    "/proc/asound", "/proc/acpi", "/proc/kcore", "/proc/keys", "/proc/latency_stats", "/proc/timer_list",
-    "/proc/timer_stats", "/proc/sched_debug", "/proc/scsi", "/sys/firmware", "/sys/devices/virtual/powercap",
+    "/proc/asound",
+    "/proc/acpi",
+    "/proc/kcore",
+    "/proc/keys",
+    "/proc/latency_stats",
+    "/proc/timer_list",
+    "/proc/timer_stats",
+    "/proc/sched_debug",
+    "/proc/scsi",
+    "/sys/firmware",
+    "/sys/devices/virtual/powercap",
 ]
 READONLY_PATHS = ["/proc/bus", "/proc/fs", "/proc/irq", "/proc/sys", "/proc/sysrq-trigger"]
 
@@ -55,7 +118,9 @@ class Limits:
 def _seccomp() -> dict:
     machine = platform.machine()
     architectures = (
-        ["SCMP_ARCH_X86_64", "SCMP_ARCH_X86", "SCMP_ARCH_X32"] if machine in ("x86_64", "amd64") else ["SCMP_ARCH_AARCH64", "SCMP_ARCH_ARM"]
+        ["SCMP_ARCH_X86_64", "SCMP_ARCH_X86", "SCMP_ARCH_X32"]
+        if machine in ("x86_64", "amd64")
+        else ["SCMP_ARCH_AARCH64", "SCMP_ARCH_ARM"]
     )
     return {
         "defaultAction": "SCMP_ACT_ALLOW",
@@ -86,7 +151,9 @@ def resolve_user(rootfs: Path, user: str) -> tuple[int, int]:
     else:
         found = _lookup(rootfs, "passwd", name)
         if found is None:
-            raise VexxyError(f"The image's user {name!r} does not exist in its /etc/passwd.", hint="Fix the image's USER instruction.")
+            raise VexxyError(
+                f"The image's user {name!r} does not exist in its /etc/passwd.", hint="Fix the image's USER instruction."
+            )
         uid, gid = found
     if group:
         if group.isdigit():
@@ -94,7 +161,9 @@ def resolve_user(rootfs: Path, user: str) -> tuple[int, int]:
         else:
             group_found = _lookup(rootfs, "group", group)
             if group_found is None:
-                raise VexxyError(f"The image's group {group!r} does not exist in its /etc/group.", hint="Fix the image's USER instruction.")
+                raise VexxyError(
+                    f"The image's group {group!r} does not exist in its /etc/group.", hint="Fix the image's USER instruction."
+                )
             gid = group_found[0]
     return uid, gid
 
@@ -102,7 +171,10 @@ def resolve_user(rootfs: Path, user: str) -> tuple[int, int]:
 def process_args(config: ImageConfig) -> list[str]:
     args = list(config.entrypoint) + list(config.cmd)
     if not args:
-        raise VexxyError("The image has neither an entrypoint nor a command: there is nothing to run.", hint="Set ENTRYPOINT or CMD in the image.")
+        raise VexxyError(
+            "The image has neither an entrypoint nor a command: there is nothing to run.",
+            hint="Set ENTRYPOINT or CMD in the image.",
+        )
     return args
 
 
@@ -131,9 +203,24 @@ def build_spec(
         "hostname": "sandbox",
         "mounts": [
             {"destination": "/proc", "type": "proc", "source": "proc", "options": ["nosuid", "noexec", "nodev"]},
-            {"destination": "/dev", "type": "tmpfs", "source": "tmpfs", "options": ["nosuid", "strictatime", "mode=755", "size=65536k"]},
-            {"destination": "/dev/pts", "type": "devpts", "source": "devpts", "options": ["nosuid", "noexec", "newinstance", "ptmxmode=0666", "mode=0620"]},
-            {"destination": "/dev/shm", "type": "tmpfs", "source": "shm", "options": ["nosuid", "noexec", "nodev", "mode=1777", "size=65536k"]},
+            {
+                "destination": "/dev",
+                "type": "tmpfs",
+                "source": "tmpfs",
+                "options": ["nosuid", "strictatime", "mode=755", "size=65536k"],
+            },
+            {
+                "destination": "/dev/pts",
+                "type": "devpts",
+                "source": "devpts",
+                "options": ["nosuid", "noexec", "newinstance", "ptmxmode=0666", "mode=0620"],
+            },
+            {
+                "destination": "/dev/shm",
+                "type": "tmpfs",
+                "source": "shm",
+                "options": ["nosuid", "noexec", "nodev", "mode=1777", "size=65536k"],
+            },
             {"destination": "/dev/mqueue", "type": "mqueue", "source": "mqueue", "options": ["nosuid", "noexec", "nodev"]},
             {"destination": "/sys", "type": "sysfs", "source": "sysfs", "options": ["nosuid", "noexec", "nodev", "ro"]},
             {"destination": "/etc/resolv.conf", "type": "bind", "source": str(resolv_conf), "options": ["rbind", "ro"]},
@@ -148,7 +235,11 @@ def build_spec(
             },
             "cgroupsPath": f"/vexxy/{sandbox_id}",
             "namespaces": [
-                {"type": "pid"}, {"type": "ipc"}, {"type": "uts"}, {"type": "mount"}, {"type": "network", "path": netns_path},
+                {"type": "pid"},
+                {"type": "ipc"},
+                {"type": "uts"},
+                {"type": "mount"},
+                {"type": "network", "path": netns_path},
             ],
             "maskedPaths": MASKED_PATHS,
             "readonlyPaths": READONLY_PATHS,

@@ -62,10 +62,14 @@ class FileTracer:
         self.phase = "idle"
         self._lock = threading.Lock()
         self._stop = threading.Event()
-        fd = _libc.fanotify_init(FAN_CLASS_NOTIF | FAN_CLOEXEC | FAN_NONBLOCK | FAN_UNLIMITED_QUEUE, os.O_RDONLY | os.O_LARGEFILE | os.O_CLOEXEC)
+        fd = _libc.fanotify_init(
+            FAN_CLASS_NOTIF | FAN_CLOEXEC | FAN_NONBLOCK | FAN_UNLIMITED_QUEUE, os.O_RDONLY | os.O_LARGEFILE | os.O_CLOEXEC
+        )
         if fd < 0:
             code = ctypes.get_errno()
-            raise TracerError(code, f"fanotify_init failed: {os.strerror(code)} (the tracer needs root and a Linux kernel with fanotify)")
+            raise TracerError(
+                code, f"fanotify_init failed: {os.strerror(code)} (the tracer needs root and a Linux kernel with fanotify)"
+            )
         self._fd = fd
         mask = FAN_OPEN | FAN_OPEN_EXEC | FAN_CLOSE_WRITE
         if _libc.fanotify_mark(fd, FAN_MARK_ADD | FAN_MARK_FILESYSTEM, mask, AT_FDCWD, self.mount_point.encode()) != 0:

@@ -89,7 +89,11 @@ def _owned_files(artifact: dict[str, Any]) -> tuple[str, ...]:
     if artifact.get("type") == "python":
         # RECORD paths are relative to the site-packages directory holding the .dist-info.
         anchor = next(
-            (loc["path"] for loc in artifact.get("locations") or [] if ".dist-info/" in loc.get("path", "") or ".egg-info" in loc.get("path", "")),
+            (
+                loc["path"]
+                for loc in artifact.get("locations") or []
+                if ".dist-info/" in loc.get("path", "") or ".egg-info" in loc.get("path", "")
+            ),
             None,
         )
         if anchor is None:

@@ -48,7 +48,9 @@ class SyftScanner:
     insecure_registries: tuple[str, ...] = ()
 
     def version(self) -> str:
-        result = subprocess.run([self.binary or bundled_syft(), "version", "-o", "json"], capture_output=True, text=True, env=self._env(None))
+        result = subprocess.run(
+            [self.binary or bundled_syft(), "version", "-o", "json"], capture_output=True, text=True, env=self._env(None)
+        )
         try:
             return json.loads(result.stdout)["version"]
         except (ValueError, KeyError):
@@ -70,8 +72,16 @@ class SyftScanner:
         with tempfile.TemporaryDirectory(prefix="vexxy-syft-") as tmp:
             native, cyclonedx = Path(tmp) / "syft.json", Path(tmp) / "cyclonedx.json"
             command = [
-                binary, "scan", f"registry:{canonical_ref}", "--platform", platform, "--quiet",
-                "-o", f"{SYFT_JSON}={native}", "-o", f"{CYCLONEDX_JSON}={cyclonedx}",
+                binary,
+                "scan",
+                f"registry:{canonical_ref}",
+                "--platform",
+                platform,
+                "--quiet",
+                "-o",
+                f"{SYFT_JSON}={native}",
+                "-o",
+                f"{CYCLONEDX_JSON}={cyclonedx}",
             ]
             try:
                 result = subprocess.run(
@@ -84,7 +94,8 @@ class SyftScanner:
                 ) from exc
             if result.returncode != 0 or not native.exists():
                 raise SbomError(
-                    f"Syft failed to scan {canonical_ref} (exit {result.returncode}): {(result.stderr or result.stdout).strip()[-1200:]}",
+                    f"Syft failed to scan {canonical_ref} (exit {result.returncode}): "
+                    f"{(result.stderr or result.stdout).strip()[-1200:]}",
                     hint="Check that the image can be pulled from the registry with the configured credentials.",
                 )
             return SyftOutput(native=native.read_bytes(), cyclonedx=cyclonedx.read_bytes(), version=self.version())

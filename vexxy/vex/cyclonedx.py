@@ -61,7 +61,9 @@ def render_cyclonedx_vex(image: ResolvedImage, statements: list[Statement]) -> s
         analysis = VulnerabilityAnalysis(
             state=_STATE[statement.status],
             justification=_JUSTIFICATION.get(statement.justification or ""),
-            responses=[ImpactAnalysisResponse.UPDATE] if statement.status is Status.AFFECTED and statement.fixed_versions else None,
+            responses=[ImpactAnalysisResponse.UPDATE]
+            if statement.status is Status.AFFECTED and statement.fixed_versions
+            else None,
             detail=f"{statement.status_notes} Confidence: {statement.confidence}."
             + (f" {statement.action_statement}" if statement.action_statement else ""),
         )

@@ -7,7 +7,7 @@ statements change, and the `@id` stays the same for the same image.
 
 from __future__ import annotations
 
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from typing import Any
 
 from packageurl import PackageURL
@@ -28,9 +28,7 @@ def image_purl(name: str, digest: str) -> str:
 def image_products(image: ResolvedImage) -> list[dict[str, Any]]:
     """The platform manifest, plus the multi-platform index it came from when there is one."""
     digests = [image.manifest_digest] + ([image.index_digest] if image.index_digest else [])
-    return [
-        {"@id": image_purl(image.name, digest), "hashes": {"sha-256": digest.split(":", 1)[1]}} for digest in digests
-    ]
+    return [{"@id": image_purl(image.name, digest), "hashes": {"sha-256": digest.split(":", 1)[1]}} for digest in digests]
 
 
 def _statement(statement: Statement, products: list[dict[str, Any]]) -> dict[str, Any]:
@@ -71,7 +69,7 @@ def render_openvex(
     body = [_statement(s, products) for s in statements]
     if previous and previous.get("statements") == body and previous.get("@id") == document_id(image):
         return previous
-    timestamp = (now or datetime.now(timezone.utc)).isoformat(timespec="seconds").replace("+00:00", "Z")
+    timestamp = (now or datetime.now(UTC)).isoformat(timespec="seconds").replace("+00:00", "Z")
     document: dict[str, Any] = {
         "@context": CONTEXT,
         "@id": document_id(image),

@@ -77,11 +77,17 @@ class Statement:
 def _decide(
     evidence: ComponentEvidence | None, fixes: tuple[str, ...]
 ) -> tuple[Status, str | None, str | None, str | None, str, str, dict[str, Any]]:
-    upgrade = f"Upgrade to {' or '.join(fixes)} or later." if fixes else "No fixed release is known; remove the package or mitigate."
+    upgrade = (
+        f"Upgrade to {' or '.join(fixes)} or later." if fixes else "No fixed release is known; remove the package or mitigate."
+    )
     if evidence is None:
         return (
-            Status.UNDER_INVESTIGATION, None, None, None,
-            "No runtime evidence yet: the image has not been observed in the sandbox.", "low",
+            Status.UNDER_INVESTIGATION,
+            None,
+            None,
+            None,
+            "No runtime evidence yet: the image has not been observed in the sandbox.",
+            "low",
             {"runtime_evidence": "none"},
         )
     details = {

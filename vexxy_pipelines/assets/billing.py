@@ -2,9 +2,9 @@
 
 from dagster import AssetExecutionContext, Backoff, MaterializeResult, MetadataValue, RetryPolicy, asset
 
-from vexxy.errors import VexxyError
 from billing.ledger import charge_analysis, record_internal
 from billing.pricing import AnalysisUsage
+from vexxy.errors import VexxyError
 from vexxy_pipelines.assets.image import IMAGE_JSON
 from vexxy_pipelines.assets.sandbox import FUZZ_FINDINGS_JSON, PROFILE_JSON
 from vexxy_pipelines.assets.vex import vex_document
@@ -24,12 +24,18 @@ SUBMISSION_TAG = "vexxy/submission"
     kinds={"stripe"},
     retry_policy=RetryPolicy(max_retries=3, delay=5, backoff=Backoff.EXPONENTIAL),
 )
-def billing_record(context: AssetExecutionContext, app_db: AppDatabaseResource, stripe: StripeResource, evidence: EvidenceStore) -> MaterializeResult:
+def billing_record(
+    context: AssetExecutionContext, app_db: AppDatabaseResource, stripe: StripeResource, evidence: EvidenceStore
+) -> MaterializeResult:
     """The ledger entry (and Stripe charge) of this analysis; internal analyses are recorded, never charged."""
     scope = digest_hex(context.partition_key)
     image = evidence.get_json(scope, IMAGE_JSON)
-    profile = evidence.get_json(scope, PROFILE_JSON) if evidence.exists(scope, PROFILE_JSON) else {"window": {"observed_seconds": 0}}
-    fuzzing = evidence.get_json(scope, FUZZ_FINDINGS_JSON) if evidence.exists(scope, FUZZ_FINDINGS_JSON) else {"status": "skipped"}
+    profile = (
+        evidence.get_json(scope, PROFILE_JSON) if evidence.exists(scope, PROFILE_JSON) else {"window": {"observed_seconds": 0}}
+    )
+    fuzzing = (
+        evidence.get_json(scope, FUZZ_FINDINGS_JSON) if evidence.exists(scope, FUZZ_FINDINGS_JSON) else {"status": "skipped"}
+    )
     usage = AnalysisUsage(
         image_bytes=int(image.get("total_size", 0)),
         sandbox_seconds=float(profile["window"]["observed_seconds"]),
@@ -43,8 +49,12 @@ def billing_record(context: AssetExecutionContext, app_db: AppDatabaseResource, 
     else:
         try:
             entry = charge_analysis(
-                sessions, stripe.gateway() if stripe.configured else None, organization_id=organization, submission_id=submission or context.run.run_id,
-                image_digest=image["manifest_digest"], usage=usage,
+                sessions,
+                stripe.gateway() if stripe.configured else None,
+                organization_id=organization,
+                submission_id=submission or context.run.run_id,
+                image_digest=image["manifest_digest"],
+                usage=usage,
             )
         except VexxyError as exc:  # Stripe down or failing: the retry policy tries again with the same key
             raise RuntimeError(str(exc)) from exc

@@ -24,15 +24,21 @@ USAGE_JSON = "component_usage.json"
     deps=[sbom, "execution_profile"],
     kinds={"cyclonedx"},
     check_specs=[
-        AssetCheckSpec("subset_of_sbom", asset="filtered_sbom", description="Every component of the filtered SBOM is in the full SBOM."),
-        AssetCheckSpec("cyclonedx_schema_valid", asset="filtered_sbom", description="The filtered SBOM validates against CycloneDX 1.6."),
+        AssetCheckSpec(
+            "subset_of_sbom", asset="filtered_sbom", description="Every component of the filtered SBOM is in the full SBOM."
+        ),
+        AssetCheckSpec(
+            "cyclonedx_schema_valid", asset="filtered_sbom", description="The filtered SBOM validates against CycloneDX 1.6."
+        ),
     ],
 )
 def filtered_sbom(context: AssetExecutionContext, evidence: EvidenceStore) -> MaterializeResult:
     """The SBOM cut down to components with at least one file loaded at runtime, with that evidence."""
     scope = digest_hex(context.partition_key)
     profile = evidence.get_json(scope, PROFILE_JSON)
-    usage = map_profile(components_from_syft(evidence.get_json(scope, SYFT_JSON)), profile, evidence.get_json(scope, SYMLINKS_JSON))
+    usage = map_profile(
+        components_from_syft(evidence.get_json(scope, SYFT_JSON)), profile, evidence.get_json(scope, SYMLINKS_JSON)
+    )
     full = evidence.get_json(scope, CYCLONEDX_JSON)
     filtered = filter_cyclonedx(full, usage)
     text = json.dumps(filtered, indent=2)
@@ -53,17 +59,26 @@ def filtered_sbom(context: AssetExecutionContext, evidence: EvidenceStore) -> Ma
             "profile_digest": profile["digest"],
             "loaded": md_table(
                 ["component", "files loaded", "first seen (s)"],
-                [(c.purl, f"{len(c.files_loaded)}/{c.files_known}", c.first_seen) for c in usage.components if c.status == LOADED],
+                [
+                    (c.purl, f"{len(c.files_loaded)}/{c.files_known}", c.first_seen)
+                    for c in usage.components
+                    if c.status == LOADED
+                ],
             ),
             **stored.metadata("filtered_sbom"),
             **usage_stored.metadata("usage"),
         },
         check_results=[
-            AssetCheckResult(check_name="subset_of_sbom", passed=not missing, metadata={"missing": MetadataValue.int(len(missing))}),
+            AssetCheckResult(
+                check_name="subset_of_sbom", passed=not missing, metadata={"missing": MetadataValue.int(len(missing))}
+            ),
             AssetCheckResult(
                 check_name="cyclonedx_schema_valid",
                 passed=not schema_errors,
-                metadata={"errors": MetadataValue.int(len(schema_errors)), **({"first_errors": MetadataValue.text("\n".join(schema_errors[:5]))} if schema_errors else {})},
+                metadata={
+                    "errors": MetadataValue.int(len(schema_errors)),
+                    **({"first_errors": MetadataValue.text("\n".join(schema_errors[:5]))} if schema_errors else {}),
+                },
             ),
         ],
     )

@@ -2,7 +2,15 @@
 
 import json
 
-from dagster import AssetCheckResult, AssetCheckSpec, AssetExecutionContext, AssetSpec, MaterializeResult, MetadataValue, multi_asset
+from dagster import (
+    AssetCheckResult,
+    AssetCheckSpec,
+    AssetExecutionContext,
+    AssetSpec,
+    MaterializeResult,
+    MetadataValue,
+    multi_asset,
+)
 
 from vexxy.evidence.mapping import map_profile
 from vexxy.fuzzing.coverage import coverage_gain
@@ -33,17 +41,31 @@ FUZZING_TAG = "vexxy/fuzzing"
 @multi_asset(
     specs=[
         AssetSpec(
-            "execution_profile", deps=[image, sbom], group_name="runtime", kinds={"runc"},
+            "execution_profile",
+            deps=[image, sbom],
+            group_name="runtime",
+            kinds={"runc"},
             description="What the workload really executed and opened, observed in the sandbox.",
         ),
-        AssetSpec("fuzz_findings", deps=[image], group_name="runtime", description="Findings of the web scanner that drove the workload."),
+        AssetSpec(
+            "fuzz_findings",
+            deps=[image],
+            group_name="runtime",
+            description="Findings of the web scanner that drove the workload.",
+        ),
     ],
-    check_specs=[AssetCheckSpec("sarif_schema_valid", asset="fuzz_findings", description="The SARIF export validates against SARIF 2.1.0.")],
+    check_specs=[
+        AssetCheckSpec("sarif_schema_valid", asset="fuzz_findings", description="The SARIF export validates against SARIF 2.1.0.")
+    ],
     partitions_def=image_partitions,
     op_tags={"dagster/concurrency_key": "sandbox"},
 )
 def sandbox_session(
-    context: AssetExecutionContext, sandbox: SandboxResource, fuzzer: FuzzerResource, registry: RegistryResource, evidence: EvidenceStore
+    context: AssetExecutionContext,
+    sandbox: SandboxResource,
+    fuzzer: FuzzerResource,
+    registry: RegistryResource,
+    evidence: EvidenceStore,
 ):
     """Run the image in the sandbox once, observing it while a web scanner drives it."""
     scope = digest_hex(context.partition_key)
@@ -57,7 +79,9 @@ def sandbox_session(
         fuzzing["report"] = drive(workload, fuzzer.scan, fuzzer.idle_seconds, fuzzer.budget_seconds, log=context.log.info)
 
     with fail_clearly(context.partition_key):
-        run = sandbox.run(resolved, registry, log=context.log.info, during=drive_workload if fuzz else None, observation_seconds=observation)
+        run = sandbox.run(
+            resolved, registry, log=context.log.info, during=drive_workload if fuzz else None, observation_seconds=observation
+        )
     if not fuzz:
         fuzzing["report"] = FuzzReport.skipped("skipped: fuzzing was not requested for this analysis", tool=fuzzer.tool)
     for note in run.notes:
@@ -81,10 +105,31 @@ def sandbox_session(
             "packages_loaded": MetadataValue.int(len(per_package)),
             "outbound_attempts": MetadataValue.int(len(profile["outbound_attempts"])),
             "profile_digest": profile["digest"],
-            "top_executed": md_table(["program", "args", "count"], [(e["path"], " ".join(e["args"]), profile["observations"]["execs"][e["path"]]["count"]) for e in execs], limit=10),
-            "files_per_package": md_table(["package", "files loaded", "of", "shared objects"], [(u.purl, len(u.files_loaded), u.files_known, u.shared_objects_loaded) for u in per_package], limit=20),
-            **({"resource_events": MetadataValue.text("\n".join(profile["resource_events"]))} if profile["resource_events"] else {}),
-            **({"blocked_connections": md_table(["address", "protocol", "port", "packets"], [(a["address"], a["protocol"], a["port"], a["packets"]) for a in profile["outbound_attempts"]])} if profile["outbound_attempts"] else {}),
+            "top_executed": md_table(
+                ["program", "args", "count"],
+                [(e["path"], " ".join(e["args"]), profile["observations"]["execs"][e["path"]]["count"]) for e in execs],
+                limit=10,
+            ),
+            "files_per_package": md_table(
+                ["package", "files loaded", "of", "shared objects"],
+                [(u.purl, len(u.files_loaded), u.files_known, u.shared_objects_loaded) for u in per_package],
+                limit=20,
+            ),
+            **(
+                {"resource_events": MetadataValue.text("\n".join(profile["resource_events"]))}
+                if profile["resource_events"]
+                else {}
+            ),
+            **(
+                {
+                    "blocked_connections": md_table(
+                        ["address", "protocol", "port", "packets"],
+                        [(a["address"], a["protocol"], a["port"], a["packets"]) for a in profile["outbound_attempts"]],
+                    )
+                }
+                if profile["outbound_attempts"]
+                else {}
+            ),
             **stored.metadata("profile"),
         },
     )
@@ -112,7 +157,10 @@ def sandbox_session(
             "out_of_scope_findings_dropped": MetadataValue.int(report.out_of_scope_dropped),
             "top_findings": md_table(
                 ["risk", "finding", "CWE", "method", "url", "parameter"],
-                [(f.risk, f.name, f"CWE-{f.cwe}" if f.cwe else "—", f.method, f.url, f.parameter) for f in sorted(report.findings, key=lambda f: ("high", "medium", "low", "info").index(f.risk))],
+                [
+                    (f.risk, f.name, f"CWE-{f.cwe}" if f.cwe else "—", f.method, f.url, f.parameter)
+                    for f in sorted(report.findings, key=lambda f: ("high", "medium", "low", "info").index(f.risk))
+                ],
                 limit=15,
             ),
             **stored_findings.metadata("findings"),
@@ -123,8 +171,10 @@ def sandbox_session(
                 check_name="sarif_schema_valid",
                 asset_key="fuzz_findings",
                 passed=not problems,
-                metadata={"errors": MetadataValue.int(len(problems)), **({"first_errors": MetadataValue.text("\n".join(problems[:5]))} if problems else {})},
+                metadata={
+                    "errors": MetadataValue.int(len(problems)),
+                    **({"first_errors": MetadataValue.text("\n".join(problems[:5]))} if problems else {}),
+                },
             )
         ],
     )
-

@@ -4,11 +4,11 @@ from collections import Counter
 
 from dagster import AssetCheckResult, AssetCheckSpec, AssetExecutionContext, MaterializeResult, MetadataValue, asset
 
+from vexxy.evidence.mapping import ProfileEvidence, UsageReport
 from vexxy.matching.matcher import VulnerabilityMatch
 from vexxy.oci.image import ResolvedImage
 from vexxy.vex.cyclonedx import render_cyclonedx_vex
 from vexxy.vex.openvex import render_openvex
-from vexxy.evidence.mapping import ProfileEvidence, UsageReport
 from vexxy.vex.statements import NoRuntimeEvidence, Status, build_statements
 from vexxy.vex.validation import cyclonedx_errors, openvex_errors
 from vexxy_pipelines.assets.filtered_sbom import USAGE_JSON, filtered_sbom
@@ -23,9 +23,21 @@ CYCLONEDX_VEX_JSON = "vex.cdx.json"
 STATEMENTS_JSON = "vex.statements.json"
 
 CHECKS = [
-    AssetCheckSpec("openvex_schema_valid", asset="vex_document", description="The OpenVEX document validates against the OpenVEX 0.2.0 JSON schema."),
-    AssetCheckSpec("cyclonedx_schema_valid", asset="vex_document", description="The CycloneDX VEX validates against the CycloneDX 1.6 JSON schema."),
-    AssetCheckSpec("one_statement_per_vulnerability", asset="vex_document", description="Every matched (vulnerability, component) has exactly one statement."),
+    AssetCheckSpec(
+        "openvex_schema_valid",
+        asset="vex_document",
+        description="The OpenVEX document validates against the OpenVEX 0.2.0 JSON schema.",
+    ),
+    AssetCheckSpec(
+        "cyclonedx_schema_valid",
+        asset="vex_document",
+        description="The CycloneDX VEX validates against the CycloneDX 1.6 JSON schema.",
+    ),
+    AssetCheckSpec(
+        "one_statement_per_vulnerability",
+        asset="vex_document",
+        description="Every matched (vulnerability, component) has exactly one statement.",
+    ),
 ]
 
 
@@ -33,7 +45,10 @@ def _errors_result(name: str, errors: list[str]) -> AssetCheckResult:
     return AssetCheckResult(
         check_name=name,
         passed=not errors,
-        metadata={"errors": MetadataValue.int(len(errors)), **({"first_errors": MetadataValue.text("\n".join(errors[:10]))} if errors else {})},
+        metadata={
+            "errors": MetadataValue.int(len(errors)),
+            **({"first_errors": MetadataValue.text("\n".join(errors[:10]))} if errors else {}),
+        },
     )
 
 

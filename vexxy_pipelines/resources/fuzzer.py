@@ -46,7 +46,11 @@ class WapitiResource(FuzzerResource):
     def scan(self, workload, port, budget_seconds) -> FuzzReport:
         binary = find_wapiti(self.binary)
         if binary is None:
-            return FuzzReport(status="failed", tool="wapiti", reason="Wapiti is not installed; run scripts/setup (it installs it into .tools/wapiti)")
+            return FuzzReport(
+                status="failed",
+                tool="wapiti",
+                reason="Wapiti is not installed; run scripts/setup (it installs it into .tools/wapiti)",
+            )
         address = workload.network.scan_address or workload.network.attach_scanner()
         return WapitiScanner(binary, self.modules).scan(
             f"http://{address}:{port}/", budget_seconds, workload.network.scanner_netns, allowed_hosts={address}

@@ -6,9 +6,10 @@ Kubernetes backend reading Kubescape's ApplicationProfile fits the same method a
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 from dagster import ConfigurableResource
 from pydantic import Field
@@ -62,7 +63,12 @@ class LocalSandboxResource(SandboxResource):
             state_dir=Path(self.state_dir),
             cache_dir=Path(self.cache_dir),
             runtime=self.runtime,
-            limits=Limits(memory_bytes=self.memory_mb << 20, pids=self.pids, cpus=self.cpu_millicores / 1000, writable_bytes=self.writable_mb << 20),
+            limits=Limits(
+                memory_bytes=self.memory_mb << 20,
+                pids=self.pids,
+                cpus=self.cpu_millicores / 1000,
+                writable_bytes=self.writable_mb << 20,
+            ),
             observation_seconds=observation_seconds or self.observation_seconds,
             quiet_seconds=self.quiet_seconds,
             readiness_timeout=self.readiness_timeout_seconds,
@@ -78,7 +84,10 @@ class LocalSandboxResource(SandboxResource):
                 log(f"Workload {workload.readiness.outcome}: {workload.readiness.detail}")
                 symlinks = collect_symlinks(workload.rootfs)
                 profile = sandbox.observe(workload, during)
-                notes = [f"symlink pointing outside the image root (resolved inside it): {link}" for link in workload.unpack.clamped_links]
+                notes = [
+                    f"symlink pointing outside the image root (resolved inside it): {link}"
+                    for link in workload.unpack.clamped_links
+                ]
                 notes += [f"device node not created: {path}" for path in workload.unpack.skipped_devices]
             return SandboxRun(profile=profile.to_dict(), symlinks=symlinks, notes=notes)
         finally:

@@ -29,10 +29,14 @@ def _consume_inbox(sessions, after: int) -> tuple[int, int, int]:
     """(events read, submissions created, the last event id)."""
     created = 0
     with sessions.begin() as session:
-        events = session.scalars(select(RegistryEvent).where(RegistryEvent.id > after).order_by(RegistryEvent.id).limit(INBOX_BATCH)).all()
+        events = session.scalars(
+            select(RegistryEvent).where(RegistryEvent.id > after).order_by(RegistryEvent.id).limit(INBOX_BATCH)
+        ).all()
         for event in events:
             watchers = session.scalars(
-                select(WatchedRepository).where(WatchedRepository.repository == event.repository, WatchedRepository.registry == event.registry)
+                select(WatchedRepository).where(
+                    WatchedRepository.repository == event.repository, WatchedRepository.registry == event.registry
+                )
             ).all()
             created += sum(submit_digest(session, watched, event.digest, "registry_push") is not None for watched in watchers)
         return len(events), created, (events[-1].id if events else after)
@@ -47,7 +51,12 @@ def registry_push_sensor(context: SensorEvaluationContext, app_db: AppDatabaseRe
     notified, created, inbox = _consume_inbox(sessions, cursor.get("inbox", 0))
 
     with sessions() as session:  # no transaction is held open while the registry answers
-        polled = [(w.id, w.registry, w.repository) for w in session.scalars(select(WatchedRepository).where(WatchedRepository.mode == "poll").order_by(WatchedRepository.id))]
+        polled = [
+            (w.id, w.registry, w.repository)
+            for w in session.scalars(
+                select(WatchedRepository).where(WatchedRepository.mode == "poll").order_by(WatchedRepository.id)
+            )
+        ]
     found: dict[int, set[str]] = {}
     next_positions: dict[str, str] = {}
     client = registry.client()

@@ -14,7 +14,6 @@
 
 from __future__ import annotations
 
-
 from dagster import (
     AssetKey,
     DagsterEventType,
@@ -22,8 +21,8 @@ from dagster import (
     DefaultSensorStatus,
     RunFailureSensorContext,
     RunRequest,
-    RunStatusSensorContext,
     RunsFilter,
+    RunStatusSensorContext,
     SensorEvaluationContext,
     SensorResult,
     SkipReason,
@@ -82,21 +81,38 @@ def plan_runs(submissions: list[Submission], resolve, tiers: dict[str, str], act
         digest = key.split("@", 1)[1]
         primary = active.get((submission.organization_id, digest))
         if primary and primary != submission.id:
-            updates[submission.id] = {"image_digest": digest, "partition_key": key, "shared_with": primary, "status": "running", "phase": "sharing a running analysis"}
+            updates[submission.id] = {
+                "image_digest": digest,
+                "partition_key": key,
+                "shared_with": primary,
+                "status": "running",
+                "phase": "sharing a running analysis",
+            }
             continue
         active[(submission.organization_id, digest)] = submission.id
         updates[submission.id] = {"image_digest": digest, "partition_key": key, "phase": "run requested"}
-        requests.append(RunRequest(run_key=submission.id, partition_key=key, job_name=analyze_image_job.name, tags=run_tags(submission, tiers[submission.organization_id], submission.image_reference)))
+        requests.append(
+            RunRequest(
+                run_key=submission.id,
+                partition_key=key,
+                job_name=analyze_image_job.name,
+                tags=run_tags(submission, tiers[submission.organization_id], submission.image_reference),
+            )
+        )
     return requests, updates, failures
 
 
-@sensor(jobs=[analyze_image_job, refresh_vulnerability_db_job], minimum_interval_seconds=5, default_status=DefaultSensorStatus.RUNNING)
+@sensor(
+    jobs=[analyze_image_job, refresh_vulnerability_db_job], minimum_interval_seconds=5, default_status=DefaultSensorStatus.RUNNING
+)
 def submission_sensor(context: SensorEvaluationContext, app_db: AppDatabaseResource, registry: RegistryResource):
     """Queued submissions become analysis runs (one per submission id, batches behind a cursor)."""
     cursor = int(context.cursor or 0)
     if context.instance.get_latest_materialization_event(AssetKey("vulnerability_db")) is None:
         # A fresh deployment: load the advisories first; submissions wait (the cursor does not move).
-        return SensorResult(run_requests=[RunRequest(run_key="initial-vulnerability-db", job_name=refresh_vulnerability_db_job.name)])
+        return SensorResult(
+            run_requests=[RunRequest(run_key="initial-vulnerability-db", job_name=refresh_vulnerability_db_job.name)]
+        )
     sessions = app_db.sessions()
     with sessions() as session:
         batch = session.scalars(
@@ -107,7 +123,10 @@ def submission_sensor(context: SensorEvaluationContext, app_db: AppDatabaseResou
         tiers = {org: organization_tier(session, org).name for org in {s.organization_id for s in batch}}
         running = session.execute(
             select(Submission.organization_id, Submission.image_digest, Submission.id).where(
-                Submission.status.in_(LIVE), Submission.image_digest.is_not(None), Submission.shared_with.is_(None), Submission.seq <= cursor
+                Submission.status.in_(LIVE),
+                Submission.image_digest.is_not(None),
+                Submission.shared_with.is_(None),
+                Submission.seq <= cursor,
             )
         ).all()
     active = {(org, digest): submission_id for org, digest, submission_id in running}
@@ -121,15 +140,21 @@ def submission_sensor(context: SensorEvaluationContext, app_db: AppDatabaseResou
     requests, updates, failures = plan_runs(batch, resolve, tiers, active)
     with sessions.begin() as session:
         for submission_id, values in updates.items():
-            session.execute(update(Submission).where(Submission.id == submission_id, Submission.status == "queued").values(**values))
+            session.execute(
+                update(Submission).where(Submission.id == submission_id, Submission.status == "queued").values(**values)
+            )
         for submission_id, message in failures.items():
             session.execute(
-                update(Submission).where(Submission.id == submission_id).values(status="failed", phase="failed", error_step="submission", error_message=message)
+                update(Submission)
+                .where(Submission.id == submission_id)
+                .values(status="failed", phase="failed", error_step="submission", error_message=message)
             )
             row = session.get(Submission, submission_id)
             release(session, row.organization_id, submission_id)
     keys = sorted({r.partition_key for r in requests} - set(context.instance.get_dynamic_partitions(image_partitions.name)))
-    context.log.info(f"{len(requests)} run(s) requested, {len(updates) - len(requests)} shared, {len(failures)} failed to resolve")
+    context.log.info(
+        f"{len(requests)} run(s) requested, {len(updates) - len(requests)} shared, {len(failures)} failed to resolve"
+    )
     return SensorResult(
         run_requests=requests,
         dynamic_partitions_requests=[image_partitions.build_add_request(keys)] if keys else [],
@@ -159,7 +184,9 @@ def _mark(app_db: AppDatabaseResource, submission_id: str, release_quota: bool =
     return [row_id for row_id, _ in rows]
 
 
-@run_status_sensor(run_status=DagsterRunStatus.STARTED, monitored_jobs=[analyze_image_job], default_status=DefaultSensorStatus.RUNNING)
+@run_status_sensor(
+    run_status=DagsterRunStatus.STARTED, monitored_jobs=[analyze_image_job], default_status=DefaultSensorStatus.RUNNING
+)
 def submission_started_sensor(context: RunStatusSensorContext, app_db: AppDatabaseResource):
     """A started run marks its submission running; a run nobody wants any more (cancelled before it started) is stopped."""
     if submission := _submission_ids(context.dagster_run):
@@ -170,14 +197,18 @@ def submission_started_sensor(context: RunStatusSensorContext, app_db: AppDataba
                 context.instance.run_launcher.terminate(context.dagster_run.run_id)
 
 
-@run_status_sensor(run_status=DagsterRunStatus.SUCCESS, monitored_jobs=[analyze_image_job], default_status=DefaultSensorStatus.RUNNING)
+@run_status_sensor(
+    run_status=DagsterRunStatus.SUCCESS, monitored_jobs=[analyze_image_job], default_status=DefaultSensorStatus.RUNNING
+)
 def submission_complete_sensor(context: RunStatusSensorContext, app_db: AppDatabaseResource):
     """A successful run marks its submission (and those sharing it) complete."""
     if submission := _submission_ids(context.dagster_run):
         _mark(app_db, submission, status="complete", phase="complete", progress=100, run_id=context.dagster_run.run_id)
 
 
-@run_status_sensor(run_status=DagsterRunStatus.CANCELED, monitored_jobs=[analyze_image_job], default_status=DefaultSensorStatus.RUNNING)
+@run_status_sensor(
+    run_status=DagsterRunStatus.CANCELED, monitored_jobs=[analyze_image_job], default_status=DefaultSensorStatus.RUNNING
+)
 def submission_cancelled_sensor(context: RunStatusSensorContext, app_db: AppDatabaseResource):
     """A terminated run marks its submission cancelled and gives its quota back."""
     if submission := _submission_ids(context.dagster_run):
@@ -201,7 +232,16 @@ def submission_failed_sensor(context: RunFailureSensorContext, app_db: AppDataba
     """A failed run marks its submission failed with the failing step and the error's message."""
     if submission := _submission_ids(context.dagster_run):
         step, message = failing_step(context.instance, context.dagster_run.run_id)
-        _mark(app_db, submission, release_quota=True, status="failed", phase="failed", error_step=step, error_message=message, run_id=context.dagster_run.run_id)
+        _mark(
+            app_db,
+            submission,
+            release_quota=True,
+            status="failed",
+            phase="failed",
+            error_step=step,
+            error_message=message,
+            run_id=context.dagster_run.run_id,
+        )
 
 
 @sensor(minimum_interval_seconds=5, default_status=DefaultSensorStatus.RUNNING)
@@ -209,11 +249,23 @@ def submission_progress_sensor(context: SensorEvaluationContext, app_db: AppData
     """Running submissions follow their run's steps (phase = current step, progress = steps done)."""
     sessions = app_db.sessions()
     with sessions() as session:
-        running = session.execute(select(Submission.id, Submission.run_id).where(Submission.status == "running", Submission.run_id.is_not(None))).all()
+        running = session.execute(
+            select(Submission.id, Submission.run_id).where(Submission.status == "running", Submission.run_id.is_not(None))
+        ).all()
     for submission_id, run_id in running[:200]:
-        records = context.instance.get_records_for_run(run_id, of_type={DagsterEventType.STEP_START, DagsterEventType.STEP_SUCCESS}).records
-        done = {r.event_log_entry.dagster_event.step_key for r in records if r.event_log_entry.dagster_event.event_type == DagsterEventType.STEP_SUCCESS}
-        started = [r.event_log_entry.dagster_event.step_key for r in records if r.event_log_entry.dagster_event.event_type == DagsterEventType.STEP_START]
+        records = context.instance.get_records_for_run(
+            run_id, of_type={DagsterEventType.STEP_START, DagsterEventType.STEP_SUCCESS}
+        ).records
+        done = {
+            r.event_log_entry.dagster_event.step_key
+            for r in records
+            if r.event_log_entry.dagster_event.event_type == DagsterEventType.STEP_SUCCESS
+        }
+        started = [
+            r.event_log_entry.dagster_event.step_key
+            for r in records
+            if r.event_log_entry.dagster_event.event_type == DagsterEventType.STEP_START
+        ]
         current = next((step for step in reversed(started) if step not in done), "started")
         _mark(app_db, submission_id, phase=current, progress=int(100 * len(done) / len(STEPS)))
     return SkipReason(f"Followed {len(running)} running submission(s).")
@@ -229,7 +281,11 @@ def cancellation_sensor(context: SensorEvaluationContext, app_db: AppDatabaseRes
         wanted = session.scalars(select(Submission.id).where(Submission.cancel_requested.is_(True))).all()
     ended, done = 0, []
     for submission_id in wanted:
-        unfinished = [run for run in context.instance.get_runs(filters=RunsFilter(tags={SUBMISSION_TAG: submission_id})) if not run.is_finished]
+        unfinished = [
+            run
+            for run in context.instance.get_runs(filters=RunsFilter(tags={SUBMISSION_TAG: submission_id}))
+            if not run.is_finished
+        ]
         for run in unfinished:
             if run.status == DagsterRunStatus.QUEUED:
                 context.instance.report_run_canceled(run, message="Cancelled by the customer before it started.")

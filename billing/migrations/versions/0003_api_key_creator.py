@@ -4,22 +4,21 @@ Revision ID: 0003
 Revises: 0002
 """
 
-from alembic import op
 import sqlalchemy as sa
+from alembic import op
 
-
-revision = '0003'
-down_revision = '0002'
+revision = "0003"
+down_revision = "0002"
 branch_labels = None
 depends_on = None
 
 
 def upgrade() -> None:
-    op.add_column('api_keys', sa.Column('created_by', sa.String(length=255), server_default='', nullable=False))
-    op.alter_column('api_keys', 'user_id', existing_type=sa.String(length=36), nullable=True)
+    op.add_column("api_keys", sa.Column("created_by", sa.String(length=255), server_default="", nullable=False))
+    op.alter_column("api_keys", "user_id", existing_type=sa.String(length=36), nullable=True)
 
 
 def downgrade() -> None:
     op.execute("DELETE FROM api_keys WHERE user_id IS NULL")
-    op.alter_column('api_keys', 'user_id', existing_type=sa.String(length=36), nullable=False)
-    op.drop_column('api_keys', 'created_by')
+    op.alter_column("api_keys", "user_id", existing_type=sa.String(length=36), nullable=False)
+    op.drop_column("api_keys", "created_by")

@@ -18,7 +18,10 @@ def profile(opens, complete=True):
         "complete": complete,
         "incomplete_reason": "" if complete else "workload exited",
         "window": {"observed_seconds": 12.0, "configured_seconds": 60, "ended_by": "quiet"},
-        "observations": {"opens": {p: {"first_seen": i * 0.5, "count": 1, "phase": phase} for i, (p, phase) in enumerate(opens)}, "execs": {}},
+        "observations": {
+            "opens": {p: {"first_seen": i * 0.5, "count": 1, "phase": phase} for i, (p, phase) in enumerate(opens)},
+            "execs": {},
+        },
     }
 
 
@@ -40,10 +43,16 @@ def test_components_are_loaded_not_loaded_or_unknown():
         component("j", "jinja2", [f"{SITE}/jinja2/__init__.py", f"{SITE}/jinja2/ext.py"]),
         component("y", "pyyaml", [f"{SITE}/yaml/__init__.py"]),
         component("n", "nofiles", []),
-        Component("z", "zlib1g", "1", "deb", "pkg:deb/debian/zlib1g@1", "Debian:12", "zlib", "1", ("/lib/x86_64-linux-gnu/libz.so.1",)),
+        Component(
+            "z", "zlib1g", "1", "deb", "pkg:deb/debian/zlib1g@1", "Debian:12", "zlib", "1", ("/lib/x86_64-linux-gnu/libz.so.1",)
+        ),
     ]
     observed = profile(
-        [(f"{SITE}/jinja2/__pycache__/__init__.cpython-311.pyc", "idle"), ("/usr/lib/x86_64-linux-gnu/libz.so.1.2.13", "fuzzing"), ("/app/app.py", "idle")]
+        [
+            (f"{SITE}/jinja2/__pycache__/__init__.cpython-311.pyc", "idle"),
+            ("/usr/lib/x86_64-linux-gnu/libz.so.1.2.13", "fuzzing"),
+            ("/app/app.py", "idle"),
+        ]
     )
     links = {"/lib": "usr/lib", "/usr/lib/x86_64-linux-gnu/libz.so.1": "libz.so.1.2.13"}
     report = map_profile(components, observed, links)
@@ -59,10 +68,16 @@ def test_components_are_loaded_not_loaded_or_unknown():
 
 
 def test_filtered_cyclonedx_keeps_only_loaded_components():
-    components = [component("j", "jinja2", [f"{SITE}/jinja2/__init__.py"]), component("y", "pyyaml", [f"{SITE}/yaml/__init__.py"])]
+    components = [
+        component("j", "jinja2", [f"{SITE}/jinja2/__init__.py"]),
+        component("y", "pyyaml", [f"{SITE}/yaml/__init__.py"]),
+    ]
     report = map_profile(components, profile([(f"{SITE}/jinja2/__init__.py", "idle")]), {})
     full = {
-        "bomFormat": "CycloneDX", "specVersion": "1.6", "version": 1, "metadata": {"component": {"bom-ref": "root", "type": "container", "name": "x"}},
+        "bomFormat": "CycloneDX",
+        "specVersion": "1.6",
+        "version": 1,
+        "metadata": {"component": {"bom-ref": "root", "type": "container", "name": "x"}},
         "components": [
             {"bom-ref": "pkg:pypi/jinja2@1.0?package-id=j", "type": "library", "name": "jinja2"},
             {"bom-ref": "pkg:pypi/pyyaml@1.0?package-id=y", "type": "library", "name": "pyyaml"},
@@ -73,6 +88,9 @@ def test_filtered_cyclonedx_keeps_only_loaded_components():
     assert [c["name"] for c in filtered["components"]] == ["jinja2"]
     assert filtered["dependencies"] == [{"ref": "root", "dependsOn": ["pkg:pypi/jinja2@1.0?package-id=j"]}]
     properties = {p["name"]: p["value"] for p in filtered["components"][0]["properties"]}
-    assert properties["vexxy:evidence:files_loaded_count"] == "1" and properties["vexxy:evidence:file"] == f"{SITE}/jinja2/__init__.py"
+    assert (
+        properties["vexxy:evidence:files_loaded_count"] == "1"
+        and properties["vexxy:evidence:file"] == f"{SITE}/jinja2/__init__.py"
+    )
     assert missing_from_full(filtered, full) == []
     assert missing_from_full({"components": [{"bom-ref": "other"}]}, full) == ["other"]

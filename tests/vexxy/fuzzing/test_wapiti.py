@@ -20,7 +20,10 @@ pytestmark = pytest.mark.slow
 @pytest.fixture
 def sandbox(tmp_path):
     settings = SandboxSettings(
-        state_dir=tmp_path / "state", cache_dir=Path(os.environ["VEXXY_HOME"]) / "sandbox-cache", observation_seconds=60, quiet_seconds=3
+        state_dir=tmp_path / "state",
+        cache_dir=Path(os.environ["VEXXY_HOME"]) / "sandbox-cache",
+        observation_seconds=60,
+        quiet_seconds=3,
     )
     box = LocalSandbox(settings, RegistryClient())
     yield box
@@ -38,11 +41,15 @@ def test_wapiti_finds_xss_and_sql_injection_and_fuzzing_grows_the_profile(sandbo
         idle = sandbox.observe(workload)
     outcome = {}
     with sandbox.session(image) as workload:
-        fuzzed = sandbox.observe(workload, lambda w: outcome.setdefault("report", drive(w, wapiti_scan, idle_seconds=2, budget_seconds=40)))
+        fuzzed = sandbox.observe(
+            workload, lambda w: outcome.setdefault("report", drive(w, wapiti_scan, idle_seconds=2, budget_seconds=40))
+        )
     report = outcome["report"]
     assert report.status == "completed" and report.tool == "wapiti" and report.tool_version == "3.2.3"
     by_cwe = {f.cwe: f for f in report.findings}
-    assert by_cwe[79].name == "Reflected Cross Site Scripting" and by_cwe[79].parameter == "q" and by_cwe[79].url.endswith("/search")
+    assert (
+        by_cwe[79].name == "Reflected Cross Site Scripting" and by_cwe[79].parameter == "q" and by_cwe[79].url.endswith("/search")
+    )
     assert by_cwe[89].name == "SQL Injection" and by_cwe[89].parameter == "id" and by_cwe[89].risk == "high"
     assert by_cwe[79].wasc == 8 and by_cwe[89].wasc == 19
     scan_host = report.targets[0].split("/")[2].split(":")[0]
@@ -65,14 +72,28 @@ def test_the_scanner_namespace_reaches_only_the_sandbox(sandbox, vulnerable_imag
         address = workload.network.attach_scanner()
         code = (
             "import socket, sys\n"
-            "for host, port in [(sys.argv[1], 8080), ('1.1.1.1', 80), (sys.argv[2], 22), (sys.argv[3], 8080), ('127.0.0.1', 5432)]:\n"
+            "for host, port in [(sys.argv[1], 8080), ('1.1.1.1', 80), "
+            "(sys.argv[2], 22), (sys.argv[3], 8080), ('127.0.0.1', 5432)]:\n"
             "    s = socket.socket(); s.settimeout(2)\n"
             "    try:\n        s.connect((host, port)); print('reached', host)\n"
             "    except OSError as e:\n        print('blocked', host, e.errno)\n"
         )
         result = subprocess.run(
-            ["ip", "netns", "exec", workload.network.scanner_netns, "python3", "-c", code, address, host, workload.network.host_address],
-            capture_output=True, text=True, timeout=30,
+            [
+                "ip",
+                "netns",
+                "exec",
+                workload.network.scanner_netns,
+                "python3",
+                "-c",
+                code,
+                address,
+                host,
+                workload.network.host_address,
+            ],
+            capture_output=True,
+            text=True,
+            timeout=30,
         )
     lines = result.stdout.splitlines()
     assert lines[0] == f"reached {address}"
@@ -84,12 +105,16 @@ def test_no_http_port_is_skipped_not_an_error(sandbox, registry):
 
     banner = (
         "import socket\ns = socket.socket(); s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)\n"
-        "s.bind(('0.0.0.0', 2222)); s.listen()\nwhile True:\n    c, _ = s.accept(); c.sendall(b'SSH-2.0-not-http\\r\\n'); c.close()\n"
+        "s.bind(('0.0.0.0', 2222)); s.listen()\nwhile True:\n    c, _ = "
+        "s.accept(); c.sendall(b'SSH-2.0-not-http\\r\\n'); c.close()\n"
     )
     tcp_only = python_image(registry, "tcp-banner", banner, ports=["2222/tcp"])
     quiet = python_image(registry, "no-ports", "import time\ntime.sleep(600)\n")
     for image, reason in ((tcp_only, "TCP 2222 did not answer HTTP"), (quiet, "the image exposes no TCP port")):
         outcome = {}
         with sandbox.session(image) as workload:
-            sandbox.observe(workload, lambda w: outcome.setdefault("report", drive(w, wapiti_scan, idle_seconds=0, budget_seconds=10)))
+            sandbox.observe(
+                workload,
+                lambda w, outcome=outcome: outcome.setdefault("report", drive(w, wapiti_scan, idle_seconds=0, budget_seconds=10)),
+            )
         assert outcome["report"].status == "skipped" and reason in outcome["report"].reason

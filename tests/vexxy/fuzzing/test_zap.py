@@ -1,10 +1,10 @@
 """The ZAP path with the real `zaproxy` client against a server speaking ZAP's JSON API."""
 
 import pytest
-
 from fake_zap import FakeZap, FakeZapState
 from loopback_http import LoopbackServer, QuietHandler
 from ports import closed_port
+
 from vexxy.fuzzing.sarif import sarif_errors, to_sarif
 from vexxy.fuzzing.zap import ZapScanner
 

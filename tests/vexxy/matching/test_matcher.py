@@ -47,9 +47,29 @@ def test_name_normalization_and_debian_source_packages():
             "affected": [{"package": {"ecosystem": "PyPI", "name": "Zope.Interface"}, "versions": ["5.0"]}],
         }
     )
-    libc = Component("a", "libc6", "2.36-9+deb12u4", "deb", "pkg:deb/debian/libc6@2.36-9%2Bdeb12u4?arch=amd64&distro=debian-12", "Debian:12", "glibc", "2.36-9+deb12u4")
-    fixed_libc = Component("b", "libc-bin", "2.36-9+deb12u7", "deb", "pkg:deb/debian/libc-bin@2.36-9%2Bdeb12u7", "Debian:12", "glibc", "2.36-9+deb12u7")
-    other_release = Component("c", "libc6", "2.31-13", "deb", "pkg:deb/debian/libc6@2.31-13?distro=debian-11", "Debian:11", "glibc", "2.31-13")
+    libc = Component(
+        "a",
+        "libc6",
+        "2.36-9+deb12u4",
+        "deb",
+        "pkg:deb/debian/libc6@2.36-9%2Bdeb12u4?arch=amd64&distro=debian-12",
+        "Debian:12",
+        "glibc",
+        "2.36-9+deb12u4",
+    )
+    fixed_libc = Component(
+        "b",
+        "libc-bin",
+        "2.36-9+deb12u7",
+        "deb",
+        "pkg:deb/debian/libc-bin@2.36-9%2Bdeb12u7",
+        "Debian:12",
+        "glibc",
+        "2.36-9+deb12u7",
+    )
+    other_release = Component(
+        "c", "libc6", "2.31-13", "deb", "pkg:deb/debian/libc6@2.31-13?distro=debian-11", "Debian:11", "glibc", "2.31-13"
+    )
     zope = Component("d", "zope-interface", "5.0", "python", "pkg:pypi/zope-interface@5.0", "PyPI", "zope_interface", "5.0")
     report = match_components([libc, fixed_libc, other_release, zope], AdvisoryDatabase([debian, pypi]))
     assert {(m.component_ref, m.vulnerability) for m in report.matches} == {("a", "CVE-2000-0001"), ("d", "PYSEC-0000-1")}
@@ -58,7 +78,16 @@ def test_name_normalization_and_debian_source_packages():
 
 def test_unorderable_component_version_is_reported():
     advisory = parse_osv(
-        {"id": "X-1", "modified": "2024-01-01T00:00:00Z", "affected": [{"package": {"ecosystem": "PyPI", "name": "odd"}, "ranges": [{"type": "ECOSYSTEM", "events": [{"introduced": "0"}]}]}]}
+        {
+            "id": "X-1",
+            "modified": "2024-01-01T00:00:00Z",
+            "affected": [
+                {
+                    "package": {"ecosystem": "PyPI", "name": "odd"},
+                    "ranges": [{"type": "ECOSYSTEM", "events": [{"introduced": "0"}]}],
+                }
+            ],
+        }
     )
     odd = Component("e", "odd", "not/a/version", "python", "pkg:pypi/odd@x", "PyPI", "odd", "not/a/version")
     report = match_components([odd], AdvisoryDatabase([advisory]))

@@ -1,7 +1,5 @@
 """OSV range semantics: introduced/fixed/last_affected/limit events and the `versions` list."""
 
-from pathlib import Path
-
 import yaml
 
 from vexxy import settings

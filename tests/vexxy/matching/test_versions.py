@@ -7,7 +7,7 @@ from vexxy.matching.versions import UnorderableVersion, parse_version
 
 def ordered(ecosystem, *versions):
     parsed = [parse_version(ecosystem, v) for v in versions]
-    return all(a < b for a, b in zip(parsed, parsed[1:]))
+    return all(a < b for a, b in zip(parsed, parsed[1:], strict=False))
 
 
 def test_pep440_pre_post_dev_and_local():

@@ -36,7 +36,9 @@ def test_one_bad_record_is_reported_and_skipped(tmp_path):
             {
                 "id": "BAD-1",
                 "modified": "2024-01-01T00:00:00Z",
-                "affected": [{"package": {"ecosystem": "PyPI", "name": "x"}, "ranges": [{"type": "ECOSYSTEM", "events": [{"fixd": "1"}]}]}],
+                "affected": [
+                    {"package": {"ecosystem": "PyPI", "name": "x"}, "ranges": [{"type": "ECOSYSTEM", "events": [{"fixd": "1"}]}]}
+                ],
             }
         )
     )

@@ -5,8 +5,8 @@ import socket
 from pathlib import Path
 
 import pytest
-
 from sandbox_images import device_entry, push, python_image, symlink_entry
+
 from vexxy.oci.build import RuntimeConfig, file_entry
 from vexxy.oci.registry_client import RegistryClient
 from vexxy.sandbox.local import LocalSandbox, SandboxSettings
@@ -51,7 +51,11 @@ def host_address() -> str:
 
 
 def test_fork_bomb_hits_the_pids_limit(sandbox, registry):
-    image = python_image(registry, "fork-bomb", "import os, time\nwhile True:\n    try:\n        os.fork()\n    except OSError:\n        time.sleep(0.01)\n")
+    image = python_image(
+        registry,
+        "fork-bomb",
+        "import os, time\nwhile True:\n    try:\n        os.fork()\n    except OSError:\n        time.sleep(0.01)\n",
+    )
     profile = run(sandbox, image)
     assert profile.readiness.outcome == "ready"
     assert any("pids limit reached (64 processes)" in e for e in profile.resource_events)
@@ -66,8 +70,10 @@ def test_memory_hog_is_killed_and_the_profile_says_so(sandbox, registry):
 
 def test_filling_the_writable_space_stops_at_its_limit(sandbox, registry):
     image = python_image(
-        registry, "disk-filler",
-        "import time\ntry:\n    with open('/tmp/fill', 'wb') as f:\n        while True:\n            f.write(b'x' * (1 << 20))\nexcept OSError as e:\n    print('stopped:', e, flush=True)\ntime.sleep(60)\n",
+        registry,
+        "disk-filler",
+        "import time\ntry:\n    with open('/tmp/fill', 'wb') as f:\n        while True:\n            f.write(b'x' "
+        "* (1 << 20))\nexcept OSError as e:\n    print('stopped:', e, flush=True)\ntime.sleep(60)\n",
     )
     profile = run(sandbox, image)
     assert any("writable space full (32 MiB)" in e for e in profile.resource_events)
@@ -89,7 +95,13 @@ def test_outbound_connections_are_refused_and_recorded(sandbox, registry):
     )
     profile = run(sandbox, python_image(registry, "reach-out", code))
     attempted = {(a["address"], a["protocol"], a["port"]) for a in profile.outbound_attempts}
-    assert {("1.1.1.1", "tcp", 443), ("8.8.8.8", "tcp", 53), ("9.9.9.9", "udp", 53), (host, "tcp", 22), (host, "tcp", 5432)} <= attempted
+    assert {
+        ("1.1.1.1", "tcp", 443),
+        ("8.8.8.8", "tcp", 53),
+        ("9.9.9.9", "udp", 53),
+        (host, "tcp", 22),
+        (host, "tcp", 5432),
+    } <= attempted
     assert "CONNECTED" not in profile.workload_log_tail
     assert profile.workload_log_tail.count("refused") >= 5 and "dns failed" in profile.workload_log_tail
 
@@ -116,7 +128,12 @@ def test_never_ready(sandbox, registry):
 
 
 def test_dotdot_path_in_a_layer_is_refused(sandbox, registry, tmp_path):
-    image = push(registry, "dotdot", RuntimeConfig(entrypoint=["true"]), extra_entries=[file_entry("../../../../tmp/vexxy-dotdot-escape", "pwned")])
+    image = push(
+        registry,
+        "dotdot",
+        RuntimeConfig(entrypoint=["true"]),
+        extra_entries=[file_entry("../../../../tmp/vexxy-dotdot-escape", "pwned")],
+    )
     with pytest.raises(UnsafeLayer, match=r"climbs out of the root filesystem"):
         run(sandbox, image)
     assert not Path("/tmp/vexxy-dotdot-escape").exists()
@@ -125,7 +142,9 @@ def test_dotdot_path_in_a_layer_is_refused(sandbox, registry, tmp_path):
 def test_absolute_paths_stay_inside_the_root(sandbox, registry):
     marker = "/tmp/vexxy-absolute-path-test"
     image = push(
-        registry, "absolute", RuntimeConfig(entrypoint=["python3", "-c", f"print(open('{marker}').read(), flush=True)"]),
+        registry,
+        "absolute",
+        RuntimeConfig(entrypoint=["python3", "-c", f"print(open('{marker}').read(), flush=True)"]),
         extra_entries=[file_entry(marker, "inside the image")],
     )
     profile = run(sandbox, image)
@@ -137,8 +156,11 @@ def test_symlink_out_of_the_root_then_a_write_through_it(sandbox, registry):
     host_target = Path("/tmp/vexxy-symlink-target")
     host_target.mkdir(exist_ok=True)
     image = push(
-        registry, "symlink-escape",
-        RuntimeConfig(entrypoint=["python3", "-c", "import os; print(sorted(os.listdir('/tmp/vexxy-symlink-target')), flush=True)"]),
+        registry,
+        "symlink-escape",
+        RuntimeConfig(
+            entrypoint=["python3", "-c", "import os; print(sorted(os.listdir('/tmp/vexxy-symlink-target')), flush=True)"]
+        ),
         extra_entries=[
             symlink_entry("escape-absolute", str(host_target)),
             file_entry("escape-absolute/pwned-absolute", "x"),

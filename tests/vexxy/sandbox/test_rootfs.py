@@ -6,8 +6,8 @@ import io
 import tarfile
 
 import pytest
-
 from sandbox_images import symlink_entry
+
 from vexxy.oci.build import EPOCH, directory_entry, file_entry, layer_from_entries
 from vexxy.sandbox.rootfs import UnsafeLayer, chain_id, unpack_layers
 
@@ -27,7 +27,13 @@ def unpack(tmp_path, *entry_lists, limit=1 << 30):
 def test_whiteouts_and_opaque_directories(tmp_path):
     root, _ = unpack(
         tmp_path,
-        [directory_entry("etc"), file_entry("etc/a", "a"), file_entry("etc/b", "b"), directory_entry("opt"), file_entry("opt/old", "o")],
+        [
+            directory_entry("etc"),
+            file_entry("etc/a", "a"),
+            file_entry("etc/b", "b"),
+            directory_entry("opt"),
+            file_entry("opt/old", "o"),
+        ],
         [file_entry("etc/.wh.a", ""), directory_entry("opt"), file_entry("opt/.wh..wh..opq", ""), file_entry("opt/new", "n")],
     )
     assert sorted(p.name for p in (root / "etc").iterdir()) == ["b"]
@@ -37,7 +43,12 @@ def test_whiteouts_and_opaque_directories(tmp_path):
 def test_hard_links_and_usrmerge_symlinks(tmp_path):
     root, _ = unpack(
         tmp_path,
-        [directory_entry("usr"), directory_entry("usr/lib"), symlink_entry("lib", "usr/lib"), file_entry("usr/lib/libx.so.1", "elf")],
+        [
+            directory_entry("usr"),
+            directory_entry("usr/lib"),
+            symlink_entry("lib", "usr/lib"),
+            file_entry("usr/lib/libx.so.1", "elf"),
+        ],
         [file_entry("lib/liby.so.1", "elf2"), hardlink_entry("usr/lib/libz.so", "lib/libx.so.1")],
     )
     assert (root / "usr/lib/liby.so.1").read_text() == "elf2"  # written through the lower layer's symlink

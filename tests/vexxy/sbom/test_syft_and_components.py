@@ -1,7 +1,5 @@
 """The real Syft binary on a real image, and the components vexxy reads from its JSON."""
 
-import json
-
 import pytest
 
 from vexxy.errors import SbomError
@@ -25,16 +23,25 @@ def test_syft_inventories_debian_and_python_packages(demo_syft_json):
 
 
 def test_purl_qualifiers_are_dropped_for_vex_matching():
-    assert strip_qualifiers("pkg:deb/debian/libc6@2.36-9%2Bdeb12u4?arch=amd64&distro=debian-12") == "pkg:deb/debian/libc6@2.36-9%2Bdeb12u4"
+    assert (
+        strip_qualifiers("pkg:deb/debian/libc6@2.36-9%2Bdeb12u4?arch=amd64&distro=debian-12")
+        == "pkg:deb/debian/libc6@2.36-9%2Bdeb12u4"
+    )
 
 
 def test_component_without_file_list_has_no_files():
-    document = {"artifacts": [{"id": "x", "name": "left-pad", "version": "1.3.0", "type": "npm", "purl": "pkg:npm/left-pad@1.3.0", "metadata": {}}]}
+    document = {
+        "artifacts": [
+            {"id": "x", "name": "left-pad", "version": "1.3.0", "type": "npm", "purl": "pkg:npm/left-pad@1.3.0", "metadata": {}}
+        ]
+    }
     (component,) = components_from_syft(document)
     assert component.files == () and component.ecosystem == "npm"
 
 
 def test_syft_failure_names_the_image(registry):
     with pytest.raises(SbomError, match="Syft failed to scan") as error:
-        SyftScanner(timeout_seconds=60).scan_registry_image(f"{registry.address}/vexxy/absent@sha256:{'1' * 64}", registry.address, "linux/amd64")
+        SyftScanner(timeout_seconds=60).scan_registry_image(
+            f"{registry.address}/vexxy/absent@sha256:{'1' * 64}", registry.address, "linux/amd64"
+        )
     assert "pulled" in error.value.hint

@@ -1,6 +1,6 @@
 """OpenVEX 0.2.0 and CycloneDX 1.6 rendering, validated against the official schemas."""
 
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 from vexxy.matching.matcher import VulnerabilityMatch
 from vexxy.oci.image import ImageConfig, Layer, Platform, ResolvedImage
@@ -15,15 +15,35 @@ INDEX = "sha256:" + "2" * 64
 
 def image(index=None):
     return ResolvedImage(
-        reference="127.0.0.1:5000/vexxy/demo:1.0", name="127.0.0.1:5000/vexxy/demo", manifest_digest=MANIFEST,
-        media_type="application/vnd.oci.image.manifest.v1+json", platform=Platform(), config_digest="sha256:" + "3" * 64,
-        config=ImageConfig(), layers=[Layer("sha256:" + "4" * 64, 10, "x")], index_digest=index,
+        reference="127.0.0.1:5000/vexxy/demo:1.0",
+        name="127.0.0.1:5000/vexxy/demo",
+        manifest_digest=MANIFEST,
+        media_type="application/vnd.oci.image.manifest.v1+json",
+        platform=Platform(),
+        config_digest="sha256:" + "3" * 64,
+        config=ImageConfig(),
+        layers=[Layer("sha256:" + "4" * 64, 10, "x")],
+        index_digest=index,
     )
 
 
 def matches():
     def m(advisory, cve, purl, ref):
-        return VulnerabilityMatch(ref, purl.split("/")[1].split("@")[0], purl.split("@")[1], purl, "PyPI", advisory, (f"GHSA-{ref}",), cve, f"summary of {cve}", "ECOSYSTEM >= 0 < 9", "0", "9", None)
+        return VulnerabilityMatch(
+            ref,
+            purl.split("/")[1].split("@")[0],
+            purl.split("@")[1],
+            purl,
+            "PyPI",
+            advisory,
+            (f"GHSA-{ref}",),
+            cve,
+            f"summary of {cve}",
+            "ECOSYSTEM >= 0 < 9",
+            "0",
+            "9",
+            None,
+        )
 
     return [m("PYSEC-1", "CVE-2020-1", "pkg:pypi/pyyaml@5.3.1", "y"), m("PYSEC-2", "CVE-2020-2", "pkg:pypi/jinja2@2.10", "j")]
 
@@ -38,7 +58,11 @@ def test_openvex_document_is_valid_and_names_image_and_packages():
     assert openvex_errors(document) == []
     assert document["@context"] == "https://openvex.dev/ns/v0.2.0" and document["version"] == 1
     statement = document["statements"][0]
-    assert statement["vulnerability"] == {"name": "CVE-2020-1", "aliases": ["GHSA-y", "PYSEC-1"], "description": "summary of CVE-2020-1"}
+    assert statement["vulnerability"] == {
+        "name": "CVE-2020-1",
+        "aliases": ["GHSA-y", "PYSEC-1"],
+        "description": "summary of CVE-2020-1",
+    }
     (product,) = statement["products"]
     assert product["@id"] == f"pkg:oci/demo@{MANIFEST}"
     assert product["hashes"] == {"sha-256": "1" * 64}
@@ -73,10 +97,12 @@ def test_evidence_statements_are_valid_openvex_and_cyclonedx():
 
 
 def test_version_is_bumped_only_when_statements_change():
-    first = render_openvex(image(), build_statements(matches(), NoRuntimeEvidence()), now=datetime(2026, 1, 1, tzinfo=timezone.utc))
+    first = render_openvex(image(), build_statements(matches(), NoRuntimeEvidence()), now=datetime(2026, 1, 1, tzinfo=UTC))
     same = render_openvex(image(), build_statements(matches(), NoRuntimeEvidence()), previous=first)
     assert same == first
-    changed = render_openvex(image(), build_statements(matches(), Evidence()), previous=first, now=datetime(2026, 2, 1, tzinfo=timezone.utc))
+    changed = render_openvex(
+        image(), build_statements(matches(), Evidence()), previous=first, now=datetime(2026, 2, 1, tzinfo=UTC)
+    )
     assert changed["version"] == 2 and changed["@id"] == first["@id"]
     assert changed["last_updated"] == "2026-02-01T00:00:00Z" and changed["timestamp"] == first["timestamp"]
     assert openvex_errors(changed) == []

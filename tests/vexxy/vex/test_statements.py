@@ -6,9 +6,19 @@ from vexxy.vex.statements import ComponentEvidence, NoRuntimeEvidence, Status, b
 
 def match(advisory, vulnerability, purl="pkg:pypi/pyyaml@5.3.1", ref="c1", aliases=(), fixed="5.4"):
     return VulnerabilityMatch(
-        component_ref=ref, component_name="pyyaml", component_version="5.3.1", purl=purl, ecosystem="PyPI",
-        advisory_id=advisory, aliases=aliases, vulnerability=vulnerability, summary="summary", matched="ECOSYSTEM >= 0 < 5.4",
-        introduced="0", fixed=fixed, last_affected=None,
+        component_ref=ref,
+        component_name="pyyaml",
+        component_version="5.3.1",
+        purl=purl,
+        ecosystem="PyPI",
+        advisory_id=advisory,
+        aliases=aliases,
+        vulnerability=vulnerability,
+        summary="summary",
+        matched="ECOSYSTEM >= 0 < 5.4",
+        introduced="0",
+        fixed=fixed,
+        last_affected=None,
     )
 
 
@@ -28,7 +38,10 @@ def test_without_runtime_evidence_everything_is_under_investigation():
 
 def test_advisories_naming_the_same_cve_become_one_statement():
     statements = build_statements(
-        [match("PYSEC-2021-142", "CVE-2020-14343", aliases=("GHSA-x",)), match("GHSA-x", "CVE-2020-14343", aliases=("CVE-2020-14343",))],
+        [
+            match("PYSEC-2021-142", "CVE-2020-14343", aliases=("GHSA-x",)),
+            match("GHSA-x", "CVE-2020-14343", aliases=("CVE-2020-14343",)),
+        ],
         NoRuntimeEvidence(),
     )
     (statement,) = statements
@@ -43,7 +56,8 @@ def test_evidence_decides_the_status():
     partial = ComponentEvidence(10, (), False, "sha256:p", "20 s", incomplete_reason="workload exited")
     refs = {"loaded": loaded, "unseen": unseen, "unknown": unknown, "partial": partial}
     statements = build_statements(
-        [match("P", "CVE-1", purl=f"pkg:pypi/{r}@1", ref=r) for r in refs] + [match("P", "CVE-1", purl="pkg:pypi/none@1", ref="none")],
+        [match("P", "CVE-1", purl=f"pkg:pypi/{r}@1", ref=r) for r in refs]
+        + [match("P", "CVE-1", purl="pkg:pypi/none@1", ref="none")],
         Evidence(refs),
     )
     by_ref = {s.component_ref: s for s in statements}
