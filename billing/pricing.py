@@ -13,16 +13,16 @@ class Tier:
     monthly_credit_limit: int  # spend cap in credits per period
     credit_price_cents: int  # what one credit costs
     max_concurrency: int  # analyses running at once
-    priority: int  # higher runs first
+    priority_band: tuple[int, int]  # (lowest, highest) run priority; bands of tiers never overlap
     fuzzing_included: bool
     max_observation_seconds: int
     stripe_plan: str | None  # the Stripe plan/price id of the subscription (None: free)
 
 
 TIERS: dict[str, Tier] = {
-    "free": Tier("free", 10, 100, 0, 1, 0, False, 60, None),
-    "team": Tier("team", 500, 10_000, 25, 4, 5, True, 300, "vexxy-team"),
-    "enterprise": Tier("enterprise", 10_000, 500_000, 15, 16, 10, True, 900, "vexxy-enterprise"),
+    "free": Tier("free", 10, 100, 0, 1, (0, 9), False, 60, None),
+    "team": Tier("team", 500, 10_000, 25, 4, (10, 19), True, 300, "vexxy-team"),
+    "enterprise": Tier("enterprise", 10_000, 500_000, 15, 16, (20, 29), True, 900, "vexxy-enterprise"),
 }
 DEFAULT_TIER = "free"
 CURRENCY = "usd"
@@ -30,6 +30,15 @@ CURRENCY = "usd"
 
 def tier(name: str | None) -> Tier:
     return TIERS.get(name or DEFAULT_TIER, TIERS[DEFAULT_TIER])
+
+
+def run_priority(plan: Tier, requested: int | None = None) -> int:
+    """The run priority of a submission: the caller's wish (0 = the tier's default) clamped into the tier's band.
+
+    Bands do not overlap, so a paying tier's default always outranks anything a cheaper tier can ask for.
+    """
+    low, high = plan.priority_band
+    return low + min(max(requested or 0, 0), high - low)
 
 
 @dataclass(frozen=True)

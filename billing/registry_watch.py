@@ -12,6 +12,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from billing.errors import PaymentRequired, QuotaExceeded
+from billing.pricing import run_priority
 from billing.quota import check_quota, organization_tier
 from billing.submissions import SeenDigest, Submission, WatchedRepository
 from vexxy.oci.reference import ImageReference
@@ -33,7 +34,7 @@ def submit_digest(session: Session, watched: WatchedRepository, digest: str, sou
         source=source,
         image_reference=f"{watched.registry}/{watched.repository}@{digest}",
         image_digest=None,
-        priority=plan.priority,
+        priority=run_priority(plan),
         fuzzing=plan.fuzzing_included,
         observation_seconds=min(DEFAULT_OBSERVATION_SECONDS, plan.max_observation_seconds),
         correlation_id=uuid.uuid4().hex,

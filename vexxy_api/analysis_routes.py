@@ -19,6 +19,7 @@ from pydantic import BaseModel, Field
 from sqlalchemy import func, select
 
 from billing.errors import PaymentRequired, QuotaExceeded, UnknownOrganization
+from billing.pricing import run_priority
 from billing.quota import check_quota, organization_tier, release
 from billing.submissions import Submission
 from vexxy.errors import InvalidReference
@@ -39,7 +40,9 @@ DOCUMENTS = {
 
 class SubmitAnalysis(BaseModel):
     image: str = Field(description="registry/repository:tag or registry/repository@sha256:<digest>", max_length=512)
-    priority: int = Field(default=0, ge=0, le=10)
+    priority: int = Field(
+        default=0, ge=0, le=9, description="urgency within the tier's priority band: 0 (the tier's default) to 9"
+    )
     fuzzing: bool = True
     observation_seconds: int | None = Field(default=None, ge=10, le=3600)
 
@@ -121,7 +124,7 @@ def submit(request: Request, body: SubmitAnalysis, caller: Caller = Depends(curr
                 submitted_by=caller.subject,
                 source="api",
                 image_reference=body.image,
-                priority=body.priority + plan.priority,
+                priority=run_priority(plan, body.priority),
                 fuzzing=body.fuzzing and plan.fuzzing_included,
                 observation_seconds=observation,
                 correlation_id=correlation_id(request),

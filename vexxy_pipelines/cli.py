@@ -13,6 +13,7 @@ import uuid
 from pathlib import Path
 
 from rich.console import Console
+from rich.markup import escape
 from rich.table import Table
 
 from vexxy.errors import VexxyError
@@ -121,22 +122,22 @@ def cmd_analyze(args: argparse.Namespace) -> int:
     if args.platform:
         os.environ["VEXXY_PLATFORM"] = args.platform
     started = time.monotonic()
-    console.print(f"Resolving [bold]{args.reference}[/] ...")
+    console.print(f"Resolving [bold]{escape(args.reference)}[/] ...")
     resolved = resolve_reference(args.reference)
     key = resolved.canonical
-    console.print(f"  [green]✓[/] {resolved.platform} manifest {resolved.manifest_digest}")
+    console.print(f"  [green]✓[/] {escape(str(resolved.platform))} manifest {escape(resolved.manifest_digest)}")
     instance = _instance()
     if key not in instance.get_dynamic_partitions(image_partitions.name):
         instance.add_dynamic_partitions(image_partitions.name, [key])
-        console.print(f"  [green]✓[/] added partition {key}")
+        console.print(f"  [green]✓[/] added partition {escape(key)}")
     else:
-        console.print(f"  [green]✓[/] partition {key} already exists")
+        console.print(f"  [green]✓[/] partition {escape(key)} already exists")
     _ensure_vulnerability_db(instance)
     tags = {REFERENCE_TAG: args.reference, **({INDEX_DIGEST_TAG: resolved.index_digest} if resolved.index_digest else {})}
     result = _run_job(instance, "analyze_image", partition_key=key, tags=tags, steps=ANALYSIS_STEPS)
     if not result.success:
-        console.print(f"[red]Analysis of {args.reference} failed[/] — {_failure_message(result)}")
-        console.print(f"Run {result.run_id} is in the Dagster instance at {os.environ['DAGSTER_HOME']}.")
+        console.print(f"[red]Analysis of {escape(args.reference)} failed[/] — {escape(_failure_message(result))}")
+        console.print(f"Run {result.run_id} is in the Dagster instance at {escape(os.environ['DAGSTER_HOME'])}.")
         return 1
 
     from dagster import build_resources
@@ -171,10 +172,10 @@ def cmd_analyze(args: argparse.Namespace) -> int:
         matches = store.get_json(scope, "vulnerabilities.json")["matches"]
         components = len(json.loads(store.get(scope, "sbom.syft.json")).get("artifacts", []))
 
-    table = Table(title=f"vexxy analysis of {args.reference}", show_header=False)
+    table = Table(title=f"vexxy analysis of {escape(args.reference)}", show_header=False)
     table.add_column(no_wrap=True)
     table.add_column(overflow="fold")
-    table.add_row("partition", key)
+    table.add_row("partition", escape(key))
     table.add_row("components", str(components))
     table.add_row("vulnerability matches", str(len(matches)))
     by_status: dict[str, int] = {}
@@ -182,11 +183,11 @@ def cmd_analyze(args: argparse.Namespace) -> int:
         by_status[statement["status"]] = by_status.get(statement["status"], 0) + 1
     table.add_row("VEX statements", ", ".join(f"{n} {s}" for s, n in sorted(by_status.items())) or "none")
     for name, path in written.items():
-        table.add_row(name, str(path))
+        table.add_row(name, escape(str(path)))
     table.add_row("took", f"{time.monotonic() - started:.1f} s (run {result.run_id[:8]})")
     out.print(table)
     if "openvex.json" in written:
-        out.print(f"VEX: {written['openvex.json']}", soft_wrap=True)
+        out.print(f"VEX: {escape(str(written['openvex.json']))}", soft_wrap=True)
     return 0
 
 
@@ -200,7 +201,7 @@ def cmd_db_update(args: argparse.Namespace) -> int:
     out.print(
         f"Vulnerability database {metadata['content_hash'].value[:16]}: {metadata['advisories'].value} advisories "
         f"({metadata['malformed_skipped'].value} malformed and {metadata['withdrawn_skipped'].value} withdrawn skipped) "
-        f"from {metadata['source'].value}"
+        f"from {escape(str(metadata['source'].value))}"
     )
     return 0
 
@@ -216,7 +217,7 @@ def cmd_registry(args: argparse.Namespace) -> int:
     registry = _local_registry(args)
     if args.action == "start":
         registry.start()
-        out.print(f"Registry listening on {registry.address} (data in {registry.root})")
+        out.print(f"Registry listening on {registry.address} (data in {escape(str(registry.root))})")
     else:
         registry.stop()
         out.print(f"Registry on {registry.address} stopped")
@@ -227,8 +228,8 @@ def cmd_demo_build(args: argparse.Namespace) -> int:
     from vexxy.demo.images import DEMO, build_and_push
 
     registry = _local_registry(args).start()
-    ref = build_and_push(DEMO, registry.address, log=lambda msg: console.print(f"  {msg}"))
-    out.print(str(ref))
+    ref = build_and_push(DEMO, registry.address, log=lambda msg: console.print(f"  {escape(msg)}"))
+    out.print(escape(str(ref)))
     return 0
 
 
@@ -237,7 +238,7 @@ def cmd_demo(args: argparse.Namespace) -> int:
 
     registry = _local_registry(args).start()
     console.print(f"Local registry on {registry.address}")
-    build_and_push(DEMO, registry.address, log=lambda msg: console.print(f"  {msg}"))
+    build_and_push(DEMO, registry.address, log=lambda msg: console.print(f"  {escape(msg)}"))
     args.reference = f"{registry.address}/{DEMO.repository}:{DEMO.tag}"
     return cmd_analyze(args)
 
@@ -349,9 +350,9 @@ def main(argv: list[str] | None = None) -> int:
     try:
         return args.func(args)
     except VexxyError as exc:
-        console.print(f"[red]error:[/] {exc.message}")
+        console.print(f"[red]error:[/] {escape(exc.message)}")
         if exc.hint:
-            console.print(f"[yellow]what to do:[/] {exc.hint}")
+            console.print(f"[yellow]what to do:[/] {escape(exc.hint)}")
         return 2
     except KeyboardInterrupt:
         console.print("[red]interrupted[/]")

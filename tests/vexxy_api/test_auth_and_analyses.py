@@ -14,6 +14,7 @@ from fastapi.testclient import TestClient
 from sqlalchemy import func, select
 
 from billing.models import User
+from billing.pricing import TIERS
 from billing.submissions import ApiKey, Submission
 from vexxy_api.app import create_app
 from vexxy_api.auth import new_api_key
@@ -98,7 +99,7 @@ def test_submit_validate_list_cancel_delete(client, app_sessions):
     )
     assert created.status_code == 201 and created.headers["Location"].endswith(created.json()["id"])
     body = created.json()
-    assert body["status"] == "queued" and body["priority"] == 3 + 5 and body["fuzzing"] is True
+    assert body["status"] == "queued" and body["priority"] == TIERS["team"].priority_band[0] + 3 and body["fuzzing"] is True
     with app_sessions() as session:
         assert session.get(Submission, body["id"]).correlation_id == "corr-123"
     listed = client.get("/api/v1/analyses?status=queued&image=r.example.com", headers=member).json()
