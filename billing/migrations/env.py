@@ -1,10 +1,14 @@
-"""Alembic environment for the application database (URL from the Alembic config or DATABASE_URL)."""
+"""Alembic environment for the application database (URL from the Alembic config or DATABASE_URL).
+
+Batch mode lets every migration alter tables on SQLite (which has no ALTER COLUMN); the history
+lives in its own version table so the database can also hold Dagster's storage.
+"""
 
 from alembic import context
 from sqlalchemy import engine_from_config, pool
 
 from billing import submissions  # noqa: F401  (registers the submission tables)
-from billing.db import database_url
+from billing.db import VERSION_TABLE, adopt_legacy_version, database_url
 from billing.models import Base
 
 config = context.config
@@ -13,13 +17,17 @@ url = config.get_main_option("sqlalchemy.url") or database_url()
 
 def run() -> None:
     if context.is_offline_mode():
-        context.configure(url=url, target_metadata=Base.metadata, literal_binds=True)
+        context.configure(
+            url=url, target_metadata=Base.metadata, literal_binds=True, render_as_batch=True, version_table=VERSION_TABLE
+        )
         with context.begin_transaction():
             context.run_migrations()
         return
     engine = engine_from_config({"sqlalchemy.url": url}, prefix="sqlalchemy.", poolclass=pool.NullPool)
     with engine.connect() as connection:
-        context.configure(connection=connection, target_metadata=Base.metadata)
+        adopt_legacy_version(connection, context.script)
+        connection.commit()
+        context.configure(connection=connection, target_metadata=Base.metadata, render_as_batch=True, version_table=VERSION_TABLE)
         with context.begin_transaction():
             context.run_migrations()
 

@@ -1,13 +1,14 @@
-"""Alembic migrations: empty -> head -> base -> head, on PostgreSQL."""
+"""Alembic migrations: empty -> head -> base -> head on an empty SQLite file and an empty PostgreSQL
+database, the models equal to what the migrations build on both, and a history kept apart from Dagster's."""
 
 import os
 import uuid
 
 import psycopg2
 import pytest
-from sqlalchemy import create_engine, inspect
+from sqlalchemy import create_engine, inspect, text
 
-from billing.db import database_url, downgrade, upgrade
+from billing.db import LEGACY_VERSION_TABLE, VERSION_TABLE, database_url, downgrade, upgrade
 
 TABLES = {
     "organizations",
@@ -26,7 +27,7 @@ TABLES = {
 
 
 @pytest.fixture
-def empty_database():
+def postgres_database():
     admin = os.environ["DAGSTER_PG_URL"]
     name = f"vexxy_migrations_{uuid.uuid4().hex[:8]}"
     connection = psycopg2.connect(admin)
@@ -38,10 +39,29 @@ def empty_database():
     connection.close()
 
 
+@pytest.fixture
+def sqlite_database(tmp_path):
+    return f"sqlite:///{tmp_path / 'vexxy.db'}"
+
+
+@pytest.fixture(params=["sqlite", "postgres"])
+def empty_database(request):
+    return request.getfixturevalue(f"{request.param}_database")
+
+
 def tables(url):
     engine = create_engine(database_url(url))
     try:
-        return set(inspect(engine).get_table_names()) - {"alembic_version"}
+        return set(inspect(engine).get_table_names())
+    finally:
+        engine.dispose()
+
+
+def version(url, table=VERSION_TABLE):
+    engine = create_engine(database_url(url))
+    try:
+        with engine.connect() as connection:
+            return connection.execute(text(f"SELECT version_num FROM {table}")).scalars().all()
     finally:
         engine.dispose()
 
@@ -49,11 +69,28 @@ def tables(url):
 def test_upgrade_downgrade_upgrade(empty_database):
     assert tables(empty_database) == set()
     upgrade(empty_database)
-    assert tables(empty_database) == TABLES
+    assert tables(empty_database) == TABLES | {VERSION_TABLE}
     downgrade(empty_database)
-    assert tables(empty_database) == set()
+    assert tables(empty_database) == {VERSION_TABLE}
+    assert version(empty_database) == []
     upgrade(empty_database)
-    assert tables(empty_database) == TABLES
+    assert tables(empty_database) == TABLES | {VERSION_TABLE}
+
+
+def test_every_step_runs_both_ways(empty_database):
+    """Each revision, one at a time up and down."""
+    from alembic.script import ScriptDirectory
+
+    from billing.db import alembic_config
+
+    script = ScriptDirectory.from_config(alembic_config(empty_database))
+    revisions = [r.revision for r in reversed(list(script.walk_revisions()))]
+    for revision in revisions:
+        upgrade(empty_database, revision)
+        assert version(empty_database) == [revision]
+    for previous in reversed(["base", *revisions[:-1]]):
+        downgrade(empty_database, previous)
+        assert version(empty_database) == ([] if previous == "base" else [previous])
 
 
 def test_migrations_match_the_models(empty_database):
@@ -67,7 +104,38 @@ def test_migrations_match_the_models(empty_database):
     engine = create_engine(database_url(empty_database))
     try:
         with engine.connect() as connection:
-            differences = compare_metadata(MigrationContext.configure(connection), Base.metadata)
+            context = MigrationContext.configure(connection, opts={"version_table": VERSION_TABLE})
+            differences = compare_metadata(context, Base.metadata)
     finally:
         engine.dispose()
     assert differences == []
+
+
+def test_a_database_migrated_before_the_own_version_table_is_adopted(empty_database):
+    """Releases before the own version table kept the revision in `alembic_version`: it moves over."""
+    upgrade(empty_database, "0002")
+    engine = create_engine(database_url(empty_database))
+    try:
+        with engine.begin() as connection:
+            connection.execute(text(f"DROP TABLE {VERSION_TABLE}"))
+            connection.execute(text(f"CREATE TABLE {LEGACY_VERSION_TABLE} (version_num VARCHAR(32) PRIMARY KEY)"))
+            connection.execute(text(f"INSERT INTO {LEGACY_VERSION_TABLE} VALUES ('0002')"))
+    finally:
+        engine.dispose()
+    upgrade(empty_database)
+    assert tables(empty_database) == TABLES | {VERSION_TABLE}
+    assert version(empty_database) == ["0003"]
+
+
+def test_another_history_in_alembic_version_is_left_alone(empty_database):
+    """A revision that is not ours in `alembic_version` (Dagster's) is neither adopted nor touched."""
+    engine = create_engine(database_url(empty_database))
+    try:
+        with engine.begin() as connection:
+            connection.execute(text(f"CREATE TABLE {LEGACY_VERSION_TABLE} (version_num VARCHAR(32) PRIMARY KEY)"))
+            connection.execute(text(f"INSERT INTO {LEGACY_VERSION_TABLE} VALUES ('7e2f3204cf8e')"))
+    finally:
+        engine.dispose()
+    upgrade(empty_database)
+    assert version(empty_database) == ["0003"]
+    assert version(empty_database, LEGACY_VERSION_TABLE) == ["7e2f3204cf8e"]

@@ -14,11 +14,13 @@ depends_on = None
 
 
 def upgrade() -> None:
-    op.add_column("api_keys", sa.Column("created_by", sa.String(length=255), server_default="", nullable=False))
-    op.alter_column("api_keys", "user_id", existing_type=sa.String(length=36), nullable=True)
+    with op.batch_alter_table("api_keys") as batch:
+        batch.add_column(sa.Column("created_by", sa.String(length=255), server_default="", nullable=False))
+        batch.alter_column("user_id", existing_type=sa.String(length=36), nullable=True)
 
 
 def downgrade() -> None:
     op.execute("DELETE FROM api_keys WHERE user_id IS NULL")
-    op.alter_column("api_keys", "user_id", existing_type=sa.String(length=36), nullable=False)
-    op.drop_column("api_keys", "created_by")
+    with op.batch_alter_table("api_keys") as batch:
+        batch.alter_column("user_id", existing_type=sa.String(length=36), nullable=False)
+        batch.drop_column("created_by")
