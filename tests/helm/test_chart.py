@@ -1,0 +1,181 @@
+"""helm/vexxy renders, lints and validates against Kubernetes' own schemas; bad values are refused."""
+
+from pathlib import Path
+
+import helm_python
+import kubernetes_validate
+import pytest
+import yaml
+from helm_python import Chart
+
+from billing.pricing import TIERS
+
+CHART = Path(__file__).resolve().parents[2] / "helm" / "vexxy"
+DAGSTER_VALUES = CHART.parent / "dagster-values.yaml"
+KUBERNETES_VERSION = "1.33.0"  # the oldest Kubernetes the chart is validated against
+
+PRODUCTION = {
+    "api": {
+        "replicas": 3,
+        "ingress": {"enabled": True, "className": "nginx", "host": "vexxy.example.org", "tlsSecretName": "vexxy-tls"},
+        "env": {"VEXXY_JWT_ISSUER": "https://auth.example.org/"},
+    },
+    "zap": {"enabled": True},
+    "secrets": {
+        "database": {"name": "vexxy-db", "key": "url"},
+        "jwt": {"name": "vexxy-jwt", "key": "key"},
+        "stripe": {"name": "vexxy-stripe"},
+        "registryNotification": {"name": "vexxy-registry-inbox"},
+    },
+    "sandbox": {
+        "namespace": "analysis",
+        "imagePullSecretName": "customer-registry",
+        "serviceAccounts": [{"name": "dagster", "namespace": "dagster"}, {"name": "vexxy-runs", "namespace": "dagster"}],
+        "proberPodLabels": {"vexxy.dev/prober": "true"},
+    },
+}
+MINIMAL = {
+    "migration": {"enabled": False},
+    "api": {
+        "replicas": 1,
+        "podDisruptionBudget": {"minAvailable": 0},
+        "ingress": {"enabled": True, "registryNotifications": False},
+    },
+    "sandbox": {"createNamespace": False, "namespace": "sandbox", "kubescape": {"profileKinds": ["containerprofiles"]}},
+}
+
+
+def render(values: dict) -> list[dict]:
+    rendered = Chart.load(str(CHART)).render(values, name="vexxy", namespace="vexxy")
+    return [doc for text in rendered.values() for doc in yaml.safe_load_all(text) if doc]
+
+
+def by_kind(manifests: list[dict], kind: str) -> list[dict]:
+    return [m for m in manifests if m["kind"] == kind]
+
+
+@pytest.mark.parametrize("values", [{}, PRODUCTION, MINIMAL], ids=["defaults", "production", "minimal"])
+def test_every_rendered_manifest_is_valid_kubernetes(values):
+    manifests = render(values)
+    assert manifests
+    for manifest in manifests:
+        kubernetes_validate.validate(manifest, KUBERNETES_VERSION, strict=True)
+
+
+def test_the_validator_refuses_what_kubernetes_would():
+    (deployment,) = [d for d in render({}) if d["kind"] == "Deployment"]
+    deployment["spec"]["template"]["spec"]["containers"][0]["securityContext"]["allowPrivilegeEscalaton"] = False
+    with pytest.raises(kubernetes_validate.ValidationError):
+        kubernetes_validate.validate(deployment, KUBERNETES_VERSION, strict=True)
+
+
+@pytest.mark.parametrize("values", [{}, PRODUCTION, MINIMAL], ids=["defaults", "production", "minimal"])
+def test_the_chart_lints_clean(values):
+    result = helm_python.lint(str(CHART), values, strict=True, kube_version=KUBERNETES_VERSION)
+    assert result["errors"] == []
+    assert [m for m in result["messages"] if m["severity"] >= 2] == []
+
+
+def test_defaults_render_the_api_the_migration_and_a_closed_sandbox_namespace():
+    manifests = render({})
+    kinds = sorted(m["kind"] for m in manifests)
+    assert kinds == sorted(
+        ["Deployment", "Service", "PodDisruptionBudget", "Job", "Namespace", "Role", "RoleBinding", "NetworkPolicy"]
+    )
+    (deny,) = by_kind(manifests, "NetworkPolicy")
+    assert deny["metadata"]["namespace"] == "vexxy-sandbox"
+    assert deny["spec"] == {"podSelector": {}, "policyTypes": ["Ingress", "Egress"]}
+    (job,) = by_kind(manifests, "Job")
+    assert job["metadata"]["annotations"]["helm.sh/hook"] == "pre-install,pre-upgrade"
+    assert job["spec"]["template"]["spec"]["containers"][0]["command"] == ["vexxy", "appdb", "upgrade"]
+
+
+def test_rbac_reaches_only_the_sandbox_namespace():
+    manifests = render(PRODUCTION)
+    assert not by_kind(manifests, "ClusterRole") and not by_kind(manifests, "ClusterRoleBinding")
+    (role,) = by_kind(manifests, "Role")
+    assert role["metadata"]["namespace"] == "analysis"
+    resources = {(g, r) for rule in role["rules"] for g in rule["apiGroups"] for r in rule["resources"]}
+    assert resources == {
+        ("", "pods"),
+        ("", "services"),
+        ("", "pods/log"),
+        ("networking.k8s.io", "networkpolicies"),
+        ("spdx.softwarecomposition.kubescape.io", "applicationprofiles"),
+        ("spdx.softwarecomposition.kubescape.io", "containerprofiles"),
+    }
+    kubescape_rule = next(r for r in role["rules"] if r["apiGroups"] == ["spdx.softwarecomposition.kubescape.io"])
+    assert kubescape_rule["verbs"] == ["get", "list", "watch"]
+    (binding,) = by_kind(manifests, "RoleBinding")
+    assert [s["name"] for s in binding["subjects"]] == ["dagster", "vexxy-runs"]
+
+
+def test_secrets_are_only_referenced_by_name():
+    manifests = render(PRODUCTION)
+    assert not by_kind(manifests, "Secret")
+    for workload in by_kind(manifests, "Deployment") + by_kind(manifests, "Job"):
+        for container in workload["spec"]["template"]["spec"]["containers"]:
+            for variable in container.get("env", []):
+                if variable["name"] in ("DATABASE_URL", "VEXXY_JWT_KEY", "STRIPE_API_KEY", "ZAP_API_KEY"):
+                    assert "value" not in variable and variable["valueFrom"]["secretKeyRef"]["name"]
+    api = next(d for d in by_kind(manifests, "Deployment") if d["metadata"]["name"] == "vexxy-api")
+    names = {v["name"]: v for v in api["spec"]["template"]["spec"]["containers"][0]["env"]}
+    assert names["VEXXY_REGISTRY_NOTIFICATION_SECRET"]["valueFrom"]["secretKeyRef"]["name"] == "vexxy-registry-inbox"
+    assert names["VEXXY_JWT_ISSUER"] == {"name": "VEXXY_JWT_ISSUER", "value": "https://auth.example.org/"}
+
+
+def test_pods_are_hardened_probed_and_budgeted():
+    manifests = render(PRODUCTION)
+    for deployment in by_kind(manifests, "Deployment"):
+        pod = deployment["spec"]["template"]["spec"]
+        assert pod["automountServiceAccountToken"] is False
+        assert pod["securityContext"]["runAsNonRoot"] is True
+        for container in pod["containers"]:
+            assert container["securityContext"]["allowPrivilegeEscalation"] is False
+            assert container["securityContext"]["capabilities"] == {"drop": ["ALL"]}
+            assert container["readinessProbe"] and container["livenessProbe"]
+            assert container["resources"]["limits"]["memory"]
+    budgets = {p["metadata"]["name"] for p in by_kind(manifests, "PodDisruptionBudget")}
+    assert budgets == {"vexxy-api", "vexxy-zap"}
+    (ingress,) = by_kind(manifests, "Ingress")
+    paths = {p["path"] for rule in ingress["spec"]["rules"] for p in rule["http"]["paths"]}
+    assert "/api/v1/registry/notifications" in paths and "/webhooks/stripe" in paths
+    assert "/api/v1/registry/notifications" not in {
+        p["path"] for rule in by_kind(render(MINIMAL), "Ingress")[0]["spec"]["rules"] for p in rule["http"]["paths"]
+    }
+
+
+@pytest.mark.parametrize(
+    "values, where",
+    [
+        ({"api": {"replicas": "two"}}, "/api/replicas"),
+        ({"sandbox": {"namespace": "Not_A_Namespace"}}, "/sandbox/namespace"),
+        ({"secrets": {"database": {"name": "vexxy-db", "key": "url", "value": "postgresql://u:p@db/x"}}}, "/secrets/database"),
+        ({"api": {"env": {"DATABASE_URL": "postgresql://u:p@db/x"}}}, "invalid propertyName 'DATABASE_URL'"),
+        ({"zap": {"enabled": "yes"}}, "/zap/enabled"),
+    ],
+    ids=["replicas-not-a-number", "bad-namespace", "secret-value-in-values", "secret-as-plain-env", "bool-as-string"],
+)
+def test_a_wrong_value_is_refused_by_the_schema(values, where):
+    with pytest.raises(helm_python.HelmValuesError) as refused:
+        Chart.load(str(CHART)).render(values, name="vexxy", namespace="vexxy")
+    assert where in str(refused.value)
+
+
+def test_the_dagster_values_carry_the_launcher_monitoring_and_run_queue_limits():
+    values = yaml.safe_load(DAGSTER_VALUES.read_text())
+    assert values["runLauncher"]["type"] == "K8sRunLauncher"
+    assert values["dagsterDaemon"]["runMonitoring"]["enabled"] is True
+    (deployment,) = values["dagster-user-deployments"]["deployments"]
+    assert deployment["dagsterApiGrpcArgs"] == ["--module-name", "vexxy_pipelines.definitions"]
+    env = {e["name"]: e["value"] for e in deployment["env"]}
+    assert env["VEXXY_DEPLOYMENT"] == "production"
+    queue = values["dagsterDaemon"]["runCoordinator"]["config"]["queuedRunCoordinator"]
+    limits = {(entry["key"], entry["limit"]) for entry in queue["tagConcurrencyLimits"]}
+    assert limits == {(f"vexxy/concurrency-{name}", tier.max_concurrency) for name, tier in TIERS.items()}
+    assert all(entry["value"] == {"applyLimitPerUniqueValue": True} for entry in queue["tagConcurrencyLimits"])
+    # Run and step pods are admitted by the sandbox NetworkPolicy as probers.
+    chart_defaults = yaml.safe_load((CHART / "values.yaml").read_text())
+    labels = values["runLauncher"]["config"]["k8sRunLauncher"]["runK8sConfig"]["podTemplateSpecMetadata"]["labels"]
+    assert chart_defaults["sandbox"]["proberPodLabels"].items() <= labels.items()
+    assert env["VEXXY_K8S_PROBER_LABELS"] == ",".join(f"{k}={v}" for k, v in labels.items())
