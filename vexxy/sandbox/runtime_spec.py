@@ -1,19 +1,19 @@
 """The OCI runtime spec (config.json) a sandboxed workload runs under.
 
 It runs the image as the image says (entrypoint, cmd, env, user, working dir) with: resource
-limits (memory, pids, CPU), no new privileges, a minimal capability set, a seccomp profile that
-refuses what Docker's default profile refuses, masked and read-only kernel paths, its own PID,
+limits (memory, pids, CPU), no new privileges, a minimal capability set, a seccomp allow-list at least
+as strict as Docker's default (see seccomp.py), masked and read-only kernel paths, its own PID,
 IPC, UTS, mount, cgroup and network namespaces, and an empty resolv.conf (no DNS).
 """
 
 from __future__ import annotations
 
-import platform
 from dataclasses import dataclass
 from pathlib import Path
 
 from vexxy.errors import VexxyError
 from vexxy.oci.image import ImageConfig
+from vexxy.sandbox import seccomp
 
 SANDBOX_ANNOTATION = "dev.vexxy.sandbox"
 
@@ -28,66 +28,6 @@ CAPABILITIES = [
     "CAP_SETGID",
     "CAP_SETUID",
     "CAP_NET_BIND_SERVICE",
-]
-
-# Refused with EPERM, as Docker's default seccomp profile refuses them.
-REFUSED_SYSCALLS = [
-    "acct",
-    "add_key",
-    "bpf",
-    "clock_adjtime",
-    "clock_settime",
-    "create_module",
-    "delete_module",
-    "fanotify_init",
-    "finit_module",
-    "get_kernel_syms",
-    "get_mempolicy",
-    "init_module",
-    "ioperm",
-    "iopl",
-    "kcmp",
-    "kexec_file_load",
-    "kexec_load",
-    "keyctl",
-    "lookup_dcookie",
-    "mbind",
-    "mount",
-    "mount_setattr",
-    "move_mount",
-    "move_pages",
-    "name_to_handle_at",
-    "nfsservctl",
-    "open_by_handle_at",
-    "open_tree",
-    "fsopen",
-    "fsconfig",
-    "fsmount",
-    "fspick",
-    "perf_event_open",
-    "pivot_root",
-    "process_vm_readv",
-    "process_vm_writev",
-    "ptrace",
-    "query_module",
-    "quotactl",
-    "reboot",
-    "request_key",
-    "set_mempolicy",
-    "setns",
-    "settimeofday",
-    "swapoff",
-    "swapon",
-    "sysfs",
-    "_sysctl",
-    "umount",
-    "umount2",
-    "unshare",
-    "uselib",
-    "userfaultfd",
-    "ustat",
-    "vm86",
-    "vm86old",
 ]
 
 MASKED_PATHS = [
@@ -113,20 +53,6 @@ class Limits:
     cpus: float = 1.0
     writable_bytes: int = 256 << 20
     open_files: int = 4096
-
-
-def _seccomp() -> dict:
-    machine = platform.machine()
-    architectures = (
-        ["SCMP_ARCH_X86_64", "SCMP_ARCH_X86", "SCMP_ARCH_X32"]
-        if machine in ("x86_64", "amd64")
-        else ["SCMP_ARCH_AARCH64", "SCMP_ARCH_ARM"]
-    )
-    return {
-        "defaultAction": "SCMP_ACT_ALLOW",
-        "architectures": architectures,
-        "syscalls": [{"names": REFUSED_SYSCALLS, "action": "SCMP_ACT_ERRNO", "errnoRet": 1}],
-    }
 
 
 def _lookup(rootfs: Path, table: str, name: str) -> tuple[int, int] | None:
@@ -243,7 +169,7 @@ def build_spec(
             ],
             "maskedPaths": MASKED_PATHS,
             "readonlyPaths": READONLY_PATHS,
-            "seccomp": _seccomp(),
+            "seccomp": seccomp.profile(CAPABILITIES),
         },
         "annotations": {SANDBOX_ANNOTATION: sandbox_id},
     }
