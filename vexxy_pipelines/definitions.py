@@ -12,7 +12,7 @@ from vexxy_pipelines.assets.sbom import sbom
 from vexxy_pipelines.assets.vex import vex_document
 from vexxy_pipelines.assets.vulnerabilities import vulnerabilities
 from vexxy_pipelines.assets.vulnerability_db import vulnerability_db
-from vexxy_pipelines.environment import resources_for
+from vexxy_pipelines.environment import executor_for, resources_for
 from vexxy_pipelines.jobs import analyze_image_job, reevaluate_image_job, refresh_vulnerability_db_job
 from vexxy_pipelines.sensors.registry import registry_push_sensor
 from vexxy_pipelines.sensors.submissions import (
@@ -41,4 +41,5 @@ defs = Definitions(
         cancellation_sensor,
     ],
     resources=resources_for(),
+    executor=executor_for(),
 )

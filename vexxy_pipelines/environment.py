@@ -10,7 +10,8 @@ from __future__ import annotations
 import os
 from typing import Any
 
-from dagster import EnvVar
+from dagster import EnvVar, ExecutorDefinition
+from dagster_k8s import k8s_job_executor
 
 from vexxy import settings
 from vexxy_pipelines.resources.advisory_source import OsvSourceResource
@@ -103,3 +104,12 @@ def resources_for(deployment: str | None = None) -> dict[str, Any]:
     if name not in RESOURCES_BY_DEPLOYMENT:
         raise ValueError(f"VEXXY_DEPLOYMENT={name!r} is not one of {', '.join(RESOURCES_BY_DEPLOYMENT)}")
     return RESOURCES_BY_DEPLOYMENT[name]()
+
+
+# Production: the K8sRunLauncher starts each run as a Job and k8s_job_executor each step as a Job
+# of its own, sized by the assets' `dagster-k8s/config` op tags. Elsewhere: Dagster's default.
+EXECUTOR_BY_DEPLOYMENT: dict[str, ExecutorDefinition] = {"production": k8s_job_executor}
+
+
+def executor_for(deployment: str | None = None) -> ExecutorDefinition | None:
+    return EXECUTOR_BY_DEPLOYMENT.get(deployment or deployment_name())

@@ -28,6 +28,7 @@ from vexxy_pipelines.resources.evidence_store import EvidenceStore
 from vexxy_pipelines.resources.fuzzer import FuzzerResource
 from vexxy_pipelines.resources.registry import RegistryResource
 from vexxy_pipelines.resources.sandbox import SandboxResource
+from vexxy_pipelines.step_resources import SANDBOX_STEP
 
 PROFILE_JSON = "execution_profile.json"
 SYMLINKS_JSON = "rootfs.symlinks.json"
@@ -58,7 +59,7 @@ FUZZING_TAG = "vexxy/fuzzing"
         AssetCheckSpec("sarif_schema_valid", asset="fuzz_findings", description="The SARIF export validates against SARIF 2.1.0.")
     ],
     partitions_def=image_partitions,
-    op_tags={"dagster/concurrency_key": "sandbox"},
+    op_tags={"dagster/concurrency_key": "sandbox", **SANDBOX_STEP},
 )
 def sandbox_session(
     context: AssetExecutionContext,

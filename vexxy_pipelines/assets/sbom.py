@@ -15,12 +15,13 @@ from vexxy_pipelines.partitions import digest_hex, image_partitions
 from vexxy_pipelines.resources.evidence_store import EvidenceStore
 from vexxy_pipelines.resources.registry import RegistryResource
 from vexxy_pipelines.resources.sbom_generator import SyftResource
+from vexxy_pipelines.step_resources import SYFT_STEP
 
 SYFT_JSON = "sbom.syft.json"
 CYCLONEDX_JSON = "sbom.cdx.json"
 
 
-@asset(partitions_def=image_partitions, group_name="analysis", deps=[image], kinds={"syft", "cyclonedx"})
+@asset(partitions_def=image_partitions, group_name="analysis", deps=[image], kinds={"syft", "cyclonedx"}, op_tags=SYFT_STEP)
 def sbom(
     context: AssetExecutionContext, syft: SyftResource, registry: RegistryResource, evidence: EvidenceStore
 ) -> MaterializeResult:
