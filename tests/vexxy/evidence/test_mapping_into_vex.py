@@ -1,0 +1,101 @@
+"""The complete-profile rule through the real path: profile -> mapping -> statements -> OpenVEX and CycloneDX.
+
+Hand-built evidence cannot catch a mapping that loses the profile's completeness; these tests
+start from an execution profile and read the rendered documents.
+"""
+
+import json
+
+import pytest
+
+from vexxy.evidence.mapping import ProfileEvidence, UsageReport, map_profile
+from vexxy.matching.matcher import VulnerabilityMatch
+from vexxy.oci.image import ImageConfig, Layer, Platform, ResolvedImage
+from vexxy.sbom.components import Component
+from vexxy.vex.cyclonedx import render_cyclonedx_vex
+from vexxy.vex.openvex import render_openvex
+from vexxy.vex.statements import build_statements
+from vexxy.vex.validation import cyclonedx_errors, openvex_errors
+
+SITE = "/usr/local/lib/python3.11/dist-packages"
+COMPONENTS = [
+    Component("j", "jinja2", "2.11.2", "python", "pkg:pypi/jinja2@2.11.2", "PyPI", "jinja2", "2.11.2", (f"{SITE}/jinja2/x.py",)),
+    Component("y", "pyyaml", "5.3.1", "python", "pkg:pypi/pyyaml@5.3.1", "PyPI", "pyyaml", "5.3.1", (f"{SITE}/yaml/y.py",)),
+]
+
+
+def image() -> ResolvedImage:
+    return ResolvedImage(
+        reference="127.0.0.1:5000/vexxy/demo:1.0",
+        name="127.0.0.1:5000/vexxy/demo",
+        manifest_digest="sha256:" + "1" * 64,
+        media_type="application/vnd.oci.image.manifest.v1+json",
+        platform=Platform(),
+        config_digest="sha256:" + "3" * 64,
+        config=ImageConfig(),
+        layers=[Layer("sha256:" + "4" * 64, 10, "x")],
+    )
+
+
+def profile(complete: bool) -> dict:
+    return {
+        "digest": "sha256:" + "a" * 64,
+        "complete": complete,
+        "incomplete_reason": "" if complete else "workload exited after 3 s",
+        "window": {"observed_seconds": 3.0, "configured_seconds": 60, "ended_by": "exit" if not complete else "quiet"},
+        "observations": {"opens": {f"{SITE}/jinja2/x.py": {"first_seen": 0.5, "count": 1, "phase": "idle"}}, "execs": {}},
+    }
+
+
+def matches() -> list[VulnerabilityMatch]:
+    def match(cve: str, component: Component) -> VulnerabilityMatch:
+        return VulnerabilityMatch(
+            component.ref,
+            component.name,
+            component.version,
+            component.purl,
+            "PyPI",
+            f"PYSEC-{cve}",
+            (),
+            cve,
+            f"summary of {cve}",
+            "ECOSYSTEM >= 0 < 99",
+            "0",
+            "99",
+            None,
+        )
+
+    return [match("CVE-2020-1", COMPONENTS[0]), match("CVE-2020-2", COMPONENTS[1])]
+
+
+def rendered_states(complete: bool) -> tuple[dict[str, str], dict[str, str]]:
+    """(OpenVEX status, CycloneDX analysis state) per vulnerability, the usage report stored and read back."""
+    report = map_profile(COMPONENTS, profile(complete), {})
+    report = UsageReport.from_dict(json.loads(json.dumps(report.to_dict())))
+    statements = build_statements(matches(), ProfileEvidence(report))
+    openvex = render_openvex(image(), statements)
+    cyclonedx = render_cyclonedx_vex(image(), statements)
+    assert openvex_errors(openvex) == [] and cyclonedx_errors(cyclonedx) == []
+    by_openvex = {s["vulnerability"]["name"]: s["status"] for s in openvex["statements"]}
+    by_cyclonedx = {v["id"]: v["analysis"]["state"] for v in json.loads(cyclonedx)["vulnerabilities"]}
+    return by_openvex, by_cyclonedx
+
+
+def test_an_incomplete_profile_never_yields_not_affected():
+    openvex, cyclonedx = rendered_states(complete=False)
+    assert openvex == {"CVE-2020-1": "affected", "CVE-2020-2": "under_investigation"}
+    assert cyclonedx == {"CVE-2020-1": "exploitable", "CVE-2020-2": "in_triage"}
+
+
+def test_a_complete_profile_yields_not_affected_for_the_unloaded_package():
+    openvex, cyclonedx = rendered_states(complete=True)
+    assert openvex == {"CVE-2020-1": "affected", "CVE-2020-2": "not_affected"}
+    assert cyclonedx == {"CVE-2020-1": "exploitable", "CVE-2020-2": "not_affected"}
+
+
+@pytest.mark.parametrize("complete", [False, True])
+def test_the_incomplete_reason_reaches_the_statement(complete):
+    report = map_profile(COMPONENTS, profile(complete), {})
+    assert report.profile_complete is complete
+    (pyyaml,) = [s for s in build_statements(matches(), ProfileEvidence(report)) if s.component_ref == "y"]
+    assert ("workload exited after 3 s" in pyyaml.status_notes) is not complete
