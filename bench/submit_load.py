@@ -26,8 +26,9 @@ import jwt
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from billing.db import make_engine, make_sessionmaker, upgrade  # noqa: E402
-from billing.models import Organization, Subscription  # noqa: E402
+from appdb.engine import make_engine, make_sessionmaker  # noqa: E402
+from appdb.migrate import upgrade  # noqa: E402
+from appdb.models import Organization, Subscription  # noqa: E402
 
 KEY = "bench-signing-key-0123456789abcdef0123"
 

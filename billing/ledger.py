@@ -19,8 +19,8 @@ from datetime import UTC, datetime
 from sqlalchemy import select
 from sqlalchemy.orm import sessionmaker
 
+from appdb.models import BillingEvent, Organization, QuotaReservation, StripeCustomer, User
 from billing.errors import BillingUnavailable, UnknownOrganization
-from billing.models import BillingEvent, Organization, QuotaReservation, StripeCustomer, User
 from billing.pricing import CURRENCY, AnalysisUsage, amount_cents, analysis_credits
 from billing.quota import organization_tier
 from billing.stripe_gateway import StripeGateway

@@ -13,8 +13,8 @@ from datetime import UTC, datetime
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+from appdb.models import BillingEvent, Organization, QuotaReservation, Subscription
 from billing.errors import PaymentRequired, QuotaExceeded, UnknownOrganization
-from billing.models import BillingEvent, Organization, QuotaReservation, Subscription
 from billing.pricing import Tier, tier
 
 

@@ -8,7 +8,7 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from billing.models import Organization, StripeCustomer, Subscription, WebhookEvent
+from appdb.models import Organization, StripeCustomer, Subscription, WebhookEvent
 from billing.pricing import TIERS
 
 PAST_DUE_STATES = {"past_due", "unpaid"}

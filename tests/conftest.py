@@ -55,7 +55,7 @@ def pytest_configure(config):
     connection.close()
     config._vexxy_databases = (database, app_database)
     config._vexxy_admin_url = url
-    from billing.db import upgrade
+    from appdb.migrate import upgrade
 
     upgrade(_with_database(url, app_database))
     os.environ.update(
@@ -204,7 +204,7 @@ def vulnerable_image(registry):
 @pytest.fixture(scope="session")
 def app_sessions():
     """Sessions on the application database (PostgreSQL, migrated to head for this test session)."""
-    from billing.db import make_engine, make_sessionmaker
+    from appdb.engine import make_engine, make_sessionmaker
 
     engine = make_engine(os.environ["DATABASE_URL"])
     yield make_sessionmaker(engine)

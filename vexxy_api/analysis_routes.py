@@ -18,17 +18,17 @@ from fastapi.responses import JSONResponse
 from pydantic import BaseModel, Field
 from sqlalchemy import func, select
 
+from appdb import lifecycle
+from appdb.models import Submission
 from billing.errors import PaymentRequired, QuotaExceeded, UnknownOrganization
 from billing.pricing import run_priority
-from billing.quota import check_quota, organization_tier, release
-from billing.submissions import Submission
+from billing.quota import organization_tier
 from vexxy.errors import InvalidReference
 from vexxy.oci.reference import parse_reference
 from vexxy_api.auth import Caller, current_caller
 from vexxy_api.errors import ApiError, InvalidState, NotFound, correlation_id
 
 router = APIRouter(prefix="/api/v1/analyses", tags=["analyses"])
-FINISHED = ("complete", "failed", "cancelled")
 DOCUMENTS = {
     ("vex", "openvex"): ("vex.openvex.json", "application/json"),
     ("vex", "cyclonedx"): ("vex.cdx.json", "application/vnd.cyclonedx+json"),
@@ -117,9 +117,9 @@ def submit(request: Request, body: SubmitAnalysis, caller: Caller = Depends(curr
                     f"Fuzzing is not included in the {plan.name} tier.",
                     "Submit with fuzzing false, or upgrade.",
                 )
-            check_quota(session, caller.organization_id, submission_id)
-            submission = Submission(
-                id=submission_id,
+            submission = lifecycle.create(
+                session,
+                submission_id=submission_id,
                 organization_id=caller.organization_id,
                 submitted_by=caller.subject,
                 source="api",
@@ -129,8 +129,6 @@ def submit(request: Request, body: SubmitAnalysis, caller: Caller = Depends(curr
                 observation_seconds=observation,
                 correlation_id=correlation_id(request),
             )
-            session.add(submission)
-            session.flush()
             view = _view(submission)
     except QuotaExceeded as exc:
         retry_after = max(1, math.ceil((exc.resets_at - datetime.now(UTC)).total_seconds()))
@@ -253,13 +251,10 @@ def _owned_for_update(session, caller: Caller, analysis_id: str) -> Submission:
 def cancel(request: Request, analysis_id: str, caller: Caller = Depends(current_caller)) -> dict:
     with request.app.state.sessions.begin() as session:
         submission = _owned_for_update(session, caller, analysis_id)
-        if submission.status in FINISHED:
-            raise InvalidState(f"Analysis {analysis_id} is already {submission.status}.")
-        if submission.shared_with is None:
-            submission.cancel_requested = True  # the cancellation sensor ends its run, whether queued in Dagster or running
-        if submission.run_id is None or submission.shared_with is not None:  # nothing of its own has started: done now
-            submission.status, submission.phase = "cancelled", "cancelled"
-            release(session, submission.organization_id, submission.id)
+        try:
+            lifecycle.cancel(session, submission)
+        except lifecycle.InvalidTransition as exc:
+            raise InvalidState(exc.message, exc.hint) from None
         return _view(submission)
 
 
@@ -267,7 +262,8 @@ def cancel(request: Request, analysis_id: str, caller: Caller = Depends(current_
 def delete(request: Request, analysis_id: str, caller: Caller = Depends(current_caller)) -> Response:
     with request.app.state.sessions.begin() as session:
         submission = _owned_for_update(session, caller, analysis_id)
-        if submission.status not in FINISHED:
-            raise InvalidState(f"Analysis {analysis_id} is {submission.status}.", hint="Cancel it first, then delete it.")
-        submission.deleted = True
+        try:
+            lifecycle.delete(session, submission)
+        except lifecycle.InvalidTransition as exc:
+            raise InvalidState(exc.message, exc.hint) from None
     return Response(status_code=204)

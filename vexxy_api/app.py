@@ -7,7 +7,7 @@ import logging
 from fastapi import FastAPI
 from fastapi.exceptions import RequestValidationError
 
-from billing.db import make_engine, make_sessionmaker
+from appdb.engine import make_engine, make_sessionmaker
 from vexxy_api import analysis_routes, billing_routes, organization_routes, registry_routes, webhook_routes
 from vexxy_api.errors import ApiError, correlation_middleware, render_api_error, render_unexpected, render_validation_error
 from vexxy_api.settings import ApiSettings

@@ -11,7 +11,7 @@ import jwt
 from fastapi import Depends, Request
 from sqlalchemy import select
 
-from billing.submissions import ApiKey
+from appdb.models import ApiKey
 from vexxy_api.errors import ApiError
 from vexxy_api.settings import ApiSettings
 

@@ -6,9 +6,9 @@ from fastapi import APIRouter, Depends, Query, Request
 from pydantic import BaseModel
 from sqlalchemy import func, select
 
+from appdb.models import BillingEvent, Organization
 from billing.errors import BillingUnavailable
 from billing.ledger import ensure_customer
-from billing.models import BillingEvent, Organization
 from billing.pricing import TIERS
 from billing.quota import usage
 from billing.stripe_gateway import StripeGateway

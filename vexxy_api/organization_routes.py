@@ -14,8 +14,7 @@ from pydantic import BaseModel, Field
 from sqlalchemy import or_, select
 from sqlalchemy.exc import IntegrityError
 
-from billing.models import User
-from billing.submissions import ApiKey, WatchedRepository
+from appdb.models import ApiKey, User, WatchedRepository
 from vexxy.errors import InvalidReference
 from vexxy.oci.reference import parse_reference
 from vexxy_api.auth import Caller, admin_caller, current_caller, new_api_key

@@ -7,7 +7,7 @@ import hmac
 from fastapi import APIRouter, Request
 from sqlalchemy import select
 
-from billing.submissions import RegistryEvent
+from appdb.models import RegistryEvent
 from vexxy_api.errors import ApiError
 
 router = APIRouter(prefix="/api/v1/registry", tags=["registry"])

@@ -21,9 +21,6 @@ from vexxy.errors import VexxyError
 console = Console(stderr=True, soft_wrap=True)
 out = Console()
 
-ANALYSIS_STEPS = ("image", "sbom", "sandbox_session", "filtered_sbom", "vulnerabilities", "vex_document", "billing_record")
-INVOCATION_TAG = "vexxy/invocation"
-
 
 def _instance():
     from dagster import DagsterInstance
@@ -36,12 +33,14 @@ def _instance():
 
 def _run_job(instance, job_name: str, *, partition_key: str | None, tags: dict[str, str], steps: tuple[str, ...]):
     """Execute a job in this process against `instance`, showing step progress; returns the result."""
-    from dagster import DagsterEventType, RunsFilter
+    from dagster import RunsFilter
 
+    from vexxy_pipelines import tags as run_tags
     from vexxy_pipelines.definitions import defs
+    from vexxy_pipelines.steps import step_progress
 
     invocation = uuid.uuid4().hex
-    tags = {**tags, INVOCATION_TAG: invocation}
+    tags = {**tags, run_tags.INVOCATION: invocation}
     job = defs.resolve_job_def(job_name)
     holder: dict = {}
 
@@ -59,49 +58,42 @@ def _run_job(instance, job_name: str, *, partition_key: str | None, tags: dict[s
 
     thread = threading.Thread(target=work, name="vexxy-run", daemon=True)
     thread.start()
-    done: set[str] = set()
+    shown = 0
     with console.status(f"[bold]{job_name}[/] starting ...") as status:
         while thread.is_alive():
             thread.join(0.5)
-            runs = instance.get_run_records(RunsFilter(tags={INVOCATION_TAG: invocation}), limit=1)
+            runs = instance.get_run_records(RunsFilter(tags={run_tags.INVOCATION: invocation}), limit=1)
             if not runs:
                 continue
             run_id = runs[0].dagster_run.run_id
-            records = instance.get_records_for_run(
-                run_id, of_type={DagsterEventType.STEP_SUCCESS, DagsterEventType.STEP_START}
-            ).records
-            running = ""
-            for record in records:
-                event = record.event_log_entry.dagster_event
-                if event.event_type == DagsterEventType.STEP_SUCCESS and event.step_key not in done:
-                    done.add(event.step_key)
-                    console.print(f"  [green]✓[/] {event.step_key}")
-                elif event.event_type == DagsterEventType.STEP_START and event.step_key not in done:
-                    running = event.step_key
-            status.update(f"[bold]{job_name}[/] {len(done)}/{len(steps)} steps · running {running or '...'} (run {run_id[:8]})")
+            progress = step_progress(instance, run_id)
+            for step in progress.done[shown:]:
+                console.print(f"  [green]✓[/] {step}")
+            shown = len(progress.done)
+            status.update(
+                f"[bold]{job_name}[/] {shown}/{len(steps)} steps · running {progress.current or '...'} (run {run_id[:8]})"
+            )
     if "error" in holder:
         raise holder["error"]
     return holder["result"]
 
 
-def _failure_message(result) -> str:
-    for event in result.all_events:
-        if event.is_step_failure:
-            data = event.step_failure_data
-            if data.user_failure_data and data.user_failure_data.description:
-                return f"{event.step_key}: {data.user_failure_data.description}"
-            if data.error:
-                return f"{event.step_key}: {data.error.message.strip()}"
-    return "the run failed (see the Dagster UI for its logs)"
+def _failure_message(instance, result) -> str:
+    from vexxy_pipelines.steps import failing_step
+
+    step, message = failing_step(instance, result.run_id)
+    return f"{step}: {message}"
 
 
 def _ensure_vulnerability_db(instance, force: bool = False) -> None:
     from dagster import AssetKey
 
     if force or instance.get_latest_materialization_event(AssetKey("vulnerability_db")) is None:
-        result = _run_job(instance, "refresh_vulnerability_db", partition_key=None, tags={}, steps=("vulnerability_db",))
+        from vexxy_pipelines.steps import VULNERABILITY_DB_STEPS
+
+        result = _run_job(instance, "refresh_vulnerability_db", partition_key=None, tags={}, steps=VULNERABILITY_DB_STEPS)
         if not result.success:
-            raise VexxyError(f"Loading the vulnerability database failed: {_failure_message(result)}")
+            raise VexxyError(f"Loading the vulnerability database failed: {_failure_message(instance, result)}")
 
 
 def resolve_reference(text: str):
@@ -117,7 +109,9 @@ def resolve_reference(text: str):
 
 
 def cmd_analyze(args: argparse.Namespace) -> int:
-    from vexxy_pipelines.partitions import INDEX_DIGEST_TAG, REFERENCE_TAG, digest_hex, image_partitions
+    from vexxy_pipelines import tags as run_tags
+    from vexxy_pipelines.partitions import digest_hex, image_partitions
+    from vexxy_pipelines.steps import ANALYSIS_STEPS
 
     if args.platform:
         os.environ["VEXXY_PLATFORM"] = args.platform
@@ -133,10 +127,13 @@ def cmd_analyze(args: argparse.Namespace) -> int:
     else:
         console.print(f"  [green]✓[/] partition {escape(key)} already exists")
     _ensure_vulnerability_db(instance)
-    tags = {REFERENCE_TAG: args.reference, **({INDEX_DIGEST_TAG: resolved.index_digest} if resolved.index_digest else {})}
+    tags = {
+        run_tags.REFERENCE: args.reference,
+        **({run_tags.INDEX_DIGEST: resolved.index_digest} if resolved.index_digest else {}),
+    }
     result = _run_job(instance, "analyze_image", partition_key=key, tags=tags, steps=ANALYSIS_STEPS)
     if not result.success:
-        console.print(f"[red]Analysis of {escape(args.reference)} failed[/] — {escape(_failure_message(result))}")
+        console.print(f"[red]Analysis of {escape(args.reference)} failed[/] — {escape(_failure_message(instance, result))}")
         console.print(f"Run {result.run_id} is in the Dagster instance at {escape(os.environ['DAGSTER_HOME'])}.")
         return 1
 
@@ -258,7 +255,8 @@ def cmd_sandbox_sweep(args: argparse.Namespace) -> int:
 
 
 def cmd_appdb(args: argparse.Namespace) -> int:
-    from billing.db import database_url, downgrade, upgrade
+    from appdb.engine import database_url
+    from appdb.migrate import downgrade, upgrade
 
     url = database_url()
     shown = url.split("@")[-1] if "@" in url else url

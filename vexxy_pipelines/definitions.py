@@ -15,15 +15,15 @@ from vexxy_pipelines.assets.vulnerability_db import vulnerability_db
 from vexxy_pipelines.environment import executor_for, resources_for
 from vexxy_pipelines.jobs import analyze_image_job, reevaluate_image_job, refresh_vulnerability_db_job
 from vexxy_pipelines.sensors.registry import registry_push_sensor
-from vexxy_pipelines.sensors.submissions import (
+from vexxy_pipelines.sensors.run_status import (
     cancellation_sensor,
     submission_cancelled_sensor,
     submission_complete_sensor,
     submission_failed_sensor,
     submission_progress_sensor,
-    submission_sensor,
     submission_started_sensor,
 )
+from vexxy_pipelines.sensors.submission_intake import submission_sensor
 from vexxy_pipelines.sensors.vulnerability_db import vulnerability_db_refresh_sensor
 
 defs = Definitions(

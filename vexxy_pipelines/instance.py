@@ -22,6 +22,7 @@ def postgres_url() -> str | None:
 def run_queue_yaml() -> str:
     """The run queue: per-organization concurrency by tier (a limit per unique organization id)."""
     from billing.pricing import TIERS
+    from vexxy_pipelines import tags
 
     lines = [
         "run_coordinator:",
@@ -33,7 +34,7 @@ def run_queue_yaml() -> str:
     ]
     for name, plan in TIERS.items():
         lines += [
-            f"      - key: vexxy/concurrency-{name}",
+            f"      - key: {tags.concurrency(name)}",
             "        value:",
             "          applyLimitPerUniqueValue: true",
             f"        limit: {plan.max_concurrency}",

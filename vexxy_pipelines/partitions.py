@@ -10,8 +10,6 @@ from vexxy.oci.reference import SHA256_DIGEST_RE, ImageReference, parse_referenc
 image_partitions = DynamicPartitionsDefinition(name="images")
 
 # Run tags carrying what the key does not: the reference as the user wrote it, the index digest.
-REFERENCE_TAG = "vexxy/reference"
-INDEX_DIGEST_TAG = "vexxy/index_digest"
 
 
 def reference_for_partition(key: str) -> ImageReference:

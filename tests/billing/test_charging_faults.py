@@ -18,9 +18,9 @@ import pytest
 from billing_helpers import gateway_for, give_card, make_organization
 from sqlalchemy import select, text
 
+from appdb.models import BillingEvent, Organization
 from billing.errors import BillingUnavailable
 from billing.ledger import charge_analysis, charge_key, ensure_customer, reconcile, record_internal
-from billing.models import BillingEvent, Organization
 from billing.pricing import AnalysisUsage
 
 USAGE = AnalysisUsage(image_bytes=100 << 20, sandbox_seconds=45, fuzzed=True)  # 5 credits
@@ -97,7 +97,7 @@ def happy_path(app_sessions, stripe_proxy, organization) -> list[Analysis]:
 def process_dies_after_stripe_accepted(app_sessions, stripe_proxy, organization) -> list[Analysis]:
     analysis = Analysis(organization, "sub-crash", digest())
     script = (
-        "import sys; from billing.db import make_engine, make_sessionmaker; from billing.ledger import charge_analysis\n"
+        "import sys; from appdb.engine import make_engine, make_sessionmaker; from billing.ledger import charge_analysis\n"
         "from billing.pricing import AnalysisUsage; from billing.stripe_gateway import StripeGateway\n"
         "sessions = make_sessionmaker(make_engine()); sys.stdin.readline()\n"
         f"charge_analysis(sessions, StripeGateway('sk_test_vexxy', '{stripe_proxy.url}'), organization_id='{organization}', "
@@ -164,7 +164,7 @@ def failed_analysis(instance, registry, organization) -> Analysis:
     """A real `analyze_image` run for a submission whose image is not in the registry: it fails."""
     from dagster import DagsterRunStatus
 
-    from vexxy_pipelines.assets.billing import ORGANIZATION_TAG, SUBMISSION_TAG
+    from vexxy_pipelines import tags
     from vexxy_pipelines.definitions import defs
     from vexxy_pipelines.partitions import image_partitions
 
@@ -176,7 +176,7 @@ def failed_analysis(instance, registry, organization) -> Analysis:
             instance=instance,
             partition_key=key,
             raise_on_error=False,
-            tags={ORGANIZATION_TAG: organization, SUBMISSION_TAG: analysis.submission},
+            tags={tags.ORGANIZATION: organization, tags.SUBMISSION: analysis.submission},
         )
     finally:
         instance.delete_dynamic_partition(image_partitions.name, key)

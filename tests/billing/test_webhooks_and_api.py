@@ -11,9 +11,9 @@ from billing_helpers import JWT_KEY, gateway_for, give_card, make_organization, 
 from fastapi.testclient import TestClient
 from sqlalchemy import func, select
 
+from appdb.models import Organization, Subscription, WebhookEvent
 from billing.errors import PaymentRequired
 from billing.ledger import charge_analysis, ensure_customer
-from billing.models import Organization, Subscription, WebhookEvent
 from billing.pricing import AnalysisUsage
 from billing.quota import check_quota
 from vexxy_api.app import create_app

@@ -7,8 +7,8 @@ import uuid
 
 import jwt
 
+from appdb.models import Organization, Subscription, User
 from billing.ledger import ensure_customer
-from billing.models import Organization, Subscription, User
 from billing.stripe_gateway import StripeGateway
 
 JWT_KEY = "vexxy-test-signing-key-0123456789abcdef"

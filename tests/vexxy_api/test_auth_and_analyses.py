@@ -13,9 +13,8 @@ from billing_helpers import AUDIENCE, ISSUER, JWT_KEY, make_organization, token
 from fastapi.testclient import TestClient
 from sqlalchemy import func, select
 
-from billing.models import User
+from appdb.models import ApiKey, Submission, User
 from billing.pricing import TIERS
-from billing.submissions import ApiKey, Submission
 from vexxy_api.app import create_app
 from vexxy_api.auth import new_api_key
 from vexxy_api.settings import ApiSettings
@@ -114,7 +113,7 @@ def test_submit_validate_list_cancel_delete(client, app_sessions):
 
 def test_cancelling_a_submission_that_shares_a_run_leaves_the_run_alone(client, app_sessions):
     """Cancelling the second submission of a digest detaches it at once; the first one's run goes on."""
-    from billing.models import QuotaReservation
+    from appdb.models import QuotaReservation
 
     organization = make_organization(app_sessions, tier="team")
     member = bearer(token(organization, role="member"))

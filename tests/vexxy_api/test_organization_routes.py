@@ -8,7 +8,7 @@ from billing_helpers import JWT_KEY, make_organization, token
 from fastapi.testclient import TestClient
 from sqlalchemy import select
 
-from billing.submissions import ApiKey, WatchedRepository
+from appdb.models import ApiKey, WatchedRepository
 from vexxy_api.app import create_app
 from vexxy_api.auth import hash_secret
 from vexxy_api.settings import ApiSettings

@@ -5,8 +5,8 @@ from billing_helpers import gateway_for, give_card, make_organization
 from dagster import materialize
 from sqlalchemy import select
 
+from appdb.models import BillingEvent
 from billing.ledger import charge_key
-from billing.models import BillingEvent
 from vexxy_pipelines.assets.billing import billing_record
 from vexxy_pipelines.definitions import defs
 from vexxy_pipelines.environment import resources_for

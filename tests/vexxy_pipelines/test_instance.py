@@ -39,7 +39,7 @@ def test_run_queue_limits_each_organization_by_its_tier(tmp_path, monkeypatch):
     from dagster import DagsterInstance
 
     from billing.pricing import TIERS
-    from vexxy_pipelines.sensors.submissions import concurrency_tag
+    from vexxy_pipelines.tags import concurrency as concurrency_tag
 
     monkeypatch.setenv("DAGSTER_HOME", str(tmp_path))
     monkeypatch.delenv("DAGSTER_PG_URL")

@@ -9,7 +9,7 @@ from dagster import SkipReason, build_sensor_context
 from ports import free_port
 from sqlalchemy import select
 
-from billing.submissions import SeenDigest, Submission, WatchedRepository
+from appdb.models import SeenDigest, Submission, WatchedRepository
 from vexxy.oci.build import RuntimeConfig, file_entry, layer_from_entries, push_image
 from vexxy.oci.reference import parse_reference
 from vexxy.oci.registry_client import RegistryClient

@@ -7,11 +7,11 @@ import pytest
 from dagster import AssetKey, DagsterInstance, RunRequest, SkipReason, build_sensor_context
 from sqlalchemy import insert, select, update
 
-from billing.models import Organization, Subscription
-from billing.submissions import Submission
+from appdb.models import Organization, Submission, Subscription
 from vexxy_pipelines.definitions import defs
 from vexxy_pipelines.environment import resources_for
-from vexxy_pipelines.sensors.submissions import BATCH, concurrency_tag, submission_sensor
+from vexxy_pipelines.sensors.submission_intake import BATCH, submission_sensor
+from vexxy_pipelines.tags import concurrency as concurrency_tag
 
 pytestmark = pytest.mark.slow
 TICK_LIMIT_SECONDS = 60

@@ -8,13 +8,13 @@ from billing_helpers import make_organization
 from dagster import DagsterEventType, build_run_status_sensor_context
 from sqlalchemy import select
 
-from billing.models import QuotaReservation
+from appdb.models import QuotaReservation, Submission
 from billing.quota import check_quota
-from billing.submissions import Submission
 from vexxy_pipelines.definitions import defs
 from vexxy_pipelines.environment import resources_for
 from vexxy_pipelines.partitions import image_partitions
-from vexxy_pipelines.sensors.submissions import run_tags, submission_failed_sensor
+from vexxy_pipelines.sensors.run_status import submission_failed_sensor
+from vexxy_pipelines.sensors.submission_intake import run_tags
 
 pytestmark = pytest.mark.slow
 

@@ -5,6 +5,7 @@ from dagster import AssetExecutionContext, Backoff, MaterializeResult, MetadataV
 from billing.ledger import charge_analysis, record_internal
 from billing.pricing import AnalysisUsage
 from vexxy.errors import VexxyError
+from vexxy_pipelines import tags as run_tags
 from vexxy_pipelines.assets.image import IMAGE_JSON
 from vexxy_pipelines.assets.sandbox import FUZZ_FINDINGS_JSON, PROFILE_JSON
 from vexxy_pipelines.assets.vex import vex_document
@@ -12,9 +13,6 @@ from vexxy_pipelines.partitions import digest_hex, image_partitions
 from vexxy_pipelines.resources.app_database import AppDatabaseResource
 from vexxy_pipelines.resources.evidence_store import EvidenceStore
 from vexxy_pipelines.resources.stripe_billing import StripeResource
-
-ORGANIZATION_TAG = "vexxy/organization"
-SUBMISSION_TAG = "vexxy/submission"
 
 
 @asset(
@@ -42,7 +40,7 @@ def billing_record(
         fuzzed=fuzzing.get("status") in ("completed", "partial"),
     )
     tags = context.run.tags if context.run else {}
-    organization, submission = tags.get(ORGANIZATION_TAG), tags.get(SUBMISSION_TAG)
+    organization, submission = tags.get(run_tags.ORGANIZATION), tags.get(run_tags.SUBMISSION)
     sessions = app_db.sessions()
     if not organization:
         entry = record_internal(sessions, submission or context.run.run_id, image["manifest_digest"], usage)

@@ -2,9 +2,10 @@
 
 from dagster import AssetExecutionContext, MaterializeResult, MetadataValue, asset
 
+from vexxy_pipelines import tags as run_tags
 from vexxy_pipelines.failures import fail_clearly
 from vexxy_pipelines.metadata import md_table
-from vexxy_pipelines.partitions import INDEX_DIGEST_TAG, REFERENCE_TAG, digest_hex, image_partitions, reference_for_partition
+from vexxy_pipelines.partitions import digest_hex, image_partitions, reference_for_partition
 from vexxy_pipelines.resources.evidence_store import EvidenceStore
 from vexxy_pipelines.resources.registry import RegistryResource
 
@@ -19,8 +20,8 @@ def image(context: AssetExecutionContext, registry: RegistryResource, evidence: 
         resolved = registry.resolve(reference_for_partition(key), pinned=True)
     record = resolved.to_dict()
     tags = context.run.tags if context.run else {}
-    record["reference"] = tags.get(REFERENCE_TAG, resolved.reference)
-    record["index_digest"] = resolved.index_digest or tags.get(INDEX_DIGEST_TAG)
+    record["reference"] = tags.get(run_tags.REFERENCE, resolved.reference)
+    record["index_digest"] = resolved.index_digest or tags.get(run_tags.INDEX_DIGEST)
     stored = evidence.put_json(digest_hex(key), IMAGE_JSON, record)
     config = resolved.config
     return MaterializeResult(

@@ -19,6 +19,7 @@ from vexxy.fuzzing.findings import FuzzReport
 from vexxy.fuzzing.sarif import sarif_errors, to_sarif
 from vexxy.oci.image import ResolvedImage
 from vexxy.sbom.components import components_from_syft
+from vexxy_pipelines import tags as run_tags
 from vexxy_pipelines.assets.image import IMAGE_JSON, image
 from vexxy_pipelines.assets.sbom import SYFT_JSON, sbom
 from vexxy_pipelines.failures import fail_clearly
@@ -34,9 +35,6 @@ PROFILE_JSON = "execution_profile.json"
 SYMLINKS_JSON = "rootfs.symlinks.json"
 FUZZ_FINDINGS_JSON = "fuzz_findings.json"
 FUZZ_FINDINGS_SARIF = "fuzz_findings.sarif.json"
-# Per-analysis choices a submission makes (within its tier), carried by the run's tags.
-OBSERVATION_TAG = "vexxy/observation_seconds"
-FUZZING_TAG = "vexxy/fuzzing"
 
 
 @multi_asset(
@@ -72,9 +70,9 @@ def sandbox_session(
     scope = digest_hex(context.partition_key)
     resolved = ResolvedImage.from_dict(evidence.get_json(scope, IMAGE_JSON))
     fuzzing: dict[str, FuzzReport] = {}
-    tags = context.run.tags if context.run else {}
-    observation = int(tags[OBSERVATION_TAG]) if tags.get(OBSERVATION_TAG, "").isdigit() else None
-    fuzz = tags.get(FUZZING_TAG, "true") != "false"
+    tags = context.run.tags if context.run else {}  # per-analysis choices a submission made within its tier
+    observation = int(tags[run_tags.OBSERVATION_SECONDS]) if tags.get(run_tags.OBSERVATION_SECONDS, "").isdigit() else None
+    fuzz = tags.get(run_tags.FUZZING, "true") != "false"
 
     def drive_workload(workload) -> None:
         fuzzing["report"] = drive(workload, fuzzer.scan, fuzzer.idle_seconds, fuzzer.budget_seconds, log=context.log.info)

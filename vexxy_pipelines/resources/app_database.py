@@ -8,7 +8,8 @@ from dagster import ConfigurableResource
 from pydantic import Field
 from sqlalchemy.orm import sessionmaker
 
-from billing.db import database_url, make_engine, make_sessionmaker, upgrade
+from appdb.engine import database_url, make_engine, make_sessionmaker
+from appdb.migrate import upgrade
 
 
 @lru_cache(maxsize=4)

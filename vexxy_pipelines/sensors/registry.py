@@ -15,8 +15,8 @@ import json
 from dagster import DefaultSensorStatus, SensorEvaluationContext, SkipReason, sensor
 from sqlalchemy import select
 
-from billing.registry_watch import poll_page, submit_digest
-from billing.submissions import RegistryEvent, WatchedRepository
+from appdb.models import RegistryEvent, WatchedRepository
+from appdb.registry_watch import poll_page, submit_digest
 from vexxy.errors import VexxyError
 from vexxy_pipelines.resources.app_database import AppDatabaseResource
 from vexxy_pipelines.resources.registry import RegistryResource

@@ -11,10 +11,11 @@ import uuid
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from appdb import lifecycle
+from appdb.models import SeenDigest, Submission, WatchedRepository, new_id
 from billing.errors import PaymentRequired, QuotaExceeded
 from billing.pricing import run_priority
-from billing.quota import check_quota, organization_tier
-from billing.submissions import SeenDigest, Submission, WatchedRepository
+from billing.quota import organization_tier
 from vexxy.oci.reference import ImageReference
 from vexxy.oci.registry_client import RegistryClient
 
@@ -25,32 +26,23 @@ def submit_digest(session: Session, watched: WatchedRepository, digest: str, sou
     """One submission per (watched repository, digest); quota applies as for the API (a refused one is recorded as failed)."""
     if session.scalar(select(SeenDigest).where(SeenDigest.watched_repository_id == watched.id, SeenDigest.digest == digest)):
         return None
-    submission_id = str(uuid.uuid4())
     plan = organization_tier(session, watched.organization_id)
-    submission = Submission(
-        id=submission_id,
-        organization_id=watched.organization_id,
-        submitted_by=f"registry:{source}",
-        source=source,
-        image_reference=f"{watched.registry}/{watched.repository}@{digest}",
-        image_digest=None,
-        priority=run_priority(plan),
-        fuzzing=plan.fuzzing_included,
-        observation_seconds=min(DEFAULT_OBSERVATION_SECONDS, plan.max_observation_seconds),
-        correlation_id=uuid.uuid4().hex,
-    )
+    fields = {
+        "organization_id": watched.organization_id,
+        "submitted_by": f"registry:{source}",
+        "source": source,
+        "image_reference": f"{watched.registry}/{watched.repository}@{digest}",
+        "priority": run_priority(plan),
+        "fuzzing": plan.fuzzing_included,
+        "observation_seconds": min(DEFAULT_OBSERVATION_SECONDS, plan.max_observation_seconds),
+        "correlation_id": uuid.uuid4().hex,
+    }
     try:
         with session.begin_nested():
-            check_quota(session, watched.organization_id, submission_id)
+            submission = lifecycle.create(session, **fields)
     except (QuotaExceeded, PaymentRequired) as exc:
-        submission.status, submission.phase, submission.error_step, submission.error_message = (
-            "failed",
-            "failed",
-            "submission",
-            str(exc),
-        )
-    session.add(submission)
-    session.add(SeenDigest(watched_repository_id=watched.id, digest=digest, submission_id=submission_id))
+        submission = lifecycle.refused(session, Submission(id=new_id(), **fields), str(exc))
+    session.add(SeenDigest(watched_repository_id=watched.id, digest=digest, submission_id=submission.id))
     return submission
 
 

@@ -8,7 +8,8 @@ import psycopg2
 import pytest
 from sqlalchemy import create_engine, inspect, text
 
-from billing.db import LEGACY_VERSION_TABLE, VERSION_TABLE, database_url, downgrade, upgrade
+from appdb.engine import database_url
+from appdb.migrate import LEGACY_VERSION_TABLE, VERSION_TABLE, downgrade, upgrade
 
 TABLES = {
     "organizations",
@@ -81,7 +82,7 @@ def test_every_step_runs_both_ways(empty_database):
     """Each revision, one at a time up and down."""
     from alembic.script import ScriptDirectory
 
-    from billing.db import alembic_config
+    from appdb.migrate import alembic_config
 
     script = ScriptDirectory.from_config(alembic_config(empty_database))
     revisions = [r.revision for r in reversed(list(script.walk_revisions()))]
@@ -98,7 +99,7 @@ def test_migrations_match_the_models(empty_database):
     from alembic.autogenerate import compare_metadata
     from alembic.migration import MigrationContext
 
-    from billing.models import Base
+    from appdb.models import Base
 
     upgrade(empty_database)
     engine = create_engine(database_url(empty_database))

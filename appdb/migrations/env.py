@@ -7,9 +7,9 @@ lives in its own version table so the database can also hold Dagster's storage.
 from alembic import context
 from sqlalchemy import engine_from_config, pool
 
-from billing import submissions  # noqa: F401  (registers the submission tables)
-from billing.db import VERSION_TABLE, adopt_legacy_version, database_url
-from billing.models import Base
+from appdb.engine import database_url
+from appdb.migrate import VERSION_TABLE, adopt_legacy_version
+from appdb.models import Base
 
 config = context.config
 url = config.get_main_option("sqlalchemy.url") or database_url()

@@ -10,10 +10,10 @@ from billing_helpers import make_organization
 from dagster import DagsterEventType, build_run_status_sensor_context, build_sensor_context, instance_for_test
 from sqlalchemy import create_engine, inspect, select, text
 
-from billing.db import LEGACY_VERSION_TABLE, VERSION_TABLE, database_url, make_engine, make_sessionmaker, upgrade
-from billing.models import QuotaReservation
+from appdb.engine import database_url, make_engine, make_sessionmaker
+from appdb.migrate import LEGACY_VERSION_TABLE, VERSION_TABLE, upgrade
+from appdb.models import QuotaReservation, Submission
 from billing.quota import check_quota
-from billing.submissions import Submission
 from vexxy.oci.build import RuntimeConfig, file_entry, layer_from_entries, push_image
 from vexxy.oci.reference import parse_reference
 from vexxy.oci.registry_client import RegistryClient
@@ -21,7 +21,8 @@ from vexxy_pipelines.definitions import defs
 from vexxy_pipelines.partitions import image_partitions
 from vexxy_pipelines.resources.app_database import AppDatabaseResource
 from vexxy_pipelines.resources.registry import RegistryResource
-from vexxy_pipelines.sensors.submissions import run_tags, submission_failed_sensor, submission_sensor
+from vexxy_pipelines.sensors.run_status import submission_failed_sensor
+from vexxy_pipelines.sensors.submission_intake import run_tags, submission_sensor
 
 pytestmark = pytest.mark.slow
 

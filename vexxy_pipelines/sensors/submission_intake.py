@@ -1,0 +1,124 @@
+"""Queued submissions become analysis runs.
+
+In bounded batches behind a monotonic cursor (their sequence number), highest priority first
+within a batch; each becomes a run of `analyze_image` with `run_key = submission id` (so a tick
+that fails after submitting some runs loses none and duplicates none when it is retried).
+Per-organization concurrency comes from the run queue (tag concurrency limits per tier, see
+`vexxy_pipelines.instance`), priority from `dagster/priority`. A second submission of a digest an
+organization is already analyzing shares that run.
+"""
+
+from __future__ import annotations
+
+from dagster import AssetKey, DefaultSensorStatus, RunRequest, SensorEvaluationContext, SensorResult, SkipReason, sensor
+from sqlalchemy import select
+
+from appdb import lifecycle
+from appdb.models import Submission
+from billing.quota import organization_tier
+from vexxy.errors import VexxyError
+from vexxy.oci.reference import parse_reference
+from vexxy_pipelines import tags
+from vexxy_pipelines.jobs import analyze_image_job, refresh_vulnerability_db_job
+from vexxy_pipelines.partitions import image_partitions
+from vexxy_pipelines.resources.app_database import AppDatabaseResource
+from vexxy_pipelines.resources.registry import RegistryResource
+
+BATCH = 500
+
+
+def run_tags(submission: Submission, tier: str, reference: str) -> dict[str, str]:
+    return {
+        tags.ORGANIZATION: submission.organization_id,
+        tags.SUBMISSION: submission.id,
+        tags.PRIORITY: str(submission.priority),
+        tags.CORRELATION: submission.correlation_id,
+        tags.REFERENCE: reference,
+        tags.DAGSTER_PRIORITY: str(submission.priority),
+        tags.OBSERVATION_SECONDS: str(submission.observation_seconds),
+        tags.FUZZING: "true" if submission.fuzzing else "false",
+        tags.concurrency(tier): submission.organization_id,
+    }
+
+
+def plan_runs(submissions: list[Submission], resolve, tiers: dict[str, str], active: dict[tuple[str, str], str]):
+    """Decide, without side effects: which submissions get runs, which share one, which fail.
+    Returns (run requests, {id: (digest, key)} requested, {id: (digest, key, primary)} shared, {id: message} failed)."""
+    requests, requested, shared, failures = [], {}, {}, {}
+    for submission in sorted(submissions, key=lambda s: (-s.priority, s.seq)):
+        try:
+            key = resolve(submission.image_reference)
+        except VexxyError as exc:
+            failures[submission.id] = str(exc)
+            continue
+        digest = key.split("@", 1)[1]
+        primary = active.get((submission.organization_id, digest))
+        if primary and primary != submission.id:
+            shared[submission.id] = (digest, key, primary)
+            continue
+        active[(submission.organization_id, digest)] = submission.id
+        requested[submission.id] = (digest, key)
+        requests.append(
+            RunRequest(
+                run_key=submission.id,
+                partition_key=key,
+                job_name=analyze_image_job.name,
+                tags=run_tags(submission, tiers[submission.organization_id], submission.image_reference),
+            )
+        )
+    return requests, requested, shared, failures
+
+
+@sensor(
+    jobs=[analyze_image_job, refresh_vulnerability_db_job], minimum_interval_seconds=5, default_status=DefaultSensorStatus.RUNNING
+)
+def submission_sensor(context: SensorEvaluationContext, app_db: AppDatabaseResource, registry: RegistryResource):
+    """Queued submissions become analysis runs (one per submission id, batches behind a cursor)."""
+    cursor = int(context.cursor or 0)
+    if context.instance.get_latest_materialization_event(AssetKey("vulnerability_db")) is None:
+        # A fresh deployment: load the advisories first; submissions wait (the cursor does not move).
+        return SensorResult(
+            run_requests=[RunRequest(run_key="initial-vulnerability-db", job_name=refresh_vulnerability_db_job.name)]
+        )
+    sessions = app_db.sessions()
+    with sessions() as session:
+        batch = session.scalars(
+            select(Submission)
+            .where(Submission.seq > cursor, Submission.status == lifecycle.QUEUED)
+            .order_by(Submission.seq)
+            .limit(BATCH)
+        ).all()
+        if not batch:
+            return SkipReason(f"No queued submissions after #{cursor}.")
+        tiers = {org: organization_tier(session, org).name for org in {s.organization_id for s in batch}}
+        running = session.execute(
+            select(Submission.organization_id, Submission.image_digest, Submission.id).where(
+                Submission.status.in_(lifecycle.LIVE),
+                Submission.image_digest.is_not(None),
+                Submission.shared_with.is_(None),
+                Submission.seq <= cursor,
+            )
+        ).all()
+    active = {(org, digest): submission_id for org, digest, submission_id in running}
+    resolved: dict[str, str] = {}
+
+    def resolve(reference: str) -> str:
+        if reference not in resolved:
+            resolved[reference] = registry.resolve(parse_reference(reference)).canonical
+        return resolved[reference]
+
+    requests, requested, shared, failures = plan_runs(batch, resolve, tiers, active)
+    with sessions.begin() as session:
+        for submission_id, (digest, key) in requested.items():
+            lifecycle.run_requested(session, submission_id, digest, key)
+        for submission_id, (digest, key, primary) in shared.items():
+            lifecycle.share_run(session, submission_id, digest, key, primary)
+        for submission_id, message in failures.items():
+            lifecycle.fail_before_run(session, submission_id, message)
+    keys = sorted({r.partition_key for r in requests} - set(context.instance.get_dynamic_partitions(image_partitions.name)))
+    context.log.info(f"{len(requests)} run(s) requested, {len(shared)} shared, {len(failures)} failed to resolve")
+    return SensorResult(
+        run_requests=requests,
+        dynamic_partitions_requests=[image_partitions.build_add_request(keys)] if keys else [],
+        cursor=str(max(s.seq for s in batch)),
+    )

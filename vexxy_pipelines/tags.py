@@ -1,0 +1,21 @@
+"""Every run-tag key vexxy writes or reads, in one place: they are a contract between the API's
+submissions, the sensors, the assets, the CLI and the run queue's limits in `dagster.yaml`."""
+
+from __future__ import annotations
+
+ORGANIZATION = "vexxy/organization"  # the organization charged for the run (absent: an internal analysis)
+SUBMISSION = "vexxy/submission"  # the submission the run answers (also the sensor's run_key)
+PRIORITY = "vexxy/priority"
+CORRELATION = "vexxy/correlation_id"  # the API request's correlation id, for logs across API, sensors and runs
+REFERENCE = "vexxy/reference"  # the image reference as the customer wrote it
+INDEX_DIGEST = "vexxy/index_digest"  # the multi-platform index the partition's manifest came from
+OBSERVATION_SECONDS = "vexxy/observation_seconds"
+FUZZING = "vexxy/fuzzing"  # "true" | "false"
+INVOCATION = "vexxy/invocation"  # one CLI invocation, to find the run it started
+VULNERABILITY_DB = "vexxy/vulnerability_db"  # the advisory snapshot a re-evaluation run was requested for
+DAGSTER_PRIORITY = "dagster/priority"  # Dagster's own: the run queue's order
+
+
+def concurrency(tier: str) -> str:
+    """One key per tier; the run queue limits concurrent runs per unique value (the organization)."""
+    return f"vexxy/concurrency-{tier}"
