@@ -6,6 +6,7 @@ import os
 
 from sqlalchemy import create_engine
 from sqlalchemy.engine import Engine
+from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import sessionmaker
 
 from vexxy.settings import vexxy_home
@@ -26,6 +27,17 @@ def database_url(explicit: str | None = None) -> str:
 
 def make_engine(url: str | None = None) -> Engine:
     return create_engine(database_url(url), pool_pre_ping=True, future=True)
+
+
+def check_reachable(engine: Engine) -> None:
+    """Connect once; a database that does not answer raises `DatabaseUnreachable` naming DATABASE_URL."""
+    from appdb.errors import application_database_unreachable
+
+    try:
+        with engine.connect():
+            pass
+    except OperationalError as exc:
+        raise application_database_unreachable(engine.url.render_as_string(hide_password=True), str(exc.orig)) from None
 
 
 def make_sessionmaker(engine: Engine) -> sessionmaker:

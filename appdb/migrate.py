@@ -27,15 +27,27 @@ def alembic_config(url: str | None = None):
     return config
 
 
+def _check_reachable(url: str | None) -> None:
+    from appdb.engine import check_reachable, make_engine
+
+    engine = make_engine(url)
+    try:
+        check_reachable(engine)
+    finally:
+        engine.dispose()
+
+
 def upgrade(url: str | None = None, revision: str = "head") -> None:
     from alembic import command
 
+    _check_reachable(url)
     command.upgrade(alembic_config(url), revision)
 
 
 def downgrade(url: str | None = None, revision: str = "base") -> None:
     from alembic import command
 
+    _check_reachable(url)
     command.downgrade(alembic_config(url), revision)
 
 

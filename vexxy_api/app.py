@@ -9,7 +9,15 @@ from fastapi.exceptions import RequestValidationError
 
 from appdb.engine import make_engine, make_sessionmaker
 from vexxy_api import analysis_routes, billing_routes, organization_routes, registry_routes, webhook_routes
-from vexxy_api.errors import ApiError, correlation_middleware, render_api_error, render_unexpected, render_validation_error
+from vexxy_api.errors import (
+    DATABASE_DOWN,
+    ApiError,
+    correlation_middleware,
+    render_api_error,
+    render_database_unavailable,
+    render_unexpected,
+    render_validation_error,
+)
 from vexxy_api.settings import ApiSettings
 
 logging.basicConfig(level=logging.INFO, format="%(message)s")
@@ -22,6 +30,8 @@ def create_app(settings: ApiSettings | None = None) -> FastAPI:
     app.state.sessions = make_sessionmaker(make_engine(settings.database_url))
     app.add_exception_handler(ApiError, render_api_error)
     app.add_exception_handler(RequestValidationError, render_validation_error)
+    for error in DATABASE_DOWN:
+        app.add_exception_handler(error, render_database_unavailable)
     app.add_exception_handler(Exception, render_unexpected)
     app.middleware("http")(correlation_middleware)
     app.include_router(analysis_routes.router)

@@ -1,7 +1,8 @@
 """One error hierarchy, one JSON shape: `{"error": {"code", "message", "hint", "correlation_id"}}`.
 
 Validation 400/422, unauthenticated 401, forbidden 403, not found 404, invalid state 409,
-payment required 402, quota 429, upstream 502/503/504. The correlation id is also in the logs
+payment required 402, quota 429, upstream 502/503/504 (503 also when the application database does
+not answer). The correlation id is also in the logs
 and in the Dagster run's tags.
 """
 
@@ -12,6 +13,7 @@ import logging
 import time
 import uuid
 
+import sqlalchemy.exc
 from fastapi import Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
@@ -76,6 +78,30 @@ async def render_api_error(request: Request, exc: ApiError) -> JSONResponse:
 async def render_validation_error(request: Request, exc: RequestValidationError) -> JSONResponse:
     details = "; ".join(f"{'.'.join(str(p) for p in e['loc'][1:]) or 'body'}: {e['msg']}" for e in exc.errors())
     return JSONResponse(_body(request, "validation_error", f"The request is invalid: {details}", None), status_code=422)
+
+
+DATABASE_DOWN = (sqlalchemy.exc.OperationalError, sqlalchemy.exc.InterfaceError, sqlalchemy.exc.TimeoutError)
+DATABASE_RETRY_SECONDS = 5
+
+
+async def render_database_unavailable(request: Request, exc: Exception) -> JSONResponse:
+    """The application database did not answer (down, unreachable, pool exhausted): 503, try again shortly."""
+    reason = str(getattr(exc, "orig", None) or exc).strip().splitlines()[0:1]
+    log.error(
+        json.dumps(
+            {"event": "database_unavailable", "error": reason[0] if reason else "", "correlation_id": correlation_id(request)}
+        )
+    )
+    return JSONResponse(
+        _body(
+            request,
+            "database_unavailable",
+            "The service's database is not answering right now; nothing was changed.",
+            f"Retry in {DATABASE_RETRY_SECONDS} s; quote the correlation id to support if it persists.",
+        ),
+        status_code=503,
+        headers={"Retry-After": str(DATABASE_RETRY_SECONDS)},
+    )
 
 
 async def render_unexpected(request: Request, exc: Exception) -> JSONResponse:

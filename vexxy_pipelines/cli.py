@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import logging
 import os
 import shutil
 import sys
@@ -23,12 +24,27 @@ out = Console()
 
 
 def _instance():
+    """The configured Dagster instance; its PostgreSQL not answering is an error naming the variable, not a traceback."""
     from dagster import DagsterInstance
+    from dagster_postgres.utils import DagsterPostgresException
+    from sqlalchemy.exc import OperationalError
 
-    from vexxy_pipelines.instance import ensure_dagster_home
+    from appdb.errors import dagster_storage_unreachable
+    from vexxy_pipelines.instance import ensure_dagster_home, postgres_setting
 
+    setting = postgres_setting()  # before ensure_dagster_home copies DATABASE_URL into DAGSTER_PG_URL
     ensure_dagster_home()
-    return DagsterInstance.get()
+    logging.disable(logging.WARNING)  # dagster-postgres logs each connection retry with the driver's whole message
+    try:
+        return DagsterInstance.get()
+    except (DagsterPostgresException, OperationalError) as exc:
+        if setting is None:
+            raise
+        cause = exc.__cause__ if isinstance(exc, DagsterPostgresException) and exc.__cause__ else exc
+        reason = str(getattr(cause, "orig", None) or cause)
+        raise dagster_storage_unreachable(setting[1], reason, setting[0]) from None
+    finally:
+        logging.disable(logging.NOTSET)
 
 
 def _run_job(instance, job_name: str, *, partition_key: str | None, tags: dict[str, str], steps: tuple[str, ...]):
@@ -256,16 +272,17 @@ def cmd_sandbox_sweep(args: argparse.Namespace) -> int:
 
 def cmd_appdb(args: argparse.Namespace) -> int:
     from appdb.engine import database_url
+    from appdb.errors import shown as where
     from appdb.migrate import downgrade, upgrade
 
     url = database_url()
-    shown = url.split("@")[-1] if "@" in url else url
+    shown = where(url)
     if args.action == "upgrade":
         upgrade(url)
-        out.print(f"Application database at {shown} is at the latest schema.")
+        out.print(f"Application database at {escape(shown)} is at the latest schema.")
     else:
         downgrade(url, args.revision)
-        out.print(f"Application database at {shown} downgraded to {args.revision}.")
+        out.print(f"Application database at {escape(shown)} downgraded to {escape(args.revision)}.")
     return 0
 
 

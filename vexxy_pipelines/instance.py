@@ -10,6 +10,15 @@ from vexxy.settings import vexxy_home
 MANAGED_MARKER = "# managed by vexxy: rewritten to follow DAGSTER_PG_URL / DATABASE_URL"
 
 
+def postgres_setting() -> tuple[str, str] | None:
+    """(variable, URL) that puts Dagster's storage on PostgreSQL, to name it when that database does not answer."""
+    for variable in ("DAGSTER_PG_URL", "DATABASE_URL"):
+        url = os.environ.get(variable)
+        if url:
+            return (variable, url) if url.startswith(("postgres://", "postgresql")) else None
+    return None
+
+
 def postgres_url() -> str | None:
     """DAGSTER_PG_URL, else DATABASE_URL, as a plain `postgresql://` URL (no SQLAlchemy driver suffix)."""
     url = os.environ.get("DAGSTER_PG_URL") or os.environ.get("DATABASE_URL")

@@ -8,7 +8,7 @@ from dagster import ConfigurableResource
 from pydantic import Field
 from sqlalchemy.orm import sessionmaker
 
-from appdb.engine import database_url, make_engine, make_sessionmaker
+from appdb.engine import check_reachable, database_url, make_engine, make_sessionmaker
 from appdb.migrate import upgrade
 
 
@@ -23,4 +23,7 @@ class AppDatabaseResource(ConfigurableResource):
     url: str | None = Field(default=None, description="SQLAlchemy URL; default DATABASE_URL, else SQLite in VEXXY_HOME.")
 
     def sessions(self) -> sessionmaker:
-        return _sessions(database_url(self.url))
+        """Sessions on a database that answered just now (else `DatabaseUnreachable`, naming DATABASE_URL)."""
+        sessions = _sessions(database_url(self.url))
+        check_reachable(sessions.kw["bind"])
+        return sessions
