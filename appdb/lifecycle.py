@@ -12,7 +12,7 @@ Every function works inside the caller's transaction.
 
 from __future__ import annotations
 
-from sqlalchemy import or_, update
+from sqlalchemy import func, or_, select, update
 from sqlalchemy.orm import Session
 
 from appdb.models import Submission, new_id
@@ -58,13 +58,26 @@ def create(
         status=QUEUED,
         phase=QUEUED,
     )
+    if (seq := _next_seq(session)) is not None:
+        submission.seq = seq
     session.add(submission)
     session.flush()
     return submission
 
 
+def _next_seq(session: Session) -> int | None:
+    """PostgreSQL numbers submissions itself (an identity column); SQLite has no identity for a column that
+    is not the primary key, so the next number is taken inside the writing transaction (SQLite runs one
+    writer at a time, and `seq` is unique: a race is an error, never a duplicate)."""
+    if session.get_bind().dialect.name != "sqlite":
+        return None
+    return (session.scalar(select(func.max(Submission.seq))) or 0) + 1
+
+
 def refused(session: Session, submission: Submission, message: str) -> Submission:
     """Record a submission that was refused before it was queued (no quota was reserved for it)."""
+    if submission.seq is None and (seq := _next_seq(session)) is not None:
+        submission.seq = seq
     submission.status, submission.phase, submission.error_step, submission.error_message = (
         FAILED,
         FAILED,

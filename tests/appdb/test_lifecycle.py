@@ -1,5 +1,7 @@
-"""The submission life cycle on the real application database: states move one way, quota follows them."""
+"""The submission life cycle on the real application database, PostgreSQL and the SQLite default:
+states move one way, quota follows them."""
 
+import os
 import uuid
 
 import pytest
@@ -7,8 +9,21 @@ from billing_helpers import make_organization
 from sqlalchemy import select
 
 from appdb import lifecycle
+from appdb.engine import make_engine, make_sessionmaker
+from appdb.migrate import upgrade
 from appdb.models import QuotaReservation, Submission
 from billing.errors import QuotaExceeded
+
+
+@pytest.fixture(params=["postgres", "sqlite"])
+def app_sessions(request, tmp_path):
+    """Sessions on the test session's PostgreSQL, or on a fresh SQLite file migrated to head."""
+    url = os.environ["DATABASE_URL"] if request.param == "postgres" else f"sqlite:///{tmp_path / 'vexxy.db'}"
+    if request.param == "sqlite":
+        upgrade(url)
+    engine = make_engine(url)
+    yield make_sessionmaker(engine)
+    engine.dispose()
 
 
 def create(sessions, organization: str, **overrides) -> str:
@@ -34,10 +49,12 @@ def state(sessions, submission_id: str) -> tuple[str, str | None]:
     return row.status, reservation
 
 
-def test_created_queued_with_quota_reserved(app_sessions):
+def test_created_queued_with_quota_reserved_and_numbered_in_order(app_sessions):
     organization = make_organization(app_sessions, tier="team")
-    submission = create(app_sessions, organization)
-    assert state(app_sessions, submission) == ("queued", "reserved")
+    first, second = create(app_sessions, organization), create(app_sessions, organization)
+    assert state(app_sessions, first) == ("queued", "reserved")
+    with app_sessions() as session:
+        assert session.get(Submission, first).seq < session.get(Submission, second).seq  # the intake sensor's cursor
 
 
 def test_a_refused_quota_writes_nothing(app_sessions):
