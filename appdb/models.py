@@ -162,7 +162,8 @@ class RegistryEvent(Base):
     """The registry notification inbox: the API stores verified push events, a sensor consumes them."""
 
     __tablename__ = "registry_events"
-    id: Mapped[int] = mapped_column(BigInteger, Identity(always=False), primary_key=True)
+    # SQLite numbers rows only through an INTEGER PRIMARY KEY (its rowid); PostgreSQL has the identity.
+    id: Mapped[int] = mapped_column(BigInteger().with_variant(Integer(), "sqlite"), Identity(always=False), primary_key=True)
     event_id: Mapped[str] = mapped_column(String(100), unique=True)
     registry: Mapped[str] = mapped_column(String(255))
     repository: Mapped[str] = mapped_column(String(255))

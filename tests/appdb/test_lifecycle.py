@@ -1,7 +1,6 @@
 """The submission life cycle on the real application database, PostgreSQL and the SQLite default:
 states move one way, quota follows them."""
 
-import os
 import uuid
 
 import pytest
@@ -9,21 +8,8 @@ from billing_helpers import make_organization
 from sqlalchemy import select
 
 from appdb import lifecycle
-from appdb.engine import make_engine, make_sessionmaker
-from appdb.migrate import upgrade
 from appdb.models import QuotaReservation, Submission
 from billing.errors import QuotaExceeded
-
-
-@pytest.fixture(params=["postgres", "sqlite"])
-def app_sessions(request, tmp_path):
-    """Sessions on the test session's PostgreSQL, or on a fresh SQLite file migrated to head."""
-    url = os.environ["DATABASE_URL"] if request.param == "postgres" else f"sqlite:///{tmp_path / 'vexxy.db'}"
-    if request.param == "sqlite":
-        upgrade(url)
-    engine = make_engine(url)
-    yield make_sessionmaker(engine)
-    engine.dispose()
 
 
 def create(sessions, organization: str, **overrides) -> str:

@@ -16,7 +16,7 @@ depends_on = None
 def upgrade() -> None:
     op.create_table(
         "registry_events",
-        sa.Column("id", sa.BigInteger(), sa.Identity(always=False), nullable=False),
+        sa.Column("id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), sa.Identity(always=False), nullable=False),
         sa.Column("event_id", sa.String(length=100), nullable=False),
         sa.Column("registry", sa.String(length=255), nullable=False),
         sa.Column("repository", sa.String(length=255), nullable=False),
