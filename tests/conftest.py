@@ -1,12 +1,15 @@
 """Real parts for the tests: a Distribution registry, locally built images, a PostgreSQL database.
 
-The environment is set before any vexxy module reads it: every test session gets its own
-VEXXY_HOME, evidence directory, DAGSTER_HOME and a fresh PostgreSQL database for Dagster's
-storage, dropped at the end.
+The environment is set before any vexxy module reads it: every test process gets its own
+VEXXY_HOME, evidence directory, DAGSTER_HOME, a fresh PostgreSQL database for Dagster's storage
+and a migrated application database, all dropped when the process that made them exits. Each
+pytest session gets its own copy of the application database, so later sessions in the same
+process, or in forks of it (how the mutation runner tests each mutant), start clean.
 """
 
 from __future__ import annotations
 
+import atexit
 import os
 import shutil
 import tempfile
@@ -16,12 +19,12 @@ from pathlib import Path
 import pytest
 from ports import free_port
 
-SESSION_DIR = Path(tempfile.mkdtemp(prefix="vexxy-tests-"))
+SESSION_DIR = Path(os.environ.get("VEXXY_TEST_SESSION_DIR") or tempfile.gettempdir())  # set by pytest_configure
 DEFAULT_ADMIN_URL = "postgresql://postgres@127.0.0.1:5432/postgres"
 
 
 def _admin_url() -> str:
-    return os.environ.get("DATABASE_URL") or DEFAULT_ADMIN_URL
+    return os.environ.get("VEXXY_TEST_ADMIN_URL") or os.environ.get("DATABASE_URL") or DEFAULT_ADMIN_URL
 
 
 def _with_database(url: str, name: str) -> str:
@@ -45,26 +48,28 @@ def _admin_connection():
     return connection, url
 
 
-def pytest_configure(config):
-    suffix = uuid.uuid4().hex[:10]
-    database, app_database = f"vexxy_test_{suffix}", f"vexxy_app_test_{suffix}"
+def _start_process_resources() -> None:
+    """This process's directory, Dagster database and a migrated application database to copy from."""
+    directory = Path(tempfile.mkdtemp(prefix="vexxy-tests-"))
+    prefix = f"vexxy_test_{uuid.uuid4().hex[:10]}"
     connection, url = _admin_connection()
     with connection.cursor() as cursor:
-        cursor.execute(f'CREATE DATABASE "{database}"')
-        cursor.execute(f'CREATE DATABASE "{app_database}"')
+        cursor.execute(f'CREATE DATABASE "{prefix}"')
+        cursor.execute(f'CREATE DATABASE "{prefix}_app"')
     connection.close()
-    config._vexxy_databases = (database, app_database)
-    config._vexxy_admin_url = url
+    atexit.register(_drop_process_resources, os.getpid(), url, prefix, directory)
     from appdb.migrate import upgrade
 
-    upgrade(_with_database(url, app_database))
+    upgrade(_with_database(url, f"{prefix}_app"))
     os.environ.update(
         {
-            "DATABASE_URL": _with_database(url, app_database),
-            "VEXXY_HOME": str(SESSION_DIR),
-            "VEXXY_EVIDENCE_DIR": str(SESSION_DIR / "evidence"),
-            "DAGSTER_HOME": str(SESSION_DIR / "dagster"),
-            "DAGSTER_PG_URL": _with_database(url, database),
+            "VEXXY_TEST_SESSION_DIR": str(directory),
+            "VEXXY_TEST_DATABASE_PREFIX": prefix,
+            "VEXXY_TEST_ADMIN_URL": url,
+            "VEXXY_HOME": str(directory),
+            "VEXXY_EVIDENCE_DIR": str(directory / "evidence"),
+            "DAGSTER_HOME": str(directory / "dagster"),
+            "DAGSTER_PG_URL": _with_database(url, prefix),
             "VEXXY_DEPLOYMENT": "test",
             "VEXXY_OBSERVATION_SECONDS": "20",
             "VEXXY_QUIET_SECONDS": "4",
@@ -73,18 +78,44 @@ def pytest_configure(config):
     os.environ.pop("VEXXY_OSV_SOURCE", None)
 
 
-def pytest_unconfigure(config):
-    databases = getattr(config, "_vexxy_databases", ())
-    if databases:
-        import psycopg2
+def _drop_process_resources(owner: int, admin_url: str, prefix: str, directory: Path) -> None:
+    if os.getpid() != owner:  # a forked child exiting: these are its parent's
+        return
+    import psycopg2
 
-        connection = psycopg2.connect(config._vexxy_admin_url, connect_timeout=5)
-        connection.autocommit = True
+    connection = psycopg2.connect(admin_url, connect_timeout=5)
+    connection.autocommit = True
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT datname FROM pg_database WHERE datname LIKE %s", (prefix.replace("_", r"\_") + "%",))
+        for (database,) in cursor.fetchall():
+            cursor.execute(f'DROP DATABASE IF EXISTS "{database}" WITH (FORCE)')
+    connection.close()
+    shutil.rmtree(directory, ignore_errors=True)
+
+
+def pytest_configure(config):
+    """Every pytest session gets a fresh application database, copied from the migrated one."""
+    global SESSION_DIR
+    if not Path(os.environ.get("VEXXY_TEST_SESSION_DIR") or "/nonexistent").is_dir():
+        _start_process_resources()
+    SESSION_DIR = Path(os.environ["VEXXY_TEST_SESSION_DIR"])
+    prefix = os.environ["VEXXY_TEST_DATABASE_PREFIX"]
+    database = f"{prefix}_app_{uuid.uuid4().hex[:8]}"
+    connection, url = _admin_connection()
+    with connection.cursor() as cursor:
+        cursor.execute(f'CREATE DATABASE "{database}" TEMPLATE "{prefix}_app"')
+    connection.close()
+    config._vexxy_app_database = database
+    os.environ["DATABASE_URL"] = _with_database(url, database)
+
+
+def pytest_unconfigure(config):
+    database = getattr(config, "_vexxy_app_database", None)
+    if database:
+        connection, _ = _admin_connection()
         with connection.cursor() as cursor:
-            for database in databases:
-                cursor.execute(f'DROP DATABASE IF EXISTS "{database}" WITH (FORCE)')
+            cursor.execute(f'DROP DATABASE IF EXISTS "{database}" WITH (FORCE)')
         connection.close()
-    shutil.rmtree(SESSION_DIR, ignore_errors=True)
 
 
 @pytest.fixture(scope="session")
