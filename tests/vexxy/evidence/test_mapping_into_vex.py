@@ -99,3 +99,22 @@ def test_the_incomplete_reason_reaches_the_statement(complete):
     assert report.profile_complete is complete
     (pyyaml,) = [s for s in build_statements(matches(), ProfileEvidence(report)) if s.component_ref == "y"]
     assert ("workload exited after 3 s" in pyyaml.status_notes) is not complete
+
+
+def test_the_usage_report_survives_storage_and_becomes_exact_evidence():
+    report = map_profile(COMPONENTS, profile(complete=False), {})
+    stored = UsageReport.from_dict(json.loads(json.dumps(report.to_dict())))
+    assert stored == report
+    evidence = ProfileEvidence(stored)
+    jinja = evidence.for_component("j")
+    assert (jinja.files_known, jinja.files_loaded, jinja.profile_complete) == (1, (f"{SITE}/jinja2/x.py",), False)
+    assert (jinja.profile_digest, jinja.window, jinja.incomplete_reason) == (
+        "sha256:" + "a" * 64,
+        "3 s of 60 s, ended by exit",
+        "workload exited after 3 s",
+    )
+    assert evidence.for_component("not-in-the-sbom") is None
+    statement = build_statements(matches(), evidence)[0]
+    data = statement.to_dict()
+    assert data["status"] == "affected" and data["vulnerability"] == "CVE-2020-1" and data["component_ref"] == "j"
+    assert json.loads(json.dumps(data))["evidence"]["files_loaded"] == [f"{SITE}/jinja2/x.py"]

@@ -51,3 +51,73 @@ def test_canonical_without_digest_is_refused():
 def test_rejects_malformed_references_with_a_reason(text, message):
     with pytest.raises(InvalidReference, match=message):
         parse_reference(text)
+
+
+@pytest.mark.parametrize(
+    "text, message, hint",
+    [
+        ("", "The image reference is empty.", "Pass something like registry.example.com/team/app:1.2."),
+        (
+            "http://r.example/app",
+            "Image reference 'http://r.example/app' is malformed: it contains whitespace or a URL scheme.",
+            "Write it as registry/repository:tag or registry/repository@sha256:<digest>, without http(s)://.",
+        ),
+        (
+            "app@md5:12",
+            "Image reference 'app@md5:12' has a malformed digest 'md5:12'.",
+            "A digest looks like sha256: followed by 64 lowercase hex characters.",
+        ),
+        (
+            f"app@sha256:{'a' * 65}",
+            "Image reference 'app@sha256:" + "a" * 65 + "' has a sha256 digest that is not 64 lowercase hex characters.",
+            "Copy the digest exactly as the registry prints it.",
+        ),
+        (
+            "app:.x",
+            "Image reference 'app:.x' has an invalid tag '.x'.",
+            "Tags are up to 128 letters, digits, '_', '.' or '-', not starting with '.' or '-'.",
+        ),
+        ("bad_host.example/app", "Image reference 'bad_host.example/app' has an invalid registry host 'bad_host.example'.", None),
+        (f"@{DIGEST}", f"Image reference '@{DIGEST}' names no repository.", None),
+        (
+            "r.example/Team/app",
+            "Image reference 'r.example/Team/app' has upper-case letters in the repository 'Team/app'.",
+            "Repository names are lower case: try 'team/app'.",
+        ),
+        (
+            "r.example/team/-app",
+            "Image reference 'r.example/team/-app' has an invalid repository name 'team/-app'.",
+            "Repository path components are lower-case letters and digits separated by '.', '_', '__' or '-'.",
+        ),
+    ],
+)
+def test_each_refusal_says_exactly_what_is_wrong_and_what_to_do(text, message, hint):
+    with pytest.raises(InvalidReference) as error:
+        parse_reference(text)
+    assert (error.value.message, error.value.hint) == (message, hint)
+
+
+@pytest.mark.parametrize(
+    "text, parsed, shown",
+    [
+        (" r.example/a/b:1 ", ("r.example", "a/b", "1", None), "r.example/a/b:1"),
+        ("[::1]:5000/app", ("[::1]:5000", "app", "latest", None), "[::1]:5000/app:latest"),
+        ("localhost:5000/app", ("localhost:5000", "app", "latest", None), "localhost:5000/app:latest"),
+        ("team/app", ("docker.io", "team/app", "latest", None), "docker.io/team/app:latest"),
+        (f"app@{DIGEST}", ("docker.io", "library/app", None, DIGEST), f"docker.io/library/app@{DIGEST}"),
+        (f"r.example/app@blake3:{'a' * 64}", ("r.example", "app", None, f"blake3:{'a' * 64}"), None),
+        ("r.example/a__b/c-d/e.f", ("r.example", "a__b/c-d/e.f", "latest", None), None),
+        (f"r.example/app:{'t' * 128}", ("r.example", "app", "t" * 128, None), None),
+    ],
+)
+def test_edges_of_the_grammar(text, parsed, shown):
+    ref = parse_reference(text)
+    assert (ref.registry, ref.repository, ref.tag, ref.digest) == parsed
+    if shown:
+        assert str(ref) == shown
+    assert ref.selector == (ref.digest or ref.tag)
+
+
+def test_a_tag_too_long_is_refused():
+    with pytest.raises(InvalidReference, match="invalid tag"):
+        parse_reference(f"r.example/app:{'t' * 129}")

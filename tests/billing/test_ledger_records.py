@@ -1,0 +1,74 @@
+"""What the ledger writes, field by field, and how reconciliation re-sends a charge Stripe never made."""
+
+import uuid
+
+from billing_helpers import gateway_for, give_card, make_organization
+from sqlalchemy import select
+
+from billing.ledger import charge_key, reconcile, record_internal
+from billing.models import BillingEvent
+from billing.pricing import AnalysisUsage
+
+
+def test_an_internal_analysis_is_recorded_once_with_its_usage(app_sessions):
+    image, submission = "sha256:" + uuid.uuid4().hex * 2, f"run-{uuid.uuid4().hex[:8]}"
+    usage = AnalysisUsage(image_bytes=600 << 20, sandbox_seconds=61, fuzzed=False)  # 1 + 2 + 2
+    first = record_internal(app_sessions, submission, image, usage)
+    again = record_internal(app_sessions, submission, image, usage)
+    assert first.created and not again.created and again.id == first.id
+    assert (first.kind, first.status, first.credits, first.amount_cents, first.currency, first.stripe_object_id) == (
+        "internal_analysis",
+        "recorded",
+        5,
+        0,
+        "usd",
+        None,
+    )
+    assert first.idempotency_key == charge_key(None, submission, image)
+    with app_sessions() as session:
+        row = session.get(BillingEvent, first.id)
+        assert (row.organization_id, row.submission_id, row.image_digest) == (None, submission, image)
+        assert row.details == {"reason": "no submitting organization"}
+    assert record_internal(app_sessions, None, image, usage).id != first.id  # no submission: another record
+
+
+def test_reconcile_sends_a_pending_charge_again_with_its_own_key(app_sessions, stripe_proxy, localstripe):
+    gateway = gateway_for(stripe_proxy)
+    organization = make_organization(app_sessions, tier="team")
+    give_card(app_sessions, gateway, organization)
+    image, submission = "sha256:" + uuid.uuid4().hex * 2, f"sub-{uuid.uuid4().hex[:8]}"
+    key = charge_key(organization, submission, image)
+    with app_sessions.begin() as session:  # the ledger row of a step that died before it reached Stripe
+        row = BillingEvent(
+            organization_id=organization,
+            kind="analysis_charge",
+            idempotency_key=key,
+            submission_id=submission,
+            image_digest=image,
+            credits=3,
+            amount_cents=75,
+            currency="usd",
+            status="pending",
+        )
+        session.add(row)
+        session.flush()
+        row_id = row.id
+    assert key not in reconcile(app_sessions, gateway, older_than_seconds=3600).recharged  # too fresh to touch
+    report = reconcile(app_sessions, gateway)
+    assert key in report.recharged and report.checked >= 1
+    (intent,) = [i for i in localstripe.payment_intents() if (i.get("metadata") or {}).get("vexxy_ledger_key") == key]
+    assert (intent["amount"], intent["currency"], intent["status"]) == (75, "usd", "succeeded")
+    assert intent["metadata"] == {
+        "vexxy_ledger_key": key,
+        "vexxy_ledger_id": str(row_id),
+        "vexxy_organization": organization,
+        "vexxy_submission": submission,
+        "vexxy_image": image,
+    }
+    with app_sessions() as session:
+        row = session.get(BillingEvent, row_id)
+        assert (row.status, row.stripe_object_id) == ("charged", intent["id"])
+    assert key not in reconcile(app_sessions, gateway).recharged  # charged: left alone
+    with app_sessions() as session:
+        rows = session.scalars(select(BillingEvent).where(BillingEvent.idempotency_key == key)).all()
+        assert len(rows) == 1
