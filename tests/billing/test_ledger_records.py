@@ -5,8 +5,8 @@ import uuid
 from billing_helpers import gateway_for, give_card, make_organization
 from sqlalchemy import select
 
+from appdb.models import BillingEvent
 from billing.ledger import charge_key, reconcile, record_internal
-from billing.models import BillingEvent
 from billing.pricing import AnalysisUsage
 
 

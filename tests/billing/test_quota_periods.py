@@ -4,7 +4,7 @@ from datetime import UTC, datetime
 
 from billing_helpers import make_organization
 
-from billing.models import BillingEvent, Subscription
+from appdb.models import BillingEvent, Subscription
 from billing.quota import available_credits, check_quota, current_period, release, usage
 
 
