@@ -1,4 +1,4 @@
-"""Drive a running workload: observe it idle first, then let a scanner loose on its HTTP ports."""
+"""Drive a running workload (any sandbox backend): observe it idle first, then let a scanner loose on its HTTP ports."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ from collections.abc import Callable
 
 from vexxy.fuzzing.findings import FuzzReport
 from vexxy.fuzzing.targets import http_ports
-from vexxy.sandbox.local import Workload
+from vexxy.sandbox.workload import Workload
 
 Scan = Callable[[Workload, int, float], FuzzReport]
 
@@ -21,7 +21,7 @@ def drive(
     ports = http_ports(workload.address, workload.ports)
     if not ports:
         return FuzzReport.skipped(f"skipped: no HTTP port (TCP {', '.join(map(str, workload.ports))} did not answer HTTP)")
-    workload.mark_phase("fuzzing")
+    workload.mark_fuzzing_started()
     reports = []
     share = budget_seconds / len(ports)
     for port in ports:

@@ -18,6 +18,7 @@ from pathlib import Path
 from urllib.parse import urlparse
 
 from vexxy.fuzzing.findings import Finding, FuzzReport, keep_in_scope, normalize_risk, parse_cwe
+from vexxy.sandbox.workload import ScannerPlacement
 
 # WASC threat classification ids, by Wapiti module.
 WASC_BY_MODULE = {
@@ -85,7 +86,10 @@ class WapitiScanner:
     modules: str = "xss,sql,exec,file,redirect,crlf"
     grace_seconds: float = 20.0
 
-    def scan(self, base_url: str, budget_seconds: float, netns: str | None, allowed_hosts: set[str]) -> FuzzReport:
+    def scan(
+        self, base_url: str, budget_seconds: float, placement: ScannerPlacement | None, allowed_hosts: set[str]
+    ) -> FuzzReport:
+        """Scan `base_url`; `placement` says where the process must run to reach the workload (None: here)."""
         started = time.monotonic()
         with tempfile.TemporaryDirectory(prefix="vexxy-wapiti-") as tmp:
             output = Path(tmp) / "report.json"
@@ -115,8 +119,8 @@ class WapitiScanner:
                 "--verify-ssl",
                 "0",
             ]
-            if netns:
-                command = ["ip", "netns", "exec", netns, *command]
+            if placement is not None:
+                command = placement.wrap(command)
             process = subprocess.Popen(
                 command, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, start_new_session=True
             )

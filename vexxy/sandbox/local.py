@@ -33,7 +33,9 @@ from vexxy.sandbox.rootfs import UnpackReport
 from vexxy.sandbox.runtime_spec import CAPABILITIES, Limits, build_spec
 from vexxy.sandbox.state import CONTAINER_PREFIX, SandboxPaths, SandboxState, cgroup_dirs, pids_in_cgroups
 from vexxy.sandbox.sweep import sweep, teardown
+from vexxy.sandbox.symlinks import collect_symlinks
 from vexxy.sandbox.tracer import FileTracer, NullTracer
+from vexxy.sandbox.workload import ScannerPlacement
 
 BACKEND = "local-runc"
 
@@ -73,6 +75,26 @@ class Workload:
     def mark_phase(self, phase: str) -> None:
         """Label paths first seen from now on (e.g. 'fuzzing'), for coverage figures."""
         self.tracer.phase = phase
+
+    # --- the backend-neutral workload (vexxy.sandbox.workload.Workload) ----------------------
+
+    def mark_fuzzing_started(self) -> None:
+        self.mark_phase("fuzzing")
+
+    def scanner_placement(self) -> ScannerPlacement:
+        """A scanner runs in a network namespace of its own that reaches only this sandbox."""
+        host = self.network.scan_address or self.network.attach_scanner()
+        return ScannerPlacement(host, ("ip", "netns", "exec", self.network.scanner_netns))
+
+    def observe(self, during: Callable[[Workload], None] | None = None) -> ExecutionProfile:
+        return self._runner.observe(self, during)  # type: ignore[attr-defined]
+
+    def symlinks(self) -> dict[str, str]:
+        return collect_symlinks(self.rootfs)
+
+    def notes(self) -> list[str]:
+        notes = [f"symlink pointing outside the image root (resolved inside it): {link}" for link in self.unpack.clamped_links]
+        return notes + [f"device node not created: {path}" for path in self.unpack.skipped_devices]
 
 
 def _tcp_ports(exposed: list[str]) -> list[int]:

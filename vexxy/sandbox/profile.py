@@ -53,6 +53,7 @@ class ExecutionProfile:
     listening: list[dict[str, Any]] = field(default_factory=list)
     outbound_attempts: list[dict[str, Any]] = field(default_factory=list)
     endpoints: list[dict[str, Any]] = field(default_factory=list)
+    syscalls: list[str] = field(default_factory=list)  # what the backend can see (Kubescape records them)
     capabilities: list[str] = field(default_factory=list)
     limits: dict[str, Any] = field(default_factory=dict)
     resource_events: list[str] = field(default_factory=list)  # e.g. "out of memory", "pids limit reached"
@@ -64,7 +65,7 @@ class ExecutionProfile:
             "execs": [{"path": o.path, "args": o.args} for o in self.execs],
             "opens": [{"path": o.path, "flags": sorted(o.flags)} for o in self.opens],
             "endpoints": self.endpoints,
-            "syscalls": [],
+            "syscalls": self.syscalls,
             "capabilities": self.capabilities,
         }
 

@@ -11,7 +11,7 @@ from pydantic import Field
 from vexxy.fuzzing.findings import FuzzReport
 from vexxy.fuzzing.wapiti import WapitiScanner, find_wapiti
 from vexxy.fuzzing.zap import ZapScanner
-from vexxy.sandbox.local import Workload
+from vexxy.sandbox.workload import Workload
 
 
 class FuzzerResource(ConfigurableResource):
@@ -34,7 +34,7 @@ class NoFuzzerResource(FuzzerResource):
 
 
 class WapitiResource(FuzzerResource):
-    """The real Wapiti, from its own virtualenv, inside a namespace that reaches only the sandbox."""
+    """The real Wapiti, from its own virtualenv, started where the backend says it reaches the workload."""
 
     binary: str | None = Field(default=None, description="Path to wapiti; default: .tools/wapiti or PATH.")
     modules: str = "xss,sql,exec,file,redirect,crlf"
@@ -51,9 +51,9 @@ class WapitiResource(FuzzerResource):
                 tool="wapiti",
                 reason="Wapiti is not installed; run scripts/setup (it installs it into .tools/wapiti)",
             )
-        address = workload.network.scan_address or workload.network.attach_scanner()
+        placement = workload.scanner_placement()
         return WapitiScanner(binary, self.modules).scan(
-            f"http://{address}:{port}/", budget_seconds, workload.network.scanner_netns, allowed_hosts={address}
+            f"http://{placement.host}:{port}/", budget_seconds, placement, allowed_hosts={placement.host}
         )
 
 

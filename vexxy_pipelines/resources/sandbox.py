@@ -1,12 +1,14 @@
 """Sandbox backends: run an image, observe it, return its execution profile.
 
-`SandboxResource` is the protocol every backend implements (the local runc backend here; a
-Kubernetes backend reading Kubescape's ApplicationProfile fits the same method and schema).
+`SandboxResource` is the protocol every backend resource implements: the local runc backend
+here, the Kubernetes backend (Kubescape's profile) in `sandbox_kubernetes.py`. Which one runs is
+chosen in `environment.py`.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import contextlib
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -15,9 +17,9 @@ from dagster import ConfigurableResource
 from pydantic import Field
 
 from vexxy.oci.image import ResolvedImage
-from vexxy.sandbox.local import LocalSandbox, SandboxSettings, Workload
+from vexxy.sandbox.local import LocalSandbox, SandboxSettings
 from vexxy.sandbox.runtime_spec import Limits
-from vexxy.sandbox.symlinks import collect_symlinks
+from vexxy.sandbox.workload import SandboxBackend, Workload
 from vexxy_pipelines.resources.registry import RegistryResource
 
 
@@ -29,7 +31,16 @@ class SandboxRun:
 
 
 class SandboxResource(ConfigurableResource):
-    """The protocol: run `image`, let `during` drive it while it is observed, return the profile."""
+    """The protocol: run `image`, let `during` drive it while it is observed, return the profile.
+
+    A backend resource supplies `backend()`, a context manager yielding a `SandboxBackend` whose
+    sessions hand out backend-neutral `Workload`s; `run` is the same for every backend.
+    """
+
+    def backend(
+        self, registry: RegistryResource, observation_seconds: int | None
+    ) -> contextlib.AbstractContextManager[SandboxBackend]:
+        raise NotImplementedError
 
     def run(
         self,
@@ -39,7 +50,11 @@ class SandboxResource(ConfigurableResource):
         during: Callable[[Workload], None] | None = None,
         observation_seconds: int | None = None,
     ) -> SandboxRun:
-        raise NotImplementedError
+        with self.backend(registry, observation_seconds) as backend, backend.session(image, log=log) as workload:
+            log(f"Workload {workload.readiness.outcome}: {workload.readiness.detail}")
+            symlinks = workload.symlinks()
+            profile = workload.observe(during)
+            return SandboxRun(profile=profile.to_dict(), symlinks=symlinks, notes=workload.notes())
 
 
 class LocalSandboxResource(SandboxResource):
@@ -76,19 +91,10 @@ class LocalSandboxResource(SandboxResource):
             max_restarts=self.max_restarts,
         )
 
-    def run(self, image, registry, log, during=None, observation_seconds=None) -> SandboxRun:
+    @contextlib.contextmanager
+    def backend(self, registry, observation_seconds=None) -> Iterator[LocalSandbox]:
         client = registry.client()
         try:
-            sandbox = LocalSandbox(self.settings(observation_seconds), client)
-            with sandbox.session(image, log=log) as workload:
-                log(f"Workload {workload.readiness.outcome}: {workload.readiness.detail}")
-                symlinks = collect_symlinks(workload.rootfs)
-                profile = sandbox.observe(workload, during)
-                notes = [
-                    f"symlink pointing outside the image root (resolved inside it): {link}"
-                    for link in workload.unpack.clamped_links
-                ]
-                notes += [f"device node not created: {path}" for path in workload.unpack.skipped_devices]
-            return SandboxRun(profile=profile.to_dict(), symlinks=symlinks, notes=notes)
+            yield LocalSandbox(self.settings(observation_seconds), client)
         finally:
             client.close()

@@ -31,8 +31,8 @@ def sandbox(tmp_path):
 
 
 def wapiti_scan(workload, port, budget):
-    address = workload.network.attach_scanner()
-    return WapitiScanner(find_wapiti()).scan(f"http://{address}:{port}/", budget, workload.network.scanner_netns, {address})
+    placement = workload.scanner_placement()
+    return WapitiScanner(find_wapiti()).scan(f"http://{placement.host}:{port}/", budget, placement, {placement.host})
 
 
 def test_wapiti_finds_xss_and_sql_injection_and_fuzzing_grows_the_profile(sandbox, vulnerable_image):
@@ -69,7 +69,8 @@ def test_the_scanner_namespace_reaches_only_the_sandbox(sandbox, vulnerable_imag
         probe.connect(("192.0.2.1", 9))  # picks the host's outgoing address; sends nothing
         host = probe.getsockname()[0]
     with sandbox.session(image) as workload:
-        address = workload.network.attach_scanner()
+        placement = workload.scanner_placement()
+        address = placement.host
         code = (
             "import socket, sys\n"
             "for host, port in [(sys.argv[1], 8080), ('1.1.1.1', 80), "
@@ -79,18 +80,7 @@ def test_the_scanner_namespace_reaches_only_the_sandbox(sandbox, vulnerable_imag
             "    except OSError as e:\n        print('blocked', host, e.errno)\n"
         )
         result = subprocess.run(
-            [
-                "ip",
-                "netns",
-                "exec",
-                workload.network.scanner_netns,
-                "python3",
-                "-c",
-                code,
-                address,
-                host,
-                workload.network.host_address,
-            ],
+            placement.wrap(["python3", "-c", code, address, host, workload.network.host_address]),
             capture_output=True,
             text=True,
             timeout=30,

@@ -1,0 +1,64 @@
+"""What the pipeline sees of a running sandbox, whichever backend runs it.
+
+A backend (`session(image)`, a context manager whose exit removes everything it created) hands
+out a `Workload`: where the workload can be reached, a way to mark that fuzzing started (paths
+first seen from then on are counted as fuzzing coverage), where a web scanner must run to reach
+it, and, at the end, the execution profile. The local runc backend and the Kubernetes backend
+both implement it; the fuzzers and the sandbox step use nothing else.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from contextlib import AbstractContextManager
+from dataclasses import dataclass, field
+from typing import Protocol, runtime_checkable
+
+from vexxy.oci.image import ResolvedImage
+from vexxy.sandbox.profile import ExecutionProfile, Readiness
+
+
+@dataclass(frozen=True)
+class ScannerPlacement:
+    """Where a scanner reaches the workload from: the host to address and how to start a scanner process
+    there (a command prefix, e.g. entering a network namespace; empty when the scanner runs as it is)."""
+
+    host: str
+    command_prefix: tuple[str, ...] = field(default=())
+
+    def wrap(self, command: list[str]) -> list[str]:
+        return [*self.command_prefix, *command]
+
+
+@runtime_checkable
+class Workload(Protocol):
+    @property
+    def address(self) -> str:
+        """The host a prober reaches the workload at."""
+
+    @property
+    def ports(self) -> list[int]:
+        """The TCP ports the image exposes."""
+
+    @property
+    def readiness(self) -> Readiness: ...
+
+    def mark_fuzzing_started(self) -> None:
+        """From now on, newly seen paths count as reached by fuzzing."""
+
+    def scanner_placement(self) -> ScannerPlacement:
+        """Prepare (once) and say where a web scanner process must run to reach the workload."""
+
+    def observe(self, during: Callable[[Workload], None] | None = None) -> ExecutionProfile:
+        """Watch the workload for the observation window while `during` drives it; the profile at the end."""
+
+    def symlinks(self) -> dict[str, str]:
+        """The image's symbolic links (`/path` -> target), to canonicalize profile paths."""
+
+    def notes(self) -> list[str]:
+        """What an operator should know about this run (unsafe links clamped, ...)."""
+
+
+class SandboxBackend(Protocol):
+    def session(self, image: ResolvedImage, log: Callable[[str], None]) -> AbstractContextManager[Workload]:
+        """Start `image` and wait for readiness; leaving the context removes everything created."""
