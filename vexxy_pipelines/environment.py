@@ -1,7 +1,9 @@
 """The one place that says which deployment this is and which resources it gets.
 
-`local` (the default) and `test` run everything on this machine; `production` is where later
-backends (Kubernetes sandbox) plug in as different resources, never as branches inside assets.
+`local` (the default) and `test` run everything on this machine; `production` runs the workload
+in Kubernetes (profiled by Kubescape) and each step as a Kubernetes Job. The sandbox backend can
+also be chosen with `VEXXY_SANDBOX_BACKEND` (local | kubernetes). Backends are different
+resources, never branches inside assets.
 Settings come from `VEXXY_*` environment variables, read by Dagster at run time (`EnvVar`).
 """
 
@@ -19,7 +21,8 @@ from vexxy_pipelines.resources.app_database import AppDatabaseResource
 from vexxy_pipelines.resources.evidence_store import EvidenceStore
 from vexxy_pipelines.resources.fuzzer import FuzzerResource, NoFuzzerResource, WapitiResource, ZapResource
 from vexxy_pipelines.resources.registry import RegistryResource
-from vexxy_pipelines.resources.sandbox import LocalSandboxResource
+from vexxy_pipelines.resources.sandbox import LocalSandboxResource, SandboxResource
+from vexxy_pipelines.resources.sandbox_kubernetes import KubernetesSandboxResource
 from vexxy_pipelines.resources.sbom_generator import SyftResource
 from vexxy_pipelines.resources.stripe_billing import StripeResource
 
@@ -68,6 +71,36 @@ def _local_sandbox() -> LocalSandboxResource:
     )
 
 
+def _kubernetes_sandbox() -> KubernetesSandboxResource:
+    return KubernetesSandboxResource(
+        namespace=_env("VEXXY_K8S_SANDBOX_NAMESPACE", "vexxy-sandbox"),
+        instance=_env("VEXXY_INSTANCE", "default"),
+        prober_labels=_env("VEXXY_K8S_PROBER_LABELS", "vexxy.dev/prober=true"),
+        image_pull_secret=_env("VEXXY_K8S_IMAGE_PULL_SECRET", None),
+        api_url=_env("VEXXY_K8S_API_URL", None),
+        kubeconfig=_env("KUBECONFIG", None),
+        observation_seconds=_env_int("VEXXY_OBSERVATION_SECONDS", 60),
+        readiness_timeout_seconds=_env_int("VEXXY_READINESS_TIMEOUT_SECONDS", 120),
+        completion_grace_seconds=_env_int("VEXXY_K8S_COMPLETION_GRACE_SECONDS", 120),
+        memory_mb=_env_int("VEXXY_SANDBOX_MEMORY_MB", 512),
+        cpu_millicores=_env_int("VEXXY_SANDBOX_CPU_MILLICORES", 1000),
+        writable_mb=_env_int("VEXXY_SANDBOX_WRITABLE_MB", 256),
+        kubescape_namespace=_env("VEXXY_KUBESCAPE_NAMESPACE", "kubescape"),
+        profile_kind=_env("VEXXY_K8S_PROFILE_KIND", "applicationprofiles"),
+    )
+
+
+SANDBOX_BACKENDS = {"local": _local_sandbox, "kubernetes": _kubernetes_sandbox}
+
+
+def _sandbox(default: str) -> SandboxResource:
+    """The deployment's sandbox backend, unless VEXXY_SANDBOX_BACKEND names another."""
+    choice = os.environ.get("VEXXY_SANDBOX_BACKEND", default).lower()
+    if choice not in SANDBOX_BACKENDS:
+        raise ValueError(f"VEXXY_SANDBOX_BACKEND={choice!r} is not one of {', '.join(SANDBOX_BACKENDS)}")
+    return SANDBOX_BACKENDS[choice]()
+
+
 def _fuzzer() -> FuzzerResource:
     """One setting picks the scanner: VEXXY_FUZZER=wapiti (default), zap or none."""
     choice = os.environ.get("VEXXY_FUZZER", "wapiti").lower()
@@ -88,14 +121,17 @@ def _fuzzer() -> FuzzerResource:
 
 
 def _local_resources() -> dict[str, Any]:
-    return {**_shared_resources(), "sandbox": _local_sandbox(), "fuzzer": _fuzzer()}
+    return {**_shared_resources(), "sandbox": _sandbox("local"), "fuzzer": _fuzzer()}
+
+
+def _production_resources() -> dict[str, Any]:
+    return {**_shared_resources(), "sandbox": _sandbox("kubernetes"), "fuzzer": _fuzzer()}
 
 
 RESOURCES_BY_DEPLOYMENT = {
     "local": _local_resources,
     "test": _local_resources,
-    # Production runs the same local backend until the Kubernetes backend lands as its own resource.
-    "production": _local_resources,
+    "production": _production_resources,
 }
 
 
