@@ -9,8 +9,8 @@ backend created is gone afterwards.
 
 import json
 import random
+import socket
 import threading
-from dataclasses import replace
 from http.server import ThreadingHTTPServer
 from pathlib import Path
 
@@ -380,5 +380,14 @@ def test_unreadable_node_agent_configuration_is_noted_not_fatal(stand_in, worklo
     assert profile.complete
 
 
-def test_settings_replace_keeps_limits():
-    assert replace(settings(), observation_seconds=9).limits.memory_mb == 128
+def test_a_ready_pod_whose_port_refuses_the_prober_is_not_ready(stand_in, cluster_ip):
+    """Ready by the kubelet's probe but unreachable from here (a policy or the app): a timeout that says so."""
+    with socket.socket() as probe:
+        probe.bind((cluster_ip, 0))
+        closed = probe.getsockname()[1]
+    scenario = Scenario([(0.1, lambda node, pod: node.patch_status(pod, running(pod, True, node.pod_ip)))])
+    with SimulatedNode(stand_in.url, NAMESPACE, scenario), sandbox(stand_in).session(image(closed)) as workload:
+        assert workload.readiness.outcome == "timeout"
+        assert "Ready but a port refused connections" in workload.readiness.detail
+        workload.observe()
+    assert_nothing_left(stand_in)

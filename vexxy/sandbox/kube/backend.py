@@ -237,8 +237,9 @@ class KubernetesWorkload:
                     state.restarts,
                 )
                 return self.readiness
+            watcher = watch.Watch()
             try:
-                stream = watch.Watch().stream(
+                stream = watcher.stream(
                     core.list_namespaced_pod,
                     namespace,
                     field_selector=f"metadata.name={self.pod_name}",
@@ -261,6 +262,8 @@ class KubernetesWorkload:
                     raise _api_error(exc, f"watch the pod {namespace}/{self.pod_name}") from exc
                 pod = self.sandbox.read_pod(self.pod_name)  # the watch's version is gone: re-read, resume from now
                 version = pod["metadata"].get("resourceVersion")
+            finally:
+                watcher.stop()
 
     # --- the Workload protocol ------------------------------------------------------------
 
@@ -312,7 +315,12 @@ class KubernetesWorkload:
                 helper = threading.Thread(target=run_helper, name="vexxy-during", daemon=True)
                 helper.start()
             while time.monotonic() < window_end:
-                state = self._update(self.sandbox.read_pod(self.pod_name))
+                try:
+                    state = self._update(self.sandbox.read_pod(self.pod_name))
+                except ApiException as exc:
+                    if exc.status != 404:
+                        raise _api_error(exc, f"read the pod {self.settings.namespace}/{self.pod_name}") from exc
+                    self.state = state = PodState("exited", "the sandbox pod was deleted during observation")
                 snapshot = self._read_profile()
                 self._record(snapshot)
                 if state.outcome not in (None, "ready"):
