@@ -8,8 +8,8 @@ two directories) and every inspection command must succeed: a failing `ip` or `r
 error, never "nothing found".
 
 Other work on the host (another test run, a build) also starts and stops processes. A new process
-counts as left behind when it is tied to this test: a descendant or session member of the test
-process, in another network namespace or a vexxy cgroup, or naming the state or cache directory
+counts as left behind when it is tied to this test: a descendant or process-group member of the
+test process, in another network namespace or a vexxy cgroup, or naming the state or cache directory
 (or runc) in its command line. Sandbox tests run one at a time on a host (the heavy-test lock), so
 mounts, namespaces, links and cgroups that appear during a test are its own.
 """
@@ -38,7 +38,7 @@ class Process:
     pid: int
     started: int  # clock ticks since boot: a reused pid is another process
     ppid: int
-    session: int
+    group: int  # process group: children keep the test's unless they leave it on purpose
     command: str
     net_namespace: str
     cgroup: str
@@ -80,7 +80,7 @@ def _process(pid: int) -> Process | None:
         net = ""  # a process this one may not inspect (another container's init): namespace unknown
     except (FileNotFoundError, ProcessLookupError):
         return None
-    return Process(pid, int(fields[19]), int(fields[1]), int(fields[3]), command, net, cgroup)
+    return Process(pid, int(fields[19]), int(fields[1]), int(fields[2]), command, net, cgroup)
 
 
 def _processes() -> dict[tuple[int, int], Process]:
@@ -143,7 +143,7 @@ def snapshot(state_dir: Path, cache_dir: Path) -> HostSnapshot:
 
 def _tied_to_test(process: Process, test: Process, directories: list[Path]) -> bool:
     other_namespace = process.net_namespace and process.net_namespace != test.net_namespace
-    if process.session == test.session or other_namespace or "vexxy" in process.cgroup:
+    if process.group == test.group or other_namespace or "vexxy" in process.cgroup:
         return True
     if "runc" in process.command or any(str(d) in process.command for d in directories):
         return True

@@ -145,3 +145,67 @@ def test_a_listed_version_reports_the_lowest_fix_above_it():
     hit = affected_by("PyPI", "2.0", affected)
     assert (hit.kind, hit.fixed) == ("versions", "2.5")
     assert affected_by("PyPI", "4.0", affected).fixed is None  # every fix is below it
+
+
+def entry(ranges, versions=(), ecosystem="PyPI"):
+    return parse_osv(
+        {
+            "id": "T",
+            "modified": "2024-01-01T00:00:00Z",
+            "affected": [
+                {
+                    "package": {"ecosystem": ecosystem, "name": "p"},
+                    "ranges": [{"type": kind, "events": events} for kind, events in ranges],
+                    "versions": list(versions),
+                }
+            ],
+        }
+    ).affected[0]
+
+
+def test_introduced_zero_means_every_version_even_below_zero_in_debian_ordering():
+    assert affected_by("Debian:12", "0~rc1", entry([("ECOSYSTEM", [{"introduced": "0"}])], ecosystem="Debian:12"))
+
+
+def test_the_introduced_version_itself_is_affected_and_the_limit_is_reported():
+    hit = affected_by("PyPI", "1.0", entry([("ECOSYSTEM", [{"introduced": "1.0"}, {"limit": "3.0"}])]))
+    assert (hit.introduced, hit.fixed, hit.limit) == ("1.0", None, "3.0")
+
+
+def test_a_commit_range_or_an_unreadable_range_does_not_hide_the_next_range():
+    commits = ("GIT", [{"introduced": "1000000"}, {"fixed": "2000000"}])  # commit ids that happen to look like versions
+    unreadable = ("ECOSYSTEM", [{"introduced": "0"}, {"fixed": "not a version!"}])
+    real = ("ECOSYSTEM", [{"introduced": "1.0"}, {"fixed": "2.0"}])
+    assert affected_by("PyPI", "1500000", entry([commits])) is None
+    assert affected_by("PyPI", "1.5", entry([commits, real])).fixed == "2.0"
+    assert affected_by("PyPI", "1.5", entry([unreadable, real])).fixed == "2.0"
+
+
+def test_an_unreadable_listed_version_matches_nothing():
+    assert affected_by("PyPI", "1.0", entry([], versions=["not a version!"])) is None
+
+
+def test_the_fix_reported_for_a_listed_version_is_above_it_and_skips_commits_and_unreadable_fixes():
+    affected = entry(
+        [
+            ("GIT", [{"introduced": "0"}, {"fixed": "2.1"}]),
+            ("ECOSYSTEM", [{"introduced": "9"}, {"fixed": "not a version!"}, {"fixed": "2.3"}, {"fixed": "2.0"}]),
+            ("ECOSYSTEM", [{"introduced": "8"}, {"fixed": "2.5"}]),
+        ],
+        versions=["2.0"],
+    )
+    assert affected_by("PyPI", "2.0", affected).fixed == "2.3"
+
+
+def test_a_multi_part_ecosystem_counts_under_its_family():
+    def match(ecosystem):
+        return VulnerabilityMatch("r", "n", "1", "pkg:x/n@1", ecosystem, "A", (), "A", "", "", None, None, None)
+
+    assert MatchReport(matches=[match("Ubuntu:Pro:18.04:LTS"), match("Ubuntu:22.04")]).by_ecosystem() == {"Ubuntu": 2}
+
+
+def test_an_advisory_seen_for_a_component_does_not_stop_the_next_advisory():
+    repeated = advisory("A-1", [pypi("lib", versions=["1.2"]), pypi("lib", [{"introduced": "0"}])])
+    later = advisory("Z-9", [pypi("lib", [{"introduced": "0"}])])
+    report = match_components([component("r", "lib", "1.2")], AdvisoryDatabase([repeated, later]))
+    assert [m.advisory_id for m in report.matches] == ["A-1", "Z-9"]

@@ -121,3 +121,13 @@ def test_edges_of_the_grammar(text, parsed, shown):
 def test_a_tag_too_long_is_refused():
     with pytest.raises(InvalidReference, match="invalid tag"):
         parse_reference(f"r.example/app:{'t' * 129}")
+
+
+def test_only_the_first_at_sign_separates_the_digest():
+    with pytest.raises(InvalidReference, match="malformed digest 'x@sha256:"):
+        parse_reference(f"r.example/app@x@{DIGEST}")
+
+
+def test_a_colon_before_the_last_slash_is_not_a_tag():
+    with pytest.raises(InvalidReference, match="invalid repository name 'a:b/c'"):
+        parse_reference("r.example/a:b/c")
