@@ -11,7 +11,6 @@ import json
 import math
 import uuid
 from datetime import UTC, datetime
-from pathlib import Path
 
 from fastapi import APIRouter, Depends, Query, Request, Response
 from fastapi.responses import JSONResponse
@@ -24,17 +23,28 @@ from billing.errors import PaymentRequired, QuotaExceeded, UnknownOrganization
 from billing.pricing import run_priority
 from billing.quota import organization_tier
 from vexxy.errors import InvalidReference
+from vexxy.evidence.documents import (
+    CYCLONEDX_VEX,
+    FILTERED_SBOM,
+    FUZZ_FINDINGS,
+    FUZZ_FINDINGS_SARIF,
+    OPENVEX,
+    VEX_STATEMENTS,
+    Document,
+    run_location,
+)
+from vexxy.evidence.store import DocumentStore, EvidenceMissing
 from vexxy.oci.reference import parse_reference
 from vexxy_api.auth import Caller, current_caller
 from vexxy_api.errors import ApiError, InvalidState, NotFound, correlation_id
 
 router = APIRouter(prefix="/api/v1/analyses", tags=["analyses"])
 DOCUMENTS = {
-    ("vex", "openvex"): ("vex.openvex.json", "application/json"),
-    ("vex", "cyclonedx"): ("vex.cdx.json", "application/vnd.cyclonedx+json"),
-    ("sbom", "cyclonedx"): ("sbom.filtered.cdx.json", "application/vnd.cyclonedx+json"),
-    ("findings", "json"): ("fuzz_findings.json", "application/json"),
-    ("findings", "sarif"): ("fuzz_findings.sarif.json", "application/sarif+json"),
+    ("vex", "openvex"): OPENVEX,
+    ("vex", "cyclonedx"): CYCLONEDX_VEX,
+    ("sbom", "cyclonedx"): FILTERED_SBOM,
+    ("findings", "json"): FUZZ_FINDINGS,
+    ("findings", "sarif"): FUZZ_FINDINGS_SARIF,
 }
 
 
@@ -180,24 +190,25 @@ def status(request: Request, analysis_id: str, caller: Caller = Depends(current_
     return _view(_owned(request, caller, analysis_id))
 
 
-def _evidence(request: Request, submission: Submission, name: str) -> Path:
-    if submission.status != "complete" or not submission.image_digest:
+def _evidence(request: Request, submission: Submission, document: Document) -> bytes:
+    """`document` as the submission's own run wrote it (another run of the same image never answers)."""
+    if submission.status != "complete" or not submission.image_digest or not submission.run_id:
         raise InvalidState(f"Analysis {submission.id} is {submission.status}; results exist once it is complete.")
-    path = Path(request.app.state.settings.evidence_dir) / submission.image_digest.split(":", 1)[1] / name
-    if not path.exists():
-        raise NotFound(f"{name} of analysis {submission.id}")
-    return path
+    try:
+        location = run_location(document, submission.image_digest, submission.run_id)
+        return DocumentStore(request.app.state.settings.evidence_dir).get(location)
+    except (ValueError, EvidenceMissing):
+        raise NotFound(f"{document.name} of analysis {submission.id}") from None
 
 
 @router.get("/{analysis_id}/results")
 def results(request: Request, analysis_id: str, caller: Caller = Depends(current_caller)) -> dict:
     submission = _owned(request, caller, analysis_id)
-    statements = json.loads(_evidence(request, submission, "vex.statements.json").read_text())
+    statements = json.loads(_evidence(request, submission, VEX_STATEMENTS))
     by_status: dict[str, int] = {}
     for statement in statements:
         by_status[statement["status"]] = by_status.get(statement["status"], 0) + 1
-    findings_path = _evidence(request, submission, "fuzz_findings.json")
-    findings = json.loads(findings_path.read_text())
+    findings = json.loads(_evidence(request, submission, FUZZ_FINDINGS))
     return {
         **_view(submission),
         "summary": {
@@ -213,9 +224,8 @@ def _document(request: Request, caller: Caller, analysis_id: str, kind: str, fmt
     if (kind, fmt) not in DOCUMENTS:
         formats = ", ".join(f for k, f in DOCUMENTS if k == kind)
         raise ApiError(422, "unknown_format", f"Format {fmt!r} is not offered for {kind}; choose {formats}.")
-    name, media_type = DOCUMENTS[(kind, fmt)]
-    path = _evidence(request, _owned(request, caller, analysis_id), name)
-    return Response(path.read_bytes(), media_type=media_type)
+    document = DOCUMENTS[(kind, fmt)]
+    return Response(_evidence(request, _owned(request, caller, analysis_id), document), media_type=document.media_type)
 
 
 @router.get("/{analysis_id}/vex")

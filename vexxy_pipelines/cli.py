@@ -94,6 +94,44 @@ def _run_job(instance, job_name: str, *, partition_key: str | None, tags: dict[s
     return holder["result"]
 
 
+def _out_files() -> dict:
+    from vexxy.evidence import documents
+
+    return {
+        "openvex.json": documents.OPENVEX,
+        "cyclonedx-vex.json": documents.CYCLONEDX_VEX,
+        "sbom.syft.json": documents.SYFT_SBOM,
+        "sbom.cdx.json": documents.CYCLONEDX_SBOM,
+        "vulnerabilities.json": documents.VULNERABILITIES,
+        "sbom.filtered.cdx.json": documents.FILTERED_SBOM,
+        "execution_profile.json": documents.EXECUTION_PROFILE,
+    }
+
+
+def _documents_of_run(instance, run_id: str, partition: str) -> dict:
+    """Every catalogued document the run `run_id` wrote for `partition`: {document: (path, bytes)}, checked
+    against the SHA-256 its materialization recorded."""
+    from dagster import build_resources
+
+    from vexxy.evidence.documents import CATALOGUE, Scope, run_location
+    from vexxy_pipelines.environment import resources_for
+    from vexxy_pipelines.lineage import materializations_in_run
+    from vexxy_pipelines.partitions import digest_hex
+    from vexxy_pipelines.resources.evidence_store import recorded_sha256
+
+    found = {}
+    records = materializations_in_run(instance, run_id, partition)
+    with build_resources({"evidence": resources_for()["evidence"]}) as resources:
+        store = resources.evidence.documents()
+        for document in CATALOGUE:
+            record = records.get(document.asset)
+            sha256 = recorded_sha256(record, document) if record is not None and document.scope is Scope.RUN else None
+            if sha256 is not None:
+                location = run_location(document, digest_hex(partition), run_id)
+                found[document] = (store.path(location), store.get(location, sha256))
+    return found
+
+
 def _failure_message(instance, result) -> str:
     from vexxy_pipelines.steps import failing_step
 
@@ -126,7 +164,7 @@ def resolve_reference(text: str):
 
 def cmd_analyze(args: argparse.Namespace) -> int:
     from vexxy_pipelines import tags as run_tags
-    from vexxy_pipelines.partitions import digest_hex, image_partitions
+    from vexxy_pipelines.partitions import image_partitions
     from vexxy_pipelines.steps import ANALYSIS_STEPS
 
     if args.platform:
@@ -153,37 +191,23 @@ def cmd_analyze(args: argparse.Namespace) -> int:
         console.print(f"Run {result.run_id} is in the Dagster instance at {escape(os.environ['DAGSTER_HOME'])}.")
         return 1
 
-    from dagster import build_resources
+    from vexxy.evidence import documents
 
-    from vexxy_pipelines.environment import resources_for
-
-    with build_resources({"evidence": resources_for()["evidence"]}) as resources:
-        store = resources.evidence
-        scope = digest_hex(key)
-        files = {
-            "openvex.json": "vex.openvex.json",
-            "cyclonedx-vex.json": "vex.cdx.json",
-            "sbom.syft.json": "sbom.syft.json",
-            "sbom.cdx.json": "sbom.cdx.json",
-            "vulnerabilities.json": "vulnerabilities.json",
-            "sbom.filtered.cdx.json": "sbom.filtered.cdx.json",
-            "execution_profile.json": "execution_profile.json",
-        }
-        destination = Path(args.out).resolve() if args.out else None
+    written = {}
+    destination = Path(args.out).resolve() if args.out else None
+    if destination:
+        destination.mkdir(parents=True, exist_ok=True)
+    run_documents = _documents_of_run(instance, result.run_id, key)
+    for out_name, document in _out_files().items():
+        if document not in run_documents:
+            continue
+        source, data = run_documents[document]
         if destination:
-            destination.mkdir(parents=True, exist_ok=True)
-        written = {}
-        for out_name, stored_name in files.items():
-            if not store.exists(scope, stored_name):
-                continue
-            source = store.path(scope, stored_name)
-            target = destination / out_name if destination else source
-            if destination:
-                shutil.copyfile(source, target)
-            written[out_name] = target
-        statements = store.get_json(scope, "vex.statements.json")
-        matches = store.get_json(scope, "vulnerabilities.json")["matches"]
-        components = len(json.loads(store.get(scope, "sbom.syft.json")).get("artifacts", []))
+            (destination / out_name).write_bytes(data)
+        written[out_name] = destination / out_name if destination else source
+    statements = json.loads(run_documents[documents.VEX_STATEMENTS][1])
+    matches = json.loads(run_documents[documents.VULNERABILITIES][1])["matches"]
+    components = len(json.loads(run_documents[documents.SYFT_SBOM][1]).get("artifacts", []))
 
     table = Table(title=f"vexxy analysis of {escape(args.reference)}", show_header=False)
     table.add_column(no_wrap=True)

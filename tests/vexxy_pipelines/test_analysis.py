@@ -1,12 +1,12 @@
 """End to end: `vexxy analyze` runs the partition's assets through Dagster on PostgreSQL storage."""
 
 import json
-import os
-from pathlib import Path
 
 import pytest
 from dagster import AssetKey, DagsterEventType, DagsterInstance
+from stored_documents import latest_document_path
 
+from vexxy.evidence.documents import OPENVEX
 from vexxy.vex.validation import cyclonedx_errors, openvex_errors
 from vexxy_pipelines.cli import main
 from vexxy_pipelines.instance import ensure_dagster_home
@@ -110,9 +110,7 @@ def test_same_image_by_tag_then_digest_is_one_partition(analyzed, demo_image):
     runs = instance.get_run_records()
     analyzed_runs = [r for r in runs if r.dagster_run.tags.get("dagster/partition") == demo_image.canonical()]
     assert {r.dagster_run.tags["vexxy/reference"] for r in analyzed_runs} == {f"{demo_image.name}:1.0", demo_image.canonical()}
-    stored = json.loads(
-        (Path(os.environ["VEXXY_EVIDENCE_DIR"]) / demo_image.digest.split(":")[1] / "vex.openvex.json").read_text()
-    )
+    stored = json.loads(latest_document_path(instance, OPENVEX).read_text())
     first = json.loads((analyzed / "openvex.json").read_text())
     # A second sandbox run is new evidence (a new profile digest): same document, next version.
     assert stored["@id"] == first["@id"] and stored["version"] == first["version"] + 1

@@ -1,13 +1,13 @@
 """Fuzzing inside the analysis: findings, SARIF and coverage in `fuzz_findings`; ZAP is one setting."""
 
 import json
-import os
-from pathlib import Path
 
 import pytest
 from dagster import AssetKey, DagsterEventType, materialize
 from ports import closed_port
+from stored_documents import latest_document_path
 
+from vexxy.evidence.documents import FUZZ_FINDINGS, FUZZ_FINDINGS_SARIF
 from vexxy.fuzzing.sarif import sarif_errors
 from vexxy_pipelines.assets.image import image
 from vexxy_pipelines.assets.sandbox import sandbox_session
@@ -20,8 +20,8 @@ from vexxy_pipelines.resources.fuzzer import WapitiResource, ZapResource
 pytestmark = pytest.mark.slow
 
 
-def evidence(image_ref, name):
-    return Path(os.environ["VEXXY_EVIDENCE_DIR"]) / image_ref.digest.split(":")[1] / name
+def evidence(instance, document):
+    return latest_document_path(instance, document)
 
 
 def test_vulnerable_app_analysis_reports_findings_sarif_and_coverage(instance, vulnerable_image, tmp_path):
@@ -33,10 +33,10 @@ def test_vulnerable_app_analysis_reports_findings_sarif_and_coverage(instance, v
     assert metadata["files_first_seen_while_fuzzing"].value > 0 and metadata["packages_first_loaded_while_fuzzing"].value >= 1
     assert metadata["file_coverage_gain_percent"].value > 0
     assert "CWE-79" in metadata["top_findings"].value and "CWE-89" in metadata["top_findings"].value
-    findings = json.loads(evidence(vulnerable_image, "fuzz_findings.json").read_text())
+    findings = json.loads(evidence(instance, FUZZ_FINDINGS).read_text())
     assert {79, 89} <= {f["cwe"] for f in findings["findings"]}
     assert "pkg:deb/debian/libsqlite3-0" in " ".join(findings["coverage"]["packages_first_loaded_fuzzing"])
-    sarif = json.loads(evidence(vulnerable_image, "fuzz_findings.sarif.json").read_text())
+    sarif = json.loads(evidence(instance, FUZZ_FINDINGS_SARIF).read_text())
     assert sarif_errors(sarif) == [] and sarif["version"] == "2.1.0"
     checks = instance.get_records_for_run(event.run_id, of_type=DagsterEventType.ASSET_CHECK_EVALUATION).records
     sarif_check = [
@@ -69,4 +69,4 @@ def test_zap_down_still_produces_the_profile_and_says_what_happened(instance, vu
     assert by_key["execution_profile"]["completion"].value == "complete"
     status = by_key["fuzz_findings"]["status"].value
     assert status.startswith("failed: reading ZAP's version: the ZAP daemon at http://127.0.0.1:") and "is unreachable" in status
-    assert json.loads(evidence(vulnerable_image, "fuzz_findings.json").read_text())["status"] == "failed"
+    assert json.loads(evidence(instance, FUZZ_FINDINGS).read_text())["status"] == "failed"

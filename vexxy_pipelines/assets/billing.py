@@ -5,11 +5,10 @@ from dagster import AssetExecutionContext, Backoff, MaterializeResult, MetadataV
 from billing.ledger import charge_analysis, record_internal
 from billing.pricing import AnalysisUsage
 from vexxy.errors import VexxyError
+from vexxy.evidence.documents import EXECUTION_PROFILE, FUZZ_FINDINGS, IMAGE
 from vexxy_pipelines import tags as run_tags
-from vexxy_pipelines.assets.image import IMAGE_JSON
-from vexxy_pipelines.assets.sandbox import FUZZ_FINDINGS_JSON, PROFILE_JSON
 from vexxy_pipelines.assets.vex import vex_document
-from vexxy_pipelines.partitions import digest_hex, image_partitions
+from vexxy_pipelines.partitions import image_partitions
 from vexxy_pipelines.resources.app_database import AppDatabaseResource
 from vexxy_pipelines.resources.evidence_store import EvidenceStore
 from vexxy_pipelines.resources.stripe_billing import StripeResource
@@ -26,14 +25,10 @@ def billing_record(
     context: AssetExecutionContext, app_db: AppDatabaseResource, stripe: StripeResource, evidence: EvidenceStore
 ) -> MaterializeResult:
     """The ledger entry (and Stripe charge) of this analysis; internal analyses are recorded, never charged."""
-    scope = digest_hex(context.partition_key)
-    image = evidence.get_json(scope, IMAGE_JSON)
-    profile = (
-        evidence.get_json(scope, PROFILE_JSON) if evidence.exists(scope, PROFILE_JSON) else {"window": {"observed_seconds": 0}}
-    )
-    fuzzing = (
-        evidence.get_json(scope, FUZZ_FINDINGS_JSON) if evidence.exists(scope, FUZZ_FINDINGS_JSON) else {"status": "skipped"}
-    )
+    # The usage of the analysis this run completed: its own documents, never another run's of the same image.
+    image = evidence.read_json(context, IMAGE)
+    profile = evidence.find_json(context, EXECUTION_PROFILE) or {"window": {"observed_seconds": 0}}
+    fuzzing = evidence.find_json(context, FUZZ_FINDINGS) or {"status": "skipped"}
     usage = AnalysisUsage(
         image_bytes=int(image.get("total_size", 0)),
         sandbox_seconds=float(profile["window"]["observed_seconds"]),

@@ -4,18 +4,15 @@ import json
 
 from dagster import AssetCheckResult, AssetCheckSpec, AssetExecutionContext, MaterializeResult, MetadataValue, asset
 
+from vexxy.evidence.documents import COMPONENT_USAGE, CYCLONEDX_SBOM, EXECUTION_PROFILE, FILTERED_SBOM, ROOTFS_SYMLINKS, SYFT_SBOM
 from vexxy.evidence.filtered_sbom import filter_cyclonedx, missing_from_full
 from vexxy.evidence.mapping import LOADED, NOT_LOADED, UNKNOWN, map_profile
 from vexxy.sbom.components import components_from_syft
 from vexxy.vex.validation import cyclonedx_errors
-from vexxy_pipelines.assets.sandbox import PROFILE_JSON, SYMLINKS_JSON
-from vexxy_pipelines.assets.sbom import CYCLONEDX_JSON, SYFT_JSON, sbom
+from vexxy_pipelines.assets.sbom import sbom
 from vexxy_pipelines.metadata import md_table
-from vexxy_pipelines.partitions import digest_hex, image_partitions
+from vexxy_pipelines.partitions import image_partitions
 from vexxy_pipelines.resources.evidence_store import EvidenceStore
-
-FILTERED_CYCLONEDX_JSON = "sbom.filtered.cdx.json"
-USAGE_JSON = "component_usage.json"
 
 
 @asset(
@@ -34,16 +31,15 @@ USAGE_JSON = "component_usage.json"
 )
 def filtered_sbom(context: AssetExecutionContext, evidence: EvidenceStore) -> MaterializeResult:
     """The SBOM cut down to components with at least one file loaded at runtime, with that evidence."""
-    scope = digest_hex(context.partition_key)
-    profile = evidence.get_json(scope, PROFILE_JSON)
+    profile = evidence.read_json(context, EXECUTION_PROFILE)
     usage = map_profile(
-        components_from_syft(evidence.get_json(scope, SYFT_JSON)), profile, evidence.get_json(scope, SYMLINKS_JSON)
+        components_from_syft(evidence.read_json(context, SYFT_SBOM)), profile, evidence.read_json(context, ROOTFS_SYMLINKS)
     )
-    full = evidence.get_json(scope, CYCLONEDX_JSON)
+    full = evidence.read_json(context, CYCLONEDX_SBOM)
     filtered = filter_cyclonedx(full, usage)
     text = json.dumps(filtered, indent=2)
-    stored = evidence.put(scope, FILTERED_CYCLONEDX_JSON, text.encode())
-    usage_stored = evidence.put_json(scope, USAGE_JSON, usage.to_dict())
+    stored = evidence.write(context, FILTERED_SBOM, text.encode())
+    usage_stored = evidence.write_json(context, COMPONENT_USAGE, usage.to_dict())
     counts = {status: sum(1 for c in usage.components if c.status == status) for status in (LOADED, NOT_LOADED, UNKNOWN)}
     missing = missing_from_full(filtered, full)
     schema_errors = cyclonedx_errors(text)
@@ -65,8 +61,8 @@ def filtered_sbom(context: AssetExecutionContext, evidence: EvidenceStore) -> Ma
                     if c.status == LOADED
                 ],
             ),
-            **stored.metadata("filtered_sbom"),
-            **usage_stored.metadata("usage"),
+            **stored.metadata(),
+            **usage_stored.metadata(),
         },
         check_results=[
             AssetCheckResult(

@@ -2,14 +2,13 @@
 
 from dagster import AssetExecutionContext, MaterializeResult, MetadataValue, asset
 
+from vexxy.evidence.documents import IMAGE
 from vexxy_pipelines import tags as run_tags
 from vexxy_pipelines.failures import fail_clearly
 from vexxy_pipelines.metadata import md_table
-from vexxy_pipelines.partitions import digest_hex, image_partitions, reference_for_partition
+from vexxy_pipelines.partitions import image_partitions, reference_for_partition
 from vexxy_pipelines.resources.evidence_store import EvidenceStore
 from vexxy_pipelines.resources.registry import RegistryResource
-
-IMAGE_JSON = "image.json"
 
 
 @asset(partitions_def=image_partitions, group_name="analysis", kinds={"oci"})
@@ -22,7 +21,7 @@ def image(context: AssetExecutionContext, registry: RegistryResource, evidence: 
     tags = context.run.tags if context.run else {}
     record["reference"] = tags.get(run_tags.REFERENCE, resolved.reference)
     record["index_digest"] = resolved.index_digest or tags.get(run_tags.INDEX_DIGEST)
-    stored = evidence.put_json(digest_hex(key), IMAGE_JSON, record)
+    stored = evidence.write_json(context, IMAGE, record)
     config = resolved.config
     return MaterializeResult(
         metadata={
@@ -42,6 +41,6 @@ def image(context: AssetExecutionContext, registry: RegistryResource, evidence: 
                     ("exposed ports", ", ".join(config.exposed_ports) or "none"),
                 ],
             ),
-            **stored.metadata("image_json"),
+            **stored.metadata(),
         }
     )

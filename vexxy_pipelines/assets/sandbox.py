@@ -12,6 +12,7 @@ from dagster import (
     multi_asset,
 )
 
+from vexxy.evidence.documents import EXECUTION_PROFILE, FUZZ_FINDINGS, FUZZ_FINDINGS_SARIF, IMAGE, ROOTFS_SYMLINKS, SYFT_SBOM
 from vexxy.evidence.mapping import map_profile
 from vexxy.fuzzing.coverage import coverage_gain
 from vexxy.fuzzing.drive import drive
@@ -20,21 +21,16 @@ from vexxy.fuzzing.sarif import sarif_errors, to_sarif
 from vexxy.oci.image import ResolvedImage
 from vexxy.sbom.components import components_from_syft
 from vexxy_pipelines import tags as run_tags
-from vexxy_pipelines.assets.image import IMAGE_JSON, image
-from vexxy_pipelines.assets.sbom import SYFT_JSON, sbom
+from vexxy_pipelines.assets.image import image
+from vexxy_pipelines.assets.sbom import sbom
 from vexxy_pipelines.failures import fail_clearly
 from vexxy_pipelines.metadata import md_table
-from vexxy_pipelines.partitions import digest_hex, image_partitions
+from vexxy_pipelines.partitions import image_partitions
 from vexxy_pipelines.resources.evidence_store import EvidenceStore
 from vexxy_pipelines.resources.fuzzer import FuzzerResource
 from vexxy_pipelines.resources.registry import RegistryResource
 from vexxy_pipelines.resources.sandbox import SandboxResource
 from vexxy_pipelines.step_resources import SANDBOX_STEP
-
-PROFILE_JSON = "execution_profile.json"
-SYMLINKS_JSON = "rootfs.symlinks.json"
-FUZZ_FINDINGS_JSON = "fuzz_findings.json"
-FUZZ_FINDINGS_SARIF = "fuzz_findings.sarif.json"
 
 
 @multi_asset(
@@ -67,8 +63,7 @@ def sandbox_session(
     evidence: EvidenceStore,
 ):
     """Run the image in the sandbox once, observing it while a web scanner drives it."""
-    scope = digest_hex(context.partition_key)
-    resolved = ResolvedImage.from_dict(evidence.get_json(scope, IMAGE_JSON))
+    resolved = ResolvedImage.from_dict(evidence.read_json(context, IMAGE))
     fuzzing: dict[str, FuzzReport] = {}
     tags = context.run.tags if context.run else {}  # per-analysis choices a submission made within its tier
     observation = int(tags[run_tags.OBSERVATION_SECONDS]) if tags.get(run_tags.OBSERVATION_SECONDS, "").isdigit() else None
@@ -86,9 +81,9 @@ def sandbox_session(
     for note in run.notes:
         context.log.warning(note)
     profile = run.profile
-    stored = evidence.put_json(scope, PROFILE_JSON, profile)
-    evidence.put_json(scope, SYMLINKS_JSON, run.symlinks)
-    usage = map_profile(components_from_syft(evidence.get_json(scope, SYFT_JSON)), profile, run.symlinks)
+    stored = evidence.write_json(context, EXECUTION_PROFILE, profile)
+    stored_symlinks = evidence.write_json(context, ROOTFS_SYMLINKS, run.symlinks)
+    usage = map_profile(components_from_syft(evidence.read_json(context, SYFT_SBOM)), profile, run.symlinks)
     per_package = sorted((u for u in usage.components if u.files_loaded), key=lambda u: -len(u.files_loaded))
     execs = sorted(profile["container"]["execs"], key=lambda e: -profile["observations"]["execs"][e["path"]]["count"])
     readiness, window = profile["readiness"], profile["window"]
@@ -129,7 +124,8 @@ def sandbox_session(
                 if profile["outbound_attempts"]
                 else {}
             ),
-            **stored.metadata("profile"),
+            **stored.metadata(),
+            **stored_symlinks.metadata(),
         },
     )
     report = fuzzing.get("report") or FuzzReport.skipped(
@@ -140,8 +136,8 @@ def sandbox_session(
     gain = coverage_gain(profile, usage)
     sarif = to_sarif(report)
     problems = sarif_errors(sarif)
-    stored_findings = evidence.put_json(scope, FUZZ_FINDINGS_JSON, {**report.to_dict(), "coverage": gain.to_dict()})
-    stored_sarif = evidence.put(scope, FUZZ_FINDINGS_SARIF, json.dumps(sarif, indent=2).encode())
+    stored_findings = evidence.write_json(context, FUZZ_FINDINGS, {**report.to_dict(), "coverage": gain.to_dict()})
+    stored_sarif = evidence.write(context, FUZZ_FINDINGS_SARIF, json.dumps(sarif, indent=2).encode())
     yield MaterializeResult(
         asset_key="fuzz_findings",
         metadata={
@@ -162,8 +158,8 @@ def sandbox_session(
                 ],
                 limit=15,
             ),
-            **stored_findings.metadata("findings"),
-            **stored_sarif.metadata("sarif"),
+            **stored_findings.metadata(),
+            **stored_sarif.metadata(),
         },
         check_results=[
             AssetCheckResult(

@@ -6,19 +6,17 @@ from collections import Counter
 from dagster import AssetExecutionContext, MaterializeResult, MetadataValue, asset
 
 from vexxy.errors import SbomError
+from vexxy.evidence.documents import CYCLONEDX_SBOM, IMAGE, SYFT_SBOM
 from vexxy.oci.image import ResolvedImage
 from vexxy.sbom.components import components_from_syft
-from vexxy_pipelines.assets.image import IMAGE_JSON, image
+from vexxy_pipelines.assets.image import image
 from vexxy_pipelines.failures import fail_clearly
 from vexxy_pipelines.metadata import md_table
-from vexxy_pipelines.partitions import digest_hex, image_partitions
+from vexxy_pipelines.partitions import image_partitions
 from vexxy_pipelines.resources.evidence_store import EvidenceStore
 from vexxy_pipelines.resources.registry import RegistryResource
 from vexxy_pipelines.resources.sbom_generator import SyftResource
 from vexxy_pipelines.step_resources import SYFT_STEP
-
-SYFT_JSON = "sbom.syft.json"
-CYCLONEDX_JSON = "sbom.cdx.json"
 
 
 @asset(partitions_def=image_partitions, group_name="analysis", deps=[image], kinds={"syft", "cyclonedx"}, op_tags=SYFT_STEP)
@@ -26,16 +24,15 @@ def sbom(
     context: AssetExecutionContext, syft: SyftResource, registry: RegistryResource, evidence: EvidenceStore
 ) -> MaterializeResult:
     """Every package in the image and the files it owns (Syft JSON), plus a CycloneDX 1.6 export."""
-    scope = digest_hex(context.partition_key)
-    resolved = ResolvedImage.from_dict(evidence.get_json(scope, IMAGE_JSON))
+    resolved = ResolvedImage.from_dict(evidence.read_json(context, IMAGE))
     with fail_clearly(context.partition_key):
         output = syft.scan(resolved, registry)
         try:
             components = components_from_syft(json.loads(output.native))
         except ValueError as exc:
             raise SbomError(f"Syft's JSON for {resolved.canonical} cannot be read: {exc}") from exc
-    native = evidence.put(scope, SYFT_JSON, output.native)
-    cyclonedx = evidence.put(scope, CYCLONEDX_JSON, output.cyclonedx)
+    native = evidence.write(context, SYFT_SBOM, output.native)
+    cyclonedx = evidence.write(context, CYCLONEDX_SBOM, output.cyclonedx)
     by_type = Counter(c.type for c in components)
     by_ecosystem = Counter((c.ecosystem or "(none)").split(":", 1)[0] for c in components)
     with_files = sum(1 for c in components if c.files)
@@ -46,7 +43,7 @@ def sbom(
             "by_type": md_table(["type", "components"], sorted(by_type.items(), key=lambda kv: -kv[1])),
             "by_ecosystem": md_table(["OSV ecosystem", "components"], sorted(by_ecosystem.items(), key=lambda kv: -kv[1])),
             "syft_version": output.version,
-            **native.metadata("syft_json"),
-            **cyclonedx.metadata("cyclonedx"),
+            **native.metadata(),
+            **cyclonedx.metadata(),
         }
     )

@@ -4,6 +4,7 @@ from collections import Counter
 
 from dagster import AssetCheckResult, AssetCheckSpec, AssetExecutionContext, MaterializeResult, MetadataValue, asset
 
+from vexxy.evidence.documents import COMPONENT_USAGE, CYCLONEDX_VEX, IMAGE, OPENVEX, VEX_STATEMENTS, VULNERABILITIES
 from vexxy.evidence.mapping import ProfileEvidence, UsageReport
 from vexxy.matching.matcher import VulnerabilityMatch
 from vexxy.oci.image import ResolvedImage
@@ -11,16 +12,12 @@ from vexxy.vex.cyclonedx import render_cyclonedx_vex
 from vexxy.vex.openvex import render_openvex
 from vexxy.vex.statements import NoRuntimeEvidence, Status, build_statements
 from vexxy.vex.validation import cyclonedx_errors, openvex_errors
-from vexxy_pipelines.assets.filtered_sbom import USAGE_JSON, filtered_sbom
-from vexxy_pipelines.assets.image import IMAGE_JSON, image
-from vexxy_pipelines.assets.vulnerabilities import VULNERABILITIES_JSON, vulnerabilities
+from vexxy_pipelines.assets.filtered_sbom import filtered_sbom
+from vexxy_pipelines.assets.image import image
+from vexxy_pipelines.assets.vulnerabilities import vulnerabilities
 from vexxy_pipelines.metadata import md_table
-from vexxy_pipelines.partitions import digest_hex, image_partitions
+from vexxy_pipelines.partitions import image_partitions
 from vexxy_pipelines.resources.evidence_store import EvidenceStore
-
-OPENVEX_JSON = "vex.openvex.json"
-CYCLONEDX_VEX_JSON = "vex.cdx.json"
-STATEMENTS_JSON = "vex.statements.json"
 
 CHECKS = [
     AssetCheckSpec(
@@ -61,25 +58,25 @@ def _errors_result(name: str, errors: list[str]) -> AssetCheckResult:
 )
 def vex_document(context: AssetExecutionContext, evidence: EvidenceStore) -> MaterializeResult:
     """The VEX for the image: one statement per (vulnerability, component), with the evidence behind it."""
-    scope = digest_hex(context.partition_key)
-    resolved = ResolvedImage.from_dict(evidence.get_json(scope, IMAGE_JSON))
-    matched = evidence.get_json(scope, VULNERABILITIES_JSON)
+    resolved = ResolvedImage.from_dict(evidence.read_json(context, IMAGE))
+    matched = evidence.read_json(context, VULNERABILITIES)
     matches = [VulnerabilityMatch.from_dict(m) for m in matched["matches"]]
-    usage = UsageReport.from_dict(evidence.get_json(scope, USAGE_JSON)) if evidence.exists(scope, USAGE_JSON) else None
+    usage_document = evidence.find_json(context, COMPONENT_USAGE)
+    usage = UsageReport.from_dict(usage_document) if usage_document is not None else None
     statements = build_statements(matches, ProfileEvidence(usage) if usage else NoRuntimeEvidence())
 
-    stored = {"statements": evidence.put_json(scope, STATEMENTS_JSON, [s.to_dict() for s in statements])}
+    stored = [evidence.write_json(context, VEX_STATEMENTS, [s.to_dict() for s in statements])]
     if statements:
-        previous = evidence.get_json(scope, OPENVEX_JSON) if evidence.exists(scope, OPENVEX_JSON) else None
+        previous = evidence.latest_json(context, OPENVEX)  # the VEX published before this one, whichever run made it
         openvex = render_openvex(resolved, statements, previous=previous)
         openvex_problems = openvex_errors(openvex)
-        stored["openvex"] = evidence.put_json(scope, OPENVEX_JSON, openvex)
+        stored.append(evidence.write_json(context, OPENVEX, openvex))
         openvex_version = openvex["version"]
     else:
         # OpenVEX requires at least one statement: with nothing matched there is nothing to publish.
         openvex_problems, openvex_version = [], 0
     cyclonedx = render_cyclonedx_vex(resolved, statements)
-    stored["cyclonedx"] = evidence.put(scope, CYCLONEDX_VEX_JSON, cyclonedx.encode())
+    stored.append(evidence.write(context, CYCLONEDX_VEX, cyclonedx.encode()))
 
     statement_keys = Counter((s.vulnerability, s.component_purl) for s in statements)
     uncovered = sorted({f"{m.advisory_id} on {m.purl}" for m in matches if statement_keys.get(m.key) != 1})
@@ -95,7 +92,7 @@ def vex_document(context: AssetExecutionContext, evidence: EvidenceStore) -> Mat
                 ["vulnerability", "component", "status", "why"],
                 [(s.vulnerability, s.component_purl, s.status.value, s.status_notes) for s in statements],
             ),
-            **{k: v for name, obj in stored.items() for k, v in obj.metadata(name).items()},
+            **{k: v for obj in stored for k, v in obj.metadata().items()},
         },
         check_results=[
             _errors_result("openvex_schema_valid", openvex_problems),

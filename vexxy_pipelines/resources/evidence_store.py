@@ -1,66 +1,103 @@
-"""Where large outputs live (SBOMs, advisory snapshots, VEX): files with a checksum and size.
+"""The evidence store as a Dagster resource: the write-once document store plus materialization metadata.
 
-Materialization metadata records each object's path, SHA-256 and size, so the audit trail in
-Dagster pins exactly which bytes a VEX statement was derived from.
+Layout, names and immutability live in `vexxy.evidence` (no Dagster there); this resource adds what
+only Dagster knows: the run a document belongs to when it is written, and, when it is read, the
+materialization the step consumes (its run's folder, checked against the SHA-256 it recorded).
 """
 
 from __future__ import annotations
 
-import hashlib
 import json
-import os
-import tempfile
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
-from dagster import ConfigurableResource, MetadataValue
+from dagster import AssetExecutionContext, ConfigurableResource, EventLogRecord, Failure, MetadataValue
 from pydantic import Field
+
+from vexxy.evidence.documents import Document, run_location, snapshot_location
+from vexxy.evidence.store import DocumentStore, EvidenceMissing
+from vexxy_pipelines.lineage import consumed_materialization, latest_materialization
+from vexxy_pipelines.partitions import digest_hex
 
 
 @dataclass(frozen=True)
 class StoredObject:
+    document: Document
     path: str
     sha256: str
     size: int
 
-    def metadata(self, prefix: str) -> dict[str, Any]:
+    def metadata(self) -> dict[str, Any]:
+        key = self.document.key
         return {
-            f"{prefix}_path": MetadataValue.path(self.path),
-            f"{prefix}_sha256": self.sha256,
-            f"{prefix}_bytes": MetadataValue.int(self.size),
+            f"{key}_path": MetadataValue.path(self.path),
+            f"{key}_sha256": self.sha256,
+            f"{key}_bytes": MetadataValue.int(self.size),
         }
 
 
+def recorded_sha256(record: EventLogRecord, document: Document) -> str | None:
+    """The SHA-256 the materialization recorded for `document`, or None when it did not write it."""
+    entry = record.asset_materialization.metadata.get(f"{document.key}_sha256") if record.asset_materialization else None
+    return str(entry.value) if entry is not None else None
+
+
 class EvidenceStore(ConfigurableResource):
-    """A filesystem directory of content, laid out as `<scope>/<name>` (scope: image digest or `vulnerability-db`)."""
+    """Write-once documents under `<digest>/<run id>/<name>` and `vulnerability-db/<content hash>/<name>`."""
 
     root: str = Field(description="Directory holding every stored document.")
 
-    def path(self, scope: str, name: str) -> Path:
-        safe = [part for part in (scope, name) if part and ".." not in part.split("/")]
-        if len(safe) != 2:
-            raise ValueError(f"refusing evidence path {scope!r}/{name!r}")
-        return Path(self.root).expanduser() / scope / name
+    def documents(self) -> DocumentStore:
+        return DocumentStore(self.root)
 
-    def put(self, scope: str, name: str, data: bytes) -> StoredObject:
-        """Write atomically (temp file + rename): a crashed step never leaves half a document."""
-        target = self.path(scope, name)
-        target.parent.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(dir=target.parent, prefix=f".{target.name}.")
-        with os.fdopen(fd, "wb") as handle:
-            handle.write(data)
-        os.replace(tmp, target)
-        return StoredObject(str(target), hashlib.sha256(data).hexdigest(), len(data))
+    def write(self, context: AssetExecutionContext, document: Document, data: bytes) -> StoredObject:
+        location = run_location(document, digest_hex(context.partition_key), context.run.run_id)
+        stored = self.documents().put(location, data)
+        return StoredObject(document, stored.path, stored.sha256, stored.size)
 
-    def put_json(self, scope: str, name: str, document: Any) -> StoredObject:
-        return self.put(scope, name, json.dumps(document, indent=2, sort_keys=False).encode())
+    def write_json(self, context: AssetExecutionContext, document: Document, value: Any) -> StoredObject:
+        return self.write(context, document, json.dumps(value, indent=2).encode())
 
-    def exists(self, scope: str, name: str) -> bool:
-        return self.path(scope, name).exists()
+    def write_snapshot(self, document: Document, content_hash: str, data: bytes) -> StoredObject:
+        stored = self.documents().put(snapshot_location(document, content_hash), data)
+        return StoredObject(document, stored.path, stored.sha256, stored.size)
 
-    def get(self, scope: str, name: str) -> bytes:
-        return self.path(scope, name).read_bytes()
+    def read_recorded(self, record: EventLogRecord, document: Document) -> bytes | None:
+        """`document` as written by the materialization `record` (None when that materialization has none)."""
+        sha256 = recorded_sha256(record, document)
+        if sha256 is None:
+            return None
+        return self.documents().get(run_location(document, digest_hex(record.partition_key), record.run_id), sha256)
 
-    def get_json(self, scope: str, name: str) -> Any:
-        return json.loads(self.get(scope, name))
+    def find(self, context: AssetExecutionContext, document: Document) -> bytes | None:
+        """`document` from the materialization of its asset this run consumes; None if there is none."""
+        record = consumed_materialization(context.instance, context.run.run_id, document.asset, context.partition_key)
+        return self.read_recorded(record, document) if record is not None else None
+
+    def read(self, context: AssetExecutionContext, document: Document) -> bytes:
+        data = self.find(context, document)
+        if data is None:
+            raise Failure(
+                description=f"{document.name} of {context.partition_key} is missing: `{document.asset}` has not been "
+                "materialized for this image (or wrote no such document).",
+                metadata={"what_to_do": f"Materialize `{document.asset}` for this partition first."},
+                allow_retries=False,
+            )
+        return data
+
+    def find_json(self, context: AssetExecutionContext, document: Document) -> Any | None:
+        data = self.find(context, document)
+        return json.loads(data) if data is not None else None
+
+    def read_json(self, context: AssetExecutionContext, document: Document) -> Any:
+        return json.loads(self.read(context, document))
+
+    def latest_json(self, context: AssetExecutionContext, document: Document) -> Any | None:
+        """`document` of the newest materialization of its asset for this partition, whichever run made it."""
+        record = latest_materialization(context.instance, document.asset, context.partition_key)
+        try:
+            data = self.read_recorded(record, document) if record is not None else None
+        except EvidenceMissing as exc:  # written before documents were kept per run: start a new history
+            context.log.warning(f"{exc.message} Starting from no earlier {document.name}.")
+            return None
+        return json.loads(data) if data is not None else None

@@ -1,0 +1,50 @@
+"""Which materialization of an upstream asset a run consumes, read from Dagster's event log.
+
+A step reads the documents of the materialization it actually depends on, never "the newest file
+on disk": the one made in this run (or in the run it re-executes), else the latest one recorded
+before this run was created (a re-evaluation reuses an earlier run's sandbox evidence). Two runs
+of one image at the same time therefore never read each other's documents.
+"""
+
+from __future__ import annotations
+
+from dagster import AssetKey, AssetRecordsFilter, DagsterEventType, DagsterInstance, EventLogRecord
+
+
+def materializations_in_run(instance: DagsterInstance, run_id: str, partition: str | None) -> dict[str, EventLogRecord]:
+    """The last materialization of each asset for `partition` in the run `run_id`, by asset name."""
+    records = instance.get_records_for_run(run_id, of_type=DagsterEventType.ASSET_MATERIALIZATION).records
+    return {r.asset_key.to_user_string(): r for r in records if r.partition_key == partition and r.asset_key}
+
+
+def materialization_in_run(instance: DagsterInstance, run_id: str, asset: str, partition: str | None) -> EventLogRecord | None:
+    return materializations_in_run(instance, run_id, partition).get(asset)
+
+
+def consumed_materialization(instance: DagsterInstance, run_id: str, asset: str, partition: str | None) -> EventLogRecord | None:
+    """This run's materialization of `asset`, else its parent runs', else the latest one before this run began."""
+    current: str | None = run_id
+    seen: set[str] = set()
+    while current and current not in seen:
+        seen.add(current)
+        record = materialization_in_run(instance, current, asset, partition)
+        if record is not None:
+            return record
+        run = instance.get_run_by_id(current)
+        current = run.parent_run_id if run else None
+    run_record = instance.get_run_record_by_id(run_id)
+    created = run_record.create_timestamp.timestamp() if run_record and run_record.create_timestamp else None
+    records = instance.fetch_materializations(
+        AssetRecordsFilter(
+            asset_key=AssetKey(asset), asset_partitions=[partition] if partition else None, before_timestamp=created
+        ),
+        limit=1,
+    ).records
+    return records[0] if records else None
+
+
+def latest_materialization(instance: DagsterInstance, asset: str, partition: str | None) -> EventLogRecord | None:
+    records = instance.fetch_materializations(
+        AssetRecordsFilter(asset_key=AssetKey(asset), asset_partitions=[partition] if partition else None), limit=1
+    ).records
+    return records[0] if records else None
