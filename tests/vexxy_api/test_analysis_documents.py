@@ -8,7 +8,7 @@ import pytest
 from billing_helpers import JWT_KEY, make_organization, token
 from fastapi.testclient import TestClient
 
-from billing.submissions import Submission
+from appdb.models import Submission
 from vexxy.evidence.documents import FUZZ_FINDINGS, FUZZ_FINDINGS_SARIF, OPENVEX, VEX_STATEMENTS, run_location
 from vexxy.evidence.store import DocumentStore
 from vexxy_api.app import create_app
