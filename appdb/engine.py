@@ -40,5 +40,14 @@ def check_reachable(engine: Engine) -> None:
         raise application_database_unreachable(engine.url.render_as_string(hide_password=True), str(exc.orig)) from None
 
 
+def check_url_reachable(url: str | None = None) -> None:
+    """`check_reachable` for a URL (default DATABASE_URL, else the SQLite file), with an engine of its own."""
+    engine = make_engine(url)
+    try:
+        check_reachable(engine)
+    finally:
+        engine.dispose()
+
+
 def make_sessionmaker(engine: Engine) -> sessionmaker:
     return sessionmaker(engine, expire_on_commit=False, future=True)

@@ -11,7 +11,7 @@ from pathlib import Path
 from sqlalchemy import inspect, text
 from sqlalchemy.engine import Connection
 
-from appdb.engine import database_url
+from appdb.engine import check_url_reachable, database_url
 
 MIGRATIONS = Path(__file__).parent / "migrations"
 VERSION_TABLE = "vexxy_alembic_version"
@@ -27,27 +27,17 @@ def alembic_config(url: str | None = None):
     return config
 
 
-def _check_reachable(url: str | None) -> None:
-    from appdb.engine import check_reachable, make_engine
-
-    engine = make_engine(url)
-    try:
-        check_reachable(engine)
-    finally:
-        engine.dispose()
-
-
 def upgrade(url: str | None = None, revision: str = "head") -> None:
     from alembic import command
 
-    _check_reachable(url)
+    check_url_reachable(url)
     command.upgrade(alembic_config(url), revision)
 
 
 def downgrade(url: str | None = None, revision: str = "base") -> None:
     from alembic import command
 
-    _check_reachable(url)
+    check_url_reachable(url)
     command.downgrade(alembic_config(url), revision)
 
 

@@ -163,6 +163,7 @@ def resolve_reference(text: str):
 
 
 def cmd_analyze(args: argparse.Namespace) -> int:
+    from appdb.engine import check_url_reachable
     from vexxy_pipelines import tags as run_tags
     from vexxy_pipelines.partitions import image_partitions
     from vexxy_pipelines.steps import ANALYSIS_STEPS
@@ -170,6 +171,7 @@ def cmd_analyze(args: argparse.Namespace) -> int:
     if args.platform:
         os.environ["VEXXY_PLATFORM"] = args.platform
     started = time.monotonic()
+    check_url_reachable()  # billing_record writes the ledger there: a database that is down is said now, not at the end
     console.print(f"Resolving [bold]{escape(args.reference)}[/] ...")
     resolved = resolve_reference(args.reference)
     key = resolved.canonical
@@ -311,9 +313,10 @@ def cmd_appdb(args: argparse.Namespace) -> int:
 
 
 def cmd_ui(args: argparse.Namespace) -> int:
-    from vexxy_pipelines.instance import ensure_dagster_home
+    from appdb.engine import check_url_reachable
 
-    ensure_dagster_home()
+    _instance()  # Dagster's storage and the application database (the sensors') answer, or the CLI says which does not
+    check_url_reachable()
     workspace = Path(__file__).resolve().parent.parent / "workspace.yaml"
     beside = Path(sys.executable).parent / "dagster"
     command = [

@@ -49,3 +49,21 @@ def test_dagster_storage_down_through_database_url(tmp_path):
     port = closed_port()
     result = vexxy(tmp_path, "db", "update", DATABASE_URL=f"postgresql://vexxy:s3cret-pw@127.0.0.1:{port}/vexxy")
     assert_clear(result, "DATABASE_URL", f"127.0.0.1:{port}/vexxy", "Dagster's storage")
+
+
+def test_analyze_checks_the_application_database_before_it_starts(tmp_path):
+    """billing_record writes the ledger at the end: a database that is down is said before any work."""
+    port = closed_port()
+    result = vexxy(
+        tmp_path, "analyze", "registry.example/team/app:1", DATABASE_URL=f"postgresql://vexxy:s3cret-pw@127.0.0.1:{port}/vexxy"
+    )
+    assert_clear(result, "DATABASE_URL", f"127.0.0.1:{port}/vexxy", "The application database")
+    assert "Resolving" not in result.stderr
+
+
+def test_ui_does_not_start_on_a_storage_that_is_down(tmp_path):
+    port = closed_port()
+    result = vexxy(
+        tmp_path, "ui", "--port", str(closed_port()), DAGSTER_PG_URL=f"postgresql://dagster:s3cret-pw@127.0.0.1:{port}/dagster"
+    )
+    assert_clear(result, "DAGSTER_PG_URL", f"127.0.0.1:{port}/dagster", "Dagster's storage")
