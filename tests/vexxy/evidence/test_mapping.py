@@ -94,3 +94,50 @@ def test_filtered_cyclonedx_keeps_only_loaded_components():
     )
     assert missing_from_full(filtered, full) == []
     assert missing_from_full({"components": [{"bom-ref": "other"}]}, full) == ["other"]
+
+
+def test_first_sight_and_phase_come_from_the_earliest_observation_of_a_file():
+    lib = "/usr/lib/x86_64-linux-gnu/libz.so.1.2.13"
+    components = [
+        Component("z", "zlib1g", "1", "deb", "pkg:deb/debian/zlib1g@1?arch=amd64", "Debian:12", "zlib", "1", (lib,)),
+        component("j", "jinja2", [f"{SITE}/jinja2/a.py", f"{SITE}/jinja2/b.py"]),
+        component("y", "pyyaml", [f"{SITE}/yaml/a.py"]),
+    ]
+    observed = {
+        "digest": "sha256:" + "b" * 64,
+        "complete": True,
+        "window": {"observed_seconds": 30.0, "configured_seconds": 60, "ended_by": "quiet"},
+        "observations": {
+            "opens": {
+                "/usr/lib/x86_64-linux-gnu/libz.so.1": {"first_seen": 5.0, "count": 1, "phase": "fuzzing"},
+                lib: {"first_seen": 1.0, "count": 2},  # no phase recorded: idle
+                f"{SITE}/jinja2/a.py": {"first_seen": 3.0, "count": 1, "phase": "idle"},
+                f"{SITE}/jinja2/__pycache__/a.cpython-311.pyc": {"first_seen": 2.0, "count": 1, "phase": "fuzzing"},
+                f"{SITE}/yaml/a.py": {"first_seen": 4.0, "count": 1, "phase": "fuzzing"},
+                f"{SITE}/yaml/__pycache__/a.cpython-311.pyc": {"first_seen": 4.0, "count": 1, "phase": "idle"},
+            },
+            "execs": {},
+        },
+    }
+    links = {"/usr/lib/x86_64-linux-gnu/libz.so.1": "libz.so.1.2.13"}
+    usage = map_profile(components, observed, links).by_ref()
+    assert usage["z"].to_dict() == {
+        "ref": "z",
+        "name": "zlib1g",
+        "version": "1",
+        "purl": "pkg:deb/debian/zlib1g@1",
+        "status": LOADED,
+        "files_known": 1,
+        "files_loaded": [lib],
+        "shared_objects_loaded": 1,
+        "first_seen": 1.0,
+        "loaded_while_fuzzing_only": False,
+    }
+    assert (usage["j"].first_seen, usage["j"].loaded_while_fuzzing_only, usage["j"].files_known) == (2.0, True, 2)
+    assert (usage["y"].first_seen, usage["y"].loaded_while_fuzzing_only) == (4.0, True)  # a tie keeps the first seen
+
+
+def test_files_of_every_component_count_as_owned():
+    components = [component("a", "a", ["/a.py"]), component("b", "b", ["/b.py"])]
+    report = map_profile(components, profile([("/a.py", "idle"), ("/b.py", "idle"), ("/app.py", "idle")]), {})
+    assert report.unowned_paths == ["/app.py"]

@@ -38,3 +38,17 @@ def test_unparsable_version_is_reported_not_guessed():
         parse_version("PyPI", "not a version!")
     with pytest.raises(UnorderableVersion, match="no version ordering"):
         parse_version("Unknown-Ecosystem", "1.0")
+
+
+def test_the_ecosystem_family_picks_the_ordering_and_semver_ranges_use_semver():
+    from univers import versions as uv
+
+    from vexxy.matching.versions import version_class
+
+    assert version_class("Ubuntu:Pro:18.04:LTS") is uv.DebianVersion and version_class("Debian:12") is uv.DebianVersion
+    assert version_class("NoSuchEcosystem") is None
+    assert isinstance(parse_version("PyPI", "1.0.0-rc.1", "SEMVER"), uv.SemverVersion)
+    assert isinstance(parse_version("PyPI", "1.0.0-rc.1"), uv.PypiVersion)
+    assert parse_version("npm", "v1.2.3") == parse_version("npm", "1.2.3") == parse_version("Go", "v1.2.3", "SEMVER")
+    with pytest.raises(UnorderableVersion, match="no version ordering is known for ecosystem 'Nope'"):
+        parse_version("Nope", "1")
