@@ -2,12 +2,28 @@
 
 import uuid
 
+import pytest
+from app_databases import BACKENDS, app_database
 from billing_helpers import gateway_for, give_card, make_organization
 from sqlalchemy import select
 
 from appdb.models import BillingEvent
 from billing.ledger import charge_key, reconcile, record_internal
 from billing.pricing import AnalysisUsage
+
+
+@pytest.fixture(params=BACKENDS)
+def app_sessions(request, tmp_path):
+    """The application database on PostgreSQL and on the SQLite default."""
+    with app_database(request.param, tmp_path) as sessions:
+        yield sessions
+
+
+@pytest.fixture
+def pg_sessions(tmp_path):
+    """PostgreSQL only, for what depends on its row locks and on Stripe (SQLite serializes every writer)."""
+    with app_database("postgres", tmp_path) as sessions:
+        yield sessions
 
 
 def test_an_internal_analysis_is_recorded_once_with_its_usage(app_sessions):
@@ -32,13 +48,13 @@ def test_an_internal_analysis_is_recorded_once_with_its_usage(app_sessions):
     assert record_internal(app_sessions, None, image, usage).id != first.id  # no submission: another record
 
 
-def test_reconcile_sends_a_pending_charge_again_with_its_own_key(app_sessions, stripe_proxy, localstripe):
+def test_reconcile_sends_a_pending_charge_again_with_its_own_key(pg_sessions, stripe_proxy, localstripe):
     gateway = gateway_for(stripe_proxy)
-    organization = make_organization(app_sessions, tier="team")
-    give_card(app_sessions, gateway, organization)
+    organization = make_organization(pg_sessions, tier="team")
+    give_card(pg_sessions, gateway, organization)
     image, submission = "sha256:" + uuid.uuid4().hex * 2, f"sub-{uuid.uuid4().hex[:8]}"
     key = charge_key(organization, submission, image)
-    with app_sessions.begin() as session:  # the ledger row of a step that died before it reached Stripe
+    with pg_sessions.begin() as session:  # the ledger row of a step that died before it reached Stripe
         row = BillingEvent(
             organization_id=organization,
             kind="analysis_charge",
@@ -53,8 +69,8 @@ def test_reconcile_sends_a_pending_charge_again_with_its_own_key(app_sessions, s
         session.add(row)
         session.flush()
         row_id = row.id
-    assert key not in reconcile(app_sessions, gateway, older_than_seconds=3600).recharged  # too fresh to touch
-    report = reconcile(app_sessions, gateway)
+    assert key not in reconcile(pg_sessions, gateway, older_than_seconds=3600).recharged  # too fresh to touch
+    report = reconcile(pg_sessions, gateway)
     assert key in report.recharged and report.checked >= 1
     (intent,) = [i for i in localstripe.payment_intents() if (i.get("metadata") or {}).get("vexxy_ledger_key") == key]
     assert (intent["amount"], intent["currency"], intent["status"]) == (75, "usd", "succeeded")
@@ -65,10 +81,10 @@ def test_reconcile_sends_a_pending_charge_again_with_its_own_key(app_sessions, s
         "vexxy_submission": submission,
         "vexxy_image": image,
     }
-    with app_sessions() as session:
+    with pg_sessions() as session:
         row = session.get(BillingEvent, row_id)
         assert (row.status, row.stripe_object_id) == ("charged", intent["id"])
-    assert key not in reconcile(app_sessions, gateway).recharged  # charged: left alone
-    with app_sessions() as session:
+    assert key not in reconcile(pg_sessions, gateway).recharged  # charged: left alone
+    with pg_sessions() as session:
         rows = session.scalars(select(BillingEvent).where(BillingEvent.idempotency_key == key)).all()
         assert len(rows) == 1

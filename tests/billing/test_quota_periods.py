@@ -2,10 +2,19 @@
 
 from datetime import UTC, datetime
 
+import pytest
+from app_databases import BACKENDS, app_database
 from billing_helpers import make_organization
 
 from appdb.models import BillingEvent, Subscription
 from billing.quota import available_credits, check_quota, current_period, release, usage
+
+
+@pytest.fixture(params=BACKENDS)
+def app_sessions(request, tmp_path):
+    """The application database on PostgreSQL and on the SQLite default."""
+    with app_database(request.param, tmp_path) as sessions:
+        yield sessions
 
 
 def test_the_period_is_stripes_when_known_else_the_calendar_month():

@@ -6,12 +6,27 @@ import uuid
 from datetime import UTC, datetime, timedelta, timezone
 
 import pytest
+from app_databases import BACKENDS, app_database
 from billing_helpers import make_organization
 from sqlalchemy import select, text
 
 from appdb.models import BillingEvent, Organization, QuotaReservation, StripeCustomer, Subscription, WebhookEvent
 from billing.quota import available_credits, check_quota, current_period, release
 from billing.webhooks import process_event
+
+
+@pytest.fixture(params=BACKENDS)
+def app_sessions(request, tmp_path):
+    """The application database on PostgreSQL and on the SQLite default."""
+    with app_database(request.param, tmp_path) as sessions:
+        yield sessions
+
+
+@pytest.fixture
+def pg_sessions(tmp_path):
+    """PostgreSQL only, for what depends on its row locks and on Stripe (SQLite serializes every writer)."""
+    with app_database("postgres", tmp_path) as sessions:
+        yield sessions
 
 
 @pytest.fixture
@@ -49,8 +64,9 @@ def test_subscription_events_set_tier_status_and_period(app_sessions, linked):
     assert apply(app_sessions, "customer.subscription.created", 100, by_price) == "subscription active (team)"
     org_status, tier, status, stripe_id, subscription = state(app_sessions, organization)
     assert (org_status, tier, status, stripe_id) == ("active", "team", "active", subscription_id)
-    assert subscription.current_period_start == datetime(2026, 1, 1, tzinfo=UTC)
-    assert subscription.current_period_end == datetime(2026, 2, 1, tzinfo=UTC)
+    stored = [subscription.current_period_start, subscription.current_period_end]
+    stored = [value if value.tzinfo else value.replace(tzinfo=UTC) for value in stored]  # SQLite keeps no zone
+    assert stored == [datetime(2026, 1, 1, tzinfo=UTC), datetime(2026, 2, 1, tzinfo=UTC)]
     by_metadata = {"customer": customer, "status": "past_due", "metadata": {"vexxy_tier": "enterprise"}}
     assert apply(app_sessions, "customer.subscription.updated", 200, by_metadata) == "subscription past_due (enterprise)"
     assert state(app_sessions, organization)[:4] == ("past_due", "enterprise", "past_due", subscription_id)
@@ -94,19 +110,21 @@ def test_other_events_are_recorded_once_with_what_happened(app_sessions, linked)
         )
 
 
-def test_an_event_waits_for_the_organization_row_lock(app_sessions, linked):
-    organization, customer = linked
+def test_an_event_waits_for_the_organization_row_lock(pg_sessions):
+    organization, customer = make_organization(pg_sessions, tier="free"), f"cus_{uuid.uuid4().hex[:12]}"
+    with pg_sessions.begin() as session:
+        session.add(StripeCustomer(organization_id=organization, stripe_customer_id=customer))
     outcome = {}
-    with app_sessions.begin() as holder:
+    with pg_sessions.begin() as holder:
         holder.scalar(select(Organization).where(Organization.id == organization).with_for_update(key_share=True))
         worker = threading.Thread(
-            target=lambda: outcome.update(result=apply(app_sessions, "invoice.payment_failed", 9, {"customer": customer})),
+            target=lambda: outcome.update(result=apply(pg_sessions, "invoice.payment_failed", 9, {"customer": customer})),
             daemon=True,
         )
         worker.start()
         deadline = time.monotonic() + 30
         while worker.is_alive() and time.monotonic() < deadline:
-            with app_sessions() as session:
+            with pg_sessions() as session:
                 waiting = session.scalar(
                     text("SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() AND wait_event_type = 'Lock'")
                 )
