@@ -288,7 +288,7 @@ def cmd_sandbox_sweep(args: argparse.Namespace) -> int:
     from vexxy.sandbox.sweep import leftovers, sweep
 
     paths = SandboxPaths(settings.sandbox_state_dir())
-    removed = sweep(paths, only_orphans=not args.all)
+    removed = sweep(paths, only_orphans=not args.all, reason="removed by `vexxy sandbox sweep --all`")
     remaining = {kind: found for kind, found in leftovers(paths).items() if found}
     out.print(f"Removed {len(removed)} sandbox(es){': ' + ', '.join(removed) if removed else ''}")
     if remaining:

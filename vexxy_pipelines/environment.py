@@ -68,6 +68,7 @@ def _local_sandbox() -> LocalSandboxResource:
         pids=_env_int("VEXXY_SANDBOX_PIDS", 256),
         cpu_millicores=_env_int("VEXXY_SANDBOX_CPU_MILLICORES", 1000),
         writable_mb=_env_int("VEXXY_SANDBOX_WRITABLE_MB", 256),
+        hard_limit_seconds=_env_int("VEXXY_SANDBOX_HARD_LIMIT_SECONDS", 0),
     )
 
 

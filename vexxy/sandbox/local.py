@@ -4,7 +4,10 @@
 mounts a size-limited scratch tmpfs and an overlay (the image's files stay read-only, the run
 writes to its own upper dir), creates the network, starts the tracer and the workload, and
 waits for readiness. Leaving it, however that happens (success, exception, timeout, a Dagster
-run being terminated), stops the workload and removes everything the sandbox created.
+run being terminated), stops the workload and removes everything the sandbox created; if the
+process itself dies, a watchdog outside its process tree does that (see watchdog.py). A sandbox
+removed from outside while it is observed fails the observation with the reason, never a
+shortened profile.
 """
 
 from __future__ import annotations
@@ -12,7 +15,6 @@ from __future__ import annotations
 import contextlib
 import json
 import os
-import secrets
 import shutil
 import signal
 import socket
@@ -31,10 +33,11 @@ from vexxy.sandbox.network import SandboxNetwork
 from vexxy.sandbox.profile import ExecutionProfile, Observation, Readiness
 from vexxy.sandbox.rootfs import UnpackReport
 from vexxy.sandbox.runtime_spec import CAPABILITIES, Limits, build_spec
-from vexxy.sandbox.state import CONTAINER_PREFIX, SandboxPaths, SandboxState, cgroup_dirs, pids_in_cgroups
+from vexxy.sandbox.state import CONTAINER_PREFIX, SandboxPaths, SandboxState, cgroup_dirs, pids_in_cgroups, process_start
 from vexxy.sandbox.sweep import sweep, teardown
 from vexxy.sandbox.symlinks import collect_symlinks
 from vexxy.sandbox.tracer import FileTracer, NullTracer
+from vexxy.sandbox.watchdog import spawn as spawn_watchdog
 from vexxy.sandbox.workload import ScannerPlacement
 
 BACKEND = "local-runc"
@@ -42,6 +45,10 @@ BACKEND = "local-runc"
 
 class SandboxError(VexxyError):
     """The sandbox itself could not be set up (not the workload misbehaving)."""
+
+
+class SandboxRemoved(SandboxError):
+    """Someone else removed the sandbox while it was observed: the profile would be cut short."""
 
 
 @dataclass(frozen=True)
@@ -57,6 +64,14 @@ class SandboxSettings:
     max_restarts: int = 2
     max_rootfs_bytes: int = 4 << 30
     trace: bool = True  # False only to measure the tracer's cost
+    hard_limit_seconds: float = 0.0  # the watchdog removes the sandbox after this long; 0 = derived from the rest
+
+    @property
+    def hard_limit(self) -> float:
+        """Readiness (with restarts), the observation window, and a minute for the scanner and teardown."""
+        if self.hard_limit_seconds:
+            return self.hard_limit_seconds
+        return self.readiness_timeout * (self.max_restarts + 1) + 2.0 * self.max_restarts + self.observation_seconds + 60
 
 
 @dataclass
@@ -133,7 +148,9 @@ def _listening(pid: int) -> list[dict]:
 
 
 class LocalSandbox:
-    def __init__(self, settings: SandboxSettings, client: RegistryClient):
+    def __init__(self, settings: SandboxSettings, client: RegistryClient, run_id: str = ""):
+        """`run_id` names the Dagster run its sandboxes serve, so a daemon can remove them once that run ends."""
+        self.run_id = run_id
         self.settings = settings
         self.paths = SandboxPaths(Path(settings.state_dir))
         self.images = ImageStore(Path(settings.cache_dir), client, settings.max_rootfs_bytes)
@@ -155,9 +172,20 @@ class LocalSandbox:
         if swept:
             log(f"Removed {len(swept)} sandbox(es) left behind by killed runs: {', '.join(swept)}")
         rootfs, unpack = self.images.rootfs(image)
-        sandbox_id = secrets.token_hex(8)
+        sandbox_id = self.paths.new_sandbox_id()
         run_dir = self.paths.run_dir(sandbox_id)
-        self.paths.write_state(SandboxState(sandbox_id, os.getpid(), str(run_dir), image.canonical, time.time()))
+        now = time.time()
+        state = SandboxState(
+            sandbox_id,
+            os.getpid(),
+            str(run_dir),
+            image.canonical,
+            now,
+            owner_start=process_start(os.getpid()),
+            run_id=self.run_id,
+            deadline=now + self.settings.hard_limit,
+        )
+        self.paths.write_state(state)
         runner = _Runner(self, sandbox_id, image, rootfs, run_dir, log)
         previous_handler = None
         if threading.current_thread() is threading.main_thread():
@@ -165,6 +193,8 @@ class LocalSandbox:
             previous_handler = signal.getsignal(signal.SIGTERM)
             signal.signal(signal.SIGTERM, _raise_interrupt)
         try:
+            state.watchdog_pid = spawn_watchdog(self.paths, sandbox_id, self.settings.runtime)
+            self.paths.write_state(state)
             workload = runner.start()
             workload.unpack = unpack
             yield workload
@@ -199,6 +229,7 @@ class _Runner:
         self.resource_events: list[str] = []
         self.exec_args: dict[str, list[str]] = {}
         self.started = time.monotonic()
+        self.container_expected = False  # whether a container of ours should exist (we delete exited ones)
 
     # --- setup ----------------------------------------------------------------------------
 
@@ -265,6 +296,7 @@ class _Runner:
             stderr=log,
             start_new_session=True,
         )
+        self.container_expected = True
         log.close()
 
     def _exited(self) -> int | None:
@@ -291,6 +323,7 @@ class _Runner:
                 [self.settings.runtime, "--root", str(self.sandbox.paths.runc_root), "delete", "--force", self.container_id],
                 capture_output=True,
             )
+            self.container_expected = False
             if code == 0 and not ports:
                 return Readiness(
                     "exited",
@@ -390,9 +423,43 @@ class _Runner:
         except OSError:
             pass
 
+    def removed_reason(self) -> str | None:
+        """Why the sandbox is no longer whole (someone else removed it or a part of it), or None."""
+        paths = self.sandbox.paths
+        reason = paths.removal_reason(self.sandbox_id)
+        if reason:
+            return reason
+        if not paths.state_file(self.sandbox_id).exists():
+            return "its state file was deleted"
+        if not os.path.ismount(self.run_dir / "merged"):
+            return "its root filesystem was unmounted"
+        if self.network is not None and not os.path.exists(self.network.netns_path):
+            return "its network namespace was deleted"
+        if not self.container_expected:
+            return None
+        state = subprocess.run(
+            [self.settings.runtime, "--root", str(paths.runc_root), "state", self.container_id], capture_output=True
+        )
+        if state.returncode != 0:
+            return "its container was deleted"
+        return None
+
+    def _check_whole(self, observed_from: float) -> None:
+        reason = self.removed_reason()
+        if reason:
+            raise SandboxRemoved(
+                f"The sandbox of {self.image.canonical} was removed from outside after "
+                f"{time.monotonic() - observed_from:.1f} s of observation ({reason}); its profile would be "
+                "incomplete, so the analysis fails instead.",
+                hint="Run the analysis again; if it keeps happening, look for another process sweeping sandboxes "
+                "or a hard wall-clock limit shorter than the observation.",
+            )
+
     def observe(self, workload: Workload, during: Callable[[Workload], None] | None) -> ExecutionProfile:
         readiness = workload.readiness
         observed_from = time.monotonic()
+        self._check_whole(observed_from)
+        last_check = observed_from
         ended_by = "window"
         helper_error: list[BaseException] = []
         helper = None
@@ -416,9 +483,13 @@ class _Runner:
                 if size != last_size:
                     last_size = size
                 if self._exited() is not None:
+                    self._check_whole(observed_from)
                     self.exit_codes.append(self.process.returncode)
                     ended_by = "exited"
                     break
+                if time.monotonic() - last_check >= 1.0:
+                    self._check_whole(observed_from)
+                    last_check = time.monotonic()
                 helper_busy = helper is not None and helper.is_alive()
                 if (
                     not helper_busy
@@ -431,6 +502,7 @@ class _Runner:
                 helper.join(timeout=max(0.0, deadline - time.monotonic()) + 5)
         self._note_resource_events()
         self.tracer.drain()
+        self._check_whole(observed_from)
         observed = round(time.monotonic() - observed_from, 2)
         complete, reason = True, ""
         if readiness.outcome != "ready":

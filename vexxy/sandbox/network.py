@@ -20,6 +20,7 @@ SCANNER_POOL = ipaddress.ip_network("10.214.0.0/16")
 SCANNER_SUFFIX = "-scan"
 NETNS_PREFIX = "vexxy-"
 VETH_PREFIX = "vxh"
+VETH_ID_CHARS = 12  # an interface name has at most 15 characters: "vxh" + the instance + 6 of the sandbox's own
 
 RULESET = """
 table inet vexxy {
@@ -67,7 +68,7 @@ class SandboxNetwork:
 
     @property
     def host_veth(self) -> str:
-        return f"{VETH_PREFIX}{self.sandbox_id[:8]}"
+        return f"{VETH_PREFIX}{self.sandbox_id[:VETH_ID_CHARS]}"
 
     @property
     def scanner_netns(self) -> str:
@@ -92,7 +93,7 @@ class SandboxNetwork:
         subnet = self._free_subnet()
         host, sandbox = list(subnet.hosts())
         self.host_address, self.sandbox_address = str(host), str(sandbox)
-        peer = f"vxs{self.sandbox_id[:8]}"
+        peer = f"vxs{self.sandbox_id[:VETH_ID_CHARS]}"
         run("ip", "netns", "add", self.netns)
         run("ip", "link", "add", self.host_veth, "type", "veth", "peer", "name", peer)
         run("ip", "link", "set", peer, "netns", self.netns)
@@ -159,19 +160,23 @@ class SandboxNetwork:
 
 def destroy_network(sandbox_id: str) -> None:
     """Remove the namespaces and the host veth; safe to call for half-built or already-gone networks."""
-    run("ip", "link", "del", f"{VETH_PREFIX}{sandbox_id[:8]}", check=False)
+    run("ip", "link", "del", f"{VETH_PREFIX}{sandbox_id[:VETH_ID_CHARS]}", check=False)
+    run("ip", "link", "del", f"vxs{sandbox_id[:VETH_ID_CHARS]}", check=False)
     run("ip", "netns", "del", f"{NETNS_PREFIX}{sandbox_id}{SCANNER_SUFFIX}", check=False)
     run("ip", "netns", "del", f"{NETNS_PREFIX}{sandbox_id}", check=False)
 
 
-def leftover_networks() -> tuple[list[str], list[str]]:
-    """Namespaces and host veths carrying vexxy's names (for the sweep and the leak tests)."""
+def leftover_networks(instance: str = "") -> tuple[list[str], list[str]]:
+    """Namespaces and host veths carrying vexxy's names for sandboxes of `instance` ("" = every
+    instance), for the sweep and the leak tests."""
     namespaces = [
-        line.split()[0] for line in run("ip", "netns", "list", check=False).stdout.splitlines() if line.startswith(NETNS_PREFIX)
+        line.split()[0]
+        for line in run("ip", "netns", "list", check=False).stdout.splitlines()
+        if line.startswith(NETNS_PREFIX + instance)
     ]
     links = [
         link["ifname"]
         for link in json.loads(run("ip", "-j", "link", "show", check=False).stdout or "[]")
-        if link.get("ifname", "").startswith(VETH_PREFIX)
+        if link.get("ifname", "").startswith((VETH_PREFIX + instance, "vxs" + instance))
     ]
     return namespaces, links

@@ -1,20 +1,32 @@
 """Where sandboxes keep their state, and the labels that find whatever a killed run left behind.
 
-Every sandbox has an id; everything it creates carries it: the runc container `vexxy-<id>`
-(annotated), the network namespace `vexxy-<id>` and host veth `vxh<id8>`, the cgroup
-`/vexxy/<id>`, the mounts under `runs/<id>/`, and a state file naming the process that owns it.
+Every sandbox has an id whose first six characters name its instance (a hash of the state
+directory, so two `VEXXY_HOME`s on one host never touch each other's sandboxes); everything it
+creates carries the id: the runc container `vexxy-<id>` (annotated), the network namespace
+`vexxy-<id>` and host veth `vxh<id12>`, the cgroup `/vexxy/<id>`, the mounts under `runs/<id>/`,
+and a state file naming the process (and its start time, against pid reuse) and the Dagster run
+that own it. Whoever removes a sandbox it does not own leaves a note saying why, so the owner
+fails with that reason instead of reporting a shortened observation.
 """
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
-from dataclasses import asdict, dataclass
+import secrets
+from dataclasses import asdict, dataclass, fields
 from pathlib import Path
 
 CONTAINER_PREFIX = "vexxy-"
 CGROUP_PARENT = "vexxy"
 CGROUP_ROOT = Path("/sys/fs/cgroup")
+INSTANCE_CHARS = 6
+
+
+def instance_id(state_dir: Path) -> str:
+    """The instance a state directory belongs to, as it prefixes every sandbox id it creates."""
+    return hashlib.sha256(str(Path(state_dir).expanduser().resolve()).encode()).hexdigest()[:INSTANCE_CHARS]
 
 
 @dataclass
@@ -24,6 +36,10 @@ class SandboxState:
     run_dir: str
     image: str
     started_at: float
+    owner_start: int = 0  # the owner's start time in clock ticks since boot (tells a reused pid apart)
+    run_id: str = ""  # the Dagster run analyzing the image, when there is one
+    deadline: float = 0.0  # wall-clock time (epoch seconds) after which the sandbox is removed
+    watchdog_pid: int = 0
 
     @property
     def container_id(self) -> str:
@@ -33,6 +49,16 @@ class SandboxState:
 @dataclass(frozen=True)
 class SandboxPaths:
     root: Path
+
+    @property
+    def instance(self) -> str:
+        return instance_id(self.root)
+
+    def new_sandbox_id(self) -> str:
+        return self.instance + secrets.token_hex(5)
+
+    def owns(self, sandbox_id: str) -> bool:
+        return sandbox_id.startswith(self.instance)
 
     @property
     def runs(self) -> Path:
@@ -52,6 +78,27 @@ class SandboxPaths:
     def state_file(self, sandbox_id: str) -> Path:
         return self.states / f"{sandbox_id}.json"
 
+    def removal_note(self, sandbox_id: str) -> Path:
+        return self.states / f"{sandbox_id}.removed"
+
+    def note_removal(self, sandbox_id: str, reason: str) -> None:
+        self.states.mkdir(parents=True, exist_ok=True)
+        self.removal_note(sandbox_id).write_text(reason)
+
+    def removal_reason(self, sandbox_id: str) -> str | None:
+        try:
+            return self.removal_note(sandbox_id).read_text().strip() or "removed"
+        except OSError:
+            return None
+
+    def read_state(self, sandbox_id: str) -> SandboxState | None:
+        try:
+            data = json.loads(self.state_file(sandbox_id).read_text())
+            known = {f.name for f in fields(SandboxState)}
+            return SandboxState(**{k: v for k, v in data.items() if k in known})
+        except (OSError, ValueError, TypeError):
+            return None
+
     def write_state(self, state: SandboxState) -> None:
         self.states.mkdir(parents=True, exist_ok=True)
         tmp = self.state_file(state.sandbox_id).with_suffix(".tmp")
@@ -59,17 +106,13 @@ class SandboxPaths:
         os.replace(tmp, self.state_file(state.sandbox_id))
 
     def read_states(self) -> list[SandboxState]:
-        states = []
-        for path in sorted(self.states.glob("*.json")) if self.states.exists() else []:
-            try:
-                states.append(SandboxState(**json.loads(path.read_text())))
-            except (ValueError, TypeError):
-                continue
-        return states
+        paths = sorted(self.states.glob("*.json")) if self.states.exists() else []
+        return [state for path in paths if (state := self.read_state(path.stem)) is not None]
 
 
-def cgroup_dirs(sandbox_id: str | None = None) -> list[Path]:
-    """The sandbox's cgroup directories in every hierarchy (v1 controllers or the v2 tree)."""
+def cgroup_dirs(sandbox_id: str | None = None, instance: str = "") -> list[Path]:
+    """The sandbox's cgroup directories in every hierarchy (v1 controllers or the v2 tree); without
+    an id, those of every sandbox whose id starts with `instance` ("" = every instance)."""
     found = []
     if not CGROUP_ROOT.exists():
         return found
@@ -81,13 +124,13 @@ def cgroup_dirs(sandbox_id: str | None = None) -> list[Path]:
             if (parent / sandbox_id).is_dir():
                 found.append(parent / sandbox_id)
         else:
-            found.extend(p for p in parent.iterdir() if p.is_dir())
+            found.extend(p for p in parent.iterdir() if p.is_dir() and p.name.startswith(instance))
     return found
 
 
-def pids_in_cgroups(sandbox_id: str | None = None) -> set[int]:
+def pids_in_cgroups(sandbox_id: str | None = None, instance: str = "") -> set[int]:
     pids: set[int] = set()
-    for directory in cgroup_dirs(sandbox_id):
+    for directory in cgroup_dirs(sandbox_id, instance):
         for name in ("cgroup.procs", "tasks"):
             try:
                 pids.update(int(line) for line in (directory / name).read_text().split() if line.strip())
@@ -96,11 +139,16 @@ def pids_in_cgroups(sandbox_id: str | None = None) -> set[int]:
     return pids
 
 
-def owner_alive(pid: int) -> bool:
+def process_start(pid: int) -> int:
+    """A running process's start time in clock ticks since boot (0 when it is gone or a zombie)."""
     try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True
+        stat = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except (OSError, IndexError):
+        return 0
+    return 0 if stat[0] in ("Z", "X") else int(stat[19])
+
+
+def owner_alive(pid: int, start: int = 0) -> bool:
+    """Whether the process `pid` (started at `start`, when known) still runs; a zombie does not."""
+    started = process_start(pid)
+    return bool(started) and (not start or started == start)

@@ -13,8 +13,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from dagster import ConfigurableResource
-from pydantic import Field
+from dagster import ConfigurableResource, InitResourceContext
+from pydantic import Field, PrivateAttr
 
 from vexxy.oci.image import ResolvedImage
 from vexxy.sandbox.local import LocalSandbox, SandboxSettings
@@ -72,6 +72,14 @@ class LocalSandboxResource(SandboxResource):
     cpu_millicores: int = 1000
     writable_mb: int = 256
     max_restarts: int = 2
+    hard_limit_seconds: int = Field(
+        default=0, description="The watchdog removes a sandbox running longer than this; 0 derives it from the windows."
+    )
+    _run_id: str = PrivateAttr(default="")
+
+    def setup_for_execution(self, context: InitResourceContext) -> None:
+        # The sandbox records the run it serves, so the daemon's sweep can remove it once that run ends.
+        self._run_id = context.run_id or ""
 
     def settings(self, observation_seconds: int | None = None) -> SandboxSettings:
         return SandboxSettings(
@@ -89,12 +97,13 @@ class LocalSandboxResource(SandboxResource):
             readiness_timeout=self.readiness_timeout_seconds,
             readiness_probe=self.readiness_probe,
             max_restarts=self.max_restarts,
+            hard_limit_seconds=self.hard_limit_seconds,
         )
 
     @contextlib.contextmanager
     def backend(self, registry, observation_seconds=None) -> Iterator[LocalSandbox]:
         client = registry.client()
         try:
-            yield LocalSandbox(self.settings(observation_seconds), client)
+            yield LocalSandbox(self.settings(observation_seconds), client, run_id=self._run_id)
         finally:
             client.close()
