@@ -79,7 +79,7 @@ class LocalSandboxResource(SandboxResource):
 
     def setup_for_execution(self, context: InitResourceContext) -> None:
         # The sandbox records the run it serves, so the daemon's sweep can remove it once that run ends.
-        self._run_id = context.run_id or ""
+        self._run_id = context.run.run_id if context.run else ""
 
     def settings(self, observation_seconds: int | None = None) -> SandboxSettings:
         return SandboxSettings(
