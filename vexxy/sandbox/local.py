@@ -28,6 +28,7 @@ from pathlib import Path
 from vexxy.errors import VexxyError
 from vexxy.oci.image import ResolvedImage
 from vexxy.oci.registry_client import RegistryClient
+from vexxy.sandbox import watchdog
 from vexxy.sandbox.image_store import ImageStore
 from vexxy.sandbox.network import SandboxNetwork
 from vexxy.sandbox.profile import ExecutionProfile, Observation, Readiness
@@ -37,7 +38,6 @@ from vexxy.sandbox.state import CONTAINER_PREFIX, SandboxPaths, SandboxState, cg
 from vexxy.sandbox.sweep import sweep, teardown
 from vexxy.sandbox.symlinks import collect_symlinks
 from vexxy.sandbox.tracer import FileTracer, NullTracer
-from vexxy.sandbox.watchdog import spawn as spawn_watchdog
 from vexxy.sandbox.workload import ScannerPlacement
 
 BACKEND = "local-runc"
@@ -193,7 +193,8 @@ class LocalSandbox:
             previous_handler = signal.getsignal(signal.SIGTERM)
             signal.signal(signal.SIGTERM, _raise_interrupt)
         try:
-            state.watchdog_pid = spawn_watchdog(self.paths, sandbox_id, self.settings.runtime)
+            state.watchdog_pid = watchdog.spawn(self.paths, sandbox_id, self.settings.runtime)
+            watchdog_start = process_start(state.watchdog_pid)
             self.paths.write_state(state)
             workload = runner.start()
             workload.unpack = unpack
@@ -203,6 +204,8 @@ class LocalSandbox:
                 runner.stop()
             finally:
                 teardown(self.paths, sandbox_id, self.settings.runtime)
+                if state.watchdog_pid:
+                    watchdog.stop(state.watchdog_pid, watchdog_start)
                 if previous_handler is not None:
                     signal.signal(signal.SIGTERM, previous_handler)
 

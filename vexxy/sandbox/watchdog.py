@@ -10,12 +10,13 @@ from __future__ import annotations
 
 import argparse
 import os
+import signal
 import subprocess
 import sys
 import time
 from pathlib import Path
 
-from vexxy.sandbox.state import SandboxPaths
+from vexxy.sandbox.state import SandboxPaths, owner_alive
 from vexxy.sandbox.sweep import remove, why_remove
 
 POLL_SECONDS = 0.5
@@ -32,6 +33,19 @@ def spawn(paths: SandboxPaths, sandbox_id: str, runtime: str = "runc") -> int:
     if intermediate.returncode != 0 or not pid.isdigit():
         raise RuntimeError(f"the sandbox watchdog did not start: {intermediate.stderr.strip() or pid}")
     return int(pid)
+
+
+def stop(pid: int, start: int, timeout: float = 5.0) -> None:
+    """End the watchdog `pid` (started at `start`) once its sandbox is torn down, and wait until it is gone."""
+    if not owner_alive(pid, start):
+        return
+    try:
+        os.kill(pid, signal.SIGTERM)
+    except ProcessLookupError:
+        return
+    deadline = time.monotonic() + timeout
+    while owner_alive(pid, start) and time.monotonic() < deadline:
+        time.sleep(0.02)
 
 
 def watch(paths: SandboxPaths, sandbox_id: str, runtime: str = "runc", poll: float = POLL_SECONDS) -> str | None:
