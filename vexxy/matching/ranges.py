@@ -70,7 +70,9 @@ def affected_by(ecosystem: str, version_text: str, affected: AffectedPackage) ->
         if affected_range.type == "GIT":
             continue  # commit ranges describe source history, not package versions
         try:
-            hit = _in_range(version, ecosystem, affected_range)
+            # A SEMVER range (how OSV publishes Go advisories) orders the component's version as semver too.
+            ordered = parse_version(ecosystem, version_text, affected_range.type) if affected_range.type == "SEMVER" else version
+            hit = _in_range(ordered, ecosystem, affected_range)
         except UnorderableVersion:
             continue
         if hit:
@@ -81,15 +83,19 @@ def affected_by(ecosystem: str, version_text: str, affected: AffectedPackage) ->
         except UnorderableVersion:
             same = listed == version_text
         if same:
-            return RangeHit(kind="versions", fixed=_first_fixed(ecosystem, version, affected))
+            return RangeHit(kind="versions", fixed=_first_fixed(ecosystem, version_text, affected))
     return None
 
 
-def _first_fixed(ecosystem: str, version, affected: AffectedPackage) -> str | None:
-    """The lowest fixed version above `version` in any range (for a match found by listed version)."""
+def _first_fixed(ecosystem: str, version_text: str, affected: AffectedPackage) -> str | None:
+    """The lowest fixed version above `version_text` in any range (for a match found by listed version)."""
     fixes = []
     for affected_range in affected.ranges:
         if affected_range.type == "GIT":
+            continue
+        try:
+            version = parse_version(ecosystem, version_text, affected_range.type)
+        except UnorderableVersion:
             continue
         for event in affected_range.events:
             if event.kind == "fixed":
@@ -99,4 +105,4 @@ def _first_fixed(ecosystem: str, version, affected: AffectedPackage) -> str | No
                     continue
                 if parsed > version:
                     fixes.append((parsed, event.version))
-    return min(fixes)[1] if fixes else None
+    return min(fixes, key=lambda fix: fix[0])[1] if fixes else None

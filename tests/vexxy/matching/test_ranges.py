@@ -93,3 +93,12 @@ def test_semver_range_and_debian_ordering():
 def test_git_ranges_are_not_evaluated_against_package_versions():
     affected = synthetic([{"introduced": "abc123"}, {"fixed": "def456"}], range_type="GIT")
     assert affected_by("PyPI", "1.0", affected) is None
+
+
+def test_go_advisories_with_semver_ranges_order_the_module_version_as_semver():
+    """OSV publishes Go advisories with SEMVER ranges; Go module versions carry a `v`."""
+    go = synthetic([{"introduced": "0"}, {"fixed": "1.2.3"}], versions=["v1.0.0"], ecosystem="Go", range_type="SEMVER")
+    assert affected_by("Go", "v1.2.2", go).fixed == "1.2.3"
+    assert affected_by("Go", "v1.2.3", go) is None
+    listed = synthetic([{"introduced": "2.0.0"}, {"fixed": "2.1.0"}], versions=["v1.0.0"], ecosystem="Go", range_type="SEMVER")
+    assert (affected_by("Go", "v1.0.0", listed).kind, affected_by("Go", "v1.0.0", listed).fixed) == ("versions", "2.1.0")
