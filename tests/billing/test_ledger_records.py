@@ -31,7 +31,7 @@ def test_an_internal_analysis_is_recorded_once_with_its_usage(app_sessions):
     usage = AnalysisUsage(image_bytes=600 << 20, sandbox_seconds=61, fuzzed=False)  # 1 + 2 + 2
     first = record_internal(app_sessions, submission, image, usage)
     again = record_internal(app_sessions, submission, image, usage)
-    assert first.created and not again.created and again.id == first.id
+    assert first.created is True and again.created is False and again.id == first.id
     assert (first.kind, first.status, first.credits, first.amount_cents, first.currency, first.stripe_object_id) == (
         "internal_analysis",
         "recorded",
@@ -72,6 +72,7 @@ def test_reconcile_sends_a_pending_charge_again_with_its_own_key(pg_sessions, st
     assert key not in reconcile(pg_sessions, gateway, older_than_seconds=3600).recharged  # too fresh to touch
     report = reconcile(pg_sessions, gateway)
     assert key in report.recharged and report.checked >= 1
+    assert key in stripe_proxy.state.replays  # sent with the ledger's key as Stripe's idempotency key
     (intent,) = [i for i in localstripe.payment_intents() if (i.get("metadata") or {}).get("vexxy_ledger_key") == key]
     assert (intent["amount"], intent["currency"], intent["status"]) == (75, "usd", "succeeded")
     assert intent["metadata"] == {

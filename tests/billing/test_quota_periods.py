@@ -48,6 +48,12 @@ def test_release_gives_back_only_a_reservation_still_reserved(app_sessions):
     with app_sessions() as session:
         assert usage(session, organization).analyses_used == 2
         assert usage(session, other).analyses_used == 1
+    with app_sessions.begin() as session:
+        release(session, other, "kept")  # another organization's submission of the same id: not ours to release
+        check_quota(session, other, "kept")
+        release(session, other, "kept")
+    with app_sessions() as session:
+        assert usage(session, organization).analyses_used == 2 and usage(session, other).analyses_used == 1
 
 
 def test_remaining_credits_count_this_periods_analysis_charges_only(app_sessions):

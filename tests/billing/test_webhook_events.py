@@ -116,7 +116,9 @@ def test_an_event_waits_for_the_organization_row_lock(pg_sessions):
         session.add(StripeCustomer(organization_id=organization, stripe_customer_id=customer))
     outcome = {}
     with pg_sessions.begin() as holder:
-        holder.scalar(select(Organization).where(Organization.id == organization).with_for_update(key_share=True))
+        # FOR KEY SHARE blocks FOR UPDATE but not the UPDATE of the status: only an event that reads the
+        # organization under its row lock (so it decides on the current state) has to wait here.
+        holder.scalar(select(Organization).where(Organization.id == organization).with_for_update(read=True, key_share=True))
         worker = threading.Thread(
             target=lambda: outcome.update(result=apply(pg_sessions, "invoice.payment_failed", 9, {"customer": customer})),
             daemon=True,
@@ -164,3 +166,36 @@ def test_quota_edges_in_other_time_zones_and_periods(app_sessions):
         )
         assert available_credits(session, organization) == 90
         assert available_credits(session, organization, now=datetime(2020, 1, 15, tzinfo=UTC)) == 100
+
+
+def test_an_event_for_an_organization_without_a_subscription_row_starts_one(app_sessions):
+    customer = f"cus_{uuid.uuid4().hex[:12]}"
+    with app_sessions.begin() as session:
+        organization = Organization(name="no-subscription")
+        session.add(organization)
+        session.flush()
+        organization_id = organization.id
+        session.add(StripeCustomer(organization_id=organization_id, stripe_customer_id=customer))
+    event = {"id": f"evt_{uuid.uuid4().hex}", "type": "customer.subscription.updated", "data": {"object": {"customer": customer}}}
+    with app_sessions.begin() as session:
+        assert process_event(session, event) == "subscription active (free)"
+        assert session.get(WebhookEvent, event["id"]).created == 0
+    with app_sessions() as session:
+        subscription = session.scalar(select(Subscription).where(Subscription.organization_id == organization_id))
+        assert (subscription.tier, subscription.status, subscription.last_event_at) == ("free", "active", 0)
+        assert session.get(Organization, organization_id).status == "active"
+
+
+def test_periods_are_read_as_utc(app_sessions, linked):
+    organization, customer = linked
+    period = {"customer": customer, "status": "active", "current_period_start": 1767225600, "current_period_end": 1769904000}
+    with app_sessions.begin() as session:
+        process_event(
+            session,
+            {"id": f"evt_{uuid.uuid4().hex}", "type": "customer.subscription.updated", "created": 1, "data": {"object": period}},
+        )
+        subscription = session.scalar(select(Subscription).where(Subscription.organization_id == organization))
+        start = subscription.current_period_start
+        if session.bind.dialect.name == "sqlite":  # SQLite keeps no zone: it hands back naive UTC
+            start = start.replace(tzinfo=UTC)
+        assert start == datetime(2026, 1, 1, tzinfo=UTC) and start.utcoffset() == timedelta(0)

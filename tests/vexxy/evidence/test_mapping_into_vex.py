@@ -118,3 +118,12 @@ def test_the_usage_report_survives_storage_and_becomes_exact_evidence():
     data = statement.to_dict()
     assert data["status"] == "affected" and data["vulnerability"] == "CVE-2020-1" and data["component_ref"] == "j"
     assert json.loads(json.dumps(data))["evidence"]["files_loaded"] == [f"{SITE}/jinja2/x.py"]
+
+
+def test_an_incomplete_profile_without_a_reason_says_so():
+    observed = profile(complete=False)
+    del observed["incomplete_reason"]
+    report = map_profile(COMPONENTS, observed, {})
+    assert report.incomplete_reason == ""
+    (pyyaml,) = [s for s in build_statements(matches(), ProfileEvidence(report)) if s.component_ref == "y"]
+    assert "the profile is incomplete (reason not recorded)" in pyyaml.status_notes

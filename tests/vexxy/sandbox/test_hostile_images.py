@@ -5,6 +5,7 @@ import socket
 from pathlib import Path
 
 import pytest
+from host_leaks import assert_nothing_left, snapshot
 from sandbox_images import device_entry, push, python_image, symlink_entry
 
 from vexxy.oci.build import RuntimeConfig, file_entry
@@ -18,11 +19,13 @@ pytestmark = pytest.mark.slow
 
 
 @pytest.fixture
-def sandbox(tmp_path_factory):
+def sandbox(tmp_path_factory, registry):
     root = tmp_path_factory.mktemp("sandbox")
+    state, cache = root / "state", Path(os.environ["VEXXY_HOME"]) / "sandbox-cache"
+    before = snapshot(state, cache)  # the registry already runs: it is the session's, not the test's
     settings = SandboxSettings(
-        state_dir=root / "state",
-        cache_dir=Path(os.environ["VEXXY_HOME"]) / "sandbox-cache",
+        state_dir=state,
+        cache_dir=cache,
         limits=Limits(memory_bytes=96 << 20, pids=64, writable_bytes=32 << 20),
         observation_seconds=6,
         quiet_seconds=3,
@@ -32,6 +35,7 @@ def sandbox(tmp_path_factory):
     box = LocalSandbox(settings, RegistryClient())
     yield box
     assert leftovers(box.paths) == {k: [] for k in leftovers(box.paths)}, "the sandbox left something behind"
+    assert_nothing_left(before, state, cache, "the sandbox")
 
 
 def run(sandbox, image):

@@ -106,3 +106,9 @@ def test_unknown_files_partial_profiles_and_a_complete_observation():
         f"None of the component's 4 files was opened or executed during a complete observation (60 s); profile {P}."
     )
     assert unseen.evidence["files_loaded"] == [] and unseen.evidence["profile_complete"] is True
+
+
+def test_six_loaded_files_show_five_and_say_there_are_more():
+    six = tuple(f"/f{i}.py" for i in range(6))
+    statement = one([match("a")], Evidence(a=ComponentEvidence(6, six, True, P, "1 s")))
+    assert "(/f0.py, /f1.py, /f2.py, /f3.py, /f4.py ...)" in statement.status_notes
