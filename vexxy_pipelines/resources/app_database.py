@@ -1,4 +1,4 @@
-"""The application database (organizations, billing): PostgreSQL in production, SQLite by default."""
+"""The application database (appdb: organizations, billing, submissions): PostgreSQL in production, SQLite by default."""
 
 from __future__ import annotations
 
