@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import os
 
-from sqlalchemy import create_engine
+from sqlalchemy import create_engine, event
 from sqlalchemy.engine import Engine
 from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import sessionmaker
@@ -25,8 +25,30 @@ def database_url(explicit: str | None = None) -> str:
     return url
 
 
+SQLITE_BUSY_TIMEOUT_SECONDS = 30
+
+
 def make_engine(url: str | None = None) -> Engine:
-    return create_engine(database_url(url), pool_pre_ping=True, future=True)
+    url = database_url(url)
+    if not url.startswith("sqlite"):
+        return create_engine(url, pool_pre_ping=True, future=True)
+    engine = create_engine(url, pool_pre_ping=True, future=True, connect_args={"timeout": SQLITE_BUSY_TIMEOUT_SECONDS})
+    _serialize_sqlite_transactions(engine)
+    return engine
+
+
+def _serialize_sqlite_transactions(engine: Engine) -> None:
+    """Every SQLite transaction takes the write lock when it begins (BEGIN IMMEDIATE), so a read followed
+    by a write (a quota check and its reservation) cannot interleave with another's: SQLite's answer to
+    PostgreSQL's row lock. Others wait up to the busy timeout instead of failing at their first write."""
+
+    @event.listens_for(engine, "connect")
+    def _no_driver_transactions(dbapi_connection, _record) -> None:
+        dbapi_connection.isolation_level = None  # the driver would BEGIN (deferred) on its own otherwise
+
+    @event.listens_for(engine, "begin")
+    def _begin_immediate(connection) -> None:
+        connection.exec_driver_sql("BEGIN IMMEDIATE")
 
 
 def check_reachable(engine: Engine) -> None:

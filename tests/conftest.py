@@ -259,3 +259,17 @@ def stripe_proxy(localstripe):
     proxy = StripeProxy(localstripe.url)
     yield proxy
     proxy.close()
+
+
+@pytest.fixture(params=["postgres", "sqlite"])
+def each_app_database(request, tmp_path):
+    """Sessions on the test session's PostgreSQL, or on a fresh SQLite file migrated to head."""
+    url = os.environ["DATABASE_URL"] if request.param == "postgres" else f"sqlite:///{tmp_path / 'vexxy.db'}"
+    from appdb.engine import make_engine, make_sessionmaker
+    from appdb.migrate import upgrade
+
+    if request.param == "sqlite":
+        upgrade(url)
+    engine = make_engine(url)
+    yield make_sessionmaker(engine)
+    engine.dispose()

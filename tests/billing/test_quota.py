@@ -1,4 +1,5 @@
-"""Quota reservations are atomic: quota + 20 concurrent requests admit exactly the quota."""
+"""Quota reservations are atomic: quota + 20 concurrent requests admit exactly the quota, on PostgreSQL
+(a row lock) and on the SQLite default (transactions that take the write lock when they begin)."""
 
 from concurrent.futures import ThreadPoolExecutor
 
@@ -7,6 +8,11 @@ from billing_helpers import make_organization
 
 from billing.errors import PaymentRequired, QuotaExceeded
 from billing.quota import available_credits, check_quota, release, usage
+
+
+@pytest.fixture
+def app_sessions(each_app_database):
+    return each_app_database
 
 
 def test_concurrent_reservations_at_the_edge_admit_exactly_the_quota(app_sessions):
