@@ -5,10 +5,10 @@ import uuid
 import pytest
 from app_databases import BACKENDS, app_database
 from billing_helpers import gateway_for, give_card, make_organization
-from sqlalchemy import select
+from sqlalchemy import func, select
 
 from appdb.models import BillingEvent
-from billing.ledger import charge_key, reconcile, record_internal
+from billing.ledger import charge_key, ensure_customer, reconcile, record_internal
 from billing.pricing import AnalysisUsage
 
 
@@ -16,13 +16,6 @@ from billing.pricing import AnalysisUsage
 def app_sessions(request, tmp_path):
     """The application database on PostgreSQL and on the SQLite default."""
     with app_database(request.param, tmp_path) as sessions:
-        yield sessions
-
-
-@pytest.fixture
-def pg_sessions(tmp_path):
-    """PostgreSQL only, for what depends on its row locks and on Stripe (SQLite serializes every writer)."""
-    with app_database("postgres", tmp_path) as sessions:
         yield sessions
 
 
@@ -48,13 +41,13 @@ def test_an_internal_analysis_is_recorded_once_with_its_usage(app_sessions):
     assert record_internal(app_sessions, None, image, usage).id != first.id  # no submission: another record
 
 
-def test_reconcile_sends_a_pending_charge_again_with_its_own_key(pg_sessions, stripe_proxy, localstripe):
+def test_reconcile_sends_a_pending_charge_again_with_its_own_key(app_sessions, stripe_proxy, localstripe):
     gateway = gateway_for(stripe_proxy)
-    organization = make_organization(pg_sessions, tier="team")
-    give_card(pg_sessions, gateway, organization)
+    organization = make_organization(app_sessions, tier="team")
+    give_card(app_sessions, gateway, organization)
     image, submission = "sha256:" + uuid.uuid4().hex * 2, f"sub-{uuid.uuid4().hex[:8]}"
     key = charge_key(organization, submission, image)
-    with pg_sessions.begin() as session:  # the ledger row of a step that died before it reached Stripe
+    with app_sessions.begin() as session:  # the ledger row of a step that died before it reached Stripe
         row = BillingEvent(
             organization_id=organization,
             kind="analysis_charge",
@@ -69,8 +62,8 @@ def test_reconcile_sends_a_pending_charge_again_with_its_own_key(pg_sessions, st
         session.add(row)
         session.flush()
         row_id = row.id
-    assert key not in reconcile(pg_sessions, gateway, older_than_seconds=3600).recharged  # too fresh to touch
-    report = reconcile(pg_sessions, gateway)
+    assert key not in reconcile(app_sessions, gateway, older_than_seconds=3600).recharged  # too fresh to touch
+    report = reconcile(app_sessions, gateway)
     assert key in report.recharged and report.checked >= 1
     assert key in stripe_proxy.state.replays  # sent with the ledger's key as Stripe's idempotency key
     (intent,) = [i for i in localstripe.payment_intents() if (i.get("metadata") or {}).get("vexxy_ledger_key") == key]
@@ -82,10 +75,67 @@ def test_reconcile_sends_a_pending_charge_again_with_its_own_key(pg_sessions, st
         "vexxy_submission": submission,
         "vexxy_image": image,
     }
-    with pg_sessions() as session:
+    with app_sessions() as session:
         row = session.get(BillingEvent, row_id)
         assert (row.status, row.stripe_object_id) == ("charged", intent["id"])
-    assert key not in reconcile(pg_sessions, gateway).recharged  # charged: left alone
-    with pg_sessions() as session:
+    assert key not in reconcile(app_sessions, gateway).recharged  # charged: left alone
+    with app_sessions() as session:
         rows = session.scalars(select(BillingEvent).where(BillingEvent.idempotency_key == key)).all()
         assert len(rows) == 1
+
+
+def test_reconcile_adds_what_only_stripe_has_field_by_field_and_counts_what_it_checked(app_sessions, stripe_proxy):
+    gateway = gateway_for(stripe_proxy)
+    organization = make_organization(app_sessions, tier="team")
+    give_card(app_sessions, gateway, organization)
+    record_internal(app_sessions, f"run-{uuid.uuid4().hex[:8]}", "sha256:" + "d" * 64, AnalysisUsage(0, 0, False))
+    with app_sessions.begin() as session:  # a free analysis: in the ledger, never sent to Stripe
+        session.add(
+            BillingEvent(
+                organization_id=organization,
+                kind="analysis_charge",
+                idempotency_key=f"free-{uuid.uuid4().hex}",
+                credits=1,
+                amount_cents=0,
+                currency="usd",
+                status="recorded",
+            )
+        )
+    image, submission = "sha256:" + uuid.uuid4().hex * 2, f"sub-{uuid.uuid4().hex[:8]}"
+    key = charge_key(organization, submission, image)
+    customer = ensure_customer(app_sessions, gateway, organization)
+    metadata = {"vexxy_ledger_key": key, "vexxy_organization": organization, "vexxy_submission": submission, "vexxy_image": image}
+    found = gateway.charge(customer, 275, "usd", idempotency_key=key, metadata=metadata)
+    stranger_key = f"vexxy-analysis-{uuid.uuid4().hex}"  # newest first in Stripe's list: met before ours
+    stranger = gateway.charge(
+        customer,
+        50,
+        "usd",
+        idempotency_key=stranger_key,
+        metadata={"vexxy_ledger_key": stranger_key, "vexxy_organization": "gone"},
+    )
+    with app_sessions() as session:
+        expected_checked = session.scalar(
+            select(func.count())
+            .select_from(BillingEvent)
+            .where(BillingEvent.kind == "analysis_charge", BillingEvent.status.in_(("pending", "charged")))
+        )
+    report = reconcile(app_sessions, gateway)
+    assert report.checked == expected_checked
+    assert stranger.id in report.unmatched and key in report.added_to_ledger and stranger_key not in report.added_to_ledger
+    with app_sessions() as session:
+        row = session.scalar(select(BillingEvent).where(BillingEvent.idempotency_key == key))
+        assert (row.organization_id, row.kind, row.submission_id, row.image_digest) == (
+            organization,
+            "analysis_charge",
+            submission,
+            image,
+        )
+        assert (row.credits, row.amount_cents, row.currency, row.status, row.stripe_object_id) == (
+            0,
+            275,
+            "usd",
+            "charged",
+            found.id,
+        )
+        assert row.details == {"repaired": "found in Stripe, missing in the ledger"}
