@@ -23,6 +23,7 @@ from vexxy_pipelines.sensors.run_status import (
     submission_progress_sensor,
     submission_started_sensor,
 )
+from vexxy_pipelines.sensors.sandbox import sandbox_sweep_sensor
 from vexxy_pipelines.sensors.submission_intake import submission_sensor
 from vexxy_pipelines.sensors.vulnerability_db import vulnerability_db_refresh_sensor
 
@@ -39,6 +40,7 @@ defs = Definitions(
         submission_cancelled_sensor,
         submission_progress_sensor,
         cancellation_sensor,
+        sandbox_sweep_sensor,
     ],
     resources=resources_for(),
     executor=executor_for(),

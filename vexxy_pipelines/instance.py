@@ -7,6 +7,7 @@ from pathlib import Path
 
 from vexxy.settings import vexxy_home
 
+RUN_MONITORING_POLL_SECONDS = 10
 MANAGED_MARKER = "# managed by vexxy: rewritten to follow DAGSTER_PG_URL / DATABASE_URL"
 
 
@@ -51,8 +52,25 @@ def run_queue_yaml() -> str:
     return "\n".join(lines) + "\n"
 
 
+def run_monitoring_yaml() -> str:
+    """Run monitoring in the daemon, with a launcher that can tell it a run's worker process is gone:
+    a run whose process was SIGKILLed is marked FAILED instead of staying STARTED (never resumed:
+    a sandbox session cannot be picked up half-way)."""
+    return (
+        "run_launcher:\n"
+        "  module: vexxy_pipelines.run_launcher\n"
+        "  class: LocalRunLauncher\n"
+        "run_monitoring:\n"
+        "  enabled: true\n"
+        f"  poll_interval_seconds: {RUN_MONITORING_POLL_SECONDS}\n"
+        "  start_timeout_seconds: 180\n"
+        "  cancel_timeout_seconds: 180\n"
+        "  max_resume_run_attempts: 0\n"
+    )
+
+
 def instance_yaml(pg_url: str | None) -> str:
-    text = f"{MANAGED_MARKER}\ntelemetry:\n  enabled: false\n" + run_queue_yaml()
+    text = f"{MANAGED_MARKER}\ntelemetry:\n  enabled: false\n" + run_queue_yaml() + run_monitoring_yaml()
     if pg_url:
         text += "storage:\n  postgres:\n    postgres_url:\n      env: DAGSTER_PG_URL\n"
     return text

@@ -59,6 +59,7 @@ def test_checks_jobs_and_sensors():
         "submission_cancelled_sensor",
         "submission_progress_sensor",
         "cancellation_sensor",
+        "sandbox_sweep_sensor",
     ):
         assert defs.resolve_sensor_def(name)
 

@@ -148,6 +148,16 @@ def process_start(pid: int) -> int:
     return 0 if stat[0] in ("Z", "X") else int(stat[19])
 
 
+def process_started_at(pid: int) -> float | None:
+    """When a running process started, in epoch seconds (None when it is gone or a zombie)."""
+    ticks = process_start(pid)
+    if not ticks:
+        return None
+    with open("/proc/stat") as handle:
+        boot = next(float(line.split()[1]) for line in handle if line.startswith("btime "))
+    return boot + ticks / os.sysconf("SC_CLK_TCK")
+
+
 def owner_alive(pid: int, start: int = 0) -> bool:
     """Whether the process `pid` (started at `start`, when known) still runs; a zombie does not."""
     started = process_start(pid)

@@ -19,6 +19,8 @@ from pydantic import Field, PrivateAttr
 from vexxy.oci.image import ResolvedImage
 from vexxy.sandbox.local import LocalSandbox, SandboxSettings
 from vexxy.sandbox.runtime_spec import Limits
+from vexxy.sandbox.state import SandboxPaths
+from vexxy.sandbox.sweep import sweep
 from vexxy.sandbox.workload import SandboxBackend, Workload
 from vexxy_pipelines.resources.registry import RegistryResource
 
@@ -40,6 +42,11 @@ class SandboxResource(ConfigurableResource):
     def backend(
         self, registry: RegistryResource, observation_seconds: int | None
     ) -> contextlib.AbstractContextManager[SandboxBackend]:
+        raise NotImplementedError
+
+    def sweep(self, run_alive: Callable[[str], bool]) -> list[str]:
+        """Remove this instance's sandboxes that must go (their analysis or run ended, or they ran out of
+        time); the ids removed. Called by the daemon on a timer."""
         raise NotImplementedError
 
     def run(
@@ -99,6 +106,9 @@ class LocalSandboxResource(SandboxResource):
             max_restarts=self.max_restarts,
             hard_limit_seconds=self.hard_limit_seconds,
         )
+
+    def sweep(self, run_alive: Callable[[str], bool]) -> list[str]:
+        return sweep(SandboxPaths(Path(self.state_dir)), self.runtime, run_alive=run_alive)
 
     @contextlib.contextmanager
     def backend(self, registry, observation_seconds=None) -> Iterator[LocalSandbox]:

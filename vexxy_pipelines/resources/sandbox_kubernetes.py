@@ -9,14 +9,16 @@ from __future__ import annotations
 
 import contextlib
 import os
-from collections.abc import Iterator
+import time
+from collections.abc import Callable, Iterator
 
 from kubernetes import config as kube_config
-from kubernetes.client import ApiClient, Configuration
+from kubernetes.client import ApiClient, Configuration, CoreV1Api, NetworkingV1Api
 from pydantic import Field
 
 from vexxy.sandbox.kube.backend import KubernetesSandbox, KubeSettings
 from vexxy.sandbox.kube.manifests import PodLimits
+from vexxy.sandbox.kube.sweep import sweep as kube_sweep
 from vexxy_pipelines.resources.sandbox import SandboxResource
 
 
@@ -79,6 +81,14 @@ class KubernetesSandboxResource(SandboxResource):
             kube_config.load_incluster_config(client_configuration=configuration)
             return ApiClient(configuration)
         return kube_config.new_client_from_config(config_file=self.kubeconfig)
+
+    def sweep(self, run_alive: Callable[[str], bool]) -> list[str]:
+        """Objects carry their expiry, so the sweep needs no run status."""
+        api = self.api_client()
+        try:
+            return kube_sweep(CoreV1Api(api), NetworkingV1Api(api), self.namespace, self.instance, time.time())
+        finally:
+            api.close()
 
     @contextlib.contextmanager
     def backend(self, registry, observation_seconds=None) -> Iterator[KubernetesSandbox]:
