@@ -148,23 +148,38 @@ class ApiKey(Base):
 
 
 class WatchedRepository(Base):
+    """A repository an organization analyzes on every push; a notified one has its own inbox secret (stored hashed)."""
+
     __tablename__ = "watched_repositories"
-    __table_args__ = (UniqueConstraint("organization_id", "registry", "repository"),)
+    __table_args__ = (
+        UniqueConstraint("organization_id", "registry", "repository"),
+        UniqueConstraint("inbox_prefix", name="uq_watched_repositories_inbox_prefix"),
+    )
     id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
     organization_id: Mapped[str] = mapped_column(ForeignKey("organizations.id", ondelete="CASCADE"), index=True)
     registry: Mapped[str] = mapped_column(String(255))
     repository: Mapped[str] = mapped_column(String(255))
     mode: Mapped[str] = mapped_column(String(10), default="notify")  # notify | poll
+    inbox_prefix: Mapped[str | None] = mapped_column(String(16), nullable=True)  # names the inbox secret
+    inbox_secret_hash: Mapped[str | None] = mapped_column(String(64), nullable=True)
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
 
 
 class RegistryEvent(Base):
-    """The registry notification inbox: the API stores verified push events, a sensor consumes them."""
+    """The registry notification inbox: the API stores verified push events, a sensor consumes them.
+
+    `event_id` is `<watched repository id>/<the registry's event id>`: one registry event reaches the
+    inbox of every organization watching the repository, once each.
+    """
 
     __tablename__ = "registry_events"
     # SQLite numbers rows only through an INTEGER PRIMARY KEY (its rowid); PostgreSQL has the identity.
     id: Mapped[int] = mapped_column(BigInteger().with_variant(Integer(), "sqlite"), Identity(always=False), primary_key=True)
     event_id: Mapped[str] = mapped_column(String(100), unique=True)
+    watched_repository_id: Mapped[int | None] = mapped_column(
+        ForeignKey("watched_repositories.id", ondelete="CASCADE", name="fk_registry_events_watched_repository"),
+        nullable=True,
+    )
     registry: Mapped[str] = mapped_column(String(255))
     repository: Mapped[str] = mapped_column(String(255))
     tag: Mapped[str | None] = mapped_column(String(128), nullable=True)

@@ -16,7 +16,9 @@ from appdb.models import SeenDigest, Submission, WatchedRepository, new_id
 from billing.errors import PaymentRequired, QuotaExceeded
 from billing.pricing import run_priority
 from billing.quota import organization_tier
-from vexxy.oci.reference import ImageReference
+from vexxy.errors import RegistryUnavailable, VexxyError
+from vexxy.oci.egress import check_registry
+from vexxy.oci.reference import SHA256_DIGEST_RE, ImageReference
 from vexxy.oci.registry_client import RegistryClient
 
 DEFAULT_OBSERVATION_SECONDS = 60
@@ -44,6 +46,23 @@ def submit_digest(session: Session, watched: WatchedRepository, digest: str, sou
         submission = lifecycle.refused(session, Submission(id=new_id(), **fields), str(exc))
     session.add(SeenDigest(watched_repository_id=watched.id, digest=digest, submission_id=submission.id))
     return submission
+
+
+def confirm_push(client: RegistryClient, registry: str, repository: str, digest: str, allowed: frozenset[str]) -> str | None:
+    """Why a notified digest must not become a submission, or None once the registry serves it (HEAD by digest).
+
+    A registry that is down raises RegistryUnavailable: the notification waits for the next tick.
+    """
+    if not SHA256_DIGEST_RE.match(digest):
+        return f"digest {digest!r} is not sha256:<64 hex>"
+    try:
+        check_registry(registry, allowed)
+        served = client.manifest_digest(ImageReference(registry, repository, digest=digest))
+    except RegistryUnavailable:
+        raise
+    except VexxyError as exc:
+        return exc.message
+    return None if served == digest else f"the registry serves {served} for {digest}"
 
 
 def poll_page(

@@ -10,8 +10,52 @@ from sqlalchemy.orm import Session
 
 from appdb.models import Organization, StripeCustomer, Subscription, WebhookEvent
 from billing.pricing import TIERS
+from vexxy.errors import VexxyError
 
 PAST_DUE_STATES = {"past_due", "unpaid"}
+
+
+class MalformedEvent(VexxyError):
+    """A correctly signed event whose content is not what Stripe sends."""
+
+
+def _text(value: Any, limit: int, what: str, required: bool = False) -> None:
+    if value is None and not required:
+        return
+    if not isinstance(value, str) or not value or len(value) > limit or "\x00" in value:
+        raise MalformedEvent(f"The event's {what} must be a string of 1 to {limit} characters.")
+
+
+def _timestamp(value: Any, what: str) -> None:
+    if value is not None and (isinstance(value, bool) or not isinstance(value, int) or not 0 <= value < 2**40):
+        raise MalformedEvent(f"The event's {what} must be a Unix timestamp.")
+
+
+def check_event(event: Any) -> dict[str, Any]:
+    """The event if it has the shape every handler below relies on, else MalformedEvent (never a crash later)."""
+    if not isinstance(event, dict):
+        raise MalformedEvent("The event is not a JSON object.")
+    _text(event.get("id"), 100, "id", required=True)
+    _text(event.get("type"), 100, "type", required=True)
+    _timestamp(event.get("created"), "created time")
+    data = event.get("data")
+    if not isinstance(data, dict) or not isinstance(data.get("object"), dict):
+        raise MalformedEvent("The event has no data.object.")
+    obj = data["object"]
+    _text(obj.get("id"), 100, "object id")
+    _text(obj.get("customer"), 100, "customer")
+    _text(obj.get("status"), 20, "status")
+    for key in ("current_period_start", "current_period_end"):
+        _timestamp(obj.get(key), key)
+    if not isinstance(obj.get("metadata") or {}, dict) or not isinstance(obj.get("items") or {}, dict):
+        raise MalformedEvent("The event's metadata and items must be objects.")
+    items = (obj.get("items") or {}).get("data") or []
+    if not isinstance(items, list) or not all(
+        isinstance(item, dict) and isinstance(item.get("plan") or {}, dict) and isinstance(item.get("price") or {}, dict)
+        for item in items
+    ):
+        raise MalformedEvent("The event's items.data must be a list of subscription items.")
+    return event
 
 
 def _organization_for_customer(session: Session, customer_id: str | None) -> Organization | None:
@@ -27,7 +71,8 @@ def _tier_of(subscription: dict[str, Any]) -> str | None:
         for name, plan in TIERS.items():
             if plan.stripe_plan and plan.stripe_plan == plan_id:
                 return name
-    return (subscription.get("metadata") or {}).get("vexxy_tier")
+    named = (subscription.get("metadata") or {}).get("vexxy_tier")
+    return named if named in TIERS else None
 
 
 def _set_status(organization: Organization, status: str, at: int) -> None:
@@ -37,6 +82,7 @@ def _set_status(organization: Organization, status: str, at: int) -> None:
 
 def process_event(session: Session, event: dict[str, Any]) -> str:
     """Apply one verified event inside the caller's transaction; returns what happened."""
+    check_event(event)
     event_id, kind, created = event["id"], event["type"], int(event.get("created") or 0)
     if session.get(WebhookEvent, event_id) is not None:
         return "duplicate: already processed"

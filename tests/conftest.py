@@ -73,6 +73,7 @@ def _start_process_resources() -> None:
             "VEXXY_DEPLOYMENT": "test",
             "VEXXY_OBSERVATION_SECONDS": "20",
             "VEXXY_QUIET_SECONDS": "4",
+            "VEXXY_ALLOWED_REGISTRIES": "127.0.0.1",  # the tests' local registries, on any port
         }
     )
     os.environ.pop("VEXXY_OSV_SOURCE", None)

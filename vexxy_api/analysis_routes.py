@@ -11,8 +11,10 @@ import json
 import math
 import uuid
 from datetime import UTC, datetime
+from typing import Annotated, Literal
 
 from fastapi import APIRouter, Depends, Query, Request, Response
+from fastapi import Path as FastApiPath
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, Field
 from sqlalchemy import func, select
@@ -36,9 +38,12 @@ from vexxy.evidence.documents import (
 from vexxy.evidence.store import DocumentStore, EvidenceMissing
 from vexxy.oci.reference import parse_reference
 from vexxy_api.auth import Caller, current_caller
+from vexxy_api.egress import refuse_internal_registry
 from vexxy_api.errors import ApiError, InvalidState, NotFound, correlation_id
+from vexxy_api.limits import MAX_PAGE
 
 router = APIRouter(prefix="/api/v1/analyses", tags=["analyses"])
+AnalysisId = Annotated[str, FastApiPath(max_length=36, description="the analysis id (a UUID)")]
 DOCUMENTS = {
     ("vex", "openvex"): OPENVEX,
     ("vex", "cyclonedx"): CYCLONEDX_VEX,
@@ -105,9 +110,10 @@ def _owned(request: Request, caller: Caller, analysis_id: str) -> Submission:
 @router.post("", status_code=201)
 def submit(request: Request, body: SubmitAnalysis, caller: Caller = Depends(current_caller)) -> JSONResponse:
     try:
-        parse_reference(body.image)
+        ref = parse_reference(body.image)
     except InvalidReference as exc:
         raise ApiError(422, "invalid_image_reference", exc.message, exc.hint) from None
+    refuse_internal_registry(request, ref.registry)
     submission_id = str(uuid.uuid4())
     try:
         with request.app.state.sessions.begin() as session:
@@ -157,14 +163,22 @@ def submit(request: Request, body: SubmitAnalysis, caller: Caller = Depends(curr
     return JSONResponse(view, status_code=201, headers={"Location": view["links"]["self"]})
 
 
+def _utc(value: datetime, name: str) -> datetime:
+    """`value` in UTC (naive means UTC); databases refuse offsets beyond ±16 h and years outside 1..9999."""
+    try:
+        return (value if value.tzinfo else value.replace(tzinfo=UTC)).astimezone(UTC)
+    except OverflowError:
+        raise ApiError(422, "validation_error", f"The request is invalid: {name}: the time is out of range.") from None
+
+
 @router.get("")
 def list_analyses(
     request: Request,
-    status: str | None = Query(None),
-    image: str | None = Query(None, description="substring of the image reference"),
+    status: Literal["queued", "running", "complete", "failed", "cancelled"] | None = Query(None),
+    image: str | None = Query(None, max_length=512, description="substring of the image reference"),
     since: datetime | None = Query(None),
     until: datetime | None = Query(None),
-    page: int = Query(1, ge=1),
+    page: int = Query(1, ge=1, le=MAX_PAGE),
     page_size: int = Query(50, ge=1, le=200),
     caller: Caller = Depends(current_caller),
 ) -> dict:
@@ -174,9 +188,9 @@ def list_analyses(
     if image:
         query = query.where(Submission.image_reference.contains(image))
     if since:
-        query = query.where(Submission.created_at >= since)
+        query = query.where(Submission.created_at >= _utc(since, "since"))
     if until:
-        query = query.where(Submission.created_at < until)
+        query = query.where(Submission.created_at < _utc(until, "until"))
     with request.app.state.sessions() as session:
         total = session.scalar(select(func.count()).select_from(query.subquery()))
         rows = session.scalars(
@@ -186,7 +200,7 @@ def list_analyses(
 
 
 @router.get("/{analysis_id}")
-def status(request: Request, analysis_id: str, caller: Caller = Depends(current_caller)) -> dict:
+def status(request: Request, analysis_id: AnalysisId, caller: Caller = Depends(current_caller)) -> dict:
     return _view(_owned(request, caller, analysis_id))
 
 
@@ -202,7 +216,7 @@ def _evidence(request: Request, submission: Submission, document: Document) -> b
 
 
 @router.get("/{analysis_id}/results")
-def results(request: Request, analysis_id: str, caller: Caller = Depends(current_caller)) -> dict:
+def results(request: Request, analysis_id: AnalysisId, caller: Caller = Depends(current_caller)) -> dict:
     submission = _owned(request, caller, analysis_id)
     statements = json.loads(_evidence(request, submission, VEX_STATEMENTS))
     by_status: dict[str, int] = {}
@@ -229,18 +243,20 @@ def _document(request: Request, caller: Caller, analysis_id: str, kind: str, fmt
 
 
 @router.get("/{analysis_id}/vex")
-def vex(request: Request, analysis_id: str, format: str = Query("openvex"), caller: Caller = Depends(current_caller)) -> Response:
+def vex(
+    request: Request, analysis_id: AnalysisId, format: str = Query("openvex"), caller: Caller = Depends(current_caller)
+) -> Response:
     return _document(request, caller, analysis_id, "vex", format)
 
 
 @router.get("/{analysis_id}/sbom")
-def sbom(request: Request, analysis_id: str, caller: Caller = Depends(current_caller)) -> Response:
+def sbom(request: Request, analysis_id: AnalysisId, caller: Caller = Depends(current_caller)) -> Response:
     return _document(request, caller, analysis_id, "sbom", "cyclonedx")
 
 
 @router.get("/{analysis_id}/findings")
 def findings(
-    request: Request, analysis_id: str, format: str = Query("json"), caller: Caller = Depends(current_caller)
+    request: Request, analysis_id: AnalysisId, format: str = Query("json"), caller: Caller = Depends(current_caller)
 ) -> Response:
     return _document(request, caller, analysis_id, "findings", format)
 
@@ -258,7 +274,7 @@ def _owned_for_update(session, caller: Caller, analysis_id: str) -> Submission:
 
 
 @router.post("/{analysis_id}/cancel", status_code=202)
-def cancel(request: Request, analysis_id: str, caller: Caller = Depends(current_caller)) -> dict:
+def cancel(request: Request, analysis_id: AnalysisId, caller: Caller = Depends(current_caller)) -> dict:
     with request.app.state.sessions.begin() as session:
         submission = _owned_for_update(session, caller, analysis_id)
         try:
@@ -269,7 +285,7 @@ def cancel(request: Request, analysis_id: str, caller: Caller = Depends(current_
 
 
 @router.delete("/{analysis_id}", status_code=204)
-def delete(request: Request, analysis_id: str, caller: Caller = Depends(current_caller)) -> Response:
+def delete(request: Request, analysis_id: AnalysisId, caller: Caller = Depends(current_caller)) -> Response:
     with request.app.state.sessions.begin() as session:
         submission = _owned_for_update(session, caller, analysis_id)
         try:

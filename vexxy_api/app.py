@@ -18,6 +18,7 @@ from vexxy_api.errors import (
     render_unexpected,
     render_validation_error,
 )
+from vexxy_api.limits import InputLimits
 from vexxy_api.settings import ApiSettings
 
 logging.basicConfig(level=logging.INFO, format="%(message)s")
@@ -34,6 +35,7 @@ def create_app(settings: ApiSettings | None = None) -> FastAPI:
         app.add_exception_handler(error, render_database_unavailable)
     app.add_exception_handler(Exception, render_unexpected)
     app.middleware("http")(correlation_middleware)
+    app.add_middleware(InputLimits)  # added last, so it runs first: before parsing and authentication
     app.include_router(analysis_routes.router)
     app.include_router(billing_routes.router)
     app.include_router(organization_routes.router)

@@ -11,9 +11,12 @@ import jwt
 from fastapi import Depends, Request
 from sqlalchemy import select
 
-from appdb.models import ApiKey
+from appdb.models import ApiKey, Organization
 from vexxy_api.errors import ApiError
 from vexxy_api.settings import ApiSettings
+
+MAX_SUBJECT = 100  # submissions.submitted_by
+MAX_ORGANIZATION_ID = 36  # organizations.id
 
 
 @dataclass(frozen=True)
@@ -39,10 +42,17 @@ def decode_token(token: str, settings: ApiSettings) -> Caller:
         raise ApiError(401, "token_expired", "The bearer token has expired.", hint="Get a new token and retry.") from None
     except jwt.InvalidTokenError as exc:
         raise ApiError(401, "invalid_token", f"The bearer token is not valid: {exc}.") from None
-    organization, role = claims.get("org"), claims.get("role", "member")
-    if not organization or role not in ("member", "admin"):
+    subject, organization, role = claims.get("sub"), claims.get("org"), claims.get("role", "member")
+    if not _bounded(organization, MAX_ORGANIZATION_ID) or role not in ("member", "admin"):
         raise ApiError(401, "invalid_token", "The bearer token names no organization or an unknown role.")
-    return Caller(subject=str(claims["sub"]), organization_id=str(organization), role=role)
+    if not _bounded(subject, MAX_SUBJECT):
+        raise ApiError(401, "invalid_token", f"The bearer token's subject must be 1 to {MAX_SUBJECT} printable characters.")
+    return Caller(subject=subject, organization_id=organization, role=role)
+
+
+def _bounded(value: object, limit: int) -> bool:
+    """A non-empty string of printable characters that fits its column."""
+    return isinstance(value, str) and 0 < len(value) <= limit and value.isprintable()
 
 
 API_KEY_PREFIX = "vxk_"
@@ -52,16 +62,24 @@ def hash_secret(secret: str) -> str:
     return hashlib.sha256(secret.encode()).hexdigest()
 
 
-def new_api_key() -> tuple[str, str, str]:
+def new_api_key(marker: str = API_KEY_PREFIX) -> tuple[str, str, str]:
     """(the key to hand out once, its public prefix, the hash to store)."""
     prefix, secret = secrets.token_hex(6), secrets.token_urlsafe(32)
-    return f"{API_KEY_PREFIX}{prefix}.{secret}", prefix, hash_secret(secret)
+    return f"{marker}{prefix}.{secret}", prefix, hash_secret(secret)
+
+
+def split_key(key: str, marker: str) -> tuple[str, str] | None:
+    """(prefix, secret) of `<marker><prefix>.<secret>`, or None when it is not shaped so."""
+    if not key.startswith(marker):
+        return None
+    prefix, dot, secret = key[len(marker) :].partition(".")
+    return (prefix, secret) if dot and 0 < len(prefix) <= 16 and secret else None
 
 
 def _api_key_caller(request: Request, key: str) -> Caller:
-    prefix, _, secret = key[len(API_KEY_PREFIX) :].partition(".")
+    prefix, secret = split_key(key, API_KEY_PREFIX) or ("", "")
     with request.app.state.sessions() as session:
-        stored = session.scalar(select(ApiKey).where(ApiKey.prefix == prefix))
+        stored = session.scalar(select(ApiKey).where(ApiKey.prefix == prefix)) if prefix else None
     if stored is None or stored.revoked_at is not None or not hmac.compare_digest(stored.secret_hash, hash_secret(secret)):
         raise ApiError(401, "invalid_api_key", "The API key is unknown or revoked.")
     return Caller(subject=f"api-key:{stored.id}", organization_id=stored.organization_id, role=stored.role)
@@ -76,8 +94,18 @@ def current_caller(request: Request) -> Caller:
         )
     token = token.strip()
     if token.startswith(API_KEY_PREFIX):
-        return _api_key_caller(request, token)
-    return decode_token(token, request.app.state.settings)
+        return _api_key_caller(request, token)  # a key's organization exists: keys are deleted with it
+    caller = decode_token(token, request.app.state.settings)
+    with request.app.state.sessions() as session:
+        known = session.get(Organization, caller.organization_id) is not None
+    if not known:
+        raise ApiError(
+            403,
+            "unknown_organization",
+            f"The token's organization {caller.organization_id!r} is not known to vexxy.",
+            "Ask vexxy support to set up the organization, or use a token issued for an existing one.",
+        )
+    return caller
 
 
 def admin_caller(caller: Caller = Depends(current_caller)) -> Caller:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from fastapi import APIRouter, Depends, Query, Request
-from pydantic import BaseModel
+from pydantic import BaseModel, Field
 from sqlalchemy import func, select
 
 from appdb.models import BillingEvent, Organization
@@ -14,6 +14,7 @@ from billing.quota import usage
 from billing.stripe_gateway import StripeGateway
 from vexxy_api.auth import Caller, admin_caller
 from vexxy_api.errors import ApiError
+from vexxy_api.limits import MAX_PAGE
 
 router = APIRouter(prefix="/api/v1/billing", tags=["billing"])
 
@@ -52,7 +53,10 @@ def overview(request: Request, caller: Caller = Depends(admin_caller)) -> dict:
 
 @router.get("/ledger")
 def ledger(
-    request: Request, page: int = Query(1, ge=1), page_size: int = Query(50, ge=1, le=200), caller: Caller = Depends(admin_caller)
+    request: Request,
+    page: int = Query(1, ge=1, le=MAX_PAGE),
+    page_size: int = Query(50, ge=1, le=200),
+    caller: Caller = Depends(admin_caller),
 ) -> dict:
     with request.app.state.sessions() as session:
         total = session.scalar(
@@ -88,7 +92,7 @@ def ledger(
 
 
 class PlanChange(BaseModel):
-    tier: str
+    tier: str = Field(max_length=40)
 
 
 @router.post("/checkout")

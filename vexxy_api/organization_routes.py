@@ -9,7 +9,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Literal
 
-from fastapi import APIRouter, Depends, Request, Response
+from fastapi import APIRouter, Depends, Path, Request, Response
 from pydantic import BaseModel, Field
 from sqlalchemy import or_, select
 from sqlalchemy.exc import IntegrityError
@@ -18,13 +18,18 @@ from appdb.models import ApiKey, User, WatchedRepository
 from vexxy.errors import InvalidReference
 from vexxy.oci.reference import parse_reference
 from vexxy_api.auth import Caller, admin_caller, current_caller, new_api_key
+from vexxy_api.egress import refuse_internal_registry
 from vexxy_api.errors import ApiError, InvalidState, NotFound
+from vexxy_api.limits import PLAIN_TEXT
+from vexxy_api.registry_routes import INBOX_SECRET_PREFIX
 
 router = APIRouter(prefix="/api/v1", tags=["organization"])
 
 
 class NewApiKey(BaseModel):
-    name: str = Field(min_length=1, max_length=100, description="What the key is for, e.g. the CI pipeline's name")
+    name: str = Field(
+        min_length=1, max_length=100, pattern=PLAIN_TEXT, description="What the key is for, e.g. the CI pipeline's name"
+    )
     role: Literal["member", "admin"] = "member"
 
 
@@ -73,7 +78,7 @@ def list_api_keys(request: Request, caller: Caller = Depends(current_caller)) ->
 
 
 @router.delete("/api-keys/{key_id}", status_code=204)
-def revoke_api_key(request: Request, key_id: str, caller: Caller = Depends(admin_caller)) -> Response:
+def revoke_api_key(request: Request, key_id: str = Path(max_length=36), caller: Caller = Depends(admin_caller)) -> Response:
     with request.app.state.sessions.begin() as session:
         key = session.scalar(
             select(ApiKey).where(ApiKey.id == key_id, ApiKey.organization_id == caller.organization_id).with_for_update()
@@ -88,7 +93,10 @@ class WatchRepository(BaseModel):
     repository: str = Field(max_length=512, description="registry/repository, without a tag or digest")
     mode: Literal["notify", "poll"] = Field(
         default="notify",
-        description="notify: the registry POSTs push events to /api/v1/registry/notifications; poll: vexxy reads its tags",
+        description=(
+            "notify: the registry POSTs push events to /api/v1/registry/notifications with the inbox secret "
+            "returned once here; poll: vexxy reads its tags"
+        ),
     )
 
 
@@ -115,18 +123,55 @@ def watch_repository(request: Request, body: WatchRepository, caller: Caller = D
             f"{text!r} names an image, not a repository.",
             f"Watch {ref.name} (every tag of it is analyzed).",
         )
+    refuse_internal_registry(request, ref.registry)
+    secret, prefix, secret_hash = new_api_key(INBOX_SECRET_PREFIX) if body.mode == "notify" else (None, None, None)
     try:
         with request.app.state.sessions.begin() as session:
             watched = WatchedRepository(
-                organization_id=caller.organization_id, registry=ref.registry, repository=ref.repository, mode=body.mode
+                organization_id=caller.organization_id,
+                registry=ref.registry,
+                repository=ref.repository,
+                mode=body.mode,
+                inbox_prefix=prefix,
+                inbox_secret_hash=secret_hash,
             )
             session.add(watched)
             session.flush()
-            return _watched_view(watched)
+            return {**_watched_view(watched), **_inbox(request, secret)}  # the only time the secret is shown
     except IntegrityError:
         raise InvalidState(
             f"{ref.name} is already watched.", hint="Delete the existing entry to change how it is watched."
         ) from None
+
+
+def _inbox(request: Request, secret: str | None) -> dict:
+    if secret is None:
+        return {}
+    return {
+        "notification_url": f"{request.app.state.settings.public_url}/api/v1/registry/notifications",
+        "notification_secret": secret,
+        "notification_header": f"Authorization: Bearer {secret}",
+    }
+
+
+@router.post("/watched-repositories/{watched_id}/notification-secret", status_code=201)
+def rotate_notification_secret(
+    request: Request, watched_id: int = Path(ge=1, le=2**31 - 1), caller: Caller = Depends(admin_caller)
+) -> dict:
+    """A new inbox secret for a notified repository (shown once); the previous one stops working at once."""
+    secret, prefix, secret_hash = new_api_key(INBOX_SECRET_PREFIX)
+    with request.app.state.sessions.begin() as session:
+        watched = session.scalar(
+            select(WatchedRepository)
+            .where(WatchedRepository.id == watched_id, WatchedRepository.organization_id == caller.organization_id)
+            .with_for_update()
+        )
+        if watched is None:
+            raise NotFound(f"Watched repository {watched_id}")
+        if watched.mode != "notify":
+            raise InvalidState(f"{watched.registry}/{watched.repository} is polled; it has no notification inbox.")
+        watched.inbox_prefix, watched.inbox_secret_hash = prefix, secret_hash
+        return {**_watched_view(watched), **_inbox(request, secret)}
 
 
 @router.get("/watched-repositories")
@@ -141,7 +186,9 @@ def list_watched_repositories(request: Request, caller: Caller = Depends(current
 
 
 @router.delete("/watched-repositories/{watched_id}", status_code=204)
-def unwatch_repository(request: Request, watched_id: int, caller: Caller = Depends(admin_caller)) -> Response:
+def unwatch_repository(
+    request: Request, watched_id: int = Path(ge=1, le=2**31 - 1), caller: Caller = Depends(admin_caller)
+) -> Response:
     with request.app.state.sessions.begin() as session:
         watched = session.scalar(
             select(WatchedRepository).where(

@@ -6,6 +6,7 @@ import os
 from dataclasses import dataclass, field
 
 from vexxy import settings as vexxy_settings
+from vexxy.oci.egress import allowed_registries_from_env
 
 
 @dataclass(frozen=True)
@@ -22,4 +23,5 @@ class ApiSettings:
     stripe_webhook_secret: str = field(default_factory=lambda: os.environ.get("STRIPE_WEBHOOK_SECRET", ""))
     public_url: str = field(default_factory=lambda: os.environ.get("VEXXY_PUBLIC_URL", "http://127.0.0.1:8000"))
     evidence_dir: str = field(default_factory=lambda: str(vexxy_settings.evidence_dir()))
-    registry_notification_secret: str = field(default_factory=lambda: os.environ.get("VEXXY_REGISTRY_NOTIFICATION_SECRET", ""))
+    # internal registries (loopback, private, link-local) customers may name; every other internal one is refused
+    allowed_registries: frozenset[str] = field(default_factory=allowed_registries_from_env)

@@ -46,6 +46,7 @@ def _shared_resources() -> dict[str, Any]:
             username=_env("VEXXY_REGISTRY_USERNAME", None),
             password=_env("VEXXY_REGISTRY_PASSWORD", None),
             insecure_registries=_env("VEXXY_INSECURE_REGISTRIES", ""),
+            allowed_registries=_env("VEXXY_ALLOWED_REGISTRIES", ""),
             platform=_env("VEXXY_PLATFORM", "linux/amd64"),
         ),
         "syft": SyftResource(binary=_env("VEXXY_SYFT_BINARY", None), timeout_seconds=_env_int("VEXXY_SYFT_TIMEOUT_SECONDS", 900)),

@@ -6,12 +6,13 @@ import uuid
 
 import psycopg2
 import pytest
+from alembic.script import ScriptDirectory
 from billing_helpers import make_organization
 from dagster import DagsterEventType, build_run_status_sensor_context, build_sensor_context, instance_for_test
 from sqlalchemy import create_engine, inspect, select, text
 
 from appdb.engine import database_url, make_engine, make_sessionmaker
-from appdb.migrate import LEGACY_VERSION_TABLE, VERSION_TABLE, upgrade
+from appdb.migrate import LEGACY_VERSION_TABLE, MIGRATIONS, VERSION_TABLE, upgrade
 from appdb.models import QuotaReservation, Submission
 from billing.quota import check_quota
 from vexxy.oci.build import RuntimeConfig, file_entry, layer_from_entries, push_image
@@ -23,6 +24,8 @@ from vexxy_pipelines.resources.app_database import AppDatabaseResource
 from vexxy_pipelines.resources.registry import RegistryResource
 from vexxy_pipelines.sensors.run_status import submission_failed_sensor
 from vexxy_pipelines.sensors.submission_intake import run_tags, submission_sensor
+
+HEAD = ScriptDirectory(str(MIGRATIONS)).get_current_head()
 
 pytestmark = pytest.mark.slow
 
@@ -69,8 +72,8 @@ def test_dagster_and_the_application_share_one_postgresql_database(shared_databa
     with instance_for_test(overrides={"storage": {"postgres": {"postgres_url": url}}}) as instance:
         upgrade(url)
         history = versions(url)
-        assert history[VERSION_TABLE] == ["0003"]
-        assert len(history[LEGACY_VERSION_TABLE]) == 1 and history[LEGACY_VERSION_TABLE] != ["0003"]  # Dagster's own
+        assert history[VERSION_TABLE] == [HEAD]
+        assert len(history[LEGACY_VERSION_TABLE]) == 1 and history[LEGACY_VERSION_TABLE] != [HEAD]  # Dagster's own
 
         # A real run stored in the shared database: the advisory snapshot the submission sensor waits for.
         assert defs.resolve_job_def("refresh_vulnerability_db").execute_in_process(instance=instance).success

@@ -4,7 +4,6 @@ import base64
 import json
 import os
 import time
-import uuid
 from datetime import UTC, datetime
 
 import jwt
@@ -22,9 +21,7 @@ from vexxy_api.settings import ApiSettings
 
 @pytest.fixture
 def client():
-    settings = ApiSettings(
-        database_url=os.environ["DATABASE_URL"], jwt_key=JWT_KEY, registry_notification_secret="registry-secret"
-    )
+    settings = ApiSettings(database_url=os.environ["DATABASE_URL"], jwt_key=JWT_KEY)
     with TestClient(create_app(settings)) as test_client:
         yield test_client
 
@@ -169,25 +166,3 @@ def test_api_keys_are_stored_hashed_and_can_be_revoked(client, app_sessions):
     with app_sessions.begin() as session:
         session.scalar(select(ApiKey).where(ApiKey.prefix == prefix)).revoked_at = datetime.now(UTC)
     assert client.post("/api/v1/analyses", json={"image": "r.example.com/a:1"}, headers=bearer(key)).status_code == 401
-
-
-def test_registry_inbox_needs_the_shared_secret(client, app_sessions):
-    event = {
-        "events": [
-            {
-                "id": str(uuid.uuid4()),
-                "action": "push",
-                "target": {
-                    "mediaType": "application/vnd.oci.image.manifest.v1+json",
-                    "digest": "sha256:" + "1" * 64,
-                    "repository": "team/app",
-                    "tag": "1",
-                },
-                "request": {"host": "127.0.0.1:5000"},
-            }
-        ]
-    }
-    assert client.post("/api/v1/registry/notifications", json=event).status_code == 401
-    assert client.post("/api/v1/registry/notifications", json=event, headers=bearer("wrong")).status_code == 401
-    assert client.post("/api/v1/registry/notifications", json=event, headers=bearer("registry-secret")).json() == {"stored": 1}
-    assert client.post("/api/v1/registry/notifications", json=event, headers=bearer("registry-secret")).json() == {"stored": 0}

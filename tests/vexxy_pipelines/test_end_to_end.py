@@ -26,7 +26,6 @@ from vexxy.sandbox.sweep import leftovers
 
 pytestmark = pytest.mark.slow
 ROOT = Path(__file__).resolve().parents[2]
-SECRET = "e2e-registry-secret"
 
 
 def wait_for(predicate, timeout: float, what: str, interval: float = 1.0):
@@ -60,7 +59,6 @@ def stack(tmp_path_factory, instance_module):
     env = {
         **os.environ,
         "VEXXY_JWT_KEY": JWT_KEY,
-        "VEXXY_REGISTRY_NOTIFICATION_SECRET": SECRET,
         "VEXXY_OBSERVATION_SECONDS": "20",
         "VEXXY_QUIET_SECONDS": "3",
         "VEXXY_FUZZER": "none",
@@ -78,19 +76,25 @@ def stack(tmp_path_factory, instance_module):
         ui_port,
         "/server_info",
     )
-    notifications = (
-        "notifications:\n  endpoints:\n    - name: vexxy\n"
-        f"      url: {api_url}/api/v1/registry/notifications\n"
-        f"      headers:\n        Authorization: [Bearer {SECRET}]\n"
-        "      timeout: 2s\n      threshold: 3\n      backoff: 1s\n"
-    )
-    registry = LocalRegistry(
-        root=tmp_path_factory.mktemp("notifying-registry"), port=free_port(), extra_config=notifications
-    ).start()
+    registries = []
+
+    def notifying_registry(port: int, inbox_secret: str) -> LocalRegistry:
+        """A registry that notifies one watched repository's inbox (its secret comes from watching it)."""
+        notifications = (
+            "notifications:\n  endpoints:\n    - name: vexxy\n"
+            f"      url: {api_url}/api/v1/registry/notifications\n"
+            f"      headers:\n        Authorization: [Bearer {inbox_secret}]\n"
+            "      timeout: 2s\n      threshold: 3\n      backoff: 1s\n"
+        )
+        registry = LocalRegistry(root=tmp_path_factory.mktemp("notifying-registry"), port=port, extra_config=notifications)
+        registries.append(registry.start())
+        return registry
+
     try:
-        yield {"api": api_url, "registry": registry}
+        yield {"api": api_url, "notifying_registry": notifying_registry}
     finally:
-        registry.stop()
+        for registry in registries:
+            registry.stop()
         for process in (api, dagster):
             os.killpg(process.pid, 15)
             process.wait(timeout=60)
@@ -111,13 +115,14 @@ def analyses(api, headers):
 
 
 def test_push_to_a_watched_repository_ends_in_a_vex(stack, app_sessions, demo_layers, demo_image):
-    registry, api = stack["registry"], stack["api"]
+    api, port = stack["api"], free_port()
     organization = make_organization(app_sessions, tier="free")
     admin = {"Authorization": f"Bearer {token(organization, role='admin')}"}
     watched = httpx.post(
-        f"{api}/api/v1/watched-repositories", json={"repository": f"{registry.address}/watched/app"}, headers=admin
+        f"{api}/api/v1/watched-repositories", json={"repository": f"127.0.0.1:{port}/watched/app"}, headers=admin
     )
     assert watched.status_code == 201 and watched.json()["mode"] == "notify", watched.text
+    registry = stack["notifying_registry"](port, watched.json()["notification_secret"])
     headers = {"Authorization": f"Bearer {token(organization, role='member')}"}
     client, ref = RegistryClient(), parse_reference(f"{registry.address}/watched/app:v1")
     digest, _ = push_image(client, ref, demo_layers, DEMO.runtime, tag="v1")

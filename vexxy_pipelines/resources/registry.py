@@ -5,6 +5,7 @@ from __future__ import annotations
 from dagster import ConfigurableResource
 from pydantic import Field
 
+from vexxy.oci.egress import parse_allowed
 from vexxy.oci.image import Platform, ResolvedImage
 from vexxy.oci.reference import ImageReference
 from vexxy.oci.registry_client import RegistryClient
@@ -17,7 +18,15 @@ class RegistryResource(ConfigurableResource):
     password: str | None = Field(default=None, description="Registry password or access token.")
     insecure_registries: str = Field(default="", description="Comma-separated registries to reach over plain HTTP.")
     platform: str = Field(default="linux/amd64", description="Platform chosen from multi-platform images.")
+    allowed_registries: str = Field(
+        default="",
+        description="Comma-separated internal registries (loopback, private) customers' watched repositories may name.",
+    )
     timeout_seconds: float = 30.0
+
+    @property
+    def allowed(self) -> frozenset[str]:
+        return parse_allowed(self.allowed_registries)
 
     @property
     def insecure(self) -> tuple[str, ...]:

@@ -1,9 +1,10 @@
 """New digests in watched repositories become submissions.
 
 Two sources: the registry's push notifications (the API stores them in an inbox; this sensor
-consumes it behind a cursor) and, for registries that cannot notify, polling the tags API one
-page per repository per tick, the page's `last` tag kept in the cursor so that a sweep of a large
-repository spans ticks and survives restarts. A finished sweep starts again from the first tag,
+confirms each digest against the registry and consumes the inbox behind a cursor) and, for
+registries that cannot notify, polling the tags API one page per repository per tick, the page's
+`last` tag kept in the cursor so that a sweep of a large repository spans ticks and survives
+restarts. A finished sweep starts again from the first tag,
 which is how moved tags are noticed. A digest is submitted once per watched repository, however
 many tags point at it.
 """
@@ -16,8 +17,9 @@ from dagster import DefaultSensorStatus, SensorEvaluationContext, SkipReason, se
 from sqlalchemy import select
 
 from appdb.models import RegistryEvent, WatchedRepository
-from appdb.registry_watch import poll_page, submit_digest
-from vexxy.errors import VexxyError
+from appdb.registry_watch import confirm_push, poll_page, submit_digest
+from vexxy.errors import RegistryUnavailable, VexxyError
+from vexxy.oci.egress import check_registry
 from vexxy_pipelines.resources.app_database import AppDatabaseResource
 from vexxy_pipelines.resources.registry import RegistryResource
 
@@ -25,21 +27,41 @@ INBOX_BATCH = 1000
 POLL_PAGE = 50  # tags read (and HEADed) per polled repository per tick
 
 
-def _consume_inbox(sessions, after: int) -> tuple[int, int, int]:
-    """(events read, submissions created, the last event id)."""
+def _consume_inbox(sessions, client, allowed: frozenset[str], after: int, log) -> tuple[int, int, int]:
+    """(events read, submissions created, the last event id handled).
+
+    Each notified digest is confirmed against its registry (HEAD by digest) with no transaction
+    open; one that is not served there is dropped with a warning. A registry that is down stops
+    the batch at that event, which is read again on the next tick.
+    """
+    with sessions() as session:
+        events = [
+            (e.id, e.watched_repository_id, e.registry, e.repository, e.digest)
+            for e in session.scalars(
+                select(RegistryEvent).where(RegistryEvent.id > after).order_by(RegistryEvent.id).limit(INBOX_BATCH)
+            )
+        ]
+    confirmed: list[tuple[int, str]] = []
+    last = after
+    for event_id, watched_id, host, repository, digest in events:
+        if watched_id is not None:
+            try:
+                refused = confirm_push(client, host, repository, digest, allowed)
+            except RegistryUnavailable as exc:
+                log.warning(f"Confirming {host}/{repository}@{digest} waits for the next tick: {exc}")
+                break
+            if refused:
+                log.warning(f"Notified push {host}/{repository}@{digest} dropped: {refused}")
+            else:
+                confirmed.append((watched_id, digest))
+        last = event_id  # an event without a watched repository predates per-repository inboxes: skipped
     created = 0
     with sessions.begin() as session:
-        events = session.scalars(
-            select(RegistryEvent).where(RegistryEvent.id > after).order_by(RegistryEvent.id).limit(INBOX_BATCH)
-        ).all()
-        for event in events:
-            watchers = session.scalars(
-                select(WatchedRepository).where(
-                    WatchedRepository.repository == event.repository, WatchedRepository.registry == event.registry
-                )
-            ).all()
-            created += sum(submit_digest(session, watched, event.digest, "registry_push") is not None for watched in watchers)
-        return len(events), created, (events[-1].id if events else after)
+        for watched_id, digest in confirmed:
+            watched = session.get(WatchedRepository, watched_id)
+            if watched is not None:  # unwatched meanwhile
+                created += submit_digest(session, watched, digest, "registry_push") is not None
+    return len(events), created, last
 
 
 @sensor(minimum_interval_seconds=5, default_status=DefaultSensorStatus.RUNNING)
@@ -48,7 +70,11 @@ def registry_push_sensor(context: SensorEvaluationContext, app_db: AppDatabaseRe
     cursor = json.loads(context.cursor) if context.cursor else {}
     positions: dict[str, str] = cursor.get("poll", {})
     sessions = app_db.sessions()
-    notified, created, inbox = _consume_inbox(sessions, cursor.get("inbox", 0))
+    client = registry.client()
+    try:
+        notified, created, inbox = _consume_inbox(sessions, client, registry.allowed, cursor.get("inbox", 0), context.log)
+    finally:
+        client.close()
 
     with sessions() as session:  # no transaction is held open while the registry answers
         polled = [
@@ -64,6 +90,7 @@ def registry_push_sensor(context: SensorEvaluationContext, app_db: AppDatabaseRe
         for watched_id, host, repository in polled:
             last = positions.get(str(watched_id)) or None
             try:
+                check_registry(host, registry.allowed)  # the name may resolve elsewhere than when it was watched
                 found[watched_id], last = poll_page(client, host, repository, last, POLL_PAGE)
             except VexxyError as exc:  # this repository waits for the next tick, at the same position
                 context.log.warning(f"Polling {host}/{repository} failed: {exc}")

@@ -1,18 +1,25 @@
 """Polling a watched repository's tags: one page per tick behind a cursor, one submission per digest,
-moved and new tags noticed on the next sweep, an unreachable registry skipped without losing its place."""
+moved and new tags noticed on the next sweep, an unreachable registry skipped without losing its place;
+notified pushes confirmed against the registry before they become submissions."""
 
 import json
+import os
+import uuid
 
 import pytest
-from billing_helpers import make_organization
+from billing_helpers import JWT_KEY, make_organization, token
 from dagster import SkipReason, build_sensor_context
+from fastapi.testclient import TestClient
 from ports import free_port
 from sqlalchemy import select
 
 from appdb.models import SeenDigest, Submission, WatchedRepository
 from vexxy.oci.build import RuntimeConfig, file_entry, layer_from_entries, push_image
+from vexxy.oci.image import OCI_MANIFEST as MANIFEST
 from vexxy.oci.reference import parse_reference
 from vexxy.oci.registry_client import RegistryClient
+from vexxy_api.app import create_app
+from vexxy_api.settings import ApiSettings
 from vexxy_pipelines.environment import resources_for
 from vexxy_pipelines.sensors.registry import POLL_PAGE, registry_push_sensor
 
@@ -96,3 +103,47 @@ def test_an_unreachable_registry_keeps_its_place_and_others_go_on(app_sessions, 
     assert json.loads(cursor)["poll"].get(gone_id) == "v7"  # retried from the same tag next tick
     assert alive_id not in json.loads(cursor)["poll"]  # one short page: its sweep is complete
     assert [s.image_reference for s in submissions_of(app_sessions, organization)] == [f"{registry.address}/alive/app@{digest}"]
+
+
+def notify(client, secret: str, repository: str, digest: str) -> dict:
+    envelope = {
+        "events": [
+            {
+                "id": str(uuid.uuid4()),
+                "action": "push",
+                "target": {"mediaType": MANIFEST, "digest": digest, "repository": repository, "tag": "v1"},
+                "request": {"host": "169.254.169.254"},  # what the envelope says about the registry is not used
+            }
+        ]
+    }
+    return client.post("/api/v1/registry/notifications", json=envelope, headers={"Authorization": f"Bearer {secret}"}).json()
+
+
+def test_notified_pushes_are_confirmed_against_the_registry(app_sessions, registry):
+    """Only a digest the watched registry serves (HEAD by digest) becomes a submission; a registry that is
+    down keeps its notification for the next tick."""
+    organization = make_organization(app_sessions, tier="team")
+    admin = {"Authorization": f"Bearer {token(organization, role='admin')}"}
+    down = f"127.0.0.1:{free_port()}"
+    settings = ApiSettings(database_url=os.environ["DATABASE_URL"], jwt_key=JWT_KEY, allowed_registries=frozenset({"127.0.0.1"}))
+    with TestClient(create_app(settings)) as client:
+        cursor, _ = tick(None)  # the inbox as it was before this test
+        inbox = {}
+        for name in (f"{registry.address}/notified/app", f"{down}/notified/app"):
+            created = client.post("/api/v1/watched-repositories", json={"repository": name}, headers=admin)
+            assert created.status_code == 201, created.text
+            inbox[name] = created.json()["notification_secret"]
+        pushed = push_tiny(registry, "notified/app", "notified", ["v1"])
+        never_pushed = "sha256:" + "0" * 64
+        secret = inbox[f"{registry.address}/notified/app"]
+        for digest in (never_pushed, pushed):
+            assert notify(client, secret, "notified/app", digest)["stored"] == 1
+        assert notify(client, secret, "other/app", pushed) == {"stored": 0, "ignored": 1, "refused": []}
+        cursor, message = tick(cursor)
+        assert [s.image_reference for s in submissions_of(app_sessions, organization)] == [
+            f"{registry.address}/notified/app@{pushed}"
+        ]
+        assert notify(client, inbox[f"{down}/notified/app"], "notified/app", pushed)["stored"] == 1
+        waiting, _ = tick(cursor)
+        assert json.loads(waiting)["inbox"] == json.loads(cursor)["inbox"]  # read again next tick
+        assert len(submissions_of(app_sessions, organization)) == 1
