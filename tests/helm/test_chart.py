@@ -25,7 +25,6 @@ PRODUCTION = {
         "database": {"name": "vexxy-db", "key": "url"},
         "jwt": {"name": "vexxy-jwt", "key": "key"},
         "stripe": {"name": "vexxy-stripe"},
-        "registryNotification": {"name": "vexxy-registry-inbox"},
     },
     "sandbox": {
         "namespace": "analysis",
@@ -120,7 +119,7 @@ def test_secrets_are_only_referenced_by_name():
                     assert "value" not in variable and variable["valueFrom"]["secretKeyRef"]["name"]
     api = next(d for d in by_kind(manifests, "Deployment") if d["metadata"]["name"] == "vexxy-api")
     names = {v["name"]: v for v in api["spec"]["template"]["spec"]["containers"][0]["env"]}
-    assert names["VEXXY_REGISTRY_NOTIFICATION_SECRET"]["valueFrom"]["secretKeyRef"]["name"] == "vexxy-registry-inbox"
+    assert "VEXXY_REGISTRY_NOTIFICATION_SECRET" not in names  # each watched repository has its own inbox secret
     assert names["VEXXY_JWT_ISSUER"] == {"name": "VEXXY_JWT_ISSUER", "value": "https://auth.example.org/"}
 
 
