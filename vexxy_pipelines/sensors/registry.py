@@ -16,7 +16,7 @@ import json
 from dagster import DefaultSensorStatus, SensorEvaluationContext, SkipReason, sensor
 from sqlalchemy import select
 
-from appdb.models import RegistryEvent, WatchedRepository
+from appdb.models import RegistryEvent, SeenDigest, WatchedRepository
 from appdb.registry_watch import confirm_push, poll_page, submit_digest
 from vexxy.errors import RegistryUnavailable, VexxyError
 from vexxy.oci.egress import check_registry
@@ -25,43 +25,70 @@ from vexxy_pipelines.resources.registry import RegistryResource
 
 INBOX_BATCH = 1000
 POLL_PAGE = 50  # tags read (and HEADed) per polled repository per tick
+CONFIRM_ATTEMPTS = 60  # ticks a notified push waits for its registry to answer (about five minutes)
+MAX_RETRYING = 1000  # notified pushes waiting in the cursor at most
 
 
-def _consume_inbox(sessions, client, allowed: frozenset[str], after: int, log) -> tuple[int, int, int]:
-    """(events read, submissions created, the last event id handled).
+def _consume_inbox(
+    sessions, client, allowed: frozenset[str], after: int, retrying: dict[str, int], log
+) -> tuple[int, int, int, dict[str, int]]:
+    """(events read, submissions created, the last event id read, events to retry with their attempts).
 
-    Each notified digest is confirmed against its registry (HEAD by digest) with no transaction
-    open; one that is not served there is dropped with a warning. A registry that is down stops
-    the batch at that event, which is read again on the next tick.
+    Each notified digest not yet submitted for its repository is confirmed against the registry
+    (HEAD by digest) with no transaction open; one the registry does not serve is dropped with a
+    warning. An event whose registry is down is retried on later ticks (at most
+    `CONFIRM_ATTEMPTS` times) without holding up the rest of the inbox.
     """
     with sessions() as session:
-        events = [
-            (e.id, e.watched_repository_id, e.registry, e.repository, e.digest)
-            for e in session.scalars(
-                select(RegistryEvent).where(RegistryEvent.id > after).order_by(RegistryEvent.id).limit(INBOX_BATCH)
-            )
-        ]
+        rows = list(
+            session.scalars(select(RegistryEvent).where(RegistryEvent.id > after).order_by(RegistryEvent.id).limit(INBOX_BATCH))
+        )
+        if retrying:
+            rows += session.scalars(select(RegistryEvent).where(RegistryEvent.id.in_([int(i) for i in retrying])))
+        events = sorted((e.id, e.watched_repository_id, e.registry, e.repository, e.digest) for e in rows)
+        watched_ids = {e[1] for e in events if e[1] is not None}
+        seen = set(
+            session.execute(
+                select(SeenDigest.watched_repository_id, SeenDigest.digest).where(
+                    SeenDigest.watched_repository_id.in_(watched_ids)
+                )
+            ).all()
+        )
     confirmed: list[tuple[int, str]] = []
-    last = after
+    down: dict[str, str] = {}
+    again: dict[str, int] = {}
     for event_id, watched_id, host, repository, digest in events:
-        if watched_id is not None:
-            try:
-                refused = confirm_push(client, host, repository, digest, allowed)
-            except RegistryUnavailable as exc:
-                log.warning(f"Confirming {host}/{repository}@{digest} waits for the next tick: {exc}")
-                break
-            if refused:
-                log.warning(f"Notified push {host}/{repository}@{digest} dropped: {refused}")
+        if watched_id is None or (watched_id, digest) in seen:  # predates per-repository inboxes, or already submitted
+            continue
+        try:
+            if host in down:
+                raise RegistryUnavailable(down[host])
+            refused = confirm_push(client, host, repository, digest, allowed)
+        except RegistryUnavailable as exc:
+            down[host] = exc.message
+            attempts = retrying.get(str(event_id), 0) + 1
+            if attempts < CONFIRM_ATTEMPTS:
+                again[str(event_id)] = attempts
             else:
-                confirmed.append((watched_id, digest))
-        last = event_id  # an event without a watched repository predates per-repository inboxes: skipped
+                log.warning(f"Notified push {host}/{repository}@{digest} dropped: the registry stayed unreachable ({exc})")
+            continue
+        if refused:
+            log.warning(f"Notified push {host}/{repository}@{digest} dropped: {refused}")
+        else:
+            confirmed.append((watched_id, digest))
+    if len(again) > MAX_RETRYING:
+        log.warning(f"{len(again) - MAX_RETRYING} notified push(es) dropped: too many registries unreachable at once")
+        again = dict(sorted(again.items(), key=lambda item: int(item[0]))[-MAX_RETRYING:])
+    for host, message in down.items():
+        log.warning(f"Confirming pushes on {host} waits for a later tick: {message}")
     created = 0
     with sessions.begin() as session:
         for watched_id, digest in confirmed:
             watched = session.get(WatchedRepository, watched_id)
             if watched is not None:  # unwatched meanwhile
                 created += submit_digest(session, watched, digest, "registry_push") is not None
-    return len(events), created, last
+    last = max([after] + [e.id for e in rows if e.id > after])
+    return len(events), created, last, again
 
 
 @sensor(minimum_interval_seconds=5, default_status=DefaultSensorStatus.RUNNING)
@@ -72,7 +99,9 @@ def registry_push_sensor(context: SensorEvaluationContext, app_db: AppDatabaseRe
     sessions = app_db.sessions()
     client = registry.client()
     try:
-        notified, created, inbox = _consume_inbox(sessions, client, registry.allowed, cursor.get("inbox", 0), context.log)
+        notified, created, inbox, retrying = _consume_inbox(
+            sessions, client, registry.allowed, cursor.get("inbox", 0), cursor.get("retry", {}), context.log
+        )
     finally:
         client.close()
 
@@ -105,5 +134,5 @@ def registry_push_sensor(context: SensorEvaluationContext, app_db: AppDatabaseRe
                 continue
             created += sum(submit_digest(session, watched, digest, "registry_poll") is not None for digest in sorted(digests))
 
-    context.update_cursor(json.dumps({"inbox": inbox, "poll": next_positions}))
+    context.update_cursor(json.dumps({"inbox": inbox, "retry": retrying, "poll": next_positions}))
     return SkipReason(f"{created} new submission(s) from {notified} notification(s) and {len(polled)} polled repositor(y/ies).")

@@ -120,8 +120,8 @@ def notify(client, secret: str, repository: str, digest: str) -> dict:
 
 
 def test_notified_pushes_are_confirmed_against_the_registry(app_sessions, registry):
-    """Only a digest the watched registry serves (HEAD by digest) becomes a submission; a registry that is
-    down keeps its notification for the next tick."""
+    """Only a digest the watched registry serves (HEAD by digest) becomes a submission; a push whose registry
+    is down waits for a later tick without holding up the rest of the inbox."""
     organization = make_organization(app_sessions, tier="team")
     admin = {"Authorization": f"Bearer {token(organization, role='admin')}"}
     down = f"127.0.0.1:{free_port()}"
@@ -145,5 +145,15 @@ def test_notified_pushes_are_confirmed_against_the_registry(app_sessions, regist
         ]
         assert notify(client, inbox[f"{down}/notified/app"], "notified/app", pushed)["stored"] == 1
         waiting, _ = tick(cursor)
-        assert json.loads(waiting)["inbox"] == json.loads(cursor)["inbox"]  # read again next tick
+        state = json.loads(waiting)
+        assert state["inbox"] > json.loads(cursor)["inbox"] and list(state["retry"].values()) == [1]  # it waits
         assert len(submissions_of(app_sessions, organization)) == 1
+
+        second = push_tiny(registry, "notified/app", "second", ["v2"])  # not held up by the registry that is down
+        assert notify(client, secret, "notified/app", second)["stored"] == 1
+        later, _ = tick(waiting)
+        assert [s.image_reference for s in submissions_of(app_sessions, organization)] == [
+            f"{registry.address}/notified/app@{pushed}",
+            f"{registry.address}/notified/app@{second}",
+        ]
+        assert list(json.loads(later)["retry"].values()) == [2]
