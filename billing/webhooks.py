@@ -38,10 +38,10 @@ def check_event(event: Any) -> dict[str, Any]:
     _text(event.get("id"), 100, "id", required=True)
     _text(event.get("type"), 100, "type", required=True)
     _timestamp(event.get("created"), "created time")
-    data = event.get("data")
-    if not isinstance(data, dict) or not isinstance(data.get("object"), dict):
-        raise MalformedEvent("The event has no data.object.")
-    obj = data["object"]
+    data = event.get("data", {})
+    if not isinstance(data, dict) or not isinstance(data.get("object", {}), dict):
+        raise MalformedEvent("The event's data.object must be an object.")
+    obj = data.get("object", {})
     _text(obj.get("id"), 100, "object id")
     _text(obj.get("customer"), 100, "customer")
     _text(obj.get("status"), 20, "status")

@@ -159,7 +159,8 @@ def signed(payload: bytes) -> dict:
         [],
         "event",
         {"type": "invoice.paid", "data": {"object": {}}},  # no id
-        {"id": "evt_1", "type": "invoice.paid"},  # no data.object
+        {"id": "evt_1", "type": "invoice.paid", "data": []},
+        {"id": "evt_1", "type": "invoice.paid", "data": {"object": "cus_1"}},
         {"id": "evt_1", "type": "invoice.paid", "data": {"object": []}},
         {"id": "evt_1", "type": "invoice.paid", "created": "yesterday", "data": {"object": {}}},
         {"id": "evt_1", "type": "invoice.paid", "data": {"object": {"customer": 12}}},
