@@ -175,3 +175,11 @@ class SimulatedNode:
                 f"pod-{name}",
                 {"metadata": {"annotations": body["metadata"]["annotations"]}, "spec": body["spec"]},
             )
+
+    def write_container_profile(self, pod: dict, status: str, completion: str, container: dict) -> None:
+        """The per-container variant: one ContainerProfile whose spec is the container entry itself."""
+        name = pod["metadata"]["name"]
+        body = application_profile(name, self.namespace, status, completion, container)
+        body["kind"], body["metadata"]["name"] = "ContainerProfile", f"pod-{name}-workload"
+        body["spec"] = {"architectures": ["amd64"], **{k: v for k, v in container.items() if k != "name"}}
+        self.custom.create_namespaced_custom_object(GROUP, VERSION, self.namespace, "containerprofiles", body)

@@ -130,7 +130,7 @@ def assert_nothing_left(stand_in):
     created = {kind for kind, _, _ in stand_in.created}
     assert {"pods", "services", "networkpolicies"} <= created
     # Profiles belong to Kubescape (the backend may only read them); everything else is gone.
-    assert [key for key in stand_in.leftovers() if key[0] != "applicationprofiles"] == []
+    assert [key for key in stand_in.leftovers() if not key[0].endswith("profiles")] == []
 
 
 def test_a_normal_analysis_yields_kubescapes_profile_and_leaves_nothing(stand_in, workload_port):
@@ -390,4 +390,19 @@ def test_a_ready_pod_whose_port_refuses_the_prober_is_not_ready(stand_in, cluste
         assert workload.readiness.outcome == "timeout"
         assert "Ready but a port refused connections" in workload.readiness.detail
         workload.observe()
+    assert_nothing_left(stand_in)
+
+
+def test_container_profiles_are_read_when_that_is_the_kind_kubescape_writes(stand_in, workload_port):
+    scenario = Scenario(
+        [
+            (0.1, lambda node, pod: node.patch_status(pod, running(pod, True, node.pod_ip))),
+            (0.2, lambda node, pod: node.write_container_profile(pod, "completed", "complete", COMPLETED)),
+        ]
+    )
+    backend = sandbox(stand_in, profile_kind="containerprofiles")
+    with SimulatedNode(stand_in.url, NAMESPACE, scenario), backend.session(image(workload_port)) as workload:
+        profile = workload.observe()
+    assert profile.complete, profile.incomplete_reason
+    assert "/usr/local/lib/python3.11/dist-packages/jinja2/__init__.py" in {o.path for o in profile.opens}
     assert_nothing_left(stand_in)
