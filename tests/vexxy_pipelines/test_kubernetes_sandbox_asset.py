@@ -76,7 +76,7 @@ def test_the_sandbox_step_runs_on_the_kubernetes_backend(instance, demo_image):
             result = materialize([image, sbom, sandbox_session], partition_key=key, instance=instance, resources=resources)
         assert node.errors == []
         assert [k for k in stand_in.leftovers() if k[0] != "applicationprofiles"] == []
-        assert {kind for kind, _, _ in stand_in.created} == {"pods", "services", "networkpolicies"}
+        assert {"pods", "services", "networkpolicies"} <= {kind for kind, _, _ in stand_in.created}
     finally:
         stand_in.stop()
         zap.close()
