@@ -78,6 +78,7 @@ def _kubernetes_sandbox() -> KubernetesSandboxResource:
         namespace=_env("VEXXY_K8S_SANDBOX_NAMESPACE", "vexxy-sandbox"),
         instance=_env("VEXXY_INSTANCE", "default"),
         prober_labels=_env("VEXXY_K8S_PROBER_LABELS", "vexxy.dev/prober=true"),
+        prober_namespace=_env("VEXXY_K8S_PROBER_NAMESPACE", None),
         image_pull_secret=_env("VEXXY_K8S_IMAGE_PULL_SECRET", None),
         api_url=_env("VEXXY_K8S_API_URL", None),
         kubeconfig=_env("KUBECONFIG", None),

@@ -178,3 +178,4 @@ def test_the_dagster_values_carry_the_launcher_monitoring_and_run_queue_limits()
     labels = values["runLauncher"]["config"]["k8sRunLauncher"]["runK8sConfig"]["podTemplateSpecMetadata"]["labels"]
     assert chart_defaults["sandbox"]["proberPodLabels"].items() <= labels.items()
     assert env["VEXXY_K8S_PROBER_LABELS"] == ",".join(f"{k}={v}" for k, v in labels.items())
+    assert env["VEXXY_K8S_PROBER_NAMESPACE"] == chart_defaults["sandbox"]["serviceAccounts"][0]["namespace"]

@@ -41,6 +41,9 @@ class KubernetesSandboxResource(SandboxResource):
     prober_labels: str = Field(
         default="vexxy.dev/prober=true", description="k=v,... of the pods allowed to reach workloads (Dagster's step pods)."
     )
+    prober_namespace: str | None = Field(
+        default=None, description="The namespace of those pods (Dagster's); default: any namespace."
+    )
     image_pull_secret: str | None = Field(default=None, description="Pull secret in the sandbox namespace, by name.")
     api_url: str | None = Field(default=None, description="Kubernetes API URL (no auth); default: in-cluster or kubeconfig.")
     kubeconfig: str | None = Field(default=None, description="Kubeconfig file when not running in the cluster.")
@@ -61,6 +64,7 @@ class KubernetesSandboxResource(SandboxResource):
             instance=self.instance,
             prober_labels=parse_labels(self.prober_labels),
             image_pull_secret=self.image_pull_secret or None,
+            prober_namespace=self.prober_namespace or None,
             limits=PodLimits(self.memory_mb, self.cpu_millicores, self.writable_mb),
             observation_seconds=observation_seconds or self.observation_seconds,
             readiness_timeout=self.readiness_timeout_seconds,

@@ -102,6 +102,7 @@ def settings(**overrides) -> KubeSettings:
         instance="test",
         prober_labels={"vexxy.dev/prober": "true"},
         image_pull_secret="customer-registry",
+        prober_namespace="dagster",
         limits=PodLimits(memory_mb=128, cpu_millicores=500, writable_mb=32),
         observation_seconds=3,
         readiness_timeout=3,
@@ -180,7 +181,12 @@ def test_the_pod_service_and_policy_are_locked_down_and_labelled(stand_in, workl
     assert container["readinessProbe"] == {"tcpSocket": {"port": workload_port}, "periodSeconds": 2, "failureThreshold": 1}
     assert policy["spec"]["egress"] == [] and policy["spec"]["policyTypes"] == ["Ingress", "Egress"]
     (ingress,) = policy["spec"]["ingress"]
-    assert ingress["from"] == [{"namespaceSelector": {}, "podSelector": {"matchLabels": {"vexxy.dev/prober": "true"}}}]
+    assert ingress["from"] == [
+        {
+            "namespaceSelector": {"matchLabels": {"kubernetes.io/metadata.name": "dagster"}},
+            "podSelector": {"matchLabels": {"vexxy.dev/prober": "true"}},
+        }
+    ]
     assert ingress["ports"] == [{"protocol": "TCP", "port": workload_port}]
     # The policy exists before the pod: the workload is never reachable unfenced.
     order = [kind for kind, _, _ in stand_in.created]

@@ -46,6 +46,7 @@ class KubeSettings:
     instance: str = "default"
     prober_labels: dict[str, str] = field(default_factory=dict)
     image_pull_secret: str | None = None
+    prober_namespace: str | None = None
     limits: PodLimits = PodLimits()
     observation_seconds: float = 60.0
     readiness_timeout: float = 60.0
@@ -58,7 +59,7 @@ class KubeSettings:
     probe_address: str | None = None  # default: the Service's cluster IP
 
     def placement(self) -> Placement:
-        return Placement(self.namespace, self.instance, dict(self.prober_labels), self.image_pull_secret)
+        return Placement(self.namespace, self.instance, dict(self.prober_labels), self.image_pull_secret, self.prober_namespace)
 
     def lifetime(self) -> float:
         """How long an analysis's objects may live before a sweep may remove them."""

@@ -37,6 +37,7 @@ class Placement:
     instance: str
     prober_labels: dict[str, str] = field(default_factory=dict)
     image_pull_secret: str | None = None
+    prober_namespace: str | None = None  # where the probers run (None: any namespace)
 
 
 def tcp_ports(exposed: list[str]) -> list[int]:
@@ -158,7 +159,14 @@ def network_policy(sandbox_id: str, placement: Placement, image: ResolvedImage, 
     if ports and placement.prober_labels:
         ingress.append(
             {
-                "from": [{"namespaceSelector": {}, "podSelector": {"matchLabels": dict(placement.prober_labels)}}],
+                "from": [
+                    {
+                        "namespaceSelector": {"matchLabels": {"kubernetes.io/metadata.name": placement.prober_namespace}}
+                        if placement.prober_namespace
+                        else {},
+                        "podSelector": {"matchLabels": dict(placement.prober_labels)},
+                    }
+                ],
                 "ports": [{"protocol": "TCP", "port": port} for port in ports],
             }
         )
