@@ -5,8 +5,9 @@ from datetime import UTC, datetime
 import pytest
 from app_databases import BACKENDS, app_database
 from billing_helpers import make_organization
+from sqlalchemy import select
 
-from appdb.models import BillingEvent, Subscription
+from appdb.models import BillingEvent, QuotaReservation, Subscription
 from billing.quota import available_credits, check_quota, current_period, release, usage
 
 
@@ -48,6 +49,14 @@ def test_release_gives_back_only_a_reservation_still_reserved(app_sessions):
     with app_sessions() as session:
         assert usage(session, organization).analyses_used == 2
         assert usage(session, other).analyses_used == 1
+        statuses = dict(
+            session.execute(
+                select(QuotaReservation.submission_id, QuotaReservation.status).where(
+                    QuotaReservation.organization_id == organization
+                )
+            ).all()
+        )
+        assert statuses == {"kept": "reserved", "given-back": "released", "consumed": "consumed"}
     with app_sessions.begin() as session:
         release(session, other, "kept")  # another organization's submission of the same id: not ours to release
         check_quota(session, other, "kept")

@@ -209,3 +209,8 @@ def test_an_advisory_seen_for_a_component_does_not_stop_the_next_advisory():
     later = advisory("Z-9", [pypi("lib", [{"introduced": "0"}])])
     report = match_components([component("r", "lib", "1.2")], AdvisoryDatabase([repeated, later]))
     assert [m.advisory_id for m in report.matches] == ["A-1", "Z-9"]
+
+
+def test_the_lowest_fix_is_chosen_by_version_not_by_spelling():
+    affected = entry([("ECOSYSTEM", [{"introduced": "3"}, {"fixed": "2.10"}, {"fixed": "2.9"}])], versions=["2.0"])
+    assert affected_by("PyPI", "2.0", affected).fixed == "2.9"
