@@ -45,6 +45,7 @@ VEX_STATEMENTS = Document("vex.statements.json", JSON, "vex_document", Scope.RUN
 OPENVEX = Document("vex.openvex.json", JSON, "vex_document", Scope.RUN, "openvex")
 CYCLONEDX_VEX = Document("vex.cdx.json", CYCLONEDX, "vex_document", Scope.RUN, "cyclonedx")
 ADVISORY_SNAPSHOT = Document("osv.jsonl.gz", "application/gzip", "vulnerability_db", Scope.SNAPSHOT, "snapshot")
+ADVISORY_INDEX = Document("osv.sqlite", "application/vnd.sqlite3", "vulnerability_db", Scope.SNAPSHOT, "index")
 
 CATALOGUE: tuple[Document, ...] = (
     IMAGE,
@@ -61,6 +62,7 @@ CATALOGUE: tuple[Document, ...] = (
     OPENVEX,
     CYCLONEDX_VEX,
     ADVISORY_SNAPSHOT,
+    ADVISORY_INDEX,
 )
 SNAPSHOT_FOLDER = "vulnerability-db"
 

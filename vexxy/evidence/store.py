@@ -40,6 +40,14 @@ def _sha256(data: bytes) -> str:
     return hashlib.sha256(data).hexdigest()
 
 
+def _file_sha256(path: Path) -> str:
+    hasher = hashlib.sha256()
+    with open(path, "rb") as handle:
+        while chunk := handle.read(1 << 20):
+            hasher.update(chunk)
+    return hasher.hexdigest()
+
+
 class DocumentStore:
     def __init__(self, root: str | Path):
         self.root = Path(root).expanduser()
@@ -73,6 +81,27 @@ class DocumentStore:
         finally:
             os.unlink(tmp)
         return StoredDocument(str(target), _sha256(data), len(data))
+
+    def put_file(self, location: PurePosixPath, source: Path) -> StoredDocument:
+        """Publish a finished file too large to hold in memory (same rules as `put`); `source` is consumed.
+
+        An existing document with other bytes is refused, like `put` (and `source` is left in place).
+        """
+        target = self.path(location)
+        target.parent.mkdir(parents=True, exist_ok=True)
+        sha256, size = _file_sha256(source), source.stat().st_size
+        os.chmod(source, 0o444)
+        try:
+            os.link(source, target)
+        except FileExistsError:
+            existing = _file_sha256(target)
+            if existing != sha256:
+                raise EvidenceConflict(
+                    f"Evidence {location} already exists with other content (stored sha256:{existing}, new sha256:{sha256}).",
+                    hint="Stored documents are immutable; each analysis run writes its own folder.",
+                ) from None
+        source.unlink()
+        return StoredDocument(str(target), sha256, size)
 
     def exists(self, location: PurePosixPath) -> bool:
         return self.path(location).is_file()

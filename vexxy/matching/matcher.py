@@ -4,11 +4,11 @@ from __future__ import annotations
 
 from collections import Counter
 from dataclasses import asdict, dataclass, field
-from typing import Any
+from typing import Any, Protocol
 
 from vexxy.matching.ranges import affected_by
 from vexxy.matching.versions import UnorderableVersion, version_class
-from vexxy.osv.database import AdvisoryDatabase
+from vexxy.osv.records import Advisory, AffectedPackage
 from vexxy.sbom.components import Component
 
 
@@ -61,7 +61,13 @@ def vulnerability_name(advisory_id: str, aliases: tuple[str, ...]) -> str:
     return cves[0] if cves else advisory_id
 
 
-def match_components(components: list[Component], database: AdvisoryDatabase) -> MatchReport:
+class AdvisoryLookup(Protocol):
+    """What matching asks of advisories: the in-memory `AdvisoryDatabase` or the on-disk `AdvisoryIndex`."""
+
+    def candidates(self, ecosystem: str, name: str) -> list[tuple[Advisory, AffectedPackage]]: ...
+
+
+def match_components(components: list[Component], database: AdvisoryLookup) -> MatchReport:
     report = MatchReport()
     seen: set[tuple[str, str]] = set()
     for component in components:

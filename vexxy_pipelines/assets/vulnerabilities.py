@@ -1,30 +1,42 @@
-"""The `vulnerabilities` asset: the image's components matched against the advisory snapshot."""
-
-from functools import lru_cache
+"""The `vulnerabilities` asset: the image's components matched against the advisory snapshot's index."""
 
 from dagster import AssetExecutionContext, Failure, MaterializeResult, MetadataValue, asset
 
-from vexxy.evidence.documents import ADVISORY_SNAPSHOT, SYFT_SBOM, VULNERABILITIES, snapshot_location
-from vexxy.evidence.store import DocumentStore
+from vexxy.evidence.documents import ADVISORY_INDEX, ADVISORY_SNAPSHOT, SYFT_SBOM, VULNERABILITIES
 from vexxy.matching.matcher import match_components
-from vexxy.osv.database import AdvisoryDatabase
+from vexxy.osv.index import AdvisoryIndex, open_verified
 from vexxy.sbom.components import components_from_syft
 from vexxy_pipelines.assets.sbom import sbom
 from vexxy_pipelines.assets.vulnerability_db import vulnerability_db
+from vexxy_pipelines.failures import fail_clearly
 from vexxy_pipelines.lineage import consumed_materialization
 from vexxy_pipelines.metadata import md_table
 from vexxy_pipelines.partitions import image_partitions
 from vexxy_pipelines.resources.evidence_store import EvidenceStore, recorded_sha256
 
-
-@lru_cache(maxsize=2)
-def _load_database(root: str, content_hash: str, sha256: str | None) -> AdvisoryDatabase:
-    data = DocumentStore(root).get(snapshot_location(ADVISORY_SNAPSHOT, content_hash), sha256)
-    return AdvisoryDatabase.from_snapshot(data)
+_OPEN: dict[tuple, AdvisoryIndex] = {}
 
 
-def current_database(context: AssetExecutionContext, evidence: EvidenceStore) -> tuple[str, AdvisoryDatabase]:
-    """The advisory snapshot of the `vulnerability_db` materialization this run consumes."""
+def open_index(evidence: EvidenceStore, content_hash: str, index_sha256: str, snapshot_sha256: str, log) -> AdvisoryIndex:
+    """The snapshot's index, its checksum verified once per process (and whenever the file changes); rebuilt if damaged."""
+    path = evidence.snapshot_path(ADVISORY_INDEX, content_hash)
+    stat = path.stat() if path.exists() else None
+    key = (str(path), index_sha256, stat and (stat.st_ino, stat.st_size, stat.st_mtime_ns))
+    if key in _OPEN:
+        return _OPEN[key]
+    with fail_clearly(f"advisory index {content_hash[:12]}"):
+        index, _rebuilt = open_verified(
+            path, index_sha256, evidence.snapshot_path(ADVISORY_SNAPSHOT, content_hash), snapshot_sha256, content_hash, log=log
+        )
+    for stale in list(_OPEN):
+        _OPEN.pop(stale).close()
+    final = path.stat()
+    _OPEN[(str(path), index_sha256, (final.st_ino, final.st_size, final.st_mtime_ns))] = index
+    return index
+
+
+def current_database(context: AssetExecutionContext, evidence: EvidenceStore) -> tuple[str, AdvisoryIndex]:
+    """The advisory index of the `vulnerability_db` materialization this run consumes."""
     record = consumed_materialization(context.instance, context.run.run_id, ADVISORY_SNAPSHOT.asset, None)
     if record is None:
         raise Failure(
@@ -33,7 +45,14 @@ def current_database(context: AssetExecutionContext, evidence: EvidenceStore) ->
             allow_retries=False,
         )
     content_hash = str(record.asset_materialization.metadata["content_hash"].value)
-    return content_hash, _load_database(evidence.root, content_hash, recorded_sha256(record, ADVISORY_SNAPSHOT))
+    index_sha256, snapshot_sha256 = recorded_sha256(record, ADVISORY_INDEX), recorded_sha256(record, ADVISORY_SNAPSHOT)
+    if index_sha256 is None or snapshot_sha256 is None:
+        raise Failure(
+            description="The vulnerability database was loaded by an earlier version, without an index.",
+            metadata={"what_to_do": "Materialize `vulnerability_db` again (or run `vexxy db update`)."},
+            allow_retries=False,
+        )
+    return content_hash, open_index(evidence, content_hash, index_sha256, snapshot_sha256, context.log.warning)
 
 
 @asset(partitions_def=image_partitions, group_name="analysis", deps=[sbom, vulnerability_db], kinds={"osv"})

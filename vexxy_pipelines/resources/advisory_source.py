@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 from dagster import ConfigurableResource
 from pydantic import Field
 
-from vexxy.osv.loader import LoadReport, load_advisories
+from vexxy.osv.index import BuiltIndex, build_index
+from vexxy.osv.loader import LoadReport, iter_advisories, load_advisories
 
 
 class OsvSourceResource(ConfigurableResource):
@@ -13,3 +16,8 @@ class OsvSourceResource(ConfigurableResource):
 
     def load(self) -> LoadReport:
         return load_advisories(self.source)
+
+    def build_index(self, index_path: Path, snapshot_path: Path) -> tuple[BuiltIndex, LoadReport]:
+        """Stream every record of the source into an index and its sorted snapshot."""
+        report = LoadReport()
+        return build_index(iter_advisories(self.source, report), index_path, snapshot_path), report

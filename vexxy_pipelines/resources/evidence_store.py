@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 from dagster import AssetExecutionContext, ConfigurableResource, EventLogRecord, Failure, MetadataValue
@@ -61,6 +62,14 @@ class EvidenceStore(ConfigurableResource):
     def write_snapshot(self, document: Document, content_hash: str, data: bytes) -> StoredObject:
         stored = self.documents().put(snapshot_location(document, content_hash), data)
         return StoredObject(document, stored.path, stored.sha256, stored.size)
+
+    def write_snapshot_file(self, document: Document, content_hash: str, source: Path) -> StoredObject:
+        """A content-addressed document from a finished file (the advisory index is hundreds of MB)."""
+        stored = self.documents().put_file(snapshot_location(document, content_hash), source)
+        return StoredObject(document, stored.path, stored.sha256, stored.size)
+
+    def snapshot_path(self, document: Document, content_hash: str) -> Path:
+        return self.documents().path(snapshot_location(document, content_hash))
 
     def read_recorded(self, record: EventLogRecord, document: Document) -> bytes | None:
         """`document` as written by the materialization `record` (None when that materialization has none)."""
