@@ -48,27 +48,36 @@ def _instance():
 
 
 def _run_job(instance, job_name: str, *, partition_key: str | None, tags: dict[str, str], steps: tuple[str, ...]):
-    """Execute a job in this process against `instance`, showing step progress; returns the result."""
-    from dagster import RunsFilter
+    """Execute a job from this process against `instance`, showing step progress; returns the result.
 
+    `analyze_image` runs with its own executor (step processes, `sbom` beside the sandbox), so
+    every step that is running at a moment is shown; other jobs run in this process.
+    """
+    from dagster import RunsFilter, execute_job, reconstructable
+
+    from vexxy_pipelines import definitions
     from vexxy_pipelines import tags as run_tags
-    from vexxy_pipelines.definitions import defs
     from vexxy_pipelines.steps import step_progress
 
     invocation = uuid.uuid4().hex
     tags = {**tags, run_tags.INVOCATION: invocation}
-    job = defs.resolve_job_def(job_name)
     holder: dict = {}
+    run_config = {"loggers": {"console": {"config": {"log_level": "WARNING"}}}}
 
     def work() -> None:
         try:
-            holder["result"] = job.execute_in_process(
-                instance=instance,
-                partition_key=partition_key,
-                tags=tags,
-                raise_on_error=False,
-                run_config={"loggers": {"console": {"config": {"log_level": "WARNING"}}}},
-            )
+            if job_name == "analyze_image":
+                holder["result"] = execute_job(
+                    reconstructable(definitions.reconstructable_analyze_image),
+                    instance=instance,
+                    tags={**tags, **({"dagster/partition": partition_key} if partition_key else {})},
+                    run_config=run_config,
+                    raise_on_error=False,
+                )
+            else:
+                holder["result"] = definitions.defs.resolve_job_def(job_name).execute_in_process(
+                    instance=instance, partition_key=partition_key, tags=tags, raise_on_error=False, run_config=run_config
+                )
         except BaseException as exc:  # surfaced in the main thread
             holder["error"] = exc
 
@@ -86,9 +95,7 @@ def _run_job(instance, job_name: str, *, partition_key: str | None, tags: dict[s
             for step in progress.done[shown:]:
                 console.print(f"  [green]✓[/] {step}")
             shown = len(progress.done)
-            status.update(
-                f"[bold]{job_name}[/] {shown}/{len(steps)} steps · running {progress.current or '...'} (run {run_id[:8]})"
-            )
+            status.update(progress_line(job_name, progress.running, shown, len(steps), run_id))
     if "error" in holder:
         raise holder["error"]
     return holder["result"]
@@ -130,6 +137,11 @@ def _documents_of_run(instance, run_id: str, partition: str) -> dict:
                 location = run_location(document, digest_hex(partition), run_id)
                 found[document] = (store.path(location), store.get(location, sha256))
     return found
+
+
+def progress_line(job_name: str, running: tuple[str, ...], done: int, total: int, run_id: str) -> str:
+    """Every step started and not finished is named: `sbom` and `sandbox_session` run together."""
+    return f"[bold]{job_name}[/] {done}/{total} steps · running {', '.join(running) or '...'} (run {run_id[:8]})"
 
 
 def _failure_message(instance, result) -> str:

@@ -45,3 +45,13 @@ defs = Definitions(
     resources=resources_for(),
     executor=executor_for(),
 )
+
+
+def reconstructable_analyze_image():
+    """`analyze_image` as its step processes rebuild it (`dagster.reconstructable` needs a module-level function)."""
+    return defs.resolve_job_def("analyze_image")
+
+
+def reconstructable_reevaluate_image():
+    """`reevaluate_image` for `dagster.execute_job` from another process."""
+    return defs.resolve_job_def("reevaluate_image")

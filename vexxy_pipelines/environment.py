@@ -12,7 +12,7 @@ from __future__ import annotations
 import os
 from typing import Any
 
-from dagster import EnvVar, ExecutorDefinition
+from dagster import EnvVar, ExecutorDefinition, multiprocess_executor
 from dagster_k8s import k8s_job_executor
 
 from vexxy import settings
@@ -152,3 +152,16 @@ EXECUTOR_BY_DEPLOYMENT: dict[str, ExecutorDefinition] = {"production": k8s_job_e
 
 def executor_for(deployment: str | None = None) -> ExecutorDefinition | None:
     return EXECUTOR_BY_DEPLOYMENT.get(deployment or deployment_name())
+
+
+# `analyze_image` elsewhere: `sbom` and the sandbox session both need only `image`, so two step
+# processes let Syft inventory the image while the sandbox observes it. Step processes fork from a
+# server that has already imported the code, so a step starts in well under a second.
+LOCAL_ANALYSIS_EXECUTOR = multiprocess_executor.configured(
+    {"max_concurrent": 2, "start_method": {"forkserver": {"preload_modules": ["vexxy_pipelines.definitions"]}}},
+    name="analysis_executor",
+)
+
+
+def analysis_executor_for(deployment: str | None = None) -> ExecutorDefinition:
+    return EXECUTOR_BY_DEPLOYMENT.get(deployment or deployment_name(), LOCAL_ANALYSIS_EXECUTOR)

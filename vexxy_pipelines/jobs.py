@@ -12,11 +12,13 @@ from vexxy_pipelines.assets.sbom import sbom
 from vexxy_pipelines.assets.vex import vex_document
 from vexxy_pipelines.assets.vulnerabilities import vulnerabilities
 from vexxy_pipelines.assets.vulnerability_db import vulnerability_db
+from vexxy_pipelines.environment import analysis_executor_for
 
 analyze_image_job = define_asset_job(
     "analyze_image",
     selection=AssetSelection.assets(image, sbom, sandbox_session, filtered_sbom, vulnerabilities, vex_document, billing_record),
     description="Resolve, inventory, run in the sandbox, match, write the evidence-backed VEX of one image and bill it.",
+    executor_def=analysis_executor_for(),
 )
 
 refresh_vulnerability_db_job = define_asset_job(

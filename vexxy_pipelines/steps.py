@@ -15,6 +15,7 @@ VULNERABILITY_DB_STEPS = ("vulnerability_db",)
 class StepProgress:
     done: tuple[str, ...]  # in the order they succeeded
     current: str | None  # the last step started and not yet done
+    running: tuple[str, ...] = ()  # every step started and not yet done (`sbom` and the sandbox run together)
 
     def percent(self, steps: tuple[str, ...] = ANALYSIS_STEPS) -> int:
         return int(100 * len(set(self.done) & set(steps)) / len(steps))
@@ -31,8 +32,8 @@ def step_progress(instance: DagsterInstance, run_id: str) -> StepProgress:
                 done.append(event.step_key)
         else:
             started.append(event.step_key)
-    current = next((step for step in reversed(started) if step not in done), None)
-    return StepProgress(tuple(done), current)
+    running = tuple(step for step in started if step not in done)
+    return StepProgress(tuple(done), running[-1] if running else None, running)
 
 
 def failing_step(instance: DagsterInstance, run_id: str) -> tuple[str, str]:

@@ -8,7 +8,7 @@ from stored_documents import latest_document_path
 
 from vexxy.evidence.documents import OPENVEX
 from vexxy.vex.validation import cyclonedx_errors, openvex_errors
-from vexxy_pipelines.cli import main
+from vexxy_pipelines.cli import main, progress_line
 from vexxy_pipelines.instance import ensure_dagster_home
 from vexxy_pipelines.partitions import image_partitions
 
@@ -36,6 +36,21 @@ def test_demo_image_analysis_produces_valid_vex(analyzed, demo_image):
     assert cyclonedx_errors((analyzed / "sbom.cdx.json").read_text()) == []
     assert json.loads((analyzed / "sbom.cdx.json").read_text())["specVersion"] == "1.6"
     assert json.loads((analyzed / "sbom.syft.json").read_text())["artifacts"]
+
+
+def test_sbom_and_the_sandbox_run_at_the_same_time(analyzed, demo_image):
+    """Syft inventories the image while the sandbox observes it: each step starts before the other ends."""
+    instance = DagsterInstance.get()
+    run_id = instance.get_latest_materialization_event(AssetKey("sbom")).run_id
+    assert instance.get_latest_materialization_event(AssetKey("execution_profile")).run_id == run_id
+    records = instance.get_records_for_run(run_id, of_type={DagsterEventType.STEP_START, DagsterEventType.STEP_SUCCESS}).records
+    at = {(r.event_log_entry.step_key, r.event_log_entry.dagster_event.event_type): r.timestamp for r in records}
+    sbom_start, sbom_end = at[("sbom", DagsterEventType.STEP_START)], at[("sbom", DagsterEventType.STEP_SUCCESS)]
+    sandbox_start = at[("sandbox_session", DagsterEventType.STEP_START)]
+    sandbox_end = at[("sandbox_session", DagsterEventType.STEP_SUCCESS)]
+    assert sbom_start < sandbox_end and sandbox_start < sbom_end
+    line = progress_line("analyze_image", ["image", "sbom", "sandbox_session"], {"image"}, 7, run_id)
+    assert "running sbom, sandbox_session" in line and "1/7 steps" in line
 
 
 def test_materializations_carry_metadata_checksums_and_checks(analyzed, demo_image):

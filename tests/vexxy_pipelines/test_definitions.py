@@ -33,6 +33,12 @@ def test_asset_graph():
     }
     assert graph.get(AssetKey("filtered_sbom")).parent_keys == {AssetKey("sbom"), AssetKey("execution_profile")}
     assert graph.get(AssetKey("vulnerabilities")).parent_keys == {AssetKey("sbom"), AssetKey("vulnerability_db")}
+    # The sandbox needs only the image, so it runs beside `sbom` (two step processes).
+    assert graph.get(AssetKey("execution_profile")).parent_keys == {AssetKey("image")}
+    assert graph.get(AssetKey("fuzz_findings")).parent_keys == {AssetKey("image")}
+    executor = defs.resolve_job_def("analyze_image").executor_def
+    assert executor.name == "analysis_executor"
+    assert executor.apply_config_mapping({}).value["config"]["max_concurrent"] == 2
     assert graph.get(AssetKey("vulnerability_db")).partitions_def is None
     assert graph.get(AssetKey("image")).partitions_def.name == "images"
 

@@ -7,6 +7,7 @@ from dagster import AssetCheckResult, AssetCheckSpec, AssetExecutionContext, Mat
 from vexxy.evidence.documents import COMPONENT_USAGE, CYCLONEDX_SBOM, EXECUTION_PROFILE, FILTERED_SBOM, ROOTFS_SYMLINKS, SYFT_SBOM
 from vexxy.evidence.filtered_sbom import filter_cyclonedx, missing_from_full
 from vexxy.evidence.mapping import LOADED, NOT_LOADED, UNKNOWN, map_profile
+from vexxy.fuzzing.coverage import package_coverage_gain
 from vexxy.sbom.components import components_from_syft
 from vexxy.vex.validation import cyclonedx_errors
 from vexxy_pipelines.assets.sbom import sbom
@@ -35,11 +36,13 @@ def filtered_sbom(context: AssetExecutionContext, evidence: EvidenceStore) -> Ma
     usage = map_profile(
         components_from_syft(evidence.read_json(context, SYFT_SBOM)), profile, evidence.read_json(context, ROOTFS_SYMLINKS)
     )
+    per_package = sorted((u for u in usage.components if u.files_loaded), key=lambda u: -len(u.files_loaded))
+    fuzzing_gain = package_coverage_gain(usage)
     full = evidence.read_json(context, CYCLONEDX_SBOM)
     filtered = filter_cyclonedx(full, usage)
     text = json.dumps(filtered, indent=2)
     stored = evidence.write(context, FILTERED_SBOM, text.encode())
-    usage_stored = evidence.write_json(context, COMPONENT_USAGE, usage.to_dict())
+    usage_stored = evidence.write_json(context, COMPONENT_USAGE, {**usage.to_dict(), "fuzzing": fuzzing_gain.to_dict()})
     counts = {status: sum(1 for c in usage.components if c.status == status) for status in (LOADED, NOT_LOADED, UNKNOWN)}
     missing = missing_from_full(filtered, full)
     schema_errors = cyclonedx_errors(text)
@@ -51,6 +54,7 @@ def filtered_sbom(context: AssetExecutionContext, evidence: EvidenceStore) -> Ma
             "components_not_loaded": MetadataValue.int(counts[NOT_LOADED]),
             "components_unknown": MetadataValue.int(counts[UNKNOWN]),
             "files_not_owned_by_any_package": MetadataValue.int(len(usage.unowned_paths)),
+            "packages_first_loaded_while_fuzzing": MetadataValue.int(len(fuzzing_gain.packages_first_loaded_fuzzing)),
             "profile_complete": profile["complete"],
             "profile_digest": profile["digest"],
             "loaded": md_table(
@@ -60,6 +64,11 @@ def filtered_sbom(context: AssetExecutionContext, evidence: EvidenceStore) -> Ma
                     for c in usage.components
                     if c.status == LOADED
                 ],
+            ),
+            "files_per_package": md_table(
+                ["package", "files loaded", "of", "shared objects"],
+                [(u.purl, len(u.files_loaded), u.files_known, u.shared_objects_loaded) for u in per_package],
+                limit=20,
             ),
             **stored.metadata(),
             **usage_stored.metadata(),

@@ -12,17 +12,14 @@ from dagster import (
     multi_asset,
 )
 
-from vexxy.evidence.documents import EXECUTION_PROFILE, FUZZ_FINDINGS, FUZZ_FINDINGS_SARIF, IMAGE, ROOTFS_SYMLINKS, SYFT_SBOM
-from vexxy.evidence.mapping import map_profile
+from vexxy.evidence.documents import EXECUTION_PROFILE, FUZZ_FINDINGS, FUZZ_FINDINGS_SARIF, IMAGE, ROOTFS_SYMLINKS
 from vexxy.fuzzing.coverage import coverage_gain
 from vexxy.fuzzing.drive import drive
 from vexxy.fuzzing.findings import FuzzReport
 from vexxy.fuzzing.sarif import sarif_errors, to_sarif
 from vexxy.oci.image import ResolvedImage
-from vexxy.sbom.components import components_from_syft
 from vexxy_pipelines import tags as run_tags
 from vexxy_pipelines.assets.image import image
-from vexxy_pipelines.assets.sbom import sbom
 from vexxy_pipelines.failures import fail_clearly
 from vexxy_pipelines.metadata import md_table
 from vexxy_pipelines.partitions import image_partitions
@@ -37,7 +34,7 @@ from vexxy_pipelines.step_resources import SANDBOX_STEP
     specs=[
         AssetSpec(
             "execution_profile",
-            deps=[image, sbom],
+            deps=[image],
             group_name="runtime",
             kinds={"runc"},
             description="What the workload really executed and opened, observed in the sandbox.",
@@ -62,7 +59,11 @@ def sandbox_session(
     registry: RegistryResource,
     evidence: EvidenceStore,
 ):
-    """Run the image in the sandbox once, observing it while a web scanner drives it."""
+    """Run the image in the sandbox once, observing it while a web scanner drives it.
+
+    It needs only the image, so it runs while Syft inventories the same image; which packages
+    the observed files belong to is worked out downstream, in `filtered_sbom`.
+    """
     resolved = ResolvedImage.from_dict(evidence.read_json(context, IMAGE))
     fuzzing: dict[str, FuzzReport] = {}
     tags = context.run.tags if context.run else {}  # per-analysis choices a submission made within its tier
@@ -83,8 +84,6 @@ def sandbox_session(
     profile = run.profile
     stored = evidence.write_json(context, EXECUTION_PROFILE, profile)
     stored_symlinks = evidence.write_json(context, ROOTFS_SYMLINKS, run.symlinks)
-    usage = map_profile(components_from_syft(evidence.read_json(context, SYFT_SBOM)), profile, run.symlinks)
-    per_package = sorted((u for u in usage.components if u.files_loaded), key=lambda u: -len(u.files_loaded))
     execs = sorted(profile["container"]["execs"], key=lambda e: -profile["observations"]["execs"][e["path"]]["count"])
     readiness, window = profile["readiness"], profile["window"]
     yield MaterializeResult(
@@ -96,18 +95,12 @@ def sandbox_session(
             "window": f"{window['observed_seconds']} s of {window['configured_seconds']} s, ended by {window['ended_by']}",
             "files_opened": MetadataValue.int(len(profile["container"]["opens"])),
             "programs_executed": MetadataValue.int(len(execs)),
-            "packages_loaded": MetadataValue.int(len(per_package)),
             "outbound_attempts": MetadataValue.int(len(profile["outbound_attempts"])),
             "profile_digest": profile["digest"],
             "top_executed": md_table(
                 ["program", "args", "count"],
                 [(e["path"], " ".join(e["args"]), profile["observations"]["execs"][e["path"]]["count"]) for e in execs],
                 limit=10,
-            ),
-            "files_per_package": md_table(
-                ["package", "files loaded", "of", "shared objects"],
-                [(u.purl, len(u.files_loaded), u.files_known, u.shared_objects_loaded) for u in per_package],
-                limit=20,
             ),
             **(
                 {"resource_events": MetadataValue.text("\n".join(profile["resource_events"]))}
@@ -133,7 +126,7 @@ def sandbox_session(
     )
     if report.status in ("failed", "partial"):
         context.log.warning(f"Web scan {report.status}: {report.reason}")
-    gain = coverage_gain(profile, usage)
+    gain = coverage_gain(profile)
     sarif = to_sarif(report)
     problems = sarif_errors(sarif)
     stored_findings = evidence.write_json(context, FUZZ_FINDINGS, {**report.to_dict(), "coverage": gain.to_dict()})
@@ -148,7 +141,6 @@ def sandbox_session(
             "files_first_seen_while_fuzzing": MetadataValue.int(gain.files_first_seen_fuzzing),
             "files_seen_while_idle": MetadataValue.int(gain.files_idle),
             "file_coverage_gain_percent": MetadataValue.float(gain.file_gain_percent),
-            "packages_first_loaded_while_fuzzing": MetadataValue.int(len(gain.packages_first_loaded_fuzzing)),
             "out_of_scope_findings_dropped": MetadataValue.int(report.out_of_scope_dropped),
             "top_findings": md_table(
                 ["risk", "finding", "CWE", "method", "url", "parameter"],

@@ -20,7 +20,7 @@ def test_the_catalogue_names_each_document_once():
     assert all(count == 1 for count in Counter((d.asset, d.key) for d in CATALOGUE).values())
     assert {d.name for d in produced_by("vex_document")} == {"vex.statements.json", "vex.openvex.json", "vex.cdx.json"}
     assert documents.FUZZ_FINDINGS_SARIF.media_type == "application/sarif+json"
-    assert [d for d in CATALOGUE if d.scope is Scope.SNAPSHOT] == [documents.ADVISORY_SNAPSHOT]
+    assert [d for d in CATALOGUE if d.scope is Scope.SNAPSHOT] == [documents.ADVISORY_SNAPSHOT, documents.ADVISORY_INDEX]
 
 
 def test_documents_live_in_their_runs_folder():
