@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from functools import lru_cache
+
 from univers import versions as uv
 
 _BY_ECOSYSTEM: dict[str, type[uv.Version]] = {
@@ -29,8 +31,13 @@ def version_class(ecosystem: str) -> type[uv.Version] | None:
     return _BY_ECOSYSTEM.get(ecosystem.split(":", 1)[0])
 
 
+@lru_cache(maxsize=262144)
 def parse_version(ecosystem: str, text: str, range_type: str = "ECOSYSTEM") -> uv.Version:
-    """Parse `text` with the ordering of `ecosystem` (SEMVER ranges always use semver)."""
+    """Parse `text` with the ordering of `ecosystem` (SEMVER ranges always use semver).
+
+    Cached: matching an SBOM against all of OSV parses the same range bounds over and over, and
+    univers' versions are immutable.
+    """
     cls = uv.SemverVersion if range_type == "SEMVER" else version_class(ecosystem)
     if cls is None:
         raise UnorderableVersion(f"no version ordering is known for ecosystem {ecosystem!r}")
