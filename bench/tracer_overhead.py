@@ -1,10 +1,12 @@
-"""Tracer overhead: the demo web app in the sandbox under load, traced versus untraced.
+"""Tracer overhead: web apps in the sandbox under load, traced versus untraced.
 
-Runs the demo image (Debian + python3 + Jinja2 web app) in the local sandbox twice per round,
-once with the fanotify tracer and once without, drives it with `wrk` from the host for a fixed
-time, and prints requests/s for both and the traced/untraced ratio (target: >= 0.9).
+Three apps on the demo's Debian + python3 + Jinja2 base: `demo` (renders an in-memory template:
+no file opened per request), `files` (opens four templates and two static files per request) and
+`exec` (runs a program per request). Each runs in the local sandbox twice per round, once with
+the fanotify tracer and once without, driven by `wrk` from the host for a fixed time; the bench
+prints requests/s for both and the traced/untraced ratio (target: >= 0.95).
 
-    sudo .venv/bin/python bench/tracer_overhead.py [--seconds 10] [--rounds 3]
+    sudo .venv/bin/python bench/tracer_overhead.py [--apps demo,files,exec] [--seconds 10] [--rounds 3]
 """
 
 from __future__ import annotations
@@ -21,11 +23,18 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from vexxy.demo.images import DEMO, build_and_push  # noqa: E402
+from vexxy.demo.images import DEMO, ImageRecipe, build_and_push  # noqa: E402
 from vexxy.demo.registry import LocalRegistry  # noqa: E402
 from vexxy.oci.registry_client import RegistryClient  # noqa: E402
 from vexxy.sandbox.local import LocalSandbox, SandboxSettings  # noqa: E402
 from vexxy.sandbox.runtime_spec import Limits  # noqa: E402
+
+APPS = Path(__file__).resolve().parent / "apps"
+RECIPES = {
+    "demo": DEMO,
+    "files": ImageRecipe(repository="vexxy/bench-files", tag="1.0", app_dir=APPS / "file_heavy"),
+    "exec": ImageRecipe(repository="vexxy/bench-exec", tag="1.0", app_dir=APPS / "exec_heavy"),
+}
 
 
 def free_port() -> int:
@@ -52,7 +61,7 @@ def measure(sandbox_root: Path, cache: Path, image, traced: bool, seconds: int, 
     sandbox = LocalSandbox(settings, RegistryClient())
     with sandbox.session(image) as workload:
         if workload.readiness.outcome != "ready":
-            raise SystemExit(f"the demo app did not become ready: {workload.readiness}")
+            raise SystemExit(f"the app did not become ready: {workload.readiness}")
         url = f"http://{workload.address}:{workload.ports[0]}/?name=bench"
         load(url, 2, connections)  # warm-up
         rate = load(url, seconds, connections)
@@ -60,36 +69,48 @@ def measure(sandbox_root: Path, cache: Path, image, traced: bool, seconds: int, 
     return rate, seen
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--seconds", type=int, default=10)
-    parser.add_argument("--rounds", type=int, default=3)
-    parser.add_argument("--connections", type=int, default=8)
-    args = parser.parse_args()
+def measure_apps(apps: list[str], seconds: int, rounds: int, connections: int, log=print) -> dict[str, tuple[float, float]]:
+    """Median requests/s (untraced, traced) per app; the two modes alternate within each round."""
     if not shutil.which("wrk"):
         raise SystemExit("wrk is not installed: apt-get install wrk")
+    results: dict[str, tuple[float, float]] = {}
     with tempfile.TemporaryDirectory(prefix="vexxy-bench-") as tmp:
         root = Path(tmp)
         registry = LocalRegistry(root / "registry", free_port()).start()
         try:
-            ref = build_and_push(DEMO, registry.address, log=lambda message: None)
-            image = RegistryClient().resolve(ref)
-            rates: dict[bool, list[float]] = {True: [], False: []}
-            for round_number in range(1, args.rounds + 1):
-                for traced in (False, True):
-                    rate, seen = measure(root / "state", root / "cache", image, traced, args.seconds, args.connections)
-                    rates[traced].append(rate)
-                    label = "traced  " if traced else "untraced"
-                    print(
-                        f"round {round_number}  {label}  {rate:9.1f} req/s" + (f"  ({seen} paths recorded)" if traced else ""),
-                        flush=True,
-                    )
+            for app in apps:
+                ref = build_and_push(RECIPES[app], registry.address, log=lambda message: None)
+                image = RegistryClient().resolve(ref)
+                rates: dict[bool, list[float]] = {True: [], False: []}
+                for round_number in range(1, rounds + 1):
+                    for traced in (False, True):
+                        rate, seen = measure(root / "state", root / "cache", image, traced, seconds, connections)
+                        rates[traced].append(rate)
+                        label = "traced  " if traced else "untraced"
+                        log(
+                            f"  {app:5} round {round_number}  {label}  {rate:9.1f} req/s"
+                            + (f"  ({seen} paths recorded)" if traced else "")
+                        )
+                results[app] = (statistics.median(rates[False]), statistics.median(rates[True]))
         finally:
             registry.stop()
-    untraced, traced = statistics.median(rates[False]), statistics.median(rates[True])
-    print(f"\nuntraced  median {untraced:9.1f} req/s over {args.rounds} x {args.seconds} s")
-    print(f"traced    median {traced:9.1f} req/s over {args.rounds} x {args.seconds} s")
-    print(f"ratio     traced / untraced = {traced / untraced:.3f}  (target >= 0.90)")
+    return results
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--apps", default="demo,files,exec")
+    parser.add_argument("--seconds", type=int, default=10)
+    parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument("--connections", type=int, default=8)
+    args = parser.parse_args()
+    results = measure_apps(args.apps.split(","), args.seconds, args.rounds, args.connections)
+    print()
+    for app, (untraced, traced) in results.items():
+        print(
+            f"{app:5}  untraced {untraced:9.1f} req/s  traced {traced:9.1f} req/s  "
+            f"ratio {traced / untraced:.3f}  (target >= 0.95; medians of {args.rounds} x {args.seconds} s)"
+        )
 
 
 if __name__ == "__main__":
