@@ -5,8 +5,10 @@ import sys
 from pathlib import Path
 
 from dagster import AssetKey
+from dagster_k8s import k8s_job_executor
 
 from vexxy_pipelines.definitions import defs
+from vexxy_pipelines.environment import analysis_executor_for
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -39,6 +41,7 @@ def test_asset_graph():
     executor = defs.resolve_job_def("analyze_image").executor_def
     assert executor.name == "analysis_executor"
     assert executor.apply_config_mapping({}).value["config"]["max_concurrent"] == 2
+    assert analysis_executor_for("production") is k8s_job_executor  # one Job per step, also in parallel
     assert graph.get(AssetKey("vulnerability_db")).partitions_def is None
     assert graph.get(AssetKey("image")).partitions_def.name == "images"
 
