@@ -18,15 +18,15 @@ import tempfile
 import zlib
 from collections import Counter
 from collections.abc import Callable, Iterable, Iterator
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from functools import lru_cache
 from pathlib import Path
 
 from vexxy.errors import VexxyError
 from vexxy.osv.database import normalize_name
-from vexxy.osv.records import Advisory, AffectedPackage
+from vexxy.osv.records import Advisory, AffectedPackage, AffectedRange, RangeEvent
 
-SCHEMA_VERSION = "1"
+SCHEMA_VERSION = "2"
 _CHUNK = 1 << 20
 _BATCH = 2000
 
@@ -109,7 +109,7 @@ def _write_index(lines: Iterable[bytes], index_path: Path, on_line: Callable[[by
                 "CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);"
                 "CREATE TABLE advisories (seq INTEGER PRIMARY KEY, id TEXT NOT NULL, record BLOB NOT NULL);"
                 "CREATE TABLE packages (ecosystem TEXT NOT NULL, name TEXT NOT NULL, seq INTEGER NOT NULL,"
-                " position INTEGER NOT NULL);"
+                " position INTEGER NOT NULL, id TEXT NOT NULL, affected TEXT NOT NULL);"
             )
             hasher = hashlib.sha256()
             ecosystems: Counter[str] = Counter()
@@ -124,7 +124,9 @@ def _write_index(lines: Iterable[bytes], index_path: Path, on_line: Callable[[by
                 advisories += 1
                 rows.append((advisories, advisory.id, zlib.compress(line, 6)))
                 for position, affected in enumerate(advisory.affected):
-                    keys.append((affected.ecosystem, normalize_name(affected.ecosystem, affected.name), advisories, position))
+                    name = normalize_name(affected.ecosystem, affected.name)
+                    compact = json.dumps(asdict(affected), separators=(",", ":"))
+                    keys.append((affected.ecosystem, name, advisories, position, advisory.id, compact))
                 ecosystems.update({a.ecosystem.split(":", 1)[0] for a in advisory.affected})
                 if len(rows) >= _BATCH:
                     packages += _flush(db, rows, keys)
@@ -153,7 +155,7 @@ def _write_index(lines: Iterable[bytes], index_path: Path, on_line: Callable[[by
 
 def _flush(db: sqlite3.Connection, rows: list, keys: list) -> int:
     db.executemany("INSERT INTO advisories VALUES (?, ?, ?)", rows)
-    db.executemany("INSERT INTO packages VALUES (?, ?, ?, ?)", keys)
+    db.executemany("INSERT INTO packages VALUES (?, ?, ?, ?, ?, ?)", keys)
     count = len(keys)
     rows.clear()
     keys.clear()
@@ -185,15 +187,13 @@ class AdvisoryIndex:
         return json.loads(self.meta.get("ecosystems", "{}"))
 
     def candidates(self, ecosystem: str, name: str) -> list[tuple[Advisory, AffectedPackage]]:
+        """Each advisory comes as a stand-in that reads its whole record only when asked for more than its id
+        (most candidates do not match: only the package entry is needed to tell)."""
         rows = self._db.execute(
-            "SELECT seq, position FROM packages WHERE ecosystem = ? AND name = ? ORDER BY seq, position",
+            "SELECT seq, id, affected FROM packages WHERE ecosystem = ? AND name = ? ORDER BY seq, position",
             (ecosystem, normalize_name(ecosystem, name)),
         ).fetchall()
-        found = []
-        for seq, position in rows:
-            advisory = self._advisory(seq)
-            found.append((advisory, advisory.affected[position]))
-        return found
+        return [(_LazyAdvisory(advisory_id, seq, self._advisory), _affected(affected)) for seq, advisory_id, affected in rows]
 
     def _load_advisory(self, seq: int) -> Advisory:
         (record,) = self._db.execute("SELECT record FROM advisories WHERE seq = ?", (seq,)).fetchone()
@@ -201,6 +201,37 @@ class AdvisoryIndex:
 
     def close(self) -> None:
         self._db.close()
+
+
+def _affected(text: str) -> AffectedPackage:
+    data = json.loads(text)
+    return AffectedPackage(
+        ecosystem=data["ecosystem"],
+        name=data["name"],
+        purl=data["purl"],
+        ranges=tuple(
+            AffectedRange(r["type"], tuple(RangeEvent(e["kind"], e["version"]) for e in r["events"])) for r in data["ranges"]
+        ),
+        versions=tuple(data["versions"]),
+    )
+
+
+class _LazyAdvisory:
+    """An `Advisory` whose record is read from the index on first use of anything but its id."""
+
+    __slots__ = ("id", "_seq", "_load")
+
+    def __init__(self, advisory_id: str, seq: int, load: Callable[[int], Advisory]):
+        self.id, self._seq, self._load = advisory_id, seq, load
+
+    def __getattr__(self, name: str):
+        return getattr(self._load(self._seq), name)
+
+    def __eq__(self, other: object) -> bool:
+        return self._load(self._seq) == (other._load(other._seq) if isinstance(other, _LazyAdvisory) else other)
+
+    def __hash__(self) -> int:
+        return hash(self._load(self._seq))
 
 
 def open_verified(
