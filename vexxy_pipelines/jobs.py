@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dagster import AssetSelection, define_asset_job
+from dagster import AssetSelection, define_asset_job, in_process_executor
 
 from vexxy_pipelines.assets.billing import billing_record
 from vexxy_pipelines.assets.filtered_sbom import filtered_sbom
@@ -27,8 +27,11 @@ refresh_vulnerability_db_job = define_asset_job(
     description="Reload the OSV advisories; images are then re-evaluated without new sandbox runs.",
 )
 
+# Re-evaluation is two cheap steps over a range of images: they run in the run's own process
+# (a step process or pod each would cost more than the work).
 reevaluate_image_job = define_asset_job(
     "reevaluate_image",
     selection=AssetSelection.assets(vulnerabilities, vex_document),
-    description="Re-match an image against the current advisories and rewrite its VEX (no new scan).",
+    description="Re-match images against the current advisories and rewrite their VEX (no new scan, no sandbox, no charge).",
+    executor_def=in_process_executor,
 )

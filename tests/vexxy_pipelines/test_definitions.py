@@ -42,6 +42,7 @@ def test_asset_graph():
     assert executor.name == "analysis_executor"
     assert executor.apply_config_mapping({}).value["config"]["max_concurrent"] == 2
     assert analysis_executor_for("production") is k8s_job_executor  # one Job per step, also in parallel
+    assert defs.resolve_job_def("reevaluate_image").executor_def.name == "in_process"  # cheap steps, many images a run
     assert graph.get(AssetKey("vulnerability_db")).partitions_def is None
     assert graph.get(AssetKey("image")).partitions_def.name == "images"
 

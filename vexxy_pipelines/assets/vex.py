@@ -58,53 +58,81 @@ def _errors_result(name: str, errors: list[str]) -> AssetCheckResult:
 )
 def vex_document(context: AssetExecutionContext, evidence: EvidenceStore) -> MaterializeResult:
     """The VEX for the image: one statement per (vulnerability, component), with the evidence behind it."""
-    resolved = ResolvedImage.from_dict(evidence.read_json(context, IMAGE))
-    matched = evidence.read_json(context, VULNERABILITIES)
+    keys = context.partition_keys  # one image, or a range of them when a fleet is re-evaluated
+    problems: dict[str, dict[str, list[str]]] = {"openvex_schema_valid": {}, "cyclonedx_schema_valid": {}}
+    uncovered: dict[str, list[str]] = {}
+    totals = Counter()
+    for key in keys:
+        metadata, openvex_problems, cyclonedx_problems, missing, counts = _vex_for(context, evidence, key)
+        context.add_asset_metadata(metadata, partition_key=key)
+        problems["openvex_schema_valid"][key], problems["cyclonedx_schema_valid"][key] = openvex_problems, cyclonedx_problems
+        uncovered[key] = missing
+        totals.update(counts)
+    prefix = (lambda key: f"{key}: ") if len(keys) > 1 else (lambda key: "")
+    return MaterializeResult(
+        metadata={"images_in_run": MetadataValue.int(len(keys))},
+        check_results=[
+            *(
+                _errors_result(name, [prefix(key) + error for key, errors in by_key.items() for error in errors])
+                for name, by_key in problems.items()
+            ),
+            AssetCheckResult(
+                check_name="one_statement_per_vulnerability",
+                passed=not any(uncovered.values()),
+                metadata={
+                    "matches": MetadataValue.int(totals["matches"]),
+                    "statements": MetadataValue.int(totals["statements"]),
+                    **(
+                        {
+                            "uncovered": MetadataValue.text(
+                                "\n".join(prefix(k) + u for k, us in uncovered.items() for u in us)[:4000]
+                            )
+                        }
+                        if any(uncovered.values())
+                        else {}
+                    ),
+                },
+            ),
+        ],
+    )
+
+
+def _vex_for(context: AssetExecutionContext, evidence: EvidenceStore, key: str):
+    """Build and store one image's VEX: (metadata, OpenVEX errors, CycloneDX errors, uncovered matches, counts)."""
+    resolved = ResolvedImage.from_dict(evidence.read_json(context, IMAGE, key))
+    matched = evidence.read_json(context, VULNERABILITIES, key)
     matches = [VulnerabilityMatch.from_dict(m) for m in matched["matches"]]
-    usage_document = evidence.find_json(context, COMPONENT_USAGE)
+    usage_document = evidence.find_json(context, COMPONENT_USAGE, key)
     usage = UsageReport.from_dict(usage_document) if usage_document is not None else None
     statements = build_statements(matches, ProfileEvidence(usage) if usage else NoRuntimeEvidence())
 
-    stored = [evidence.write_json(context, VEX_STATEMENTS, [s.to_dict() for s in statements])]
+    stored = [evidence.write_json(context, VEX_STATEMENTS, [s.to_dict() for s in statements], key)]
     if statements:
-        previous = evidence.latest_json(context, OPENVEX)  # the VEX published before this one, whichever run made it
+        previous = evidence.latest_json(context, OPENVEX, key)  # the VEX published before this one, whichever run made it
         openvex = render_openvex(resolved, statements, previous=previous)
         openvex_problems = openvex_errors(openvex)
-        stored.append(evidence.write_json(context, OPENVEX, openvex))
+        stored.append(evidence.write_json(context, OPENVEX, openvex, key))
         openvex_version = openvex["version"]
     else:
         # OpenVEX requires at least one statement: with nothing matched there is nothing to publish.
         openvex_problems, openvex_version = [], 0
     cyclonedx = render_cyclonedx_vex(resolved, statements)
-    stored.append(evidence.write(context, CYCLONEDX_VEX, cyclonedx.encode()))
+    stored.append(evidence.write(context, CYCLONEDX_VEX, cyclonedx.encode(), key))
 
     statement_keys = Counter((s.vulnerability, s.component_purl) for s in statements)
     uncovered = sorted({f"{m.advisory_id} on {m.purl}" for m in matches if statement_keys.get(m.key) != 1})
     by_status = Counter(s.status.value for s in statements)
-    return MaterializeResult(
-        metadata={
-            "statements": MetadataValue.int(len(statements)),
-            **{f"status_{status.value}": MetadataValue.int(by_status.get(status.value, 0)) for status in Status},
-            "openvex_version": MetadataValue.int(openvex_version),
-            "vulnerability_db_version": matched["vulnerability_db"],
-            "profile_digest": usage.profile_digest if usage else "none (no runtime evidence)",
-            "statements_table": md_table(
-                ["vulnerability", "component", "status", "why"],
-                [(s.vulnerability, s.component_purl, s.status.value, s.status_notes) for s in statements],
-            ),
-            **{k: v for obj in stored for k, v in obj.metadata().items()},
-        },
-        check_results=[
-            _errors_result("openvex_schema_valid", openvex_problems),
-            _errors_result("cyclonedx_schema_valid", cyclonedx_errors(cyclonedx)),
-            AssetCheckResult(
-                check_name="one_statement_per_vulnerability",
-                passed=not uncovered,
-                metadata={
-                    "matches": MetadataValue.int(len(matches)),
-                    "statements": MetadataValue.int(len(statements)),
-                    **({"uncovered": MetadataValue.text("\n".join(uncovered[:20]))} if uncovered else {}),
-                },
-            ),
-        ],
-    )
+    metadata = {
+        "statements": MetadataValue.int(len(statements)),
+        **{f"status_{status.value}": MetadataValue.int(by_status.get(status.value, 0)) for status in Status},
+        "openvex_version": MetadataValue.int(openvex_version),
+        "vulnerability_db_version": matched["vulnerability_db"],
+        "profile_digest": usage.profile_digest if usage else "none (no runtime evidence)",
+        "statements_table": md_table(
+            ["vulnerability", "component", "status", "why"],
+            [(s.vulnerability, s.component_purl, s.status.value, s.status_notes) for s in statements],
+        ),
+        **{k: v for obj in stored for k, v in obj.metadata().items()},
+    }
+    counts = {"matches": len(matches), "statements": len(statements)}
+    return metadata, openvex_problems, cyclonedx_errors(cyclonedx), uncovered, counts

@@ -55,11 +55,9 @@ def current_database(context: AssetExecutionContext, evidence: EvidenceStore) ->
     return content_hash, open_index(evidence, content_hash, index_sha256, snapshot_sha256, context.log.warning)
 
 
-@asset(partitions_def=image_partitions, group_name="analysis", deps=[sbom, vulnerability_db], kinds={"osv"})
-def vulnerabilities(context: AssetExecutionContext, evidence: EvidenceStore) -> MaterializeResult:
-    """Known vulnerabilities of the image's components, with the range that matched and the fix."""
-    db_version, database = current_database(context, evidence)
-    components = components_from_syft(evidence.read_json(context, SYFT_SBOM))
+def _match_one(context: AssetExecutionContext, evidence: EvidenceStore, key: str, db_version: str, database) -> dict:
+    """Match one image's components and store the matches; returns that partition's metadata."""
+    components = components_from_syft(evidence.read_json(context, SYFT_SBOM, key))
     report = match_components(components, database)
     for purl, why in report.unorderable[:20]:
         context.log.warning(f"Could not order the version of {purl}: {why}")
@@ -73,19 +71,28 @@ def vulnerabilities(context: AssetExecutionContext, evidence: EvidenceStore) -> 
             "unorderable": report.unorderable,
             "matches": [m.to_dict() for m in report.matches],
         },
+        key,
     )
-    return MaterializeResult(
-        metadata={
-            "matches": MetadataValue.int(len(report.matches)),
-            "vulnerable_components": MetadataValue.int(len({m.purl for m in report.matches})),
-            "components_checked": MetadataValue.int(report.components_checked),
-            "unorderable_versions": MetadataValue.int(len(report.unorderable)),
-            "vulnerability_db_version": db_version,
-            "by_ecosystem": md_table(["ecosystem", "matches"], report.by_ecosystem().items()),
-            "matches_table": md_table(
-                ["vulnerability", "advisory", "component", "matched", "fixed in"],
-                [(m.vulnerability, m.advisory_id, m.purl, m.matched, m.fixed or "—") for m in report.matches],
-            ),
-            **stored.metadata(),
-        }
-    )
+    return {
+        "matches": MetadataValue.int(len(report.matches)),
+        "vulnerable_components": MetadataValue.int(len({m.purl for m in report.matches})),
+        "components_checked": MetadataValue.int(report.components_checked),
+        "unorderable_versions": MetadataValue.int(len(report.unorderable)),
+        "vulnerability_db_version": db_version,
+        "by_ecosystem": md_table(["ecosystem", "matches"], report.by_ecosystem().items()),
+        "matches_table": md_table(
+            ["vulnerability", "advisory", "component", "matched", "fixed in"],
+            [(m.vulnerability, m.advisory_id, m.purl, m.matched, m.fixed or "—") for m in report.matches],
+        ),
+        **stored.metadata(),
+    }
+
+
+@asset(partitions_def=image_partitions, group_name="analysis", deps=[sbom, vulnerability_db], kinds={"osv"})
+def vulnerabilities(context: AssetExecutionContext, evidence: EvidenceStore) -> MaterializeResult:
+    """Known vulnerabilities of the image's components, with the range that matched and the fix."""
+    db_version, database = current_database(context, evidence)
+    keys = context.partition_keys  # one image, or a range of them when a fleet is re-evaluated
+    for key in keys:
+        context.add_asset_metadata(_match_one(context, evidence, key, db_version, database), partition_key=key)
+    return MaterializeResult(metadata={"images_in_run": MetadataValue.int(len(keys))})

@@ -51,13 +51,18 @@ class EvidenceStore(ConfigurableResource):
     def documents(self) -> DocumentStore:
         return DocumentStore(self.root)
 
-    def write(self, context: AssetExecutionContext, document: Document, data: bytes) -> StoredObject:
-        location = run_location(document, digest_hex(context.partition_key), context.run.run_id)
+    def write(
+        self, context: AssetExecutionContext, document: Document, data: bytes, partition: str | None = None
+    ) -> StoredObject:
+        """`partition`: one of the run's partitions when it covers a range (a fleet re-evaluation)."""
+        location = run_location(document, digest_hex(partition or context.partition_key), context.run.run_id)
         stored = self.documents().put(location, data)
         return StoredObject(document, stored.path, stored.sha256, stored.size)
 
-    def write_json(self, context: AssetExecutionContext, document: Document, value: Any) -> StoredObject:
-        return self.write(context, document, json.dumps(value, indent=2).encode())
+    def write_json(
+        self, context: AssetExecutionContext, document: Document, value: Any, partition: str | None = None
+    ) -> StoredObject:
+        return self.write(context, document, json.dumps(value, indent=2).encode(), partition)
 
     def write_snapshot(self, document: Document, content_hash: str, data: bytes) -> StoredObject:
         stored = self.documents().put(snapshot_location(document, content_hash), data)
@@ -78,32 +83,33 @@ class EvidenceStore(ConfigurableResource):
             return None
         return self.documents().get(run_location(document, digest_hex(record.partition_key), record.run_id), sha256)
 
-    def find(self, context: AssetExecutionContext, document: Document) -> bytes | None:
+    def find(self, context: AssetExecutionContext, document: Document, partition: str | None = None) -> bytes | None:
         """`document` from the materialization of its asset this run consumes; None if there is none."""
-        record = consumed_materialization(context.instance, context.run.run_id, document.asset, context.partition_key)
+        key = partition or context.partition_key
+        record = consumed_materialization(context.instance, context.run.run_id, document.asset, key)
         return self.read_recorded(record, document) if record is not None else None
 
-    def read(self, context: AssetExecutionContext, document: Document) -> bytes:
-        data = self.find(context, document)
+    def read(self, context: AssetExecutionContext, document: Document, partition: str | None = None) -> bytes:
+        data = self.find(context, document, partition)
         if data is None:
             raise Failure(
-                description=f"{document.name} of {context.partition_key} is missing: `{document.asset}` has not been "
-                "materialized for this image (or wrote no such document).",
+                description=f"{document.name} of {partition or context.partition_key} is missing: "
+                f"`{document.asset}` has not been materialized for this image (or wrote no such document).",
                 metadata={"what_to_do": f"Materialize `{document.asset}` for this partition first."},
                 allow_retries=False,
             )
         return data
 
-    def find_json(self, context: AssetExecutionContext, document: Document) -> Any | None:
-        data = self.find(context, document)
+    def find_json(self, context: AssetExecutionContext, document: Document, partition: str | None = None) -> Any | None:
+        data = self.find(context, document, partition)
         return json.loads(data) if data is not None else None
 
-    def read_json(self, context: AssetExecutionContext, document: Document) -> Any:
-        return json.loads(self.read(context, document))
+    def read_json(self, context: AssetExecutionContext, document: Document, partition: str | None = None) -> Any:
+        return json.loads(self.read(context, document, partition))
 
-    def latest_json(self, context: AssetExecutionContext, document: Document) -> Any | None:
+    def latest_json(self, context: AssetExecutionContext, document: Document, partition: str | None = None) -> Any | None:
         """`document` of the newest materialization of its asset for this partition, whichever run made it."""
-        record = latest_materialization(context.instance, document.asset, context.partition_key)
+        record = latest_materialization(context.instance, document.asset, partition or context.partition_key)
         try:
             data = self.read_recorded(record, document) if record is not None else None
         except EvidenceMissing as exc:  # written before documents were kept per run: start a new history

@@ -1,0 +1,45 @@
+"""A fleet from one analyzed image: its documents copied under other digests, their materializations recorded.
+
+What N analyses of N images would have left in the instance and the evidence store, for testing
+what happens to a fleet (re-evaluation after an advisory refresh) without N sandbox runs.
+"""
+
+import hashlib
+import shutil
+from pathlib import Path
+
+from dagster import AssetMaterialization, MetadataValue, job, op
+
+from vexxy_pipelines.lineage import latest_materialization
+from vexxy_pipelines.partitions import digest_hex, image_partitions
+
+ANALYSIS_ASSETS = ("image", "sbom", "execution_profile", "fuzz_findings", "filtered_sbom", "vulnerabilities", "vex_document")
+
+
+def copy_analyzed_image(instance, key: str, count: int, label: str = "fleet") -> list[str]:
+    """`count` new partitions analyzed exactly like `key`; returns their keys (added in this order)."""
+    source_hex = digest_hex(key)
+    records = {asset: latest_materialization(instance, asset, key) for asset in ANALYSIS_ASSETS}
+    keys = [key.replace(source_hex, hashlib.sha256(f"{label}-{i}".encode()).hexdigest()) for i in range(count)]
+    instance.add_dynamic_partitions(image_partitions.name, keys)
+
+    @op
+    def copy_documents(context):
+        for new_key in keys:
+            for asset, record in records.items():
+                metadata = {}
+                for name, value in record.asset_materialization.metadata.items():
+                    if name.endswith("_path"):
+                        target = str(value.value).replace(source_hex, digest_hex(new_key)).replace(record.run_id, context.run_id)
+                        Path(target).parent.mkdir(parents=True, exist_ok=True)
+                        shutil.copyfile(str(value.value), target)
+                        value = MetadataValue.path(target)
+                    metadata[name] = value
+                context.log_event(AssetMaterialization(asset_key=asset, partition=new_key, metadata=metadata))
+
+    @job(name=f"record_{label}")
+    def record_fleet():
+        copy_documents()
+
+    assert record_fleet.execute_in_process(instance=instance).success
+    return keys
