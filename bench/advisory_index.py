@@ -100,7 +100,9 @@ def phase_match(out: Path, built: dict) -> dict:
     verified = time.perf_counter()
     report = match_components(components, index)
     finished = time.perf_counter()
+    candidates = sum(len(index.candidates(c.ecosystem, c.osv_name)) for c in components)  # after timing
     return {
+        "candidates": candidates,
         "verify_seconds": verified - started,
         "match_seconds": finished - verified,
         "match_rss_mb": _peak_rss_mb(),
@@ -134,7 +136,7 @@ def measure(sizes: list[int], workdir: Path, log=print) -> list[dict]:
         log(
             f"  {size:>7} advisories: build {built['build_seconds']:.1f} s ({built['build_rss_mb']:.0f} MB), "
             f"verify {matched['verify_seconds']:.2f} s, match {matched['match_seconds']:.3f} s "
-            f"({matched['match_rss_mb']:.0f} MB), {matched['matches']} matches"
+            f"({matched['match_rss_mb']:.0f} MB), {matched['candidates']} candidates, {matched['matches']} matches"
         )
     return rows
 

@@ -30,6 +30,11 @@ from vexxy.sandbox.local import LocalSandbox, SandboxSettings  # noqa: E402
 from vexxy.sandbox.runtime_spec import Limits  # noqa: E402
 
 APPS = Path(__file__).resolve().parent / "apps"
+DESCRIPTIONS = {
+    "demo": "demo app (no file opened per request)",
+    "files": "file-heavy app (6 files opened per request)",
+    "exec": "exec-heavy app (a program run per request)",
+}
 RECIPES = {
     "demo": DEMO,
     "files": ImageRecipe(repository="vexxy/bench-files", tag="1.0", app_dir=APPS / "file_heavy"),
