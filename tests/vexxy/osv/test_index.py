@@ -71,13 +71,21 @@ def test_index_matches_exactly_like_the_in_memory_database(bundled):
 
 
 @pytest.mark.slow
-def test_index_matches_every_component_of_the_test_images_like_the_in_memory_database(bundled, demo_syft_json):
+def test_index_matches_every_component_of_the_test_images_like_the_in_memory_database(bundled, demo_syft_json, vulnerable_image):
+    """The demo image (Debian, Jinja2, PyYAML) and the vulnerable app's image, as Syft inventories them."""
+    from vexxy.sbom.syft import SyftScanner
+
     _folder, _built, database, index = bundled
-    components = components_from_syft(demo_syft_json)
-    assert len(components) > 50
-    expected, actual = match_components(components, database), match_components(components, index)
-    assert actual == expected
-    assert {m.vulnerability for m in actual.matches} == {"CVE-2020-28493", "CVE-2020-14343"}
+    vulnerable = SyftScanner().scan_registry_image(vulnerable_image.canonical(), vulnerable_image.registry, "linux/amd64")
+    for syft_json, expected_cves in (
+        (demo_syft_json, {"CVE-2020-28493", "CVE-2020-14343"}),
+        (json.loads(vulnerable.native), set()),
+    ):
+        components = components_from_syft(syft_json)
+        assert len(components) > 50
+        expected, actual = match_components(components, database), match_components(components, index)
+        assert actual == expected
+        assert {m.vulnerability for m in actual.matches} == expected_cves
 
 
 def test_rebuilding_from_the_snapshot_reproduces_the_same_file(bundled, tmp_path):
