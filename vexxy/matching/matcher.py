@@ -75,6 +75,7 @@ def match_components(components: list[Component], database: AdvisoryLookup) -> M
             report.components_without_ecosystem += 1
             continue
         report.components_checked += 1
+        purl = None  # computed for the first match only: parsing purls is not free
         for advisory, affected in database.candidates(component.ecosystem, component.osv_name):
             if (advisory.id, component.ref) in seen:
                 continue
@@ -86,12 +87,13 @@ def match_components(components: list[Component], database: AdvisoryLookup) -> M
             if hit is None:
                 continue
             seen.add((advisory.id, component.ref))
+            purl = purl or component.purl_without_qualifiers
             report.matches.append(
                 VulnerabilityMatch(
                     component_ref=component.ref,
                     component_name=component.name,
                     component_version=component.version,
-                    purl=component.purl_without_qualifiers,
+                    purl=purl,
                     ecosystem=component.ecosystem,
                     advisory_id=advisory.id,
                     aliases=tuple(sorted(set(advisory.aliases))),

@@ -26,7 +26,7 @@ from vexxy.errors import VexxyError
 from vexxy.osv.database import normalize_name
 from vexxy.osv.records import Advisory, AffectedPackage, AffectedRange, RangeEvent
 
-SCHEMA_VERSION = "2"
+SCHEMA_VERSION = "3"
 _CHUNK = 1 << 20
 _BATCH = 2000
 
@@ -107,7 +107,7 @@ def _write_index(lines: Iterable[bytes], index_path: Path, on_line: Callable[[by
             db.executescript(
                 "PRAGMA page_size=4096; PRAGMA journal_mode=OFF; PRAGMA synchronous=OFF; PRAGMA cache_size=-32768;"
                 "CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);"
-                "CREATE TABLE advisories (seq INTEGER PRIMARY KEY, id TEXT NOT NULL, record BLOB NOT NULL);"
+                "CREATE TABLE advisories (seq INTEGER PRIMARY KEY, id TEXT NOT NULL, head TEXT NOT NULL, record BLOB NOT NULL);"
                 "CREATE TABLE packages (ecosystem TEXT NOT NULL, name TEXT NOT NULL, seq INTEGER NOT NULL,"
                 " position INTEGER NOT NULL, id TEXT NOT NULL, affected TEXT NOT NULL);"
             )
@@ -122,7 +122,7 @@ def _write_index(lines: Iterable[bytes], index_path: Path, on_line: Callable[[by
                     on_line(line)
                 advisory = Advisory.from_dict(json.loads(line))
                 advisories += 1
-                rows.append((advisories, advisory.id, zlib.compress(line, 6)))
+                rows.append((advisories, advisory.id, _head(advisory), zlib.compress(line, 6)))
                 for position, affected in enumerate(advisory.affected):
                     name = normalize_name(affected.ecosystem, affected.name)
                     compact = json.dumps(asdict(affected), separators=(",", ":"))
@@ -154,7 +154,7 @@ def _write_index(lines: Iterable[bytes], index_path: Path, on_line: Callable[[by
 
 
 def _flush(db: sqlite3.Connection, rows: list, keys: list) -> int:
-    db.executemany("INSERT INTO advisories VALUES (?, ?, ?)", rows)
+    db.executemany("INSERT INTO advisories VALUES (?, ?, ?, ?)", rows)
     db.executemany("INSERT INTO packages VALUES (?, ?, ?, ?, ?, ?)", keys)
     count = len(keys)
     rows.clear()
@@ -193,7 +193,11 @@ class AdvisoryIndex:
             "SELECT seq, id, affected FROM packages WHERE ecosystem = ? AND name = ? ORDER BY seq, position",
             (ecosystem, normalize_name(ecosystem, name)),
         ).fetchall()
-        return [(_LazyAdvisory(advisory_id, seq, self._advisory), _affected(affected)) for seq, advisory_id, affected in rows]
+        return [(_LazyAdvisory(advisory_id, seq, self), _affected(affected)) for seq, advisory_id, affected in rows]
+
+    def _load_head(self, seq: int) -> dict:
+        (head,) = self._db.execute("SELECT head FROM advisories WHERE seq = ?", (seq,)).fetchone()
+        return json.loads(head)
 
     def _load_advisory(self, seq: int) -> Advisory:
         (record,) = self._db.execute("SELECT record FROM advisories WHERE seq = ?", (seq,)).fetchone()
@@ -201,6 +205,22 @@ class AdvisoryIndex:
 
     def close(self) -> None:
         self._db.close()
+
+
+# What a match reports about its advisory; `details` only when there is no summary to report instead.
+HEAD_FIELDS = ("aliases", "summary", "severity", "modified", "details")
+
+
+def _head(advisory: Advisory) -> str:
+    head = {
+        "aliases": list(advisory.aliases),
+        "summary": advisory.summary,
+        "severity": [dict(s) for s in advisory.severity],
+        "modified": advisory.modified,
+    }
+    if not advisory.summary:
+        head["details"] = advisory.details
+    return json.dumps(head, separators=(",", ":"))
 
 
 def _affected(text: str) -> AffectedPackage:
@@ -217,21 +237,29 @@ def _affected(text: str) -> AffectedPackage:
 
 
 class _LazyAdvisory:
-    """An `Advisory` whose record is read from the index on first use of anything but its id."""
+    """An `Advisory` read from the index on demand: what a match reports from the record's head, the rest
+    from the whole record."""
 
-    __slots__ = ("id", "_seq", "_load")
+    __slots__ = ("id", "_seq", "_index", "_head")
 
-    def __init__(self, advisory_id: str, seq: int, load: Callable[[int], Advisory]):
-        self.id, self._seq, self._load = advisory_id, seq, load
+    def __init__(self, advisory_id: str, seq: int, index: AdvisoryIndex):
+        self.id, self._seq, self._index, self._head = advisory_id, seq, index, None
 
     def __getattr__(self, name: str):
-        return getattr(self._load(self._seq), name)
+        if name in HEAD_FIELDS:
+            if self._head is None:
+                self._head = self._index._load_head(self._seq)
+            if name in self._head:
+                value = self._head[name]
+                return tuple(value) if isinstance(value, list) else value
+        return getattr(self._index._advisory(self._seq), name)
 
     def __eq__(self, other: object) -> bool:
-        return self._load(self._seq) == (other._load(other._seq) if isinstance(other, _LazyAdvisory) else other)
+        mine = self._index._advisory(self._seq)
+        return mine == (other._index._advisory(other._seq) if isinstance(other, _LazyAdvisory) else other)
 
     def __hash__(self) -> int:
-        return hash(self._load(self._seq))
+        return hash(self._index._advisory(self._seq))
 
 
 def open_verified(
