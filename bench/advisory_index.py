@@ -119,11 +119,11 @@ def _child(*args: str) -> dict:
     return json.loads(output.stdout.strip().splitlines()[-1])
 
 
-def measure(sizes: list[int], workdir: Path, log=print) -> list[dict]:
-    """One row per corpus size; the largest corpus is generated once and smaller ones are its prefixes."""
+def measure(sizes: list[int], workdir: Path, log=print, corpora: Path | None = None) -> list[dict]:
+    """One row per corpus size (smaller corpora are prefixes of larger ones); corpora already in `corpora` are reused."""
     rows = []
     for size in sizes:
-        corpus = workdir / f"corpus-{size}"
+        corpus = (corpora or workdir) / f"corpus-{size}"
         if not corpus.exists():
             started = time.perf_counter()
             osv_corpus.write_corpus(size, corpus)

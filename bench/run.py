@@ -27,7 +27,7 @@ import refresh  # noqa: E402
 import time_to_vex  # noqa: E402
 import tracer_overhead  # noqa: E402
 
-FULL = {"sizes": [10_000, 100_000, 250_000], "partitions": 1000, "tracer_seconds": 10, "tracer_rounds": 3}
+FULL = {"sizes": [10_000, 100_000, 250_000], "partitions": 1000, "tracer_seconds": 8, "tracer_rounds": 2}
 QUICK = {"sizes": [1_000, 4_000], "partitions": 12, "tracer_seconds": 2, "tracer_rounds": 1}
 
 
@@ -111,7 +111,7 @@ def table(rows: list[tuple[str, ...]]) -> str:
     return "\n".join(lines)
 
 
-def run(quick: bool, log=print, workdir: Path | None = None) -> str:
+def run(quick: bool, log=print, workdir: Path | None = None, corpora: Path | None = None) -> str:
     scale = QUICK if quick else FULL
     results: dict = {}
     started = time.perf_counter()
@@ -120,7 +120,7 @@ def run(quick: bool, log=print, workdir: Path | None = None) -> str:
         home = Path(tmp) / "home"
         results["time_to_vex"] = time_to_vex.measure(quick, home, log=log)
         log("advisory index ...")
-        results["advisory_index"] = advisory_index.measure(scale["sizes"], Path(tmp), log=log)
+        results["advisory_index"] = advisory_index.measure(scale["sizes"], Path(tmp), log=log, corpora=corpora)
         log(f"refresh of {scale['partitions']} analyzed partitions ...")
         results["refresh"] = refresh.measure(scale["partitions"], time_to_vex.bench_environment(home, quick), log=log)
         log("tracer overhead ...")
@@ -134,8 +134,11 @@ def run(quick: bool, log=print, workdir: Path | None = None) -> str:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="Toy scale: the same code paths in a few minutes.")
+    parser.add_argument("--corpora", type=Path, help="Keep (and reuse) the generated OSV corpora in this directory.")
     args = parser.parse_args()
-    print(run(args.quick, log=lambda message: print(message, file=sys.stderr, flush=True)))
+    if args.corpora:
+        args.corpora.mkdir(parents=True, exist_ok=True)
+    print(run(args.quick, log=lambda message: print(message, file=sys.stderr, flush=True), corpora=args.corpora))
 
 
 if __name__ == "__main__":
