@@ -1,7 +1,9 @@
-"""A fleet from one analyzed image: its documents copied under other digests, their materializations recorded.
+"""A fleet from one analyzed image, in an instance of its own: the image's documents copied under other
+digests (and its own), their materializations recorded there.
 
-What N analyses of N images would have left in the instance and the evidence store, for testing
-what happens to a fleet (re-evaluation after an advisory refresh) without N sandbox runs.
+What N analyses of N images would have left in an instance and the evidence store, for testing
+what happens to a fleet (re-evaluation after an advisory refresh) without N sandbox runs, and
+without adding partitions or materializations to the instance other tests read.
 """
 
 import hashlib
@@ -16,12 +18,12 @@ from vexxy_pipelines.partitions import digest_hex, image_partitions
 ANALYSIS_ASSETS = ("image", "sbom", "execution_profile", "fuzz_findings", "filtered_sbom", "vulnerabilities", "vex_document")
 
 
-def copy_analyzed_image(instance, key: str, count: int, label: str = "fleet") -> list[str]:
-    """`count` new partitions analyzed exactly like `key`; returns their keys (added in this order)."""
+def fleet_of(source, key: str, count: int, target, label: str = "fleet") -> list[str]:
+    """`key` and `count` more partitions analyzed exactly like it in `source`, recorded in `target`; their keys."""
     source_hex = digest_hex(key)
-    records = {asset: latest_materialization(instance, asset, key) for asset in ANALYSIS_ASSETS}
-    keys = [key.replace(source_hex, hashlib.sha256(f"{label}-{i}".encode()).hexdigest()) for i in range(count)]
-    instance.add_dynamic_partitions(image_partitions.name, keys)
+    records = {asset: latest_materialization(source, asset, key) for asset in ANALYSIS_ASSETS}
+    keys = [key, *(key.replace(source_hex, hashlib.sha256(f"{label}-{i}".encode()).hexdigest()) for i in range(count))]
+    target.add_dynamic_partitions(image_partitions.name, keys)
 
     @op
     def copy_documents(context):
@@ -30,10 +32,12 @@ def copy_analyzed_image(instance, key: str, count: int, label: str = "fleet") ->
                 metadata = {}
                 for name, value in record.asset_materialization.metadata.items():
                     if name.endswith("_path"):
-                        target = str(value.value).replace(source_hex, digest_hex(new_key)).replace(record.run_id, context.run_id)
-                        Path(target).parent.mkdir(parents=True, exist_ok=True)
-                        shutil.copyfile(str(value.value), target)
-                        value = MetadataValue.path(target)
+                        target_path = (
+                            str(value.value).replace(source_hex, digest_hex(new_key)).replace(record.run_id, context.run_id)
+                        )
+                        Path(target_path).parent.mkdir(parents=True, exist_ok=True)
+                        shutil.copyfile(str(value.value), target_path)
+                        value = MetadataValue.path(target_path)
                     metadata[name] = value
                 context.log_event(AssetMaterialization(asset_key=asset, partition=new_key, metadata=metadata))
 
@@ -41,5 +45,5 @@ def copy_analyzed_image(instance, key: str, count: int, label: str = "fleet") ->
     def record_fleet():
         copy_documents()
 
-    assert record_fleet.execute_in_process(instance=instance).success
+    assert record_fleet.execute_in_process(instance=target).success
     return keys
