@@ -24,6 +24,7 @@ from vexxy_api.limits import PLAIN_TEXT
 from vexxy_api.registry_routes import INBOX_SECRET_PREFIX
 
 router = APIRouter(prefix="/api/v1", tags=["organization"])
+MAX_NAME = 255  # watched_repositories.registry and .repository
 
 
 class NewApiKey(BaseModel):
@@ -123,6 +124,8 @@ def watch_repository(request: Request, body: WatchRepository, caller: Caller = D
             f"{text!r} names an image, not a repository.",
             f"Watch {ref.name} (every tag of it is analyzed).",
         )
+    if len(ref.registry) > MAX_NAME or len(ref.repository) > MAX_NAME:
+        raise ApiError(422, "invalid_repository", f"A registry and a repository name are at most {MAX_NAME} characters each.")
     refuse_internal_registry(request, ref.registry)
     secret, prefix, secret_hash = new_api_key(INBOX_SECRET_PREFIX) if body.mode == "notify" else (None, None, None)
     try:

@@ -111,6 +111,14 @@ def test_token_claims_are_bounded_by_their_columns(client, app_database):
     assert ok.status_code == 201
 
 
+def test_repository_names_are_bounded_by_their_columns(client, admin):
+    for name in ("r" * 250 + ".example.com/a", "registry.example.com/" + "/".join(["abcdefgh"] * 30)):
+        response = client.post("/api/v1/watched-repositories", json={"repository": name}, headers=admin)
+        assert response.status_code == 422 and error_code(response) == "invalid_repository", response.text
+    fits = client.post("/api/v1/watched-repositories", json={"repository": "registry.example.com/" + "a" * 255}, headers=admin)
+    assert fits.status_code == 201, fits.text
+
+
 def test_page_numbers_and_sizes_are_bounded(client, admin):
     for path in (
         "/api/v1/analyses?page=10001",
