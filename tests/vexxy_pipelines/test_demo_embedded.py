@@ -10,9 +10,10 @@ import sys
 from pathlib import Path
 
 import pytest
+from alembic.script import ScriptDirectory
 from ports import free_port
 
-from appdb.migrate import VERSION_TABLE
+from appdb.migrate import MIGRATIONS, VERSION_TABLE
 
 pytestmark = pytest.mark.slow
 ROOT = Path(__file__).resolve().parents[2]
@@ -48,5 +49,7 @@ def test_demo_on_sqlite_defaults(tmp_path):
     assert "postgres" not in (home / "dagster" / "dagster.yaml").read_text()
     assert (home / "dagster" / "history" / "runs.db").exists()
     with sqlite3.connect(home / "vexxy.db") as app_db:
-        assert app_db.execute(f"SELECT version_num FROM {VERSION_TABLE}").fetchall() == [("0003",)]
+        assert app_db.execute(f"SELECT version_num FROM {VERSION_TABLE}").fetchall() == [
+            (ScriptDirectory(str(MIGRATIONS)).get_current_head(),)
+        ]
         assert app_db.execute("SELECT kind, status FROM billing_events").fetchall() == [("internal_analysis", "recorded")]
