@@ -10,6 +10,7 @@ import time
 from pathlib import Path
 
 import pytest
+from host_leaks import assert_nothing_left, snapshot
 
 from vexxy.sandbox.state import SandboxPaths, owner_alive
 from vexxy.sandbox.sweep import leftovers, sweep
@@ -38,8 +39,12 @@ except SandboxRemoved as exc:
 """
 
 
+def cache_dir() -> Path:
+    return Path(os.environ["VEXXY_HOME"]) / "sandbox-cache"
+
+
 def start(paths: SandboxPaths, image, hard_limit: float = 0) -> subprocess.Popen:
-    cache = Path(os.environ["VEXXY_HOME"]) / "sandbox-cache"
+    cache = cache_dir()
     process = subprocess.Popen(
         [sys.executable, "-c", SCRIPT, str(paths.root), str(cache), image.canonical(), str(hard_limit)],
         stdout=subprocess.PIPE,
@@ -53,6 +58,15 @@ def clean(paths: SandboxPaths) -> bool:
     return all(not found for found in leftovers(paths).values())
 
 
+def host(paths: SandboxPaths):
+    """The whole host now, to compare with after the test."""
+    return snapshot(paths.root, cache_dir())
+
+
+def nothing_left(before, paths: SandboxPaths, what: str) -> None:
+    assert_nothing_left(before, paths.root, cache_dir(), what)
+
+
 def wait_for(predicate, timeout: float) -> bool:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
@@ -64,6 +78,7 @@ def wait_for(predicate, timeout: float) -> bool:
 
 def test_watchdog_removes_the_sandbox_of_a_killed_run(tmp_path, demo_image):
     paths = SandboxPaths(tmp_path / "state")
+    host_before = host(paths)
     process = start(paths, demo_image)
     (state,) = paths.read_states()
     assert state.watchdog_pid and owner_alive(state.watchdog_pid)
@@ -73,11 +88,13 @@ def test_watchdog_removes_the_sandbox_of_a_killed_run(tmp_path, demo_image):
     process.wait()
     assert wait_for(lambda: clean(paths), 15), leftovers(paths)
     assert wait_for(lambda: not owner_alive(state.watchdog_pid), 5)
+    nothing_left(host_before, paths, "the watchdog")
 
 
 def test_sweep_removes_what_a_killed_run_left(tmp_path, demo_image):
     """With the watchdog gone too (killed with the run), the next sweep finds everything by its labels."""
     paths = SandboxPaths(tmp_path / "state")
+    host_before = host(paths)
     process = start(paths, demo_image)
     (state,) = paths.read_states()
     os.kill(state.watchdog_pid, signal.SIGKILL)
@@ -87,10 +104,12 @@ def test_sweep_removes_what_a_killed_run_left(tmp_path, demo_image):
     assert left["containers"] and left["netns"] and left["veths"] and left["mounts"] and left["cgroups"] and left["processes"]
     assert sweep(paths) == [state.sandbox_id]
     assert clean(paths), leftovers(paths)
+    nothing_left(host_before, paths, "the sweep")
 
 
 def test_sweep_spares_sandboxes_whose_owner_is_alive(tmp_path, demo_image):
     paths = SandboxPaths(tmp_path / "state")
+    host_before = host(paths)
     process = start(paths, demo_image)
     try:
         assert sweep(paths) == []
@@ -99,12 +118,14 @@ def test_sweep_spares_sandboxes_whose_owner_is_alive(tmp_path, demo_image):
         process.send_signal(signal.SIGTERM)  # the session turns SIGTERM into a clean teardown
         process.wait(timeout=60)
     assert clean(paths), leftovers(paths)
+    nothing_left(host_before, paths, "the terminated session")
 
 
 def test_another_instance_leaves_a_live_sandbox_alone(tmp_path, demo_image):
     """Even `vexxy sandbox sweep --all` from a second home touches nothing of the first."""
     mine, other = SandboxPaths(tmp_path / "home-a" / "sandbox"), SandboxPaths(tmp_path / "home-b" / "sandbox")
     assert mine.instance != other.instance
+    host_before = host(mine)
     process = start(mine, demo_image)
     try:
         before = leftovers(mine)
@@ -118,10 +139,12 @@ def test_another_instance_leaves_a_live_sandbox_alone(tmp_path, demo_image):
         process.wait(timeout=60)
     assert process.stdout.read().strip() == ""  # interrupted by SIGTERM, never "removed"
     assert clean(mine), leftovers(mine)
+    nothing_left(host_before, mine, "the session beside another instance")
 
 
 def test_a_sandbox_removed_from_outside_fails_the_observation(tmp_path, demo_image):
     paths = SandboxPaths(tmp_path / "state")
+    host_before = host(paths)
     process = start(paths, demo_image)
     time.sleep(1)
     assert len(sweep(paths, only_orphans=False)) == 1  # `vexxy sandbox sweep --all`, from another process
@@ -129,13 +152,16 @@ def test_a_sandbox_removed_from_outside_fails_the_observation(tmp_path, demo_ima
     assert output.startswith("removed: The sandbox of ") and "removed from outside" in output, output
     assert "removed by a sweep of every sandbox" in output and "completed" not in output
     assert clean(paths) and not list(paths.states.iterdir()), leftovers(paths)
+    nothing_left(host_before, paths, "the sandbox removed from outside")
 
 
 def test_the_watchdog_enforces_the_hard_wall_clock_limit(tmp_path, demo_image):
     paths = SandboxPaths(tmp_path / "state")
+    host_before = host(paths)
     started = time.monotonic()
     process = start(paths, demo_image, hard_limit=8)
     output, _ = process.communicate(timeout=60)
     assert "the sandbox watchdog removed it: it ran past its hard wall-clock limit (8 s)" in output, output
     assert time.monotonic() - started < 30
     assert clean(paths) and not list(paths.states.iterdir()), leftovers(paths)
+    nothing_left(host_before, paths, "the watchdog at the hard limit")
