@@ -125,7 +125,7 @@ def test_same_image_by_tag_then_digest_is_one_partition(analyzed, demo_image):
     runs = instance.get_run_records()
     analyzed_runs = [r for r in runs if r.dagster_run.tags.get("dagster/partition") == demo_image.canonical()]
     assert {r.dagster_run.tags["vexxy/reference"] for r in analyzed_runs} == {f"{demo_image.name}:1.0", demo_image.canonical()}
-    stored = json.loads(latest_document_path(instance, OPENVEX).read_text())
+    stored = json.loads(latest_document_path(instance, OPENVEX, demo_image.canonical()).read_text())
     first = json.loads((analyzed / "openvex.json").read_text())
     # A second sandbox run is new evidence (a new profile digest): same document, next version.
     assert stored["@id"] == first["@id"] and stored["version"] == first["version"] + 1

@@ -21,8 +21,8 @@ from vexxy_pipelines.resources.fuzzer import WapitiResource, ZapResource
 pytestmark = pytest.mark.slow
 
 
-def evidence(instance, document):
-    return latest_document_path(instance, document)
+def evidence(instance, document, image):
+    return latest_document_path(instance, document, image.canonical())
 
 
 def test_vulnerable_app_analysis_reports_findings_sarif_and_coverage(instance, vulnerable_image, tmp_path):
@@ -34,13 +34,13 @@ def test_vulnerable_app_analysis_reports_findings_sarif_and_coverage(instance, v
     assert metadata["files_first_seen_while_fuzzing"].value > 0
     assert metadata["file_coverage_gain_percent"].value > 0
     assert "CWE-79" in metadata["top_findings"].value and "CWE-89" in metadata["top_findings"].value
-    findings = json.loads(evidence(instance, FUZZ_FINDINGS).read_text())
+    findings = json.loads(evidence(instance, FUZZ_FINDINGS, vulnerable_image).read_text())
     assert {79, 89} <= {f["cwe"] for f in findings["findings"]}
     filtered = instance.get_latest_materialization_event(AssetKey("filtered_sbom")).asset_materialization.metadata
     assert filtered["packages_first_loaded_while_fuzzing"].value >= 1
-    usage = json.loads(evidence(instance, COMPONENT_USAGE).read_text())
+    usage = json.loads(evidence(instance, COMPONENT_USAGE, vulnerable_image).read_text())
     assert "pkg:deb/debian/libsqlite3-0" in " ".join(usage["fuzzing"]["packages_first_loaded_fuzzing"])
-    sarif = json.loads(evidence(instance, FUZZ_FINDINGS_SARIF).read_text())
+    sarif = json.loads(evidence(instance, FUZZ_FINDINGS_SARIF, vulnerable_image).read_text())
     assert sarif_errors(sarif) == [] and sarif["version"] == "2.1.0"
     checks = instance.get_records_for_run(event.run_id, of_type=DagsterEventType.ASSET_CHECK_EVALUATION).records
     sarif_check = [
@@ -73,4 +73,4 @@ def test_zap_down_still_produces_the_profile_and_says_what_happened(instance, vu
     assert by_key["execution_profile"]["completion"].value == "complete"
     status = by_key["fuzz_findings"]["status"].value
     assert status.startswith("failed: reading ZAP's version: the ZAP daemon at http://127.0.0.1:") and "is unreachable" in status
-    assert json.loads(evidence(instance, FUZZ_FINDINGS).read_text())["status"] == "failed"
+    assert json.loads(evidence(instance, FUZZ_FINDINGS, vulnerable_image).read_text())["status"] == "failed"
