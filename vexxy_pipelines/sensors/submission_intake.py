@@ -17,6 +17,7 @@ from appdb import lifecycle
 from appdb.models import Submission
 from billing.quota import organization_tier
 from vexxy.errors import VexxyError
+from vexxy.oci.egress import check_registry
 from vexxy.oci.reference import parse_reference
 from vexxy_pipelines import tags
 from vexxy_pipelines.jobs import analyze_image_job, refresh_vulnerability_db_job
@@ -39,6 +40,21 @@ def run_tags(submission: Submission, tier: str, reference: str) -> dict[str, str
         tags.FUZZING: "true" if submission.fuzzing else "false",
         tags.concurrency(tier): submission.organization_id,
     }
+
+
+def customer_resolver(registry: RegistryResource):
+    """Resolve customers' references to partition keys, once each per tick; a registry on an internal
+    address (judged again now: names can resolve elsewhere than at submission) is refused unless allowed."""
+    resolved: dict[str, str] = {}
+
+    def resolve(reference: str) -> str:
+        if reference not in resolved:
+            ref = parse_reference(reference)
+            check_registry(ref.registry, registry.allowed)
+            resolved[reference] = registry.resolve(ref).canonical
+        return resolved[reference]
+
+    return resolve
 
 
 def plan_runs(submissions: list[Submission], resolve, tiers: dict[str, str], active: dict[tuple[str, str], str]):
@@ -100,14 +116,7 @@ def submission_sensor(context: SensorEvaluationContext, app_db: AppDatabaseResou
             )
         ).all()
     active = {(org, digest): submission_id for org, digest, submission_id in running}
-    resolved: dict[str, str] = {}
-
-    def resolve(reference: str) -> str:
-        if reference not in resolved:
-            resolved[reference] = registry.resolve(parse_reference(reference)).canonical
-        return resolved[reference]
-
-    requests, requested, shared, failures = plan_runs(batch, resolve, tiers, active)
+    requests, requested, shared, failures = plan_runs(batch, customer_resolver(registry), tiers, active)
     with sessions.begin() as session:
         for submission_id, (digest, key) in requested.items():
             lifecycle.run_requested(session, submission_id, digest, key)
