@@ -12,9 +12,11 @@ from pathlib import Path
 
 import httpx
 import pytest
-from billing_helpers import JWT_KEY, make_organization, token
+from billing_helpers import JWT_KEY, gateway_for, give_card, make_organization, token
 from ports import free_port
+from sqlalchemy import select
 
+from appdb.models import BillingEvent
 from vexxy import settings
 from vexxy.demo.images import DEMO
 from vexxy.demo.registry import LocalRegistry
@@ -23,6 +25,7 @@ from vexxy.oci.reference import parse_reference
 from vexxy.oci.registry_client import RegistryClient
 from vexxy.sandbox.state import SandboxPaths
 from vexxy.sandbox.sweep import leftovers
+from vexxy_pipelines import tags as run_tags
 
 pytestmark = pytest.mark.slow
 ROOT = Path(__file__).resolve().parents[2]
@@ -55,13 +58,17 @@ def start(command, env, port, path):
 
 
 @pytest.fixture(scope="module")
-def stack(tmp_path_factory, instance_module):
+def stack(tmp_path_factory, instance_module, localstripe):
     env = {
         **os.environ,
         "VEXXY_JWT_KEY": JWT_KEY,
         "VEXXY_OBSERVATION_SECONDS": "20",
         "VEXXY_QUIET_SECONDS": "3",
-        "VEXXY_FUZZER": "none",
+        "VEXXY_FUZZER": "wapiti",
+        "VEXXY_FUZZ_BUDGET_SECONDS": "8",
+        "VEXXY_FUZZ_IDLE_SECONDS": "1",
+        "STRIPE_API_KEY": "sk_test_vexxy",
+        "STRIPE_API_BASE": localstripe.url,
     }
     api_port, ui_port = free_port(), free_port()
     api, api_url = start(
@@ -253,3 +260,75 @@ def test_the_run_queue_holds_an_organizations_runs_beyond_its_tier(stack, app_se
     wait_for(
         lambda: all(not found for found in leftovers(SandboxPaths(settings.sandbox_state_dir())).values()), 60, "a clean host"
     )
+
+
+def test_two_organizations_analyzing_one_image_at_once_each_get_their_own_evidence_and_bill(
+    stack, app_sessions, localstripe, demo_image, instance_module
+):
+    """Same digest, same time, different settings: each analysis is served and billed from its own run."""
+    from dagster import DagsterEventType, RunsFilter
+
+    api = stack["api"]
+    settings_by_org = {}
+    for fuzzing, observation in ((True, 30), (False, 12)):
+        organization = make_organization(app_sessions, tier="team")
+        give_card(app_sessions, gateway_for(localstripe), organization)
+        headers = {"Authorization": f"Bearer {token(organization, role='member')}"}
+        created = httpx.post(
+            f"{api}/api/v1/analyses",
+            json={"image": demo_image.canonical(), "fuzzing": fuzzing, "observation_seconds": observation},
+            headers=headers,
+        )
+        assert created.status_code == 201, created.text
+        settings_by_org[organization] = (headers, created.json()["id"], fuzzing, observation)
+
+    def finished(headers, analysis):
+        current = httpx.get(f"{api}/api/v1/analyses/{analysis}", headers=headers).json()
+        return current["status"] in ("complete", "failed", "cancelled") and current
+
+    done = {
+        organization: wait_for(lambda h=headers, a=analysis: finished(h, a), 400, f"analysis {analysis}", 2)
+        for organization, (headers, analysis, _, _) in settings_by_org.items()
+    }
+    assert all(d["status"] == "complete" for d in done.values()), [d.get("error") for d in done.values()]
+    run_ids = {
+        organization: instance_module.get_runs(filters=RunsFilter(tags={run_tags.SUBMISSION: analysis}))[0].run_id
+        for organization, (_, analysis, _, _) in settings_by_org.items()
+    }
+    runs = {organization: instance_module.get_run_record_by_id(run_id) for organization, run_id in run_ids.items()}
+    first, second = runs.values()
+    assert first.dagster_run.run_id != second.dagster_run.run_id
+    assert first.start_time < second.end_time and second.start_time < first.end_time  # they ran at the same time
+
+    for organization, (headers, analysis, fuzzing, observation) in settings_by_org.items():
+        findings = httpx.get(f"{api}/api/v1/analyses/{analysis}/findings", headers=headers).json()
+        summary = httpx.get(f"{api}/api/v1/analyses/{analysis}/results", headers=headers).json()["summary"]
+        if fuzzing:
+            assert findings["status"] in ("completed", "partial") and findings["tool"] == "wapiti", findings
+        else:
+            assert findings["status"] == "skipped" and "not requested" in findings["reason"], findings
+        assert summary["fuzzing"] == findings["status"]
+        vex = httpx.get(f"{api}/api/v1/analyses/{analysis}/vex", headers=headers)
+        assert vex.status_code == 200 and {s["status"] for s in vex.json()["statements"]} == {"affected", "not_affected"}
+        records = instance_module.get_records_for_run(
+            run_ids[organization], of_type=DagsterEventType.ASSET_MATERIALIZATION
+        ).records
+        window = next(
+            r.asset_materialization.metadata["window"].value
+            for r in records
+            if r.asset_key.to_user_string() == "execution_profile"
+        )
+        assert f" of {observation} s, ended by" in window, window
+
+    with app_sessions() as session:
+        ledger = {
+            organization: session.scalars(select(BillingEvent).where(BillingEvent.organization_id == organization)).one()
+            for organization in settings_by_org
+        }
+    fuzzed, plain = (ledger[o] for o in settings_by_org)
+    for organization, (_, analysis, fuzzing, _) in settings_by_org.items():
+        row = ledger[organization]
+        assert row.submission_id == analysis and row.status == "charged" and row.details["fuzzed"] is fuzzing
+        assert 0 < row.details["sandbox_seconds"] <= settings_by_org[organization][3] + 1
+    assert fuzzed.credits == plain.credits + 2  # fuzzing costs two credits; one sandbox minute each
+    assert fuzzed.amount_cents == plain.amount_cents + 2 * 25
