@@ -16,11 +16,11 @@ def drive(
     workload: Workload, scan: Scan, idle_seconds: float, budget_seconds: float, log: Callable[[str], None] = lambda m: None
 ) -> FuzzReport:
     if not workload.ports:
-        return FuzzReport.skipped("skipped: no HTTP port (the image exposes no TCP port)")
+        return FuzzReport.skipped("no HTTP port (the image exposes no TCP port)")
     time.sleep(idle_seconds)
     ports = http_ports(workload.address, workload.ports)
     if not ports:
-        return FuzzReport.skipped(f"skipped: no HTTP port (TCP {', '.join(map(str, workload.ports))} did not answer HTTP)")
+        return FuzzReport.skipped(f"no HTTP port (TCP {', '.join(map(str, workload.ports))} did not answer HTTP)")
     workload.mark_fuzzing_started()
     reports = []
     share = budget_seconds / len(ports)

@@ -48,6 +48,13 @@ class FuzzReport:
         counts = Counter(f.risk for f in self.findings)
         return {risk: counts.get(risk, 0) for risk in RISKS}
 
+    def headline(self) -> str:
+        """The status, then why (`skipped: no HTTP port`), the status said once even if the reason repeats it."""
+        reason = self.reason.strip()
+        while reason.lower().startswith(f"{self.status}:"):
+            reason = reason[len(self.status) + 1 :].strip()
+        return f"{self.status}: {reason}" if reason else self.status
+
     def to_dict(self) -> dict[str, Any]:
         return {
             "status": self.status,

@@ -8,6 +8,7 @@ from typing import Any, Protocol
 
 from vexxy.matching.ranges import affected_by
 from vexxy.matching.versions import UnorderableVersion, version_class
+from vexxy.osv.description import describe_advisory
 from vexxy.osv.records import Advisory, AffectedPackage
 from vexxy.sbom.components import Component
 
@@ -98,7 +99,7 @@ def match_components(components: list[Component], database: AdvisoryLookup) -> M
                     advisory_id=advisory.id,
                     aliases=tuple(sorted(set(advisory.aliases))),
                     vulnerability=vulnerability_name(advisory.id, advisory.aliases),
-                    summary=advisory.summary or advisory.details[:300],
+                    summary=describe_advisory(advisory.summary, advisory.details),
                     matched=hit.describe(),
                     introduced=hit.introduced,
                     fixed=hit.fixed,

@@ -78,7 +78,7 @@ def sandbox_session(
             resolved, registry, log=context.log.info, during=drive_workload if fuzz else None, observation_seconds=observation
         )
     if not fuzz:
-        fuzzing["report"] = FuzzReport.skipped("skipped: fuzzing was not requested for this analysis", tool=fuzzer.tool)
+        fuzzing["report"] = FuzzReport.skipped("fuzzing was not requested for this analysis", tool=fuzzer.tool)
     for note in run.notes:
         context.log.warning(note)
     profile = run.profile
@@ -122,7 +122,7 @@ def sandbox_session(
         },
     )
     report = fuzzing.get("report") or FuzzReport.skipped(
-        f"skipped: the workload never became ready ({readiness['outcome']})", tool=fuzzer.tool
+        f"the workload never became ready ({readiness['outcome']})", tool=fuzzer.tool
     )
     if report.status in ("failed", "partial"):
         context.log.warning(f"Web scan {report.status}: {report.reason}")
@@ -134,7 +134,7 @@ def sandbox_session(
     yield MaterializeResult(
         asset_key="fuzz_findings",
         metadata={
-            "status": f"{report.status}: {report.reason}" if report.reason else report.status,
+            "status": report.headline(),
             "tool": f"{report.tool} {report.tool_version}".strip() or "none",
             "findings": MetadataValue.int(len(report.findings)),
             **{f"risk_{risk}": MetadataValue.int(count) for risk, count in report.by_risk().items()},

@@ -87,7 +87,14 @@ def test_sarif_of_findings_and_of_a_skipped_scan_validate():
     }
     assert run["results"][0]["level"] == "error" and run["results"][0]["properties"]["cwe"] == "CWE-89"
     assert "external/cwe/cwe-89" in run["tool"]["driver"]["rules"][0]["properties"]["tags"]
-    assert sarif_errors(to_sarif(FuzzReport.skipped("skipped: no HTTP port"))) == []
+    assert sarif_errors(to_sarif(FuzzReport.skipped("no HTTP port"))) == []
     broken = to_sarif(report)
     broken["runs"][0]["results"][0]["level"] = "catastrophic"
     assert sarif_errors(broken)
+
+
+def test_the_headline_says_the_status_once():
+    assert FuzzReport.skipped("no HTTP port").headline() == "skipped: no HTTP port"
+    assert FuzzReport.skipped("skipped: no HTTP port").headline() == "skipped: no HTTP port"
+    assert FuzzReport("failed", reason="Failed: ZAP did not answer").headline() == "failed: ZAP did not answer"
+    assert FuzzReport("completed").headline() == "completed"

@@ -53,7 +53,7 @@ def test_a_match_carries_every_field_of_its_advisory_and_component():
         advisory_id="PYSEC-9",
         aliases=("CVE-2024-1", "CVE-2024-2", "GHSA-b"),
         vulnerability="CVE-2024-1",
-        summary="d" * 300,
+        summary="d" * 299 + "…",
         matched="ECOSYSTEM >= 1.0 < 1.5",
         introduced="1.0",
         fixed="1.5",
