@@ -1,0 +1,1 @@
+"""What the application's own code imports, read statically from the image (never executed)."""

@@ -1,0 +1,65 @@
+"""An import found in first-party code, and the interface every language's source implements.
+
+A runtime profile only shows the paths a run reached; an import site shows what the application
+can reach. Each language (Python today; Node `require`/`import` or Java later) is one
+`ImportSource` that finds the application's own files and the components they import.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Protocol
+
+from vexxy.imports.image_files import ImageFiles
+from vexxy.sbom.components import Component
+
+
+@dataclass(frozen=True)
+class ImportSite:
+    """`module` named at `path:line`, and how (`import`, `from`, `importlib`, `setting:INSTALLED_APPS`, ...)."""
+
+    module: str
+    path: str
+    line: int
+    how: str
+    guarded: bool = False  # inside `try: ... except ImportError`
+    scope: str = "module"  # module | function NAME | class NAME
+
+    @property
+    def where(self) -> str:
+        return f"{self.path}:{self.line}"
+
+
+@dataclass(frozen=True)
+class EntryPoint:
+    """How the image starts: the full argv (entrypoint + cmd) and the working directory."""
+
+    argv: tuple[str, ...]
+    working_dir: str = "/"
+
+
+@dataclass(frozen=True)
+class ComponentImport:
+    """A component of the SBOM that first-party code imports, with every site that does."""
+
+    component_ref: str
+    sites: tuple[ImportSite, ...]
+
+
+@dataclass(frozen=True)
+class ImportAnalysis:
+    first_party_files: tuple[str, ...]
+    sites: tuple[ImportSite, ...]
+    components: tuple[ComponentImport, ...]
+    unreadable: tuple[str, ...]  # first-party files that could not be parsed, with the reason
+
+    def by_ref(self) -> dict[str, ComponentImport]:
+        return {c.component_ref: c for c in self.components}
+
+
+class ImportSource(Protocol):
+    """One language: finds the first-party files, reads their imports, maps them to components."""
+
+    language: str
+
+    def analyze(self, image: ImageFiles, components: list[Component], entry: EntryPoint) -> ImportAnalysis: ...
