@@ -135,11 +135,13 @@ def map_profile(components: list[Component], profile: dict[str, Any], symlinks: 
 
 
 class ProfileEvidence:
-    """VEX evidence from a usage report (the `EvidenceSource` the statement builder asks)."""
+    """VEX evidence from a usage report (the `EvidenceSource` the statement builder asks), with the
+    first-party import sites (`file:line`) naming each component when they were analyzed."""
 
-    def __init__(self, report: UsageReport):
+    def __init__(self, report: UsageReport, imported_by: dict[str, tuple[str, ...]] | None = None):
         self.report = report
         self._by_ref = report.by_ref()
+        self._imported_by = imported_by or {}
 
     def for_component(self, component_ref: str) -> ComponentEvidence | None:
         usage = self._by_ref.get(component_ref)
@@ -152,4 +154,5 @@ class ProfileEvidence:
             profile_digest=self.report.profile_digest,
             window=self.report.window,
             incomplete_reason=self.report.incomplete_reason,
+            imported_by=self._imported_by.get(component_ref, ()),
         )

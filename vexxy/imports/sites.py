@@ -56,6 +56,10 @@ class ImportAnalysis:
     def by_ref(self) -> dict[str, ComponentImport]:
         return {c.component_ref: c for c in self.components}
 
+    def imported_by(self) -> dict[str, tuple[str, ...]]:
+        """component ref -> its import sites as `file:line` (what a VEX statement cites)."""
+        return {c.component_ref: tuple(dict.fromkeys(s.where for s in c.sites)) for c in self.components}
+
 
 class ImportSource(Protocol):
     """One language: finds the first-party files, reads their imports, maps them to components."""

@@ -36,6 +36,7 @@ class ComponentEvidence:
     profile_digest: str
     window: str  # readable observation window, e.g. "60 s (idle 40 s, fuzzing 20 s)"
     incomplete_reason: str = ""
+    imported_by: tuple[str, ...] = ()  # first-party import sites naming the component, as `file:line`
 
 
 class EvidenceSource(Protocol):
@@ -113,6 +114,14 @@ def _decide(
             f"None of the component's {evidence.files_known} files was seen, but the profile is incomplete "
             f"({evidence.incomplete_reason or 'reason not recorded'}); profile {evidence.profile_digest}."
         )
+        return Status.UNDER_INVESTIGATION, None, None, None, note, "medium", details
+    if evidence.imported_by:
+        sites = ", ".join(f"`{site}`" for site in evidence.imported_by[:5]) + (" ..." if len(evidence.imported_by) > 5 else "")
+        note = (
+            f"Imported by {sites} but not loaded during a complete observation of {evidence.window}: the code path "
+            f"that imports it was not reached; profile {evidence.profile_digest}."
+        )
+        details = {**details, "imported_by": list(evidence.imported_by[:20]), "imported_by_count": len(evidence.imported_by)}
         return Status.UNDER_INVESTIGATION, None, None, None, note, "medium", details
     note = (
         f"None of the component's {evidence.files_known} files was opened or executed during a complete observation "

@@ -9,6 +9,9 @@ import json
 import pytest
 
 from vexxy.evidence.mapping import ProfileEvidence, UsageReport, map_profile
+from vexxy.imports.image_files import ImageFiles
+from vexxy.imports.python_source import PythonImports
+from vexxy.imports.sites import EntryPoint
 from vexxy.matching.matcher import VulnerabilityMatch
 from vexxy.oci.image import ImageConfig, Layer, Platform, ResolvedImage
 from vexxy.sbom.components import Component
@@ -127,3 +130,27 @@ def test_an_incomplete_profile_without_a_reason_says_so():
     assert report.incomplete_reason == ""
     (pyyaml,) = [s for s in build_statements(matches(), ProfileEvidence(report)) if s.component_ref == "y"]
     assert "the profile is incomplete (reason not recorded)" in pyyaml.status_notes
+
+
+def test_a_package_first_party_code_imports_but_the_run_never_loaded_stays_under_investigation(tmp_path):
+    app = tmp_path / "app"
+    app.mkdir()
+    (app / "main.py").write_text("import jinja2\n\n\ndef export(data):\n    import yaml\n    return yaml.dump(data)\n")
+    analysis = PythonImports().analyze(ImageFiles(tmp_path), COMPONENTS, EntryPoint(("python3", "/app/main.py"), "/app"))
+    assert analysis.imported_by() == {"j": ("/app/main.py:1",), "y": ("/app/main.py:5",)}
+    report = map_profile(COMPONENTS, profile(complete=True), {})
+    statements = build_statements(matches(), ProfileEvidence(report, analysis.imported_by()))
+    openvex = render_openvex(image(), statements)
+    cyclonedx = render_cyclonedx_vex(image(), statements)
+    assert openvex_errors(openvex) == [] and cyclonedx_errors(cyclonedx) == []
+    by_openvex = {s["vulnerability"]["name"]: s for s in openvex["statements"]}
+    assert by_openvex["CVE-2020-1"]["status"] == "affected"
+    assert by_openvex["CVE-2020-2"]["status"] == "under_investigation"
+    assert (
+        "Imported by `/app/main.py:5` but not loaded during a complete observation of 3 s of 60 s"
+        in (by_openvex["CVE-2020-2"]["status_notes"])
+    )
+    assert {v["id"]: v["analysis"]["state"] for v in json.loads(cyclonedx)["vulnerabilities"]} == {
+        "CVE-2020-1": "exploitable",
+        "CVE-2020-2": "in_triage",
+    }

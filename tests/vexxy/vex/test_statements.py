@@ -68,3 +68,26 @@ def test_evidence_decides_the_status():
     assert by_ref["unknown"].status is Status.UNDER_INVESTIGATION and "lists no files" in by_ref["unknown"].status_notes
     assert by_ref["partial"].status is Status.UNDER_INVESTIGATION and "workload exited" in by_ref["partial"].status_notes
     assert by_ref["none"].status is Status.UNDER_INVESTIGATION
+
+
+def test_imported_but_not_loaded_is_under_investigation_with_the_import_sites():
+    sites = tuple(f"/app/views.py:{line}" for line in range(1, 8))
+    imported = ComponentEvidence(10, (), True, "sha256:p", "60 s", imported_by=sites)
+    loaded_and_imported = ComponentEvidence(10, ("/a/yaml/__init__.py",), True, "sha256:p", "60 s", imported_by=sites)
+    partial_and_imported = ComponentEvidence(10, (), False, "sha256:p", "20 s", "workload exited", imported_by=sites)
+    refs = {"imported": imported, "loaded": loaded_and_imported, "partial": partial_and_imported}
+    statements = {
+        s.component_ref: s
+        for s in build_statements([match("P", "CVE-1", purl=f"pkg:pypi/{r}@1", ref=r) for r in refs], Evidence(refs))
+    }
+    statement = statements["imported"]
+    assert (statement.status, statement.justification, statement.confidence) == (Status.UNDER_INVESTIGATION, None, "medium")
+    assert statement.status_notes == (
+        "Imported by `/app/views.py:1`, `/app/views.py:2`, `/app/views.py:3`, `/app/views.py:4`, `/app/views.py:5` ..."
+        " but not loaded during a complete observation of 60 s: the code path that imports it was not reached;"
+        " profile sha256:p."
+    )
+    assert statement.evidence["imported_by"] == list(sites) and statement.evidence["imported_by_count"] == 7
+    assert statements["loaded"].status == Status.AFFECTED and "imported_by" not in statements["loaded"].evidence
+    assert statements["partial"].status == Status.UNDER_INVESTIGATION
+    assert "profile is incomplete" in statements["partial"].status_notes
