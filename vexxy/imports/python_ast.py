@@ -252,6 +252,7 @@ def entry_point_imports(text: str, path: str) -> list[ImportSite]:
                 match = ENTRY_POINT.match(candidate) if ":" in candidate else None
                 if match:
                     module = match.group("module")
-                    line = next((i + 1 for i, text_line in enumerate(lines) if module in text_line), 0)
+                    named = re.compile(rf"=\s*{re.escape(module)}\s*(:|$)")
+                    line = next((i + 1 for i, text_line in enumerate(lines) if named.search(text_line)), 0)
                     sites.append(ImportSite(module, path, line, "entry_point"))
     return sites

@@ -3,6 +3,8 @@
 import textwrap
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from vexxy.imports.python_ast import Unparsable, entry_point_imports, python_imports
 
@@ -182,3 +184,25 @@ def test_unparsable_files_raise_a_named_error(source):
         python_imports(source, "/app/bad.py")
     with pytest.raises(Unparsable, match="/app/setup.cfg"):
         entry_point_imports("no section header = x:y\n", "/app/setup.cfg")
+
+
+def test_an_entry_point_line_is_the_one_that_names_the_module():
+    text = "[webapp.cli]\n# webapp.cli is served by\nserve = webapp.cli:main\n"
+    assert [(s.module, s.line) for s in entry_point_imports(text, "/app/entry_points.txt")] == [("webapp.cli", 3)]
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.one_of(st.text(max_size=300), st.binary(max_size=300)))
+def test_any_content_yields_sites_or_a_named_error(content):
+    """A first-party file is written by whoever built the image: nothing in it may crash the analysis."""
+    try:
+        found = python_imports(content, "/app/any.py", package="app")
+    except Unparsable as error:
+        assert str(error).startswith("/app/any.py: ")
+    else:
+        assert all(site.path == "/app/any.py" and site.line >= 1 for site in found)
+    text = content if isinstance(content, str) else content.decode("utf-8", "replace")
+    try:
+        entry_point_imports(text, "/app/setup.cfg")
+    except Unparsable as error:
+        assert str(error).startswith("/app/setup.cfg: ")
