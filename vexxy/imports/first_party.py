@@ -47,6 +47,7 @@ class FirstParty:
         self.files: set[str] = set()
         self.roots: set[str] = set()  # directories treated as import roots (for relative module names)
         self.inline: list[tuple[str, str]] = []  # (label, code) of `python -c`
+        self.incomplete: list[str] = []  # why some first-party files may be missing (a walk cut short)
 
     def package_of(self, path: str) -> str:
         """The dotted package a first-party file belongs to, relative to its nearest import root."""
@@ -121,13 +122,22 @@ def _commands(argv: list[str], working_dir: str) -> list[tuple[list[str], str]]:
     return commands
 
 
-def find_first_party(image: ImageFiles, owned: set[str], entry: EntryPoint, loaded_unowned: Iterable[str] = ()) -> FirstParty:
+def find_first_party(
+    image: ImageFiles,
+    owned: set[str],
+    entry: EntryPoint,
+    loaded_unowned: Iterable[str] = (),
+    max_files: int = MAX_FILES,
+) -> FirstParty:
     found = FirstParty()
     walk: set[str] = set()
     for argv, working_dir in _commands(list(entry.argv), posixpath.normpath(entry.working_dir or "/")):
         _from_command(image, argv, working_dir, found, walk)
     for directory in sorted(walk):
-        for path in image.walk_files(directory, _skip_dir, MAX_FILES):
+        walked = list(image.walk_files(directory, _skip_dir, max_files + 1))
+        if len(walked) > max_files:
+            found.incomplete.append(f"{directory}: more than {max_files} files, only the first {max_files} were read")
+        for path in walked[:max_files]:
             if path not in owned and (path.endswith(".py") or posixpath.basename(path) in ("entry_points.txt", "setup.cfg")):
                 found.files.add(path)
     for directory in BIN_DIRS:

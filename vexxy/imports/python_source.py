@@ -6,7 +6,7 @@ import posixpath
 from collections import defaultdict
 from collections.abc import Iterable
 
-from vexxy.imports.first_party import find_first_party
+from vexxy.imports.first_party import MAX_FILES, find_first_party
 from vexxy.imports.image_files import ImageFiles
 from vexxy.imports.owners import ModuleOwners
 from vexxy.imports.python_ast import Unparsable, entry_point_imports, python_imports
@@ -17,14 +17,15 @@ from vexxy.sbom.components import Component
 class PythonImports:
     language = "python"
 
-    def __init__(self, loaded_unowned: Iterable[str] = ()):
+    def __init__(self, loaded_unowned: Iterable[str] = (), max_files: int = MAX_FILES):
         self.loaded_unowned = tuple(loaded_unowned)
+        self.max_files = max_files
 
     def analyze(self, image: ImageFiles, components: list[Component], entry: EntryPoint) -> ImportAnalysis:
         owned = {image.canonical(f) for c in components for f in c.files}
-        first_party = find_first_party(image, owned, entry, self.loaded_unowned)
+        first_party = find_first_party(image, owned, entry, self.loaded_unowned, self.max_files)
         sites: list[ImportSite] = []
-        unreadable: list[str] = []
+        unreadable: list[str] = list(first_party.incomplete)
         for label, code in first_party.inline:
             try:
                 sites += python_imports(code, label)

@@ -51,7 +51,7 @@ class ImportAnalysis:
     first_party_files: tuple[str, ...]
     sites: tuple[ImportSite, ...]
     components: tuple[ComponentImport, ...]
-    unreadable: tuple[str, ...]  # first-party files that could not be parsed, with the reason
+    unreadable: tuple[str, ...]  # first-party files (or trees) that could not be read, with the reason
 
     def by_ref(self) -> dict[str, ComponentImport]:
         return {c.component_ref: c for c in self.components}

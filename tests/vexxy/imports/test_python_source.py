@@ -187,3 +187,19 @@ def test_relative_imports_map_inside_the_first_party_package(image):
     found = find_first_party(ImageFiles(root), set(), EntryPoint(("python3", "/app/main.py"), "/app"))
     assert found.package_of("/app/web/views.py") == "web"
     assert found.package_of("/app/main.py") == ""
+
+
+def test_a_tree_larger_than_the_limit_is_reported_as_cut_short(image):
+    root, components = image
+    for index in range(5):
+        write(root, f"app/many/m{index}.py", "import requests\n")
+    analysis = PythonImports(max_files=4).analyze(ImageFiles(root), components, EntryPoint(("python3", "/app/main.py"), "/"))
+    assert analysis.unreadable == ("/app: more than 4 files, only the first 4 were read",)
+    assert [f for f in analysis.first_party_files if f.startswith("/app/")] == [
+        "/app/main.py",
+        "/app/many/m0.py",
+        "/app/many/m1.py",
+        "/app/settings.py",
+    ]
+    whole = PythonImports(max_files=100).analyze(ImageFiles(root), components, EntryPoint(("python3", "/app/main.py"), "/"))
+    assert whole.unreadable == () and "requests" in whole.by_ref()
