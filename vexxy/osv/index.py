@@ -190,11 +190,14 @@ class AdvisoryIndex:
         """Each advisory comes as a stand-in that reads its whole record only when asked for more than its id
         (most candidates do not match: only the package entry is needed to tell)."""
         rows = self._db.execute(
-            "SELECT p.seq, p.id, p.affected, a.head FROM packages p JOIN advisories a ON a.seq = p.seq"
-            " WHERE p.ecosystem = ? AND p.name = ? ORDER BY p.seq, p.position",
+            "SELECT seq, id, affected FROM packages WHERE ecosystem = ? AND name = ? ORDER BY seq, position",
             (ecosystem, normalize_name(ecosystem, name)),
         ).fetchall()
-        return [(_LazyAdvisory(advisory_id, seq, self, head), _affected(affected)) for seq, advisory_id, affected, head in rows]
+        return [(_LazyAdvisory(advisory_id, seq, self), _affected(affected)) for seq, advisory_id, affected in rows]
+
+    def _load_head(self, seq: int) -> dict:
+        (head,) = self._db.execute("SELECT head FROM advisories WHERE seq = ?", (seq,)).fetchone()
+        return json.loads(head)
 
     def _load_advisory(self, seq: int) -> Advisory:
         (record,) = self._db.execute("SELECT record FROM advisories WHERE seq = ?", (seq,)).fetchone()
@@ -237,15 +240,15 @@ class _LazyAdvisory:
     """An `Advisory` read from the index on demand: what a match reports from the record's head, the rest
     from the whole record."""
 
-    __slots__ = ("id", "_seq", "_index", "_head_text", "_head")
+    __slots__ = ("id", "_seq", "_index", "_head")
 
-    def __init__(self, advisory_id: str, seq: int, index: AdvisoryIndex, head_text: str):
-        self.id, self._seq, self._index, self._head_text, self._head = advisory_id, seq, index, head_text, None
+    def __init__(self, advisory_id: str, seq: int, index: AdvisoryIndex):
+        self.id, self._seq, self._index, self._head = advisory_id, seq, index, None
 
     def __getattr__(self, name: str):
         if name in HEAD_FIELDS:
             if self._head is None:
-                self._head = json.loads(self._head_text)
+                self._head = self._index._load_head(self._seq)
             if name in self._head:
                 value = self._head[name]
                 return tuple(value) if isinstance(value, list) else value
