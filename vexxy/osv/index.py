@@ -26,7 +26,7 @@ from vexxy.errors import VexxyError
 from vexxy.osv.database import normalize_name
 from vexxy.osv.records import Advisory, AffectedPackage, AffectedRange, RangeEvent
 
-SCHEMA_VERSION = "3"
+SCHEMA_VERSION = "4"
 _CHUNK = 1 << 20
 _BATCH = 2000
 
@@ -207,7 +207,7 @@ class AdvisoryIndex:
         self._db.close()
 
 
-# What a match reports about its advisory; `details` only when there is no summary to report instead.
+# What a match reports about its advisory (its description is made from the summary or the details).
 HEAD_FIELDS = ("aliases", "summary", "severity", "modified", "details")
 
 
@@ -217,9 +217,8 @@ def _head(advisory: Advisory) -> str:
         "summary": advisory.summary,
         "severity": [dict(s) for s in advisory.severity],
         "modified": advisory.modified,
+        "details": advisory.details,
     }
-    if not advisory.summary:
-        head["details"] = advisory.details
     return json.dumps(head, separators=(",", ":"))
 
 
