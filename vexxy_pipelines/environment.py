@@ -70,6 +70,8 @@ def _local_sandbox() -> LocalSandboxResource:
         cpu_millicores=_env_int("VEXXY_SANDBOX_CPU_MILLICORES", 1000),
         writable_mb=_env_int("VEXXY_SANDBOX_WRITABLE_MB", 256),
         hard_limit_seconds=_env_int("VEXXY_SANDBOX_HARD_LIMIT_SECONDS", 0),
+        max_entries=_env_int("VEXXY_SANDBOX_MAX_ENTRIES", 65536),
+        cache_mb=_env_int("VEXXY_SANDBOX_CACHE_MB", 10240),
     )
 
 

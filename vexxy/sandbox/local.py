@@ -29,7 +29,7 @@ from vexxy.errors import VexxyError
 from vexxy.oci.image import ResolvedImage
 from vexxy.oci.registry_client import RegistryClient
 from vexxy.sandbox import watchdog
-from vexxy.sandbox.image_store import ImageStore
+from vexxy.sandbox.image_store import ImageStore, PreparedImage, StoreLimits
 from vexxy.sandbox.network import SandboxNetwork
 from vexxy.sandbox.profile import ExecutionProfile, Observation, Readiness
 from vexxy.sandbox.rootfs import UnpackReport
@@ -38,6 +38,7 @@ from vexxy.sandbox.state import CONTAINER_PREFIX, SandboxPaths, SandboxState, cg
 from vexxy.sandbox.sweep import sweep, teardown
 from vexxy.sandbox.symlinks import collect_symlinks
 from vexxy.sandbox.tracer import FileTracer, NullTracer
+from vexxy.sandbox.userns import ID_SHIFT
 from vexxy.sandbox.workload import ScannerPlacement
 
 BACKEND = "local-runc"
@@ -63,6 +64,8 @@ class SandboxSettings:
     readiness_probe: str = "tcp"  # tcp: connect to every exposed TCP port; alive: the process runs
     max_restarts: int = 2
     max_rootfs_bytes: int = 4 << 30
+    max_entries: int = 65_536
+    max_cache_bytes: int = 10 << 30
     trace: bool = True  # False only to measure the tracer's cost
     hard_limit_seconds: float = 0.0  # the watchdog removes the sandbox after this long; 0 = derived from the rest
 
@@ -84,7 +87,8 @@ class Workload:
     readiness: Readiness
     tracer: FileTracer
     network: SandboxNetwork
-    rootfs: Path
+    rootfs: Path  # the container's root (the run's overlay)
+    image_symlinks: dict[str, str] = field(default_factory=dict)  # read from the image before the workload ran
     unpack: UnpackReport = field(default_factory=UnpackReport)
 
     def mark_phase(self, phase: str) -> None:
@@ -105,7 +109,7 @@ class Workload:
         return self._runner.observe(self, during)  # type: ignore[attr-defined]
 
     def symlinks(self) -> dict[str, str]:
-        return collect_symlinks(self.rootfs)
+        return self.image_symlinks
 
     def notes(self) -> list[str]:
         notes = [f"symlink pointing outside the image root (resolved inside it): {link}" for link in self.unpack.clamped_links]
@@ -153,7 +157,11 @@ class LocalSandbox:
         self.run_id = run_id
         self.settings = settings
         self.paths = SandboxPaths(Path(settings.state_dir))
-        self.images = ImageStore(Path(settings.cache_dir), client, settings.max_rootfs_bytes)
+        self.images = ImageStore(
+            Path(settings.cache_dir),
+            client,
+            StoreLimits(settings.max_rootfs_bytes, settings.max_entries, settings.max_cache_bytes),
+        )
 
     def _require_tools(self) -> None:
         if os.geteuid() != 0:
@@ -171,8 +179,11 @@ class LocalSandbox:
         swept = sweep(self.paths, self.settings.runtime)
         if swept:
             log(f"Removed {len(swept)} sandbox(es) left behind by killed runs: {', '.join(swept)}")
-        rootfs, unpack = self.images.rootfs(image)
         sandbox_id = self.paths.new_sandbox_id()
+        with self.images.prepared(image, sandbox_id) as prepared:
+            yield from self._session(image, sandbox_id, prepared, log)
+
+    def _session(self, image: ResolvedImage, sandbox_id: str, prepared: PreparedImage, log) -> Iterator[Workload]:
         run_dir = self.paths.run_dir(sandbox_id)
         now = time.time()
         state = SandboxState(
@@ -186,7 +197,7 @@ class LocalSandbox:
             deadline=now + self.settings.hard_limit,
         )
         self.paths.write_state(state)
-        runner = _Runner(self, sandbox_id, image, rootfs, run_dir, log)
+        runner = _Runner(self, sandbox_id, image, prepared.layers, run_dir, log)
         previous_handler = None
         if threading.current_thread() is threading.main_thread():
             # A terminated run gets SIGTERM: turn it into an exception so the finally below runs.
@@ -197,7 +208,7 @@ class LocalSandbox:
             watchdog_start = process_start(state.watchdog_pid)
             self.paths.write_state(state)
             workload = runner.start()
-            workload.unpack = unpack
+            workload.unpack = prepared.report
             yield workload
         finally:
             try:
@@ -221,9 +232,9 @@ def _raise_interrupt(signum, frame):
 class _Runner:
     """The mechanics of one sandbox run; `LocalSandbox.session` guarantees `stop` and teardown."""
 
-    def __init__(self, sandbox: LocalSandbox, sandbox_id: str, image: ResolvedImage, rootfs: Path, run_dir: Path, log):
+    def __init__(self, sandbox: LocalSandbox, sandbox_id: str, image: ResolvedImage, layers: list[Path], run_dir: Path, log):
         self.sandbox, self.settings = sandbox, sandbox.settings
-        self.sandbox_id, self.image, self.rootfs, self.run_dir, self.log = sandbox_id, image, rootfs, run_dir, log
+        self.sandbox_id, self.image, self.layers, self.run_dir, self.log = sandbox_id, image, layers, run_dir, log
         self.container_id = f"{CONTAINER_PREFIX}{sandbox_id}"
         self.process: subprocess.Popen | None = None
         self.tracer: FileTracer | None = None
@@ -237,9 +248,16 @@ class _Runner:
     # --- setup ----------------------------------------------------------------------------
 
     def _mount(self) -> Path:
-        scratch, merged = self.run_dir / "scratch", self.run_dir / "merged"
-        for directory in (scratch, merged):
+        """The run's root: the image's shared layers, read-only, under a writable upper dir on a sized tmpfs.
+
+        It is mounted where the container's root user (an unprivileged host uid) can reach it, with short
+        links to the layers so that many layers fit in the mount options (as Docker's overlay2 does)."""
+        scratch, links = self.run_dir / "scratch", self.run_dir / "l"
+        merged = self.sandbox.paths.rootfs_mount(self.sandbox_id)
+        for directory in (scratch, links, merged):
             directory.mkdir(parents=True, exist_ok=True)
+        for parent in (merged.parent, merged.parent.parent):
+            parent.chmod(0o711)
         limit = self.settings.limits.writable_bytes
         _check(
             ["mount", "-t", "tmpfs", "-o", f"size={limit},mode=0755", f"vexxy-{self.sandbox_id}", str(scratch)],
@@ -247,12 +265,21 @@ class _Runner:
         )
         (scratch / "upper").mkdir()
         (scratch / "work").mkdir()
-        options = f"lowerdir={self.rootfs},upperdir={scratch / 'upper'},workdir={scratch / 'work'}"
-        _check(["mount", "-t", "overlay", "-o", options, f"vexxy-{self.sandbox_id}", str(merged)], "mount the overlay root")
+        os.chown(scratch / "upper", ID_SHIFT, ID_SHIFT)  # the image's / belongs to the container's root
+        for index, layer in enumerate(self.layers):
+            (links / str(index)).symlink_to(layer)
+        lower = ":".join(str(index) for index in reversed(range(len(self.layers))))  # uppermost first
+        options = f"lowerdir={lower},upperdir={scratch / 'upper'},workdir={scratch / 'work'}"
+        _check(
+            ["mount", "-t", "overlay", "-o", options, f"vexxy-{self.sandbox_id}", str(merged)],
+            "mount the overlay root",
+            cwd=links,
+        )
         return merged
 
     def start(self) -> Workload:
         merged = self._mount()
+        symlinks = collect_symlinks(merged)  # before the workload (and the tracer) starts
         self.tracer = (FileTracer if self.settings.trace else NullTracer)(str(merged))
         self.network = SandboxNetwork(self.sandbox_id).create()
         resolv, hosts = self.run_dir / "resolv.conf", self.run_dir / "hosts"
@@ -274,7 +301,7 @@ class _Runner:
         readiness = self._start_and_wait()
         ports = _tcp_ports(self.image.config.exposed_ports)
         workload = Workload(
-            self.sandbox_id, self.network.sandbox_address, ports, readiness, self.tracer, self.network, self.rootfs
+            self.sandbox_id, self.network.sandbox_address, ports, readiness, self.tracer, self.network, merged, symlinks
         )
         workload._runner = self  # type: ignore[attr-defined]
         return workload
@@ -563,7 +590,7 @@ class _Runner:
             self.tracer.stop()
 
 
-def _check(command: list[str], what: str) -> None:
-    result = subprocess.run(command, capture_output=True, text=True)
+def _check(command: list[str], what: str, cwd: Path | None = None) -> None:
+    result = subprocess.run(command, capture_output=True, text=True, cwd=cwd)
     if result.returncode != 0:
         raise SandboxError(f"Could not {what}: {result.stderr.strip() or result.stdout.strip()}")

@@ -100,6 +100,9 @@ class SandboxNetwork:
         run("ip", "addr", "add", f"{host}/30", "dev", self.host_veth)
         run("ip", "link", "set", self.host_veth, "up")
         run("ip", "link", "set", "lo", "up", netns=self.netns)
+        # The namespace belongs to the host's user namespace, so the workload's root (mapped to an
+        # unprivileged host uid) holds no capability in it: let any uid bind ports below 1024.
+        run("sysctl", "-qw", "net.ipv4.ip_unprivileged_port_start=0", netns=self.netns)
         run("ip", "link", "set", peer, "name", "eth0", netns=self.netns)
         run("ip", "addr", "add", f"{sandbox}/30", "dev", "eth0", netns=self.netns)
         run("ip", "link", "set", "eth0", "up", netns=self.netns)

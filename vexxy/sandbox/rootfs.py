@@ -1,10 +1,13 @@
-"""Unpack image layers into a root filesystem safely.
+"""Unpack one image layer into its own directory, safely, in overlayfs's format.
 
-Layers are applied in order into one directory, the way containerd applies them: whiteouts
-delete, opaque markers clear lower content, parent paths are resolved *inside* the root (a
-symlink can never lead a write outside it), hard links must point inside it, device nodes are
-skipped, and the total size is capped. The result is cached per chain ID (the digest of the
-layer stack), so images sharing base layers share nothing mutable but reuse nothing twice.
+Each layer is written on its own (the way Docker's overlay2 driver and containerd's overlay
+snapshotter do), so one unpacked directory serves every image that shares the layer, stacked as
+an overlay lower layer. Whiteouts become overlay whiteouts (0/0 character devices) and opaque
+markers the `trusted.overlay.opaque` attribute; parent paths are resolved *inside* the layer's
+directory (a symlink can never lead a write outside it), hard links must point inside the layer,
+device nodes are skipped, ownership is shifted into the sandbox's user-namespace range, and the
+bytes and entries (inodes) are capped. The uncompressed stream is hashed as it is read: a layer
+whose digest differs from the config's diff_id is refused, whatever it unpacked to.
 """
 
 from __future__ import annotations
@@ -13,8 +16,6 @@ import hashlib
 import os
 import shutil
 import tarfile
-import tempfile
-from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import BinaryIO
@@ -24,26 +25,58 @@ from vexxy.sandbox.symlinks import TooManyLinks, walk
 
 WHITEOUT_PREFIX = ".wh."
 OPAQUE_MARKER = ".wh..wh..opq"
+OPAQUE_XATTR = "trusted.overlay.opaque"
+MAX_ID = 65535  # ids an image may use; larger ones become `nobody` inside the sandbox
+NOBODY = 65534
 
 
 class UnsafeLayer(VexxyError):
-    """A layer tries to place something outside the root filesystem, or is too large."""
+    """A layer tries to place something outside its directory, or is too large."""
+
+
+@dataclass(frozen=True)
+class Budget:
+    """What is left of an image's unpack limits when a layer starts."""
+
+    max_bytes: int
+    max_entries: int
+    bytes_before: int = 0
+    entries_before: int = 0
 
 
 @dataclass
 class UnpackReport:
     files: int = 0
     bytes: int = 0
+    entries: int = 0
     skipped_devices: list[str] = field(default_factory=list)
     clamped_links: list[str] = field(default_factory=list)  # symlinks whose targets point outside the root
 
+    def add(self, other: UnpackReport) -> None:
+        self.files += other.files
+        self.bytes += other.bytes
+        self.entries += other.entries
+        self.skipped_devices += other.skipped_devices
+        self.clamped_links += other.clamped_links
 
-def chain_id(diff_ids: list[str]) -> str:
-    """OCI chain ID of a layer stack: identical stacks share one unpacked root filesystem."""
-    current = diff_ids[0]
-    for diff_id in diff_ids[1:]:
-        current = "sha256:" + hashlib.sha256(f"{current} {diff_id}".encode()).hexdigest()
-    return current
+
+class HashingReader:
+    """A read-only stream that hashes every byte read through it (the layer's diff_id)."""
+
+    def __init__(self, stream: BinaryIO):
+        self._stream = stream
+        self._hash = hashlib.sha256()
+
+    def read(self, size: int = -1) -> bytes:
+        data = self._stream.read(size)
+        self._hash.update(data)
+        return data
+
+    def finish(self) -> str:
+        """Read whatever the tar reader left (end-of-archive padding) and return `sha256:<hex>`."""
+        while self.read(1 << 20):
+            pass
+        return "sha256:" + self._hash.hexdigest()
 
 
 def _clean_name(name: str, layer: str) -> list[str]:
@@ -56,15 +89,18 @@ def _clean_name(name: str, layer: str) -> list[str]:
     return parts
 
 
-class RootfsWriter:
-    """Applies layers into `root`, resolving every path inside it."""
+def _shift(value: int, id_shift: int) -> int:
+    return (value if 0 <= value <= MAX_ID else NOBODY) + id_shift
 
-    def __init__(self, root: Path, max_bytes: int):
+
+class LayerWriter:
+    """Applies one layer into `root` (its own directory), resolving every path inside it."""
+
+    def __init__(self, root: Path, budget: Budget, id_shift: int = 0):
         self.root = Path(root)
-        self.max_bytes = max_bytes
+        self.budget = budget
+        self.id_shift = id_shift
         self.report = UnpackReport()
-
-    # --- path resolution confined to the root (securejoin semantics) -------------------------
 
     def resolve(self, parts: list[str], follow_last: bool = False) -> Path:
         """The host path for `parts`, following symlinks in parents as the container would, clamped to root."""
@@ -78,42 +114,49 @@ class RootfsWriter:
         except TooManyLinks:
             raise UnsafeLayer(f"Too many levels of symbolic links under /{'/'.join(parts)}.") from None
 
-    # --- applying a layer -------------------------------------------------------------------
-
     def apply(self, stream: BinaryIO, layer: str) -> None:
-        created: set[Path] = set()
-        with tarfile.open(fileobj=stream, mode="r|*") as tar:
+        os.chown(self.root, self.id_shift, self.id_shift)
+        with tarfile.open(fileobj=stream, mode="r|") as tar:
             for member in tar:
                 parts = _clean_name(member.name, layer)
                 if not parts:
                     continue
+                self._count_entry(layer)
                 base = parts[-1]
                 parent = self.resolve(parts[:-1], follow_last=True)
+                self._make_dirs(parent)
                 if base == OPAQUE_MARKER:
-                    self._make_dirs(parent)
-                    for child in list(parent.iterdir()):
-                        if child not in created:
-                            _remove(child)
+                    os.setxattr(parent, OPAQUE_XATTR, b"y", follow_symlinks=False)
                     continue
                 if base.startswith(WHITEOUT_PREFIX):
-                    _remove(parent / base[len(WHITEOUT_PREFIX) :])
+                    hidden = base[len(WHITEOUT_PREFIX) :]
+                    if hidden in ("", ".", ".."):
+                        raise UnsafeLayer(f"Layer {layer} contains the whiteout {member.name!r}, which hides no file.")
+                    target = parent / hidden
+                    _remove(target)
+                    os.mknod(target, 0o600 | 0o020000, os.makedev(0, 0))  # an overlay whiteout
                     continue
-                self._make_dirs(parent)
-                target = parent / base
-                self._extract(tar, member, target, layer)
-                created.add(target)
+                self._extract(tar, member, parent / base, layer)
+
+    def _count_entry(self, layer: str) -> None:
+        self.report.entries += 1
+        if self.budget.entries_before + self.report.entries > self.budget.max_entries:
+            raise UnsafeLayer(
+                f"The image unpacks to more than {self.budget.max_entries} files and directories (layer {layer}).",
+                hint="Raise the sandbox's entry limit (VEXXY_SANDBOX_MAX_ENTRIES) if the image is legitimately this large.",
+            )
 
     def _make_dirs(self, path: Path) -> None:
-        if path.is_dir():
+        if path.is_dir() and not path.is_symlink():
             return
-        relative = path.relative_to(self.root)
         current = self.root
-        for part in relative.parts:
+        for part in path.relative_to(self.root).parts:
             current = current / part
             if current.is_symlink() or (current.exists() and not current.is_dir()):
                 current.unlink()
             if not current.exists():
                 current.mkdir(mode=0o755)
+                os.chown(current, self.id_shift, self.id_shift)
 
     def _extract(self, tar: tarfile.TarFile, member: tarfile.TarInfo, target: Path, layer: str) -> None:
         if member.isdir():
@@ -121,15 +164,12 @@ class RootfsWriter:
                 target.unlink()
             target.mkdir(exist_ok=True)
         else:
-            if target.is_dir() and not target.is_symlink():
-                shutil.rmtree(target)
-            elif target.exists() or target.is_symlink():
-                target.unlink()
+            _remove(target)
             if member.isreg():
                 self.report.bytes += member.size
-                if self.report.bytes > self.max_bytes:
+                if self.budget.bytes_before + self.report.bytes > self.budget.max_bytes:
                     raise UnsafeLayer(
-                        f"The image unpacks to more than {self.max_bytes // (1 << 20)} MiB (layer {layer}).",
+                        f"The image unpacks to more than {self.budget.max_bytes // (1 << 20)} MiB (layer {layer}).",
                         hint="Raise the sandbox's rootfs size limit if the image is legitimately this large.",
                     )
                 source = tar.extractfile(member)
@@ -138,22 +178,22 @@ class RootfsWriter:
                 self.report.files += 1
             elif member.issym():
                 os.symlink(member.linkname, target)
+                os.chown(target, _shift(member.uid, self.id_shift), _shift(member.gid, self.id_shift), follow_symlinks=False)
                 if _escapes(target.relative_to(self.root), member.linkname):
                     self.report.clamped_links.append(f"/{target.relative_to(self.root)} -> {member.linkname}")
                 return  # symlinks keep their own (link) metadata
             elif member.islnk():
                 source_path = self.resolve(_clean_name(member.linkname, layer))
-                if not source_path.exists() or source_path.is_symlink() and not source_path.exists():
-                    raise UnsafeLayer(f"Layer {layer} hard-links {member.name!r} to {member.linkname!r}, which does not exist.")
+                if source_path.is_symlink() or not source_path.is_file():
+                    raise UnsafeLayer(
+                        f"Layer {layer} hard-links {member.name!r} to {member.linkname!r}, which is not a file of that layer."
+                    )
                 os.link(source_path, target, follow_symlinks=False)
                 return
             else:  # character/block devices, FIFOs: never materialized from an image
                 self.report.skipped_devices.append(f"/{target.relative_to(self.root)}")
                 return
-        try:
-            os.chown(target, member.uid, member.gid, follow_symlinks=False)
-        except PermissionError:
-            pass
+        os.chown(target, _shift(member.uid, self.id_shift), _shift(member.gid, self.id_shift), follow_symlinks=False)
         os.chmod(target, member.mode & 0o7777)
         os.utime(target, (member.mtime, member.mtime), follow_symlinks=False)
 
@@ -179,28 +219,12 @@ def _remove(path: Path) -> None:
         path.unlink()
 
 
-def unpack_layers(
-    layers: list[tuple[str, Callable[[], BinaryIO]]], cache_root: Path, key: str, max_bytes: int
-) -> tuple[Path, UnpackReport]:
-    """Unpack (name, opener) layers into `cache_root/key` once; later calls reuse it."""
-    final = cache_root / key.replace(":", "-")
-    if (final / ".vexxy-complete").exists():
-        return final / "rootfs", UnpackReport()
-    cache_root.mkdir(parents=True, exist_ok=True)
-    work = Path(tempfile.mkdtemp(prefix=".unpack-", dir=cache_root))
-    try:
-        rootfs = work / "rootfs"
-        rootfs.mkdir(mode=0o755)
-        writer = RootfsWriter(rootfs, max_bytes)
-        for name, opener in layers:
-            with opener() as stream:
-                writer.apply(stream, name)
-        (work / ".vexxy-complete").write_text("ok")
-        try:
-            os.rename(work, final)
-        except OSError:  # another process finished the same stack first
-            shutil.rmtree(work, ignore_errors=True)
-        return final / "rootfs", writer.report
-    except BaseException:
-        shutil.rmtree(work, ignore_errors=True)
-        raise
+def unpack_layer(stream: BinaryIO, root: Path, layer: str, budget: Budget, id_shift: int = 0) -> tuple[str, UnpackReport]:
+    """Write the uncompressed layer `stream` into the empty directory `root`; returns (its diff_id, report).
+
+    The caller compares the returned diff_id with the one the image config promises before it
+    trusts (or caches) what was written."""
+    reader = HashingReader(stream)
+    writer = LayerWriter(root, budget, id_shift)
+    writer.apply(reader, layer)  # type: ignore[arg-type]
+    return reader.finish(), writer.report

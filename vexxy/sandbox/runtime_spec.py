@@ -3,7 +3,9 @@
 It runs the image as the image says (entrypoint, cmd, env, user, working dir) with: resource
 limits (memory, pids, CPU), no new privileges, a minimal capability set, a seccomp allow-list at least
 as strict as Docker's default (see seccomp.py), masked and read-only kernel paths, its own PID,
-IPC, UTS, mount, cgroup and network namespaces, and an empty resolv.conf (no DNS).
+IPC, UTS, mount, cgroup and network namespaces, a user namespace (container root is host uid
+100000, see userns.py), and an empty resolv.conf (no DNS). /sys is an empty read-only tmpfs: sysfs
+cannot be mounted from a user namespace that does not own the network namespace.
 """
 
 from __future__ import annotations
@@ -14,6 +16,7 @@ from pathlib import Path
 from vexxy.errors import VexxyError
 from vexxy.oci.image import ImageConfig
 from vexxy.sandbox import seccomp
+from vexxy.sandbox.userns import ID_RANGE, ID_SHIFT
 
 SANDBOX_ANNOTATION = "dev.vexxy.sandbox"
 
@@ -148,7 +151,7 @@ def build_spec(
                 "options": ["nosuid", "noexec", "nodev", "mode=1777", "size=65536k"],
             },
             {"destination": "/dev/mqueue", "type": "mqueue", "source": "mqueue", "options": ["nosuid", "noexec", "nodev"]},
-            {"destination": "/sys", "type": "sysfs", "source": "sysfs", "options": ["nosuid", "noexec", "nodev", "ro"]},
+            {"destination": "/sys", "type": "tmpfs", "source": "sysfs", "options": ["nosuid", "noexec", "nodev", "ro", "size=0"]},
             {"destination": "/etc/resolv.conf", "type": "bind", "source": str(resolv_conf), "options": ["rbind", "ro"]},
             {"destination": "/etc/hosts", "type": "bind", "source": str(hosts), "options": ["rbind", "ro"]},
         ],
@@ -165,8 +168,11 @@ def build_spec(
                 {"type": "ipc"},
                 {"type": "uts"},
                 {"type": "mount"},
+                {"type": "user"},
                 {"type": "network", "path": netns_path},
             ],
+            "uidMappings": [{"containerID": 0, "hostID": ID_SHIFT, "size": ID_RANGE}],
+            "gidMappings": [{"containerID": 0, "hostID": ID_SHIFT, "size": ID_RANGE}],
             "maskedPaths": MASKED_PATHS,
             "readonlyPaths": READONLY_PATHS,
             "seccomp": seccomp.profile(CAPABILITIES),

@@ -3,10 +3,11 @@
 Every sandbox has an id whose first six characters name its instance (a hash of the state
 directory, so two `VEXXY_HOME`s on one host never touch each other's sandboxes); everything it
 creates carries the id: the runc container `vexxy-<id>` (annotated), the network namespace
-`vexxy-<id>` and host veth `vxh<id12>`, the cgroup `/vexxy/<id>`, the mounts under `runs/<id>/`,
-and a state file naming the process (and its start time, against pid reuse) and the Dagster run
-that own it. Whoever removes a sandbox it does not own leaves a note saying why, so the owner
-fails with that reason instead of reporting a shortened observation.
+`vexxy-<id>` and host veth `vxh<id12>`, the cgroup `/vexxy/<id>`, the mounts under `runs/<id>/`
+and the container's root at `/run/vexxy/<instance>/<id>` (a path the container's unprivileged
+root user can reach), and a state file naming the process (and its start time, against pid
+reuse) and the Dagster run that own it. Whoever removes a sandbox it does not own leaves a note
+saying why, so the owner fails with that reason instead of reporting a shortened observation.
 """
 
 from __future__ import annotations
@@ -27,6 +28,9 @@ INSTANCE_CHARS = 6
 def instance_id(state_dir: Path) -> str:
     """The instance a state directory belongs to, as it prefixes every sandbox id it creates."""
     return hashlib.sha256(str(Path(state_dir).expanduser().resolve()).encode()).hexdigest()[:INSTANCE_CHARS]
+
+
+ROOTFS_MOUNTS = Path("/run/vexxy")
 
 
 @dataclass
@@ -71,6 +75,14 @@ class SandboxPaths:
     @property
     def runc_root(self) -> Path:
         return self.root / "runc"
+
+    @property
+    def roots(self) -> Path:
+        """Where this state dir's sandboxes mount their root filesystems (traversable by any user)."""
+        return ROOTFS_MOUNTS / instance_id(self.root)
+
+    def rootfs_mount(self, sandbox_id: str) -> Path:
+        return self.roots / sandbox_id
 
     def run_dir(self, sandbox_id: str) -> Path:
         return self.runs / sandbox_id

@@ -6,6 +6,7 @@ alone removes, another instance's containers, namespaces, links, cgroups or proc
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import shutil
@@ -81,6 +82,9 @@ def teardown(paths: SandboxPaths, sandbox_id: str, runtime: str = "runc", *, kee
     kill_cgroup_processes(sandbox_id)
     if paths.runc_root.exists():
         _runc(paths, runtime, "delete", "--force", container)
+    unmount_all(paths.rootfs_mount(sandbox_id))  # the overlay first: its upper dir is on the run's tmpfs
+    with contextlib.suppress(OSError):
+        paths.rootfs_mount(sandbox_id).rmdir()
     unmount_all(paths.run_dir(sandbox_id))
     destroy_network(sandbox_id)
     for directory in sorted(cgroup_dirs(sandbox_id), key=lambda p: len(p.parts), reverse=True):
@@ -138,8 +142,9 @@ def sweep(
     namespaces, _links = leftover_networks(paths.instance)
     found |= {n[len(NETNS_PREFIX) :].removesuffix(SCANNER_SUFFIX) for n in namespaces}
     found |= {p.name for p in cgroup_dirs(instance=paths.instance)}
-    if paths.runs.exists():
-        found |= {p.name for p in paths.runs.iterdir() if p.is_dir()}
+    for directory in (paths.runs, paths.roots):
+        if directory.exists():
+            found |= {p.name for p in directory.iterdir() if p.is_dir()}
     cleaned = []
     for sandbox_id in sorted(i for i in found if paths.owns(i)):
         state = paths.read_state(sandbox_id)  # read now: a session may have started since the listing
@@ -168,7 +173,8 @@ def leftovers(paths: SandboxPaths, runtime: str = "runc", *, every_instance: boo
     return {
         "containers": runc_containers(paths, runtime),
         "processes": sorted(pids_in_cgroups(instance=instance)),
-        "mounts": mounts_under(paths.runs) if paths.runs.exists() else [],
+        "mounts": [*(mounts_under(paths.runs) if paths.runs.exists() else []), *mounts_under(paths.roots)],
+        "root_mount_points": [p.name for p in paths.roots.iterdir()] if paths.roots.exists() else [],
         "netns": namespaces,
         "veths": links,
         "cgroups": [str(p) for p in cgroup_dirs(instance=instance)],

@@ -68,7 +68,9 @@ class LocalSandboxResource(SandboxResource):
     """The embedded default: runc on this host, a network namespace per run, a fanotify tracer."""
 
     state_dir: str = Field(description="Runtime state: run directories, runc state, sandbox state files.")
-    cache_dir: str = Field(description="Layer blobs (per digest) and unpacked root filesystems (per chain ID).")
+    cache_dir: str = Field(description="Unpacked image layers, one directory per verified diff_id, shared between images.")
+    cache_mb: int = Field(default=10240, description="Unpacked layers kept for reuse; least recently used evicted past this.")
+    max_entries: int = Field(default=65536, description="Most files, directories and links one image may unpack to.")
     runtime: str = "runc"
     observation_seconds: int = Field(default=60, description="Longest observation window.")
     quiet_seconds: int = Field(default=10, description="End early once no new file was seen for this long.")
@@ -105,6 +107,8 @@ class LocalSandboxResource(SandboxResource):
             readiness_probe=self.readiness_probe,
             max_restarts=self.max_restarts,
             hard_limit_seconds=self.hard_limit_seconds,
+            max_entries=self.max_entries,
+            max_cache_bytes=self.cache_mb << 20,
         )
 
     def sweep(self, run_alive: Callable[[str], bool]) -> list[str]:
