@@ -461,7 +461,7 @@ class _Runner:
             return reason
         if not paths.state_file(self.sandbox_id).exists():
             return "its state file was deleted"
-        if not os.path.ismount(self.run_dir / "merged"):
+        if not os.path.ismount(paths.rootfs_mount(self.sandbox_id)):
             return "its root filesystem was unmounted"
         if self.network is not None and not os.path.exists(self.network.netns_path):
             return "its network namespace was deleted"
