@@ -19,16 +19,20 @@ from vexxy_pipelines.metadata import md_table
 from vexxy_pipelines.partitions import image_partitions
 from vexxy_pipelines.resources.evidence_store import EvidenceStore
 
+# The schema checks block: a document that fails its schema fails the step, so nothing downstream of
+# `vex_document` (billing) runs on it; the invalid document stays stored, with the failed check beside it.
 CHECKS = [
     AssetCheckSpec(
         "openvex_schema_valid",
         asset="vex_document",
-        description="The OpenVEX document validates against the OpenVEX 0.2.0 JSON schema.",
+        description="The OpenVEX document validates against the OpenVEX 0.2.0 JSON schema (blocking).",
+        blocking=True,
     ),
     AssetCheckSpec(
         "cyclonedx_schema_valid",
         asset="vex_document",
-        description="The CycloneDX VEX validates against the CycloneDX 1.6 JSON schema.",
+        description="The CycloneDX VEX validates against the CycloneDX 1.6 JSON schema (blocking).",
+        blocking=True,
     ),
     AssetCheckSpec(
         "one_statement_per_vulnerability",
