@@ -4,7 +4,6 @@ becomes a submission, a run, a complete analysis and a VEX; cancelling a running
 the API terminates its run and its sandbox leaves nothing behind."""
 
 import os
-import subprocess
 import sys
 import tempfile
 import time
@@ -14,6 +13,7 @@ import httpx
 import pytest
 from billing_helpers import JWT_KEY, gateway_for, give_card, make_organization, token
 from ports import free_port
+from servers import start_server, stop_server
 from sqlalchemy import select
 
 from appdb.models import BillingEvent
@@ -44,7 +44,7 @@ def wait_for(predicate, timeout: float, what: str, interval: float = 1.0):
 
 def start(command, env, port, path):
     log = tempfile.NamedTemporaryFile(prefix="vexxy-e2e-", suffix=".log", delete=False)
-    process = subprocess.Popen(command, cwd=ROOT, env=env, stdout=log, stderr=log, start_new_session=True)
+    process = start_server(command, ROOT, env, log)
     url = f"http://127.0.0.1:{port}"
 
     def up():
@@ -103,8 +103,7 @@ def stack(tmp_path_factory, instance_module, localstripe):
         for registry in registries:
             registry.stop()
         for process in (api, dagster):
-            os.killpg(process.pid, 15)
-            process.wait(timeout=60)
+            stop_server(process)
 
 
 @pytest.fixture(scope="module")

@@ -3,7 +3,6 @@ killing the analysis outright (SIGKILL), and the run is then FAILED, not left ST
 
 import os
 import signal
-import subprocess
 import sys
 import tempfile
 import time
@@ -13,6 +12,7 @@ import httpx
 import pytest
 from dagster import AssetKey, DagsterEventType, DagsterRunStatus
 from ports import free_port
+from servers import start_server, stop_server
 
 from vexxy import settings
 from vexxy.sandbox.state import SandboxPaths, owner_alive
@@ -60,13 +60,11 @@ def dagster_dev(analyzed_demo):
     port = free_port()
     log = tempfile.TemporaryFile()
     env = {**os.environ, "VEXXY_OBSERVATION_SECONDS": "300", "VEXXY_QUIET_SECONDS": "300"}
-    process = subprocess.Popen(
+    process = start_server(
         [str(Path(sys.executable).parent / "dagster"), "dev", "-w", "workspace.yaml", "-h", "127.0.0.1", "-p", str(port)],
-        cwd=ROOT,
-        env=env,
-        stdout=log,
-        stderr=log,
-        start_new_session=True,
+        ROOT,
+        env,
+        log,
     )
     url = f"http://127.0.0.1:{port}"
 
@@ -80,8 +78,7 @@ def dagster_dev(analyzed_demo):
         wait_for(up, 120, "dagster dev")
         yield url
     finally:
-        os.killpg(process.pid, 15)
-        process.wait(timeout=60)
+        stop_server(process)
 
 
 def test_terminating_a_run_mid_observation_cleans_up(dagster_dev, instance, demo_image):

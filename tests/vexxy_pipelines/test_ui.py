@@ -12,6 +12,7 @@ from urllib.parse import quote
 import httpx
 import pytest
 from ports import free_port
+from servers import start_server, stop_server
 
 pytestmark = pytest.mark.slow
 ROOT = Path(__file__).resolve().parents[2]
@@ -31,12 +32,11 @@ CHROMIUM_FLAGS = [
 def webserver(analyzed_demo):
     port = free_port()
     log = tempfile.TemporaryFile()
-    process = subprocess.Popen(
+    process = start_server(
         [str(Path(sys.executable).parent / "dagster-webserver"), "-w", "workspace.yaml", "-h", "127.0.0.1", "-p", str(port)],
-        cwd=ROOT,
-        env=os.environ.copy(),
-        stdout=log,
-        stderr=log,
+        ROOT,
+        os.environ.copy(),
+        log,
     )
     url = f"http://127.0.0.1:{port}"
     deadline = time.monotonic() + 120
@@ -47,12 +47,11 @@ def webserver(analyzed_demo):
         except httpx.HTTPError:
             time.sleep(0.5)
     else:
-        process.kill()
+        stop_server(process, grace_seconds=0)
         log.seek(0)
         pytest.fail(f"dagster-webserver did not start: {log.read()[-2000:].decode(errors='replace')}")
     yield url
-    process.terminate()
-    process.wait(timeout=30)
+    stop_server(process)
 
 
 def rendered(url: str, tmp_path: Path) -> str:
