@@ -14,6 +14,7 @@ from alembic.script import ScriptDirectory
 from ports import free_port
 
 from appdb.migrate import MIGRATIONS, VERSION_TABLE
+from vexxy.demo.registry import LocalRegistry
 
 pytestmark = pytest.mark.slow
 ROOT = Path(__file__).resolve().parents[2]
@@ -25,14 +26,18 @@ def test_demo_on_sqlite_defaults(tmp_path):
     environment = {k: v for k, v in os.environ.items() if k not in SERVER_SETTINGS}
     # The observation window is shortened as everywhere in the suite; nothing else differs from the demo.
     environment.update({"VEXXY_HOME": str(home), "VEXXY_OBSERVATION_SECONDS": "20", "VEXXY_QUIET_SECONDS": "4"})
-    result = subprocess.run(
-        [sys.executable, "-m", "vexxy_pipelines.cli", "demo", "--port", str(free_port()), "--out", str(out)],
-        env=environment,
-        cwd=ROOT,
-        capture_output=True,
-        text=True,
-        timeout=900,
-    )
+    port = free_port()
+    try:
+        result = subprocess.run(
+            [sys.executable, "-m", "vexxy_pipelines.cli", "demo", "--port", str(port), "--out", str(out)],
+            env=environment,
+            cwd=ROOT,
+            capture_output=True,
+            text=True,
+            timeout=900,
+        )
+    finally:
+        LocalRegistry(root=home / "registry", port=port).stop()  # the demo leaves its registry up for the user
     assert result.returncode == 0, result.stderr[-3000:]
     assert result.stdout.strip().splitlines()[-1] == f"VEX: {out / 'openvex.json'}"
     assert "Traceback" not in result.stderr
