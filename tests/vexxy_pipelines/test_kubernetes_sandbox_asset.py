@@ -18,6 +18,7 @@ from kube_api import KubeApiStandIn
 from kube_cluster import Scenario, SimulatedNode, running
 from loopback_http import QuietHandler
 
+from vexxy_pipelines.assets.filtered_sbom import filtered_sbom
 from vexxy_pipelines.assets.image import image
 from vexxy_pipelines.assets.sandbox import sandbox_session
 from vexxy_pipelines.assets.sbom import sbom
@@ -73,7 +74,9 @@ def test_the_sandbox_step_runs_on_the_kubernetes_backend(instance, demo_image):
     }
     try:
         with SimulatedNode(stand_in.url, NAMESPACE, scenario) as node:
-            result = materialize([image, sbom, sandbox_session], partition_key=key, instance=instance, resources=resources)
+            result = materialize(
+                [image, sbom, sandbox_session, filtered_sbom], partition_key=key, instance=instance, resources=resources
+            )
         assert node.errors == []
         assert [k for k in stand_in.leftovers() if k[0] != "applicationprofiles"] == []
         assert {"pods", "services", "networkpolicies"} <= {kind for kind, _, _ in stand_in.created}
@@ -87,7 +90,9 @@ def test_the_sandbox_step_runs_on_the_kubernetes_backend(instance, demo_image):
     profile = by_key["execution_profile"]
     assert profile["completion"].value == "complete"
     assert profile["readiness"].value.startswith("ready: Ready, TCP 8080 accepted connections")
-    assert profile["packages_loaded"].value >= 1 and "pkg:pypi/jinja2" in profile["files_per_package"].value.lower()
+    # Which packages those files belong to is decided downstream, from the profile and the SBOM.
+    (packages,) = [m.metadata for m in result.asset_materializations_for_node("filtered_sbom")]
+    assert packages["components_loaded"].value >= 1 and "pkg:pypi/jinja2" in packages["files_per_package"].value.lower()
     findings = by_key["fuzz_findings"]
     assert findings["status"].value == "completed" and findings["tool"].value.startswith("zap")
     assert findings["files_first_seen_while_fuzzing"].value >= 1
