@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dagster import Definitions
 
+from vexxy_pipelines.assets.attestation import vex_attestation
 from vexxy_pipelines.assets.billing import billing_record
 from vexxy_pipelines.assets.filtered_sbom import filtered_sbom
 from vexxy_pipelines.assets.image import image
@@ -28,7 +29,17 @@ from vexxy_pipelines.sensors.submission_intake import submission_sensor
 from vexxy_pipelines.sensors.vulnerability_db import vulnerability_db_refresh_sensor
 
 defs = Definitions(
-    assets=[image, sbom, sandbox_session, filtered_sbom, vulnerability_db, vulnerabilities, vex_document, billing_record],
+    assets=[
+        image,
+        sbom,
+        sandbox_session,
+        filtered_sbom,
+        vulnerability_db,
+        vulnerabilities,
+        vex_document,
+        vex_attestation,
+        billing_record,
+    ],
     jobs=[analyze_image_job, refresh_vulnerability_db_job, reevaluate_image_job],
     sensors=[
         vulnerability_db_refresh_sensor,

@@ -18,6 +18,7 @@ from dagster_k8s import k8s_job_executor
 from vexxy import settings
 from vexxy_pipelines.resources.advisory_source import OsvSourceResource
 from vexxy_pipelines.resources.app_database import AppDatabaseResource
+from vexxy_pipelines.resources.attestation import AttestationSignerResource
 from vexxy_pipelines.resources.evidence_store import EvidenceStore
 from vexxy_pipelines.resources.fuzzer import FuzzerResource, NoFuzzerResource, WapitiResource, ZapResource
 from vexxy_pipelines.resources.registry import RegistryResource
@@ -54,6 +55,11 @@ def _shared_resources() -> dict[str, Any]:
         "osv": OsvSourceResource(source=_env("VEXXY_OSV_SOURCE", settings.osv_source())),
         "app_db": AppDatabaseResource(url=_env("DATABASE_URL", None)),
         "stripe": StripeResource(api_key=_env("STRIPE_API_KEY", None), api_base=_env("STRIPE_API_BASE", None)),
+        "attestation_signer": AttestationSignerResource(
+            signing_key=_env("VEXXY_ATTESTATION_KEY", None),
+            signing_key_file=_env("VEXXY_ATTESTATION_KEY_FILE", None),
+            signing_key_password=_env("VEXXY_ATTESTATION_KEY_PASSWORD", None),
+        ),
     }
 
 

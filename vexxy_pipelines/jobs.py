@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dagster import AssetSelection, define_asset_job, in_process_executor
 
+from vexxy_pipelines.assets.attestation import vex_attestation
 from vexxy_pipelines.assets.billing import billing_record
 from vexxy_pipelines.assets.filtered_sbom import filtered_sbom
 from vexxy_pipelines.assets.image import image
@@ -16,8 +17,11 @@ from vexxy_pipelines.environment import analysis_executor_for
 
 analyze_image_job = define_asset_job(
     "analyze_image",
-    selection=AssetSelection.assets(image, sbom, sandbox_session, filtered_sbom, vulnerabilities, vex_document, billing_record),
-    description="Resolve, inventory, run in the sandbox, match, write the evidence-backed VEX of one image and bill it.",
+    selection=AssetSelection.assets(
+        image, sbom, sandbox_session, filtered_sbom, vulnerabilities, vex_document, vex_attestation, billing_record
+    ),
+    description="Resolve, inventory, run in the sandbox, match, write the evidence-backed VEX of one image, "
+    "attach it signed when a key is configured, and bill it.",
     executor_def=analysis_executor_for(),
 )
 

@@ -7,7 +7,16 @@ from dataclasses import dataclass
 
 from dagster import DagsterEventType, DagsterInstance
 
-ANALYSIS_STEPS = ("image", "sbom", "sandbox_session", "filtered_sbom", "vulnerabilities", "vex_document", "billing_record")
+ANALYSIS_STEPS = (
+    "image",
+    "sbom",
+    "sandbox_session",
+    "filtered_sbom",
+    "vulnerabilities",
+    "vex_document",
+    "vex_attestation",
+    "billing_record",
+)
 VULNERABILITY_DB_STEPS = ("vulnerability_db",)
 
 

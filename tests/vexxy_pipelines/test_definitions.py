@@ -25,9 +25,11 @@ def test_asset_graph():
         "fuzz_findings",
         "filtered_sbom",
         "vex_document",
+        "vex_attestation",
         "billing_record",
     }
-    assert graph.get(AssetKey("billing_record")).parent_keys == {AssetKey("vex_document")}
+    assert graph.get(AssetKey("billing_record")).parent_keys == {AssetKey("vex_document")}  # attaching never blocks billing
+    assert graph.get(AssetKey("vex_attestation")).parent_keys == {AssetKey("vex_document"), AssetKey("image")}
     assert graph.get(AssetKey("vex_document")).parent_keys == {
         AssetKey("vulnerabilities"),
         AssetKey("filtered_sbom"),
@@ -53,6 +55,7 @@ def test_checks_jobs_and_sensors():
         ("vex_document", "openvex_schema_valid"),
         ("vex_document", "cyclonedx_schema_valid"),
         ("vex_document", "one_statement_per_vulnerability"),
+        ("vex_attestation", "attestation_verifies"),
         ("filtered_sbom", "subset_of_sbom"),
         ("filtered_sbom", "cyclonedx_schema_valid"),
         ("fuzz_findings", "sarif_schema_valid"),

@@ -44,6 +44,9 @@ VULNERABILITIES = Document("vulnerabilities.json", JSON, "vulnerabilities", Scop
 VEX_STATEMENTS = Document("vex.statements.json", JSON, "vex_document", Scope.RUN, "statements")
 OPENVEX = Document("vex.openvex.json", JSON, "vex_document", Scope.RUN, "openvex")
 CYCLONEDX_VEX = Document("vex.cdx.json", CYCLONEDX, "vex_document", Scope.RUN, "cyclonedx")
+VEX_ATTESTATION = Document(
+    "vex.intoto.dsse.json", "application/vnd.dsse.envelope.v1+json", "vex_attestation", Scope.RUN, "attestation"
+)
 ADVISORY_SNAPSHOT = Document("osv.jsonl.gz", "application/gzip", "vulnerability_db", Scope.SNAPSHOT, "snapshot")
 ADVISORY_INDEX = Document("osv.sqlite", "application/vnd.sqlite3", "vulnerability_db", Scope.SNAPSHOT, "index")
 
@@ -61,6 +64,7 @@ CATALOGUE: tuple[Document, ...] = (
     VEX_STATEMENTS,
     OPENVEX,
     CYCLONEDX_VEX,
+    VEX_ATTESTATION,
     ADVISORY_SNAPSHOT,
     ADVISORY_INDEX,
 )

@@ -1,0 +1,90 @@
+"""`vex_attestation`: the analyzed demo image's OpenVEX, signed and attached in the real registry, then
+read back and verified with the public key by an independent DSSE verifier."""
+
+import json
+
+import pytest
+from attestation_keys import new_key, private_pem, reference_verify
+from dagster import AssetKey, AssetRecordsFilter, DagsterInstance, materialize
+from securesystemslib.exceptions import VerificationError
+
+from vexxy.oci.attestations import read_attestations
+from vexxy.oci.registry_client import RegistryClient
+from vexxy_pipelines.assets.attestation import NO_KEY, vex_attestation
+from vexxy_pipelines.environment import resources_for
+from vexxy_pipelines.resources.attestation import AttestationSignerResource
+from vexxy_pipelines.resources.registry import RegistryResource
+
+pytestmark = pytest.mark.slow
+
+
+def attest(instance, key, signer, allowed):
+    resources = {
+        **resources_for(),
+        "attestation_signer": signer,
+        "registry": RegistryResource(allowed_registries=allowed),
+    }
+    result = materialize([vex_attestation], partition_key=key, instance=instance, resources=resources)
+    assert result.success  # attaching is never what fails an analysis (billing goes on either way)
+    (check,) = result.get_asset_check_evaluations()
+    return result.asset_materializations_for_node("vex_attestation")[0].metadata, check
+
+
+def partition_of(instance, image) -> str:
+    """The partition whose `image` materialization resolved to `image`'s digest (whatever its key looks like)."""
+    records = instance.fetch_materializations(AssetRecordsFilter(asset_key=AssetKey("image")), limit=1000).records
+    for record in records:
+        if record.asset_materialization.metadata["manifest_digest"].value == image.digest:
+            return record.partition_key
+    raise AssertionError(f"{image} was never analyzed")
+
+
+def test_the_analysis_without_a_key_says_it_skipped(analyzed_demo, demo_image):
+    instance = DagsterInstance.get()
+    partition = partition_of(instance, demo_image)
+
+    def materializations(asset):
+        filter_ = AssetRecordsFilter(asset_key=AssetKey(asset), asset_partitions=[partition])
+        return instance.fetch_materializations(filter_, limit=1000).records
+
+    analysis_runs = {record.run_id for record in materializations("sbom")}
+    statuses = [
+        r.asset_materialization.metadata["status"].value for r in materializations("vex_attestation") if r.run_id in analysis_runs
+    ]
+    assert statuses and set(statuses) == {NO_KEY}
+
+
+def test_signed_vex_is_attached_and_verifies_with_the_public_key_only(analyzed_demo, demo_image, registry, tmp_path):
+    instance, key = DagsterInstance.get(), new_key()
+    key_file = tmp_path / "attestation.key"
+    key_file.write_text(private_pem(key, password=b"pw"))
+    signer = AttestationSignerResource(signing_key_file=str(key_file), signing_key_password="pw")
+    metadata, check = attest(instance, partition_of(instance, demo_image), signer, registry.address)
+    assert metadata["status"].value == "attached" and check.passed, check.metadata
+    assert metadata["attestation_reference"].value == f"{demo_image.name}:sha256-{demo_image.digest.split(':')[1]}.att"
+    assert metadata["public_key"].value.startswith("-----BEGIN PUBLIC KEY-----")
+
+    (stored,) = read_attestations(RegistryClient(), demo_image)
+    statement = reference_verify(stored.envelope, key.public_key())
+    openvex = json.loads((analyzed_demo / "openvex.json").read_text())
+    assert statement["predicateType"] == "https://openvex.dev/ns" and statement["predicate"]["@id"] == openvex["@id"]
+    assert statement["subject"] == [{"name": demo_image.name, "digest": {"sha256": demo_image.digest.split(":")[1]}}]
+    with pytest.raises(VerificationError):
+        reference_verify(stored.envelope, new_key().public_key())
+    # The evidence store keeps the envelope that was pushed, byte for byte.
+    assert open(metadata["attestation_path"].value, "rb").read() == stored.envelope
+
+    # Signed again with another key, the attestation is replaced, not added beside the first one.
+    again, check = attest(
+        instance,
+        partition_of(instance, demo_image),
+        AttestationSignerResource(signing_key=private_pem(new_key())),
+        registry.address,
+    )
+    assert again["replaced_attestations"].value == 1 and again["attestations_on_image"].value == 1 and check.passed
+
+
+def test_a_registry_that_is_not_allowed_fails_the_check_not_the_run(analyzed_demo, demo_image):
+    instance, signer = DagsterInstance.get(), AttestationSignerResource(signing_key=private_pem(new_key()))
+    metadata, check = attest(instance, partition_of(instance, demo_image), signer, "")
+    assert metadata["status"].value.startswith("failed: Registry 127.0.0.1") and check.passed is False
