@@ -113,9 +113,14 @@ def cancellation_sensor(context: SensorEvaluationContext, app_db: AppDatabaseRes
         for run in unfinished:
             if run.status == DagsterRunStatus.QUEUED:
                 context.instance.report_run_canceled(run, message="Cancelled by the customer before it started.")
-            elif run.status != DagsterRunStatus.CANCELING:
+                ended += 1
+            elif run.status == DagsterRunStatus.STARTED:
                 context.instance.run_launcher.terminate(run.run_id)
-            ended += 1
+                ended += 1
+            # STARTING: the queue has handed the run to a worker that has not taken it yet (possibly
+            # just after it was cancelled in the queue). Terminating now would leave it CANCELING for
+            # a worker that refuses to start a run in that state, so it would end FAILED; it is
+            # terminated on a later tick, once STARTED. CANCELING: already on its way out.
         if not unfinished:
             done.append(submission_id)
     if done:
