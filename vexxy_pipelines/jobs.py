@@ -31,11 +31,12 @@ refresh_vulnerability_db_job = define_asset_job(
     description="Reload the OSV advisories; images are then re-evaluated without new sandbox runs.",
 )
 
-# Re-evaluation is two cheap steps over a range of images: they run in the run's own process
+# Re-evaluation is three cheap steps over a range of images: they run in the run's own process
 # (a step process or pod each would cost more than the work).
 reevaluate_image_job = define_asset_job(
     "reevaluate_image",
-    selection=AssetSelection.assets(vulnerabilities, vex_document),
-    description="Re-match images against the current advisories and rewrite their VEX (no new scan, no sandbox, no charge).",
+    selection=AssetSelection.assets(vulnerabilities, vex_document, vex_attestation),
+    description="Re-match images against the current advisories, rewrite their VEX and re-attach it signed "
+    "(no new scan, no sandbox, no charge).",
     executor_def=in_process_executor,
 )

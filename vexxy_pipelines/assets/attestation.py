@@ -1,7 +1,9 @@
 """The `vex_attestation` asset: the image's OpenVEX, signed (in-toto in DSSE) and attached in its registry."""
 
 import json
+from dataclasses import dataclass, field
 
+from cryptography.hazmat.primitives.asymmetric import ec
 from dagster import AssetCheckResult, AssetCheckSpec, AssetExecutionContext, MaterializeResult, MetadataValue, asset
 
 from vexxy.attest import dsse
@@ -12,6 +14,7 @@ from vexxy.evidence.documents import IMAGE, OPENVEX, VEX_ATTESTATION
 from vexxy.oci.attestations import AttachedAttestation, attach_attestation, read_attestations
 from vexxy.oci.image import ResolvedImage
 from vexxy.oci.reference import ImageReference, parse_reference
+from vexxy.oci.registry_client import RegistryClient
 from vexxy_pipelines.assets.image import image
 from vexxy_pipelines.assets.vex import vex_document
 from vexxy_pipelines.metadata import md_table
@@ -26,6 +29,15 @@ CHECK = AssetCheckSpec(
     description="Read back from the registry, the attestation verifies with the public key and names this image's digest.",
 )
 NO_KEY = "skipped: no signing key configured (set VEXXY_ATTESTATION_KEY or VEXXY_ATTESTATION_KEY_FILE)"
+NO_VEX = "skipped: no OpenVEX document (nothing matched, so there is nothing to attest)"
+
+
+@dataclass
+class Outcome:
+    status: str
+    attested: bool | None  # None: nothing to attest (skipped)
+    metadata: dict = field(default_factory=dict)
+    problems: list[str] = field(default_factory=list)
 
 
 @asset(
@@ -42,63 +54,86 @@ def vex_attestation(
     attestation_signer: AttestationSignerResource,
 ) -> MaterializeResult:
     """The OpenVEX as a signed in-toto attestation (DSSE, ECDSA P-256) on the image's `.att` tag, as cosign attaches it."""
+    keys = context.partition_keys  # one image, or a range of them when a fleet is re-evaluated
     if not attestation_signer.configured:
-        return _outcome(NO_KEY, passed=None)
-    openvex = evidence.find_json(context, OPENVEX)
+        outcomes = {key: Outcome(NO_KEY, None) for key in keys}
+    else:
+        try:
+            signing_key = attestation_signer.private_key()
+        except SigningKeyInvalid as exc:
+            outcomes = {key: Outcome(f"failed: {exc}", False) for key in keys}
+        else:
+            client = registry.client()
+            try:
+                outcomes = {key: _attest(context, evidence, registry, client, signing_key, key) for key in keys}
+            finally:
+                client.close()
+    for key, outcome in outcomes.items():
+        context.add_asset_metadata({"status": outcome.status, **outcome.metadata}, partition_key=key)
+    prefix = (lambda key: f"{key}: ") if len(keys) > 1 else (lambda key: "")
+    failed = [
+        prefix(key) + problem for key, outcome in outcomes.items() if outcome.attested is False for problem in outcome.problems
+    ]
+    statuses = sorted({outcome.status.split(":", 1)[0] for outcome in outcomes.values()})
+    skipped_only = all(outcome.attested is None for outcome in outcomes.values())
+    return MaterializeResult(
+        metadata={"images_in_run": MetadataValue.int(len(keys))},
+        check_results=[
+            AssetCheckResult(
+                check_name=CHECK.name,
+                passed=not failed,
+                metadata={
+                    "status": ", ".join(statuses) if len(keys) > 1 else next(iter(outcomes.values())).status,
+                    **({"problems": MetadataValue.text("\n".join(failed)[:4000])} if failed else {}),
+                },
+                description="Nothing was attested." if skipped_only else None,
+            )
+        ],
+    )
+
+
+def _attest(
+    context: AssetExecutionContext,
+    evidence: EvidenceStore,
+    registry: RegistryResource,
+    client: RegistryClient,
+    signing_key: ec.EllipticCurvePrivateKey,
+    key: str,
+) -> Outcome:
+    openvex = evidence.find_json(context, OPENVEX, key)
     if openvex is None:
-        return _outcome("skipped: no OpenVEX document (nothing matched, so there is nothing to attest)", passed=None)
-    try:
-        key = attestation_signer.private_key()
-    except SigningKeyInvalid as exc:
-        return _outcome(f"failed: {exc}", passed=False)
-    resolved = ResolvedImage.from_dict(evidence.read_json(context, IMAGE))
+        return Outcome(NO_VEX, None)
+    resolved = ResolvedImage.from_dict(evidence.read_json(context, IMAGE, key))
     digests = [resolved.manifest_digest, *([resolved.index_digest] if resolved.index_digest else [])]
     statement = vex_statement(resolved.name, digests[0], openvex)
     if len(digests) > 1:  # a multi-platform image: its index is attested too, as the VEX names both
         statement["subject"].append({"name": resolved.name, "digest": {"sha256": digests[1].split(":", 1)[1]}})
-    envelope = dsse.sign(serialize(statement), key)
-    stored = evidence.write(context, VEX_ATTESTATION, envelope.to_json())
+    envelope = dsse.sign(serialize(statement), signing_key).to_json()
+    stored = evidence.write(context, VEX_ATTESTATION, envelope, key)
     base = parse_reference(resolved.name)
+    targets = [ImageReference(base.registry, base.repository, None, digest) for digest in digests]
     common = {
         "predicate_type": OPENVEX_PREDICATE_TYPE,
-        "public_key_fingerprint": fingerprint(key),
-        "public_key": MetadataValue.text(public_key_pem(key)),
+        "public_key_fingerprint": fingerprint(signing_key),
+        "public_key": MetadataValue.text(public_key_pem(signing_key)),
         **stored.metadata(),
     }
-    client = registry.client()
     try:
-        attached = [
-            attach_attestation(
-                client,
-                ImageReference(base.registry, base.repository, None, digest),
-                envelope.to_json(),
-                OPENVEX_PREDICATE_TYPE,
-                registry.allowed,
-            )
-            for digest in digests
-        ]
-        problems = [
-            problem
-            for digest in digests
-            for problem in _read_back_problems(client, ImageReference(base.registry, base.repository, None, digest), key)
-        ]
+        attached = [attach_attestation(client, target, envelope, OPENVEX_PREDICATE_TYPE, registry.allowed) for target in targets]
+        problems = [problem for target in targets for problem in _read_back_problems(client, target, signing_key)]
     except VexxyError as exc:
         context.log.warning(f"The attestation of {resolved.name}@{digests[0]} was not attached: {exc}")
-        return _outcome(f"failed: {exc}", passed=False, extra=common)
-    finally:
-        client.close()
-    return _outcome(
-        "attached", passed=not problems, extra={**common, **_attached_metadata(attached, digests[0])}, problems=problems
-    )
+        return Outcome(f"failed: {exc}", False, common, [str(exc)])
+    return Outcome("attached", not problems, {**common, **_attached_metadata(attached, digests[0])}, problems)
 
 
-def _read_back_problems(client, ref: ImageReference, key) -> list[str]:
+def _read_back_problems(client: RegistryClient, ref: ImageReference, signing_key: ec.EllipticCurvePrivateKey) -> list[str]:
     """Why the attestation on the registry does not verify (empty when it does)."""
     ours = [a for a in read_attestations(client, ref) if a.predicate_type == OPENVEX_PREDICATE_TYPE]
     if len(ours) != 1:
         return [f"{ref}: {len(ours)} OpenVEX attestations on its .att tag, expected exactly one"]
     try:
-        payload = dsse.verify(dsse.Envelope.from_json(ours[0].envelope), key.public_key())
+        payload = dsse.verify(dsse.Envelope.from_json(ours[0].envelope), signing_key.public_key())
     except dsse.EnvelopeInvalid as exc:
         return [f"{ref}: {exc.message}"]
     if ref.digest not in subject_digests(json.loads(payload)):
@@ -122,21 +157,3 @@ def _attached_metadata(attached: list[AttachedAttestation], manifest_digest: str
             ["tag", "manifest", "attestations"], [(f"{a.repository}:{a.tag}", a.manifest_digest, a.layers) for a in attached]
         ),
     }
-
-
-def _outcome(status: str, passed: bool | None, extra: dict | None = None, problems: list[str] | None = None) -> MaterializeResult:
-    """`passed=None`: nothing was attested (skipped), which the check reports as passed with the reason."""
-    check_metadata = {"status": status}
-    if problems:
-        check_metadata["problems"] = MetadataValue.text("\n".join(problems)[:4000])
-    return MaterializeResult(
-        metadata={"status": status, **(extra or {})},
-        check_results=[
-            AssetCheckResult(
-                check_name=CHECK.name,
-                passed=passed is not False,
-                metadata=check_metadata,
-                description="Nothing was attested." if passed is None else None,
-            )
-        ],
-    )
