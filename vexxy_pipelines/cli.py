@@ -112,6 +112,7 @@ def _out_files() -> dict:
         "vulnerabilities.json": documents.VULNERABILITIES,
         "sbom.filtered.cdx.json": documents.FILTERED_SBOM,
         "execution_profile.json": documents.EXECUTION_PROFILE,
+        "openvex.intoto.dsse.json": documents.VEX_ATTESTATION,  # when the run signed and attached it
     }
 
 
