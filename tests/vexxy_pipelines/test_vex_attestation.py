@@ -8,9 +8,11 @@ from attestation_keys import new_key, private_pem, reference_verify
 from dagster import AssetKey, AssetRecordsFilter, DagsterInstance, materialize
 from securesystemslib.exceptions import VerificationError
 
+from vexxy.evidence.documents import VEX_ATTESTATION
 from vexxy.oci.attestations import read_attestations
 from vexxy.oci.registry_client import RegistryClient
 from vexxy_pipelines.assets.attestation import NO_KEY, vex_attestation
+from vexxy_pipelines.cli import _documents_of_run, _out_files
 from vexxy_pipelines.environment import resources_for
 from vexxy_pipelines.resources.attestation import AttestationSignerResource
 from vexxy_pipelines.resources.registry import RegistryResource
@@ -27,6 +29,7 @@ def attest(instance, key, signer, allowed):
     result = materialize([vex_attestation], partition_key=key, instance=instance, resources=resources)
     assert result.success  # attaching is never what fails an analysis (billing goes on either way)
     (check,) = result.get_asset_check_evaluations()
+    attest.last_run_id = result.run_id
     return result.asset_materializations_for_node("vex_attestation")[0].metadata, check
 
 
@@ -73,6 +76,9 @@ def test_signed_vex_is_attached_and_verifies_with_the_public_key_only(analyzed_d
         reference_verify(stored.envelope, new_key().public_key())
     # The evidence store keeps the envelope that was pushed, byte for byte.
     assert open(metadata["attestation_path"].value, "rb").read() == stored.envelope
+    # ... and `vexxy analyze --out` finds it among the run's documents (checked against the recorded SHA-256).
+    run_documents = _documents_of_run(instance, attest.last_run_id, partition_of(instance, demo_image))
+    assert run_documents[VEX_ATTESTATION][1] == stored.envelope and "openvex.intoto.dsse.json" in _out_files()
 
     # Signed again with another key, the attestation is replaced, not added beside the first one.
     again, check = attest(
