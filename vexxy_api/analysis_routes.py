@@ -24,6 +24,9 @@ from appdb.models import Submission
 from billing.errors import PaymentRequired, QuotaExceeded, UnknownOrganization
 from billing.pricing import run_priority
 from billing.quota import organization_tier
+from vexxy.audit.diff import diff_statements
+from vexxy.audit.explain import MAX_VULNERABILITY_ID, AnalysisDocuments, explain, valid_vulnerability_id
+from vexxy.audit.stored import load_documents, read_lineage
 from vexxy.errors import InvalidReference
 from vexxy.evidence.documents import (
     CYCLONEDX_VEX,
@@ -35,7 +38,7 @@ from vexxy.evidence.documents import (
     Document,
     run_location,
 )
-from vexxy.evidence.store import DocumentStore, EvidenceMissing
+from vexxy.evidence.store import DocumentStore, EvidenceCorrupted, EvidenceMissing
 from vexxy.oci.reference import parse_reference
 from vexxy_api.auth import Caller, current_caller
 from vexxy_api.egress import refuse_internal_registry
@@ -44,6 +47,10 @@ from vexxy_api.limits import MAX_PAGE
 
 router = APIRouter(prefix="/api/v1/analyses", tags=["analyses"])
 AnalysisId = Annotated[str, FastApiPath(max_length=36, description="the analysis id (a UUID)")]
+VulnerabilityId = Annotated[
+    str,
+    FastApiPath(max_length=MAX_VULNERABILITY_ID, description="a vulnerability id or alias: CVE-..., GHSA-..., PYSEC-..."),
+]
 DOCUMENTS = {
     ("vex", "openvex"): OPENVEX,
     ("vex", "cyclonedx"): CYCLONEDX_VEX,
@@ -90,6 +97,8 @@ def _view(submission: Submission) -> dict:
                 "sbom": f"{base}/sbom",
                 "findings": f"{base}/findings?format=json",
                 "findings_sarif": f"{base}/findings?format=sarif",
+                "statement": f"{base}/statements/{{vulnerability}}",
+                "diff": f"{base}/diff",
             }
         )
     return view
@@ -259,6 +268,98 @@ def findings(
     request: Request, analysis_id: AnalysisId, format: str = Query("json"), caller: Caller = Depends(current_caller)
 ) -> Response:
     return _document(request, caller, analysis_id, "findings", format)
+
+
+def _analysis_documents(request: Request, submission: Submission) -> tuple[dict | None, AnalysisDocuments]:
+    """The lineage and documents behind the submission's own run's VEX, each checked against its recorded hash."""
+    if submission.status != "complete" or not submission.image_digest or not submission.run_id:
+        raise InvalidState(f"Analysis {submission.id} is {submission.status}; results exist once it is complete.")
+    store = DocumentStore(request.app.state.settings.evidence_dir)
+    try:
+        lineage = read_lineage(store, submission.image_digest, submission.run_id)
+        return lineage, load_documents(store, submission.image_digest, submission.run_id, lineage)
+    except (ValueError, EvidenceMissing):
+        raise NotFound(f"The VEX of analysis {submission.id}") from None
+    except EvidenceCorrupted as exc:
+        raise ApiError(500, "evidence_corrupted", exc.message, exc.hint) from None
+
+
+@router.get("/{analysis_id}/statements/{vulnerability}")
+def statement(
+    request: Request, analysis_id: AnalysisId, vulnerability: VulnerabilityId, caller: Caller = Depends(current_caller)
+) -> dict:
+    """Why the analysis's statements about `vulnerability` are what they are: range, files, what was loaded and when."""
+    if not valid_vulnerability_id(vulnerability):
+        raise ApiError(
+            422,
+            "invalid_vulnerability_id",
+            "The vulnerability id is malformed.",
+            "Name it as the VEX does: CVE-2020-28493, GHSA-xxxx-xxxx-xxxx, PYSEC-2021-66, ...",
+        )
+    submission = _owned(request, caller, analysis_id)
+    lineage, documents = _analysis_documents(request, submission)
+    answers = explain(vulnerability, documents, lineage)
+    if not answers:
+        raise NotFound(f"A statement about {vulnerability} in analysis {analysis_id}")
+    return {"analysis": analysis_id, "vulnerability": vulnerability, "statements": [a.to_dict() for a in answers]}
+
+
+def _previous_analysis(request: Request, caller: Caller, submission: Submission) -> Submission:
+    """The organization's latest complete analysis of the same image before `submission`."""
+    with request.app.state.sessions() as session:
+        previous = session.scalar(
+            select(Submission)
+            .where(
+                Submission.organization_id == caller.organization_id,
+                Submission.deleted.is_(False),
+                Submission.status == "complete",
+                Submission.image_digest == submission.image_digest,
+                Submission.id != submission.id,
+                Submission.created_at <= submission.created_at,
+            )
+            .order_by(Submission.created_at.desc(), Submission.seq.desc())
+            .limit(1)
+        )
+    if previous is None:
+        raise ApiError(
+            404,
+            "not_found",
+            f"No earlier complete analysis of the image of analysis {submission.id}.",
+            "Name the analysis to compare with: ?against=<analysis id>.",
+        )
+    return previous
+
+
+def _repository(reference: str) -> tuple[str, str] | None:
+    try:
+        parsed = parse_reference(reference)
+    except InvalidReference:
+        return None
+    return parsed.registry, parsed.repository
+
+
+@router.get("/{analysis_id}/diff")
+def diff(
+    request: Request,
+    analysis_id: AnalysisId,
+    against: str | None = Query(None, max_length=36, description="the older analysis (default: the previous one of this image)"),
+    caller: Caller = Depends(current_caller),
+) -> dict:
+    """What changed from an older analysis (of this image, or another build of its repository) to this one."""
+    after = _owned(request, caller, analysis_id)
+    before = _owned(request, caller, against) if against else _previous_analysis(request, caller, after)
+    (_, older), (_, newer) = _analysis_documents(request, before), _analysis_documents(request, after)
+    if before.image_digest == after.image_digest:
+        kind = "same_image"
+    elif _repository(before.image_reference) == _repository(after.image_reference):
+        kind = "same_repository"
+    else:
+        kind = "other_repository"
+
+    def side(submission: Submission) -> dict:
+        return {"analysis": submission.id, "image": submission.image_reference, "image_digest": submission.image_digest}
+
+    return {"kind": kind, **diff_statements(older.statements, newer.statements, side(before), side(after)).to_dict()}
 
 
 def _owned_for_update(session, caller: Caller, analysis_id: str) -> Submission:

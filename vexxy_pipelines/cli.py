@@ -18,6 +18,7 @@ from rich.markup import escape
 from rich.table import Table
 
 from vexxy.errors import VexxyError
+from vexxy_pipelines.audit_commands import add_commands as add_audit_commands
 
 console = Console(stderr=True, soft_wrap=True)
 out = Console()
@@ -392,6 +393,8 @@ def build_parser() -> argparse.ArgumentParser:
     appdb.add_argument("action", choices=["upgrade", "downgrade"])
     appdb.add_argument("--revision", default="base", help="Target of a downgrade (default: base, i.e. empty).")
     appdb.set_defaults(func=cmd_appdb)
+
+    add_audit_commands(sub)
 
     ui = sub.add_parser("ui", help="Start the Dagster UI (and daemon) on this instance.")
     ui.add_argument("--host", default="127.0.0.1")

@@ -47,6 +47,8 @@ CYCLONEDX_VEX = Document("vex.cdx.json", CYCLONEDX, "vex_document", Scope.RUN, "
 VEX_ATTESTATION = Document(
     "vex.intoto.dsse.json", "application/vnd.dsse.envelope.v1+json", "vex_attestation", Scope.RUN, "attestation"
 )
+VEX_LINEAGE = Document("vex.lineage.json", JSON, "vex_document", Scope.RUN, "lineage")
+AUDIT_REPORT = Document("audit_report.html", "text/html", "vex_document", Scope.RUN, "audit_report")
 ADVISORY_SNAPSHOT = Document("osv.jsonl.gz", "application/gzip", "vulnerability_db", Scope.SNAPSHOT, "snapshot")
 ADVISORY_INDEX = Document("osv.sqlite", "application/vnd.sqlite3", "vulnerability_db", Scope.SNAPSHOT, "index")
 
@@ -65,6 +67,8 @@ CATALOGUE: tuple[Document, ...] = (
     OPENVEX,
     CYCLONEDX_VEX,
     VEX_ATTESTATION,
+    VEX_LINEAGE,
+    AUDIT_REPORT,
     ADVISORY_SNAPSHOT,
     ADVISORY_INDEX,
 )

@@ -15,6 +15,7 @@ from vexxy.vex.validation import cyclonedx_errors, openvex_errors
 from vexxy_pipelines.assets.filtered_sbom import filtered_sbom
 from vexxy_pipelines.assets.image import image
 from vexxy_pipelines.assets.vulnerabilities import vulnerabilities
+from vexxy_pipelines.audit import write_audit
 from vexxy_pipelines.metadata import md_table
 from vexxy_pipelines.partitions import image_partitions
 from vexxy_pipelines.resources.evidence_store import EvidenceStore
@@ -122,6 +123,7 @@ def _vex_for(context: AssetExecutionContext, evidence: EvidenceStore, key: str):
         openvex_problems, openvex_version = [], 0
     cyclonedx = render_cyclonedx_vex(resolved, statements)
     stored.append(evidence.write(context, CYCLONEDX_VEX, cyclonedx.encode(), key))
+    audit_stored, audit_metadata = write_audit(context, evidence, key, stored, matched["vulnerability_db"])
 
     statement_keys = Counter((s.vulnerability, s.component_purl) for s in statements)
     uncovered = sorted({f"{m.advisory_id} on {m.purl}" for m in matches if statement_keys.get(m.key) != 1})
@@ -136,7 +138,8 @@ def _vex_for(context: AssetExecutionContext, evidence: EvidenceStore, key: str):
             ["vulnerability", "component", "status", "why"],
             [(s.vulnerability, s.component_purl, s.status.value, s.status_notes) for s in statements],
         ),
-        **{k: v for obj in stored for k, v in obj.metadata().items()},
+        **audit_metadata,
+        **{k: v for obj in [*stored, *audit_stored] for k, v in obj.metadata().items()},
     }
     counts = {"matches": len(matches), "statements": len(statements)}
     return metadata, openvex_problems, cyclonedx_errors(cyclonedx), uncovered, counts

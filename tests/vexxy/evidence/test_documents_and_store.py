@@ -18,7 +18,13 @@ RUN_A, RUN_B = "0f6b1c2e-aaaa-4bbb-8ccc-000000000001", "0f6b1c2e-aaaa-4bbb-8ccc-
 def test_the_catalogue_names_each_document_once():
     assert len({d.name for d in CATALOGUE}) == len(CATALOGUE)
     assert all(count == 1 for count in Counter((d.asset, d.key) for d in CATALOGUE).values())
-    assert {d.name for d in produced_by("vex_document")} == {"vex.statements.json", "vex.openvex.json", "vex.cdx.json"}
+    assert {d.name for d in produced_by("vex_document")} == {
+        "vex.statements.json",
+        "vex.openvex.json",
+        "vex.cdx.json",
+        "vex.lineage.json",
+        "audit_report.html",
+    }
     assert documents.FUZZ_FINDINGS_SARIF.media_type == "application/sarif+json"
     assert [d for d in CATALOGUE if d.scope is Scope.SNAPSHOT] == [documents.ADVISORY_SNAPSHOT, documents.ADVISORY_INDEX]
 

@@ -1,0 +1,208 @@
+"""`vexxy explain` and `vexxy diff`: an image's VEX statements explained, and what changed between two VEX."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import re
+from contextlib import contextmanager
+
+from rich.markup import escape
+from rich.table import Table
+
+from vexxy.errors import VexxyError
+
+_DIGEST = re.compile(r"sha256:([0-9a-f]{64})")
+
+
+def printable(text: object) -> str:
+    """`text` for a terminal: Rich markup escaped, control characters (an image's file names may hold any) shown as escapes."""
+    shown = "".join(c if c.isprintable() else c.encode("unicode_escape").decode() for c in str(text))
+    return escape(shown)
+
+
+@contextmanager
+def _evidence():
+    from dagster import build_resources
+
+    from vexxy_pipelines.environment import resources_for
+
+    with build_resources({"evidence": resources_for()["evidence"]}) as resources:
+        yield resources.evidence
+
+
+def find_partition(instance, text: str) -> str:
+    """The analyzed image `text` names: a partition key, a digest (or a reference with one), or a tag resolved now."""
+    from vexxy_pipelines.cli import resolve_reference
+    from vexxy_pipelines.partitions import digest_hex, image_partitions
+
+    keys = instance.get_dynamic_partitions(image_partitions.name)
+    if text in keys:
+        return text
+    wanted = _DIGEST.findall(text)
+    if not wanted:
+        resolved = resolve_reference(text)
+        wanted = [resolved.manifest_digest.split(":", 1)[1]]
+        if resolved.canonical in keys:
+            return resolved.canonical
+
+    def hex_of(key: str) -> str | None:
+        try:
+            return digest_hex(key)
+        except VexxyError:
+            return None
+
+    found = [k for k in keys if hex_of(k) == wanted[-1]]
+    if len(found) == 1:
+        return found[0]
+    if found:
+        raise VexxyError(f"{text} names {len(found)} analyzed images: {', '.join(found)}.", hint="Name one of them.")
+    raise VexxyError(f"{text} has not been analyzed here.", hint=f"Analyze it first with `vexxy analyze {text}`.")
+
+
+def _vex_records(instance, partition: str, limit: int):
+    from dagster import AssetKey, AssetRecordsFilter
+
+    return instance.fetch_materializations(
+        AssetRecordsFilter(asset_key=AssetKey("vex_document"), asset_partitions=[partition]), limit=limit
+    ).records
+
+
+def vex_record(instance, partition: str, run_id: str | None = None):
+    """The partition's latest VEX materialization, or the one made by `run_id`."""
+    from vexxy_pipelines.lineage import materialization_in_run
+
+    record = materialization_in_run(instance, run_id, "vex_document", partition) if run_id else None
+    if run_id and record is None:
+        raise VexxyError(f"Run {run_id} wrote no VEX for {partition}.")
+    records = [record] if record else _vex_records(instance, partition, 1)
+    if not records:
+        raise VexxyError(f"{partition} has no VEX yet.", hint=f"Analyze it with `vexxy analyze {partition}`.")
+    return records[0]
+
+
+def analysis_of(instance, evidence, record):
+    """(lineage, documents) of the VEX materialization `record`, each document checked against its recorded hash."""
+    from vexxy.audit.stored import load_documents
+    from vexxy_pipelines.audit import stored_lineage
+    from vexxy_pipelines.partitions import digest_hex
+
+    lineage = stored_lineage(evidence, instance, record)
+    return lineage, load_documents(evidence.documents(), digest_hex(record.partition_key), record.run_id, lineage)
+
+
+def explain_image(instance, evidence, image: str, vulnerability: str, run_id: str | None = None):
+    """(VEX materialization, explanations) of `vulnerability` in the analyzed `image`'s VEX (the latest, or `run_id`'s)."""
+    from vexxy.audit.explain import explain, valid_vulnerability_id
+
+    if not valid_vulnerability_id(vulnerability):
+        raise VexxyError(
+            f"{vulnerability!r} is not a vulnerability id.", hint="Name one as the VEX does: CVE-..., GHSA-..., PYSEC-..."
+        )
+    partition = find_partition(instance, image)
+    record = vex_record(instance, partition, run_id)
+    lineage, documents = analysis_of(instance, evidence, record)
+    answers = explain(vulnerability, documents, lineage)
+    if not answers:
+        known = sorted({s["vulnerability"] for s in documents.statements})
+        raise VexxyError(
+            f"{vulnerability} is not in the VEX of {partition} (run {record.run_id}).",
+            hint=f"Its statements are about: {', '.join(known[:20]) or 'nothing (no vulnerability matched)'}"
+            + (f" and {len(known) - 20} more." if len(known) > 20 else "."),
+        )
+    return record, answers
+
+
+def cmd_explain(args: argparse.Namespace) -> int:
+    from vexxy.audit.explain import explanation_lines
+    from vexxy_pipelines.cli import _instance, out
+
+    instance = _instance()
+    with _evidence() as evidence:
+        record, answers = explain_image(instance, evidence, args.image, args.vulnerability, args.run)
+    if args.json:
+        out.print_json(json.dumps({"partition": record.partition_key, "statements": [a.to_dict() for a in answers]}))
+        return 0
+    for answer in answers:  # one line per fact, never folded: paths and digests stay whole for copying and grep
+        out.print(f"[bold]{printable(answer.vulnerability)} on {printable(answer.component_purl)}[/]", soft_wrap=True)
+        for label, text in explanation_lines(answer):
+            out.print(f"  {printable(label):>15}  {printable(text)}", soft_wrap=True, highlight=False)
+    report = record.asset_materialization.metadata.get("audit_report_path")
+    if report is not None:
+        out.print(f"Audit report: {printable(report.value)}", soft_wrap=True)
+    return 0
+
+
+def _side(record, lineage: dict) -> dict:
+    return {
+        "partition": record.partition_key,
+        "run_id": record.run_id,
+        "materialized_at": lineage.get("materialized_at"),
+        "vulnerability_db": lineage.get("vulnerability_db"),
+    }
+
+
+def diff_images(instance, evidence, image: str, newer: str | None = None):
+    """The diff from `image`'s previous VEX to its latest, or from `image`'s latest VEX to `newer`'s."""
+    from vexxy.audit.diff import diff_statements
+    from vexxy.evidence.documents import VEX_STATEMENTS
+    from vexxy_pipelines.audit import stored_lineage
+
+    partition = find_partition(instance, image)
+    if newer:
+        before, after = vex_record(instance, partition), vex_record(instance, find_partition(instance, newer))
+    else:
+        records = _vex_records(instance, partition, 2)
+        if len(records) < 2:
+            raise VexxyError(
+                f"{partition} has {len(records)} VEX: nothing to compare.",
+                hint="Compare with another image (`vexxy diff IMAGE NEWER`), or analyze it again.",
+            )
+        after, before = records
+    sides = []
+    for record in (before, after):
+        data = evidence.read_recorded(record, VEX_STATEMENTS)
+        if data is None:
+            raise VexxyError(f"The VEX of {record.partition_key} in run {record.run_id} recorded no statements document.")
+        sides.append((json.loads(data), _side(record, stored_lineage(evidence, instance, record))))
+    (old, old_about), (new, new_about) = sides
+    return diff_statements(old, new, old_about, new_about)
+
+
+def cmd_diff(args: argparse.Namespace) -> int:
+    from vexxy_pipelines.cli import _instance, out
+
+    instance = _instance()
+    with _evidence() as evidence:
+        diff = diff_images(instance, evidence, args.image, args.newer)
+    if args.json:
+        out.print_json(json.dumps(diff.to_dict()))
+        return 0
+    for name, side in (("from", diff.before), ("  to", diff.after)):
+        out.print(
+            f"{name} {printable(side['partition'])} (run {side['run_id']}, advisories {str(side['vulnerability_db'])[:12]})"
+        )
+    out.print(printable(diff.summary()))
+    if diff.changes:
+        table = Table("vulnerability", "package", "change")
+        for change in diff.changes:
+            table.add_row(
+                printable(change.vulnerability), printable(change.package), printable(f"{change.kind}: {'; '.join(change.what)}")
+            )
+        out.print(table)
+    return 0
+
+
+def add_commands(sub) -> None:
+    explain = sub.add_parser("explain", help="Why a VEX statement is what it is: the range, the files, what was loaded and when.")
+    explain.add_argument("image", help="an analyzed image: partition key, reference, or sha256 digest")
+    explain.add_argument("vulnerability", help="CVE-..., GHSA-..., PYSEC-... (an id or alias in the VEX)")
+    explain.add_argument("--run", help="Explain the VEX a given run wrote (default: the latest).")
+    explain.add_argument("--json", action="store_true", help="Print the explanation as JSON.")
+    explain.set_defaults(func=cmd_explain)
+
+    diff = sub.add_parser("diff", help="What changed between two VEX: an image's last two, or two images (builds).")
+    diff.add_argument("image", help="an analyzed image: alone, its previous VEX against its latest; else the older side")
+    diff.add_argument("newer", nargs="?", help="another analyzed image (e.g. the repository's next build): the newer side")
+    diff.add_argument("--json", action="store_true", help="Print the diff as JSON.")
+    diff.set_defaults(func=cmd_diff)
