@@ -2,6 +2,7 @@
 `filtered_sbom`; ZAP is one setting."""
 
 import json
+from pathlib import Path
 
 import pytest
 from dagster import AssetKey, DagsterEventType, materialize
@@ -74,3 +75,46 @@ def test_zap_down_still_produces_the_profile_and_says_what_happened(instance, vu
     status = by_key["fuzz_findings"]["status"].value
     assert status.startswith("failed: reading ZAP's version: the ZAP daemon at http://127.0.0.1:") and "is unreachable" in status
     assert json.loads(evidence(instance, FUZZ_FINDINGS, vulnerable_image).read_text())["status"] == "failed"
+
+
+@pytest.fixture(scope="module")
+def api_image(registry, demo_layers):
+    """A JSON API (PyYAML 5.3.1 imported only by an endpoint no page links to) that serves /openapi.json."""
+    from vexxy.demo.images import DEMO
+    from vexxy.oci.build import directory_entry, file_entry, layer_from_entries, push_image
+    from vexxy.oci.reference import parse_reference
+    from vexxy.oci.registry_client import RegistryClient
+
+    app = (Path(__file__).parents[1] / "helpers" / "apps" / "api_app.py").read_text()
+    layers = [*demo_layers[:2], layer_from_entries([directory_entry("app"), file_entry("app/app.py", app)])]
+    ref = parse_reference(f"{registry.address}/vexxy/documents-api:1")
+    digest, _ = push_image(RegistryClient(), ref, layers, DEMO.runtime, tag="1")
+    return ref.with_digest(digest)
+
+
+def test_an_unlinked_endpoint_from_the_openapi_document_is_exercised_and_its_package_is_affected(instance, api_image, tmp_path):
+    assert main(["analyze", str(api_image), "--out", str(tmp_path)]) == 0
+    fuzz = instance.get_latest_materialization_event(AssetKey("fuzz_findings")).asset_materialization.metadata
+    assert fuzz["openapi_document"].value == "/openapi.json"
+    assert fuzz["routes_declared_openapi"].value == 2 and fuzz["routes_exercised"].value == 2
+    assert fuzz["routes_not_reached"].value == "none"
+    assert "server https://api.example.com/: another host than the workload" in fuzz["declared_routes_dropped"].value
+    coverage = json.loads(evidence(instance, FUZZ_FINDINGS, api_image).read_text())["route_coverage"]
+    post = next(r for r in coverage["routes"] if r["method"] == "POST")
+    assert post == {
+        "method": "POST",
+        "path": "/api/v1/documents",
+        "sources": ["openapi"],
+        "where": "/openapi.json",
+        "outcome": "HTTP 200",
+        "exercised": True,
+    }
+    usage = json.loads(evidence(instance, COMPONENT_USAGE, api_image).read_text())
+    assert "pkg:pypi/pyyaml@5.3.1" in usage["fuzzing"]["packages_first_loaded_fuzzing"]
+    openvex = json.loads((tmp_path / "openvex.json").read_text())
+    by_package = {s["products"][0]["subcomponents"][0]["@id"]: s for s in openvex["statements"]}
+    pyyaml = by_package["pkg:pypi/pyyaml@5.3.1"]
+    assert pyyaml["status"] == "affected" and pyyaml["vulnerability"]["name"] == "CVE-2020-14343"
+    assert "/usr/local/lib/python3.11/dist-packages/yaml/" in pyyaml["status_notes"]
+    profile = json.loads((tmp_path / "execution_profile.json").read_text())
+    assert profile["outbound_attempts"] == []  # the document's other server was never contacted

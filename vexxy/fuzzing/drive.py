@@ -1,33 +1,91 @@
-"""Drive a running workload (any sandbox backend): observe it idle first, then let a scanner loose on its HTTP ports."""
+"""Drive a running workload (any sandbox backend): observe it idle first, then exercise what it declares and
+let a scanner loose on its HTTP ports.
+
+Per HTTP port, once the fuzzing phase started: find the OpenAPI document it serves (at the configured
+path, else at conventional ones), request every declared route once with its method and a body
+(OpenAPI operations, routes its code declares, configured seeds), then hand the same routes to the
+scanner, which attacks them as well as what it crawls.
+"""
 
 from __future__ import annotations
 
 import time
 from collections.abc import Callable
 
+from vexxy.fuzzing.discovery import discover
+from vexxy.fuzzing.exercise import RouteCoverage, exercise
 from vexxy.fuzzing.findings import FuzzReport
+from vexxy.fuzzing.routes import Route, merge_routes
+from vexxy.fuzzing.seeding import ScanSeeds, seed_routes
 from vexxy.fuzzing.targets import http_ports
 from vexxy.sandbox.workload import Workload
 
-Scan = Callable[[Workload, int, float], FuzzReport]
+Scan = Callable[[Workload, int, float, ScanSeeds], FuzzReport]
+EXERCISE_SHARE = 0.25  # of a port's budget, at most, for discovery and exercising declared routes
 
 
 def drive(
-    workload: Workload, scan: Scan, idle_seconds: float, budget_seconds: float, log: Callable[[str], None] = lambda m: None
+    workload: Workload,
+    scan: Scan,
+    idle_seconds: float,
+    budget_seconds: float,
+    log: Callable[[str], None] = lambda m: None,
+    *,
+    seeds: list[str] | None = None,
+    openapi_path: str | None = None,
+    code_routes: Callable[[], tuple[list[Route], list[str]]] | None = None,
 ) -> FuzzReport:
+    """`seeds`: paths (or URLs on the workload) to request and scan; `openapi_path`: where the workload serves its
+    OpenAPI document (default: conventional paths are probed); `code_routes`: the routes its first-party code
+    declares, with notes on what could not be read."""
     if not workload.ports:
         return FuzzReport.skipped("no HTTP port (the image exposes no TCP port)")
     time.sleep(idle_seconds)
     ports = http_ports(workload.address, workload.ports)
     if not ports:
         return FuzzReport.skipped(f"no HTTP port (TCP {', '.join(map(str, workload.ports))} did not answer HTTP)")
+    declared, notes = code_routes() if code_routes else ([], [])
     workload.mark_fuzzing_started()
     reports = []
     share = budget_seconds / len(ports)
     for port in ports:
-        log(f"Scanning HTTP port {port} for up to {share:.0f} s")
-        reports.append(scan(workload, port, share))
+        started = time.monotonic()
+        base_url = f"http://{workload.address}:{port}/"
+        coverage, scan_seeds = exercise_declared(base_url, declared, seeds or [], openapi_path, share * EXERCISE_SHARE)
+        coverage.notes += notes
+        log(
+            f"Port {port}: {coverage.declared_total} declared routes, {len(coverage.exercised)} exercised"
+            + (f" (OpenAPI document at {coverage.document})" if coverage.document else "")
+        )
+        remaining = max(5.0, share - (time.monotonic() - started))
+        log(f"Scanning HTTP port {port} for up to {remaining:.0f} s")
+        report = scan(workload, port, remaining, scan_seeds)
+        report.route_coverage = coverage
+        reports.append(report)
     return merge(reports)
+
+
+def exercise_declared(
+    base_url: str, code: list[Route], seeds: list[str], openapi_path: str | None, budget_seconds: float
+) -> tuple[RouteCoverage, ScanSeeds]:
+    """Discover the OpenAPI document, request every declared route once; the coverage and what to give the scanner."""
+    deadline = time.monotonic() + budget_seconds
+    found = discover(base_url, openapi_path, budget_seconds=budget_seconds / 2)
+    documented = found.description.routes if found.description else []
+    seeded, dropped = seed_routes(seeds, base_url)
+    routes = merge_routes(documented, code, seeded)
+    coverage = RouteCoverage(
+        declared={
+            source: [r.key for r in group]
+            for source, group in (("openapi", documented), ("code", code), ("seed", seeded))
+            if group
+        },
+        document=found.description.location if found.description else "",
+        probes=found.probes,
+        dropped=(found.description.dropped if found.description else []) + dropped,
+    )
+    coverage.results = exercise(base_url, routes, budget_seconds=max(1.0, deadline - time.monotonic()))
+    return coverage, ScanSeeds(routes, found.description)
 
 
 def merge(reports: list[FuzzReport]) -> FuzzReport:
@@ -35,6 +93,7 @@ def merge(reports: list[FuzzReport]) -> FuzzReport:
         return reports[0]
     statuses = {r.status for r in reports}
     status = "completed" if statuses == {"completed"} else "failed" if statuses == {"failed"} else "partial"
+    coverages = [r.route_coverage for r in reports if r.route_coverage]
     return FuzzReport(
         status=status,
         reason="; ".join(r.reason for r in reports if r.reason),
@@ -44,4 +103,5 @@ def merge(reports: list[FuzzReport]) -> FuzzReport:
         findings=[f for r in reports for f in r.findings],
         out_of_scope_dropped=sum(r.out_of_scope_dropped for r in reports),
         seconds=sum(r.seconds for r in reports),
+        route_coverage=RouteCoverage.combine(coverages) if coverages else None,
     )

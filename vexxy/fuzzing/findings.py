@@ -5,8 +5,11 @@ from __future__ import annotations
 import re
 from collections import Counter
 from dataclasses import asdict, dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import urlparse
+
+if TYPE_CHECKING:
+    from vexxy.fuzzing.exercise import RouteCoverage
 
 RISKS = ("high", "medium", "low", "info")
 
@@ -43,6 +46,7 @@ class FuzzReport:
     findings: list[Finding] = field(default_factory=list)
     out_of_scope_dropped: int = 0
     seconds: float = 0.0
+    route_coverage: RouteCoverage | None = None  # declared routes and which were exercised
 
     def by_risk(self) -> dict[str, int]:
         counts = Counter(f.risk for f in self.findings)
@@ -66,6 +70,7 @@ class FuzzReport:
             "seconds": self.seconds,
             "by_risk": self.by_risk(),
             "findings": [f.to_dict() for f in self.findings],
+            **({"route_coverage": self.route_coverage.to_dict()} if self.route_coverage else {}),
         }
 
     @classmethod

@@ -18,6 +18,7 @@ from pathlib import Path
 from urllib.parse import urlparse
 
 from vexxy.fuzzing.findings import Finding, FuzzReport, keep_in_scope, normalize_risk, parse_cwe
+from vexxy.fuzzing.seeding import ScanSeeds
 from vexxy.sandbox.workload import ScannerPlacement
 
 # WASC threat classification ids, by Wapiti module.
@@ -87,9 +88,15 @@ class WapitiScanner:
     grace_seconds: float = 20.0
 
     def scan(
-        self, base_url: str, budget_seconds: float, placement: ScannerPlacement | None, allowed_hosts: set[str]
+        self,
+        base_url: str,
+        budget_seconds: float,
+        placement: ScannerPlacement | None,
+        allowed_hosts: set[str],
+        seeds: ScanSeeds | None = None,
     ) -> FuzzReport:
-        """Scan `base_url`; `placement` says where the process must run to reach the workload (None: here)."""
+        """Scan `base_url`; `placement` says where the process must run to reach the workload (None: here);
+        declared routes in `seeds` reach Wapiti as an OpenAPI document (`--swagger`) served by `base_url`."""
         started = time.monotonic()
         with tempfile.TemporaryDirectory(prefix="vexxy-wapiti-") as tmp:
             output = Path(tmp) / "report.json"
@@ -119,6 +126,10 @@ class WapitiScanner:
                 "--verify-ssl",
                 "0",
             ]
+            if seeds and seeds.routes:
+                api = Path(tmp) / "declared-routes.json"
+                api.write_text(json.dumps(seeds.openapi_document(base_url)))
+                command += ["--swagger", str(api)]
             if placement is not None:
                 command = placement.wrap(command)
             process = subprocess.Popen(

@@ -15,11 +15,13 @@ import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
+from urllib.parse import urlparse
 
 import requests
 from zapv2 import ZAPv2
 
 from vexxy.fuzzing.findings import Finding, FuzzReport, keep_in_scope, normalize_risk, parse_cwe
+from vexxy.fuzzing.seeding import ScanSeeds
 
 
 class ZapError(Exception):
@@ -72,7 +74,7 @@ class ZapScanner:
             time.sleep(self.poll_seconds)
         return False
 
-    def scan(self, base_url: str, budget_seconds: float, allowed_hosts: set[str]) -> FuzzReport:
+    def scan(self, base_url: str, budget_seconds: float, allowed_hosts: set[str], seeds: ScanSeeds | None = None) -> FuzzReport:
         started = time.monotonic()
         deadline = started + budget_seconds
         zap = self._client()
@@ -86,6 +88,8 @@ class ZapScanner:
             context_id = self._call("creating the analysis context", zap.context.new_context, context)
             context_created = True
             self._call("scoping the context", zap.context.include_in_context, context, re.escape(base_url.rstrip("/")) + ".*")
+            if seeds:
+                self._seed(zap, base_url, context_id, seeds, report)
             spider_id = self._call("starting the spider", zap.spider.scan, url=base_url, contextname=context, subtreeonly=True)
             if not self._wait("polling the spider", lambda: zap.spider.status(spider_id), lambda s: int(s) >= 100, deadline):
                 self._call("stopping the spider", zap.spider.stop, spider_id)
@@ -132,6 +136,24 @@ class ZapScanner:
                         pass
             report.seconds = round(time.monotonic() - started, 1)
         return report
+
+    def _seed(self, zap: ZAPv2, base_url: str, context_id: str, seeds: ScanSeeds, report: FuzzReport) -> None:
+        """The workload's OpenAPI document through ZAP's OpenAPI add-on (every request forced onto the workload
+        with `hostOverride`), and the declared GET routes as URLs ZAP has accessed, so its scans include them."""
+        host = urlparse(base_url).netloc
+        try:
+            if seeds.document_path:
+                self._call(
+                    "importing the OpenAPI document",
+                    zap.openapi.import_url,
+                    base_url.rstrip("/") + seeds.document_path,
+                    hostoverride=host,
+                    contextid=context_id,
+                )
+            for url in seeds.get_urls(base_url):
+                self._call("seeding a declared route", zap.core.access_url, url, followredirects=False)
+        except ZapError as exc:  # the scan still runs on what the spider finds
+            report.reason = f"declared routes not all given to ZAP: {exc}"
 
     def _alerts(self, zap: ZAPv2, base_url: str) -> list[dict[str, Any]]:
         alerts: list[dict[str, Any]] = []

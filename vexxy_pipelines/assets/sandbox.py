@@ -142,6 +142,7 @@ def sandbox_session(
             "files_seen_while_idle": MetadataValue.int(gain.files_idle),
             "file_coverage_gain_percent": MetadataValue.float(gain.file_gain_percent),
             "out_of_scope_findings_dropped": MetadataValue.int(report.out_of_scope_dropped),
+            **route_coverage_metadata(report),
             "top_findings": md_table(
                 ["risk", "finding", "CWE", "method", "url", "parameter"],
                 [
@@ -165,3 +166,24 @@ def sandbox_session(
             )
         ],
     )
+
+
+def route_coverage_metadata(report: FuzzReport) -> dict:
+    """Routes the workload declares (by source), how many were exercised, and those not reached."""
+    coverage = report.route_coverage
+    if coverage is None:
+        return {}
+    summary = coverage.to_dict()
+    return {
+        "routes_declared": MetadataValue.int(coverage.declared_total),
+        **{f"routes_declared_{source}": MetadataValue.int(count) for source, count in summary["declared"].items()},
+        "routes_exercised": MetadataValue.int(len(coverage.exercised)),
+        "openapi_document": coverage.document or "none found",
+        "routes_not_reached": MetadataValue.text("\n".join(coverage.not_reached) or "none"),
+        "declared_routes": md_table(
+            ["method", "path", "declared by", "outcome"],
+            [(r["method"], r["path"], ", ".join(r["sources"]), r["outcome"]) for r in summary["routes"]],
+            limit=20,
+        ),
+        **({"declared_routes_dropped": MetadataValue.text("\n".join(coverage.dropped[:20]))} if coverage.dropped else {}),
+    }

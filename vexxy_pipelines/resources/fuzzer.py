@@ -9,13 +9,14 @@ from dagster import ConfigurableResource
 from pydantic import Field
 
 from vexxy.fuzzing.findings import FuzzReport
+from vexxy.fuzzing.seeding import ScanSeeds
 from vexxy.fuzzing.wapiti import WapitiScanner, find_wapiti
 from vexxy.fuzzing.zap import ZapScanner
 from vexxy.sandbox.workload import Workload
 
 
 class FuzzerResource(ConfigurableResource):
-    """Scan `port` of the running workload within `budget_seconds`."""
+    """Scan `port` of the running workload within `budget_seconds`, given the routes it declares."""
 
     budget_seconds: int = Field(default=40, description="Time budget of one scan; it must fit in the observation window.")
     idle_seconds: int = Field(default=5, description="Observe the idle workload this long before scanning it.")
@@ -24,12 +25,12 @@ class FuzzerResource(ConfigurableResource):
     def tool(self) -> str:
         return "none"
 
-    def scan(self, workload: Workload, port: int, budget_seconds: float) -> FuzzReport:
+    def scan(self, workload: Workload, port: int, budget_seconds: float, seeds: ScanSeeds | None = None) -> FuzzReport:
         raise NotImplementedError
 
 
 class NoFuzzerResource(FuzzerResource):
-    def scan(self, workload, port, budget_seconds) -> FuzzReport:
+    def scan(self, workload, port, budget_seconds, seeds=None) -> FuzzReport:
         return FuzzReport.skipped("no web scanner is configured (VEXXY_FUZZER=none)")
 
 
@@ -43,7 +44,7 @@ class WapitiResource(FuzzerResource):
     def tool(self) -> str:
         return "wapiti"
 
-    def scan(self, workload, port, budget_seconds) -> FuzzReport:
+    def scan(self, workload, port, budget_seconds, seeds=None) -> FuzzReport:
         binary = find_wapiti(self.binary)
         if binary is None:
             return FuzzReport(
@@ -53,7 +54,7 @@ class WapitiResource(FuzzerResource):
             )
         placement = workload.scanner_placement()
         return WapitiScanner(binary, self.modules).scan(
-            f"http://{placement.host}:{port}/", budget_seconds, placement, allowed_hosts={placement.host}
+            f"http://{placement.host}:{port}/", budget_seconds, placement, allowed_hosts={placement.host}, seeds=seeds
         )
 
 
@@ -70,6 +71,6 @@ class ZapResource(FuzzerResource):
     def tool(self) -> str:
         return "zap"
 
-    def scan(self, workload, port, budget_seconds) -> FuzzReport:
+    def scan(self, workload, port, budget_seconds, seeds=None) -> FuzzReport:
         scanner = ZapScanner(self.api_url, self.api_key, self.scan_policy, self.ajax_spider, self.session_per_analysis)
-        return scanner.scan(f"http://{workload.address}:{port}/", budget_seconds, allowed_hosts={workload.address})
+        return scanner.scan(f"http://{workload.address}:{port}/", budget_seconds, allowed_hosts={workload.address}, seeds=seeds)

@@ -30,9 +30,9 @@ def sandbox(tmp_path):
     assert all(not found for found in leftovers(box.paths).values()), leftovers(box.paths)
 
 
-def wapiti_scan(workload, port, budget):
+def wapiti_scan(workload, port, budget, seeds=None):
     placement = workload.scanner_placement()
-    return WapitiScanner(find_wapiti()).scan(f"http://{placement.host}:{port}/", budget, placement, {placement.host})
+    return WapitiScanner(find_wapiti()).scan(f"http://{placement.host}:{port}/", budget, placement, {placement.host}, seeds)
 
 
 def test_wapiti_finds_xss_and_sql_injection_and_fuzzing_grows_the_profile(sandbox, vulnerable_image):

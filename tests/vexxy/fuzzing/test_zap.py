@@ -1,11 +1,16 @@
 """The ZAP path with the real `zaproxy` client against a server speaking ZAP's JSON API."""
 
+import json
+
 import pytest
 from fake_zap import FakeZap, FakeZapState
 from loopback_http import LoopbackServer, QuietHandler
 from ports import closed_port
 
+from vexxy.fuzzing.discovery import discover
+from vexxy.fuzzing.routes import Route
 from vexxy.fuzzing.sarif import sarif_errors, to_sarif
+from vexxy.fuzzing.seeding import ScanSeeds
 from vexxy.fuzzing.zap import ZapScanner
 
 
@@ -80,3 +85,55 @@ def test_api_error_during_the_scan_is_reported_and_cleaned_up(zap, target):
     assert report.status == "failed"
     assert report.reason == "starting the active scan: ZAP answered scan_in_progress: Scan In Progress"
     assert zap.state.contexts == {}
+
+
+@pytest.fixture
+def api_target():
+    """A target serving an OpenAPI document (whose server is another host) and answering every request."""
+    document = {
+        "openapi": "3.0.3",
+        "servers": [{"url": "http://203.0.113.5/"}],
+        "paths": {"/api/import": {"post": {"requestBody": {"content": {"application/json": {"example": {"a": 1}}}}}}},
+    }
+    seen = []
+
+    class Handler(QuietHandler):
+        def answer(self):
+            seen.append((self.command, self.path))
+            body = json.dumps(document).encode() if self.path == "/openapi.json" else b"{}"
+            self.send_response(200)
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+
+        do_GET = do_POST = answer
+
+    server = LoopbackServer()
+    server.serve(Handler)
+    yield f"{server.url}/", seen
+    server.close()
+
+
+def test_declared_routes_reach_zap_through_its_openapi_add_on_on_the_workload_only(zap, api_target):
+    target, seen = api_target
+    description = discover(target)
+    seeds = ScanSeeds(description.description.routes + [Route("GET", "/status", "code")], description.description)
+    report = scanner(zap).scan(target, budget_seconds=10, allowed_hosts={"127.0.0.1"}, seeds=seeds)
+    assert report.status == "completed" and report.reason == ""
+    assert "openapi/action/importUrl" in zap.state.calls
+    assert zap.state.imported == [f"POST {target}api/import"]  # hostOverride: never the document's other server
+    assert zap.state.accessed == [f"{target}status"]
+    assert ("POST", "/api/import") in seen and ("GET", "/status") in seen
+
+
+def test_zap_without_the_openapi_add_on_still_scans_and_says_so(zap, api_target):
+    target, _ = api_target
+    zap.state.openapi_installed = False
+    description = discover(target).description
+    report = scanner(zap).scan(
+        target, budget_seconds=10, allowed_hosts={"127.0.0.1"}, seeds=ScanSeeds(description.routes, description)
+    )
+    assert report.status == "completed" and report.findings
+    assert report.reason.startswith(
+        "declared routes not all given to ZAP: importing the OpenAPI document: ZAP answered no_implementor"
+    )
