@@ -349,6 +349,46 @@ def cmd_ui(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_attestation_verify(args) -> int:
+    """Which OpenVEX attestations attached to the image verify with the public key (exit 1 when none does)."""
+    from collections import Counter
+
+    from dagster import build_resources
+
+    from vexxy.attest.keys import load_public_key
+    from vexxy.attest.verify import attached_vex
+    from vexxy.oci.reference import ImageReference, parse_reference
+    from vexxy_pipelines.environment import resources_for
+
+    try:
+        public_key = load_public_key(Path(args.key).read_bytes())
+    except OSError as exc:
+        raise VexxyError(f"The public key {args.key} cannot be read ({exc.strerror}).") from exc
+    resolved = resolve_reference(args.reference)
+    base = parse_reference(resolved.name)
+    image = ImageReference(base.registry, base.repository, None, resolved.manifest_digest)
+    with build_resources({"registry": resources_for()["registry"]}) as resources:
+        client = resources.registry.client()
+        try:
+            found = attached_vex(client, image, public_key)
+        finally:
+            client.close()
+    for reason in found.rejected:
+        console.print(f"[red]✗[/] {escape(reason)}")
+    for statement in found.verified:
+        vex = statement["predicate"]
+        by_status = Counter(str(s.get("status")) for s in vex.get("statements") or [] if isinstance(s, dict))
+        counts = ", ".join(f"{status} {count}" for status, count in sorted(by_status.items())) or "no statements"
+        console.print(
+            f"[green]✓[/] {escape(image.canonical())}: OpenVEX {escape(str(vex.get('@id')))} "
+            f"version {escape(str(vex.get('version')))} ({escape(counts)}) verifies with {escape(args.key)}"
+        )
+    if not found.verified:
+        console.print(f"[red]no OpenVEX attestation of {escape(image.canonical())} verifies with {escape(args.key)}[/]")
+        return 1
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="vexxy", description="Runtime-evidence VEX for container images.")
     sub = parser.add_subparsers(dest="command", required=True)
@@ -395,6 +435,13 @@ def build_parser() -> argparse.ArgumentParser:
     appdb.set_defaults(func=cmd_appdb)
 
     add_audit_commands(sub)
+
+    attestation = sub.add_parser("attestation", help="Signed VEX attached to images in their registry.")
+    attestation_sub = attestation.add_subparsers(dest="attestation_command", required=True)
+    verify = attestation_sub.add_parser("verify", help="Verify the OpenVEX attestations attached to an image with a public key.")
+    verify.add_argument("reference", help="registry/repository:tag or registry/repository@sha256:<digest>")
+    verify.add_argument("--key", required=True, help="PEM public key (ECDSA P-256) the attestations must verify with.")
+    verify.set_defaults(func=cmd_attestation_verify)
 
     ui = sub.add_parser("ui", help="Start the Dagster UI (and daemon) on this instance.")
     ui.add_argument("--host", default="127.0.0.1")

@@ -8,11 +8,12 @@ from attestation_keys import new_key, private_pem, reference_verify
 from dagster import AssetKey, AssetRecordsFilter, DagsterInstance, materialize
 from securesystemslib.exceptions import VerificationError
 
+from vexxy.attest.keys import public_key_pem
 from vexxy.evidence.documents import VEX_ATTESTATION
 from vexxy.oci.attestations import read_attestations
 from vexxy.oci.registry_client import RegistryClient
 from vexxy_pipelines.assets.attestation import NO_KEY, vex_attestation
-from vexxy_pipelines.cli import _documents_of_run, _out_files
+from vexxy_pipelines.cli import _documents_of_run, _out_files, main
 from vexxy_pipelines.environment import resources_for
 from vexxy_pipelines.resources.attestation import AttestationSignerResource
 from vexxy_pipelines.resources.registry import RegistryResource
@@ -79,6 +80,14 @@ def test_signed_vex_is_attached_and_verifies_with_the_public_key_only(analyzed_d
     # ... and `vexxy analyze --out` finds it among the run's documents (checked against the recorded SHA-256).
     run_documents = _documents_of_run(instance, attest.last_run_id, partition_of(instance, demo_image))
     assert run_documents[VEX_ATTESTATION][1] == stored.envelope and "openvex.intoto.dsse.json" in _out_files()
+
+    # `vexxy attestation verify` finds and verifies it with the public key, and with no other.
+    public, other = tmp_path / "vexxy-attestation.pub", tmp_path / "other.pub"
+    public.write_text(metadata["public_key"].value)
+    other.write_text(public_key_pem(new_key()))
+    assert main(["attestation", "verify", demo_image.canonical(), "--key", str(public)]) == 0
+    assert main(["attestation", "verify", f"{demo_image.name}:1.0", "--key", str(other)]) == 1
+    assert main(["attestation", "verify", demo_image.canonical(), "--key", str(tmp_path / "missing.pub")]) == 2
 
     # Signed again with another key, the attestation is replaced, not added beside the first one.
     again, check = attest(

@@ -1,6 +1,5 @@
 """The `vex_attestation` asset: the image's OpenVEX, signed (in-toto in DSSE) and attached in its registry."""
 
-import json
 from dataclasses import dataclass, field
 
 from cryptography.hazmat.primitives.asymmetric import ec
@@ -8,10 +7,11 @@ from dagster import AssetCheckResult, AssetCheckSpec, AssetExecutionContext, Mat
 
 from vexxy.attest import dsse
 from vexxy.attest.keys import SigningKeyInvalid, fingerprint, public_key_pem
-from vexxy.attest.statement import OPENVEX_PREDICATE_TYPE, serialize, subject_digests, vex_statement
+from vexxy.attest.statement import OPENVEX_PREDICATE_TYPE, serialize, vex_statement
+from vexxy.attest.verify import attached_vex
 from vexxy.errors import VexxyError
 from vexxy.evidence.documents import IMAGE, OPENVEX, VEX_ATTESTATION
-from vexxy.oci.attestations import AttachedAttestation, attach_attestation, read_attestations
+from vexxy.oci.attestations import AttachedAttestation, attach_attestation
 from vexxy.oci.image import ResolvedImage
 from vexxy.oci.reference import ImageReference, parse_reference
 from vexxy.oci.registry_client import RegistryClient
@@ -129,15 +129,9 @@ def _attest(
 
 def _read_back_problems(client: RegistryClient, ref: ImageReference, signing_key: ec.EllipticCurvePrivateKey) -> list[str]:
     """Why the attestation on the registry does not verify (empty when it does)."""
-    ours = [a for a in read_attestations(client, ref) if a.predicate_type == OPENVEX_PREDICATE_TYPE]
-    if len(ours) != 1:
-        return [f"{ref}: {len(ours)} OpenVEX attestations on its .att tag, expected exactly one"]
-    try:
-        payload = dsse.verify(dsse.Envelope.from_json(ours[0].envelope), signing_key.public_key())
-    except dsse.EnvelopeInvalid as exc:
-        return [f"{ref}: {exc.message}"]
-    if ref.digest not in subject_digests(json.loads(payload)):
-        return [f"{ref}: the statement's subjects do not name {ref.digest}"]
+    found = attached_vex(client, ref, signing_key.public_key())
+    if len(found.verified) != 1 or found.rejected:
+        return [f"{ref}: {len(found.verified)} verified OpenVEX attestations, expected exactly one", *found.rejected]
     return []
 
 

@@ -8,6 +8,7 @@ from securesystemslib.exceptions import VerificationError
 
 from vexxy.attest import dsse
 from vexxy.attest.statement import OPENVEX_PREDICATE_TYPE, serialize, vex_statement
+from vexxy.attest.verify import attached_vex
 from vexxy.errors import ImageNotFound
 from vexxy.oci.attestations import attach_attestation, attestation_tag, read_attestations
 from vexxy.oci.build import RuntimeConfig, file_entry, layer_from_entries, push_image
@@ -81,3 +82,18 @@ def test_an_internal_registry_not_allowed_is_never_contacted(registry, small_ima
     assert read_attestations(client, small_image)  # the allowed image still has its own
     with pytest.raises(ValueError):
         attach_attestation(client, parse_reference(f"{registry.address}/attest/app:1"), b"{}", "x", frozenset({registry.address}))
+
+
+def test_only_a_verified_vex_about_this_image_counts(registry, small_image):
+    client, key = RegistryClient(), new_key()
+    allowed = frozenset({registry.address})
+    image = ImageReference(small_image.registry, "attest/borrowed", None, small_image.digest)
+    elsewhere = ImageReference(image.registry, image.repository, None, "sha256:" + "cd" * 32)
+    # A genuine signature over another image's VEX, copied onto this image's tag, proves nothing about it.
+    attach_attestation(client, image, envelope_for(elsewhere, key), OPENVEX_PREDICATE_TYPE, allowed)
+    found = attached_vex(client, image, key.public_key())
+    assert found.verified == [] and "do not name" in found.rejected[0]
+    attach_attestation(client, image, envelope_for(image, key), OPENVEX_PREDICATE_TYPE, allowed)
+    assert len(attached_vex(client, image, key.public_key()).verified) == 1
+    found = attached_vex(client, image, new_key().public_key())
+    assert found.verified == [] and "No signature" in found.rejected[0]
