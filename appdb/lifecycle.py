@@ -7,15 +7,18 @@
 Quota follows it: reserved when the submission is created, consumed when the analysis is charged
 (`billing.ledger`), released when it fails or is cancelled. A finished submission never changes
 state again (a re-execution launched from the UI copies the run's tags and must not revive it).
+Secret environment values (encrypted) are kept only while a submission may still start or run: they
+are deleted the moment it finishes, fails or shares another submission's run.
 Every function works inside the caller's transaction.
 """
 
 from __future__ import annotations
 
+from sqlalchemy import delete as sql_delete
 from sqlalchemy import func, or_, select, update
 from sqlalchemy.orm import Session
 
-from appdb.models import Submission, new_id
+from appdb.models import AnalysisSecret, Submission, new_id
 from billing.quota import check_quota, release
 from vexxy.errors import VexxyError
 
@@ -41,8 +44,12 @@ def create(
     observation_seconds: int,
     correlation_id: str,
     submission_id: str | None = None,
+    config: dict | None = None,
+    config_hash: str | None = None,
+    secrets: bytes | None = None,
 ) -> Submission:
-    """A queued submission with one analysis of quota reserved; raises the quota's errors (nothing is written then)."""
+    """A queued submission with one analysis of quota reserved; raises the quota's errors (nothing is written then).
+    `config` is the public form of its analysis configuration, `secrets` its encrypted secret values."""
     submission_id = submission_id or new_id()
     check_quota(session, organization_id, submission_id)
     submission = Submission(
@@ -57,12 +64,27 @@ def create(
         correlation_id=correlation_id,
         status=QUEUED,
         phase=QUEUED,
+        config=config or None,
+        config_hash=config_hash,
     )
     if (seq := _next_seq(session)) is not None:
         submission.seq = seq
     session.add(submission)
+    if secrets is not None:
+        session.add(AnalysisSecret(owner_id=submission_id, ciphertext=secrets))
     session.flush()
     return submission
+
+
+def drop_secrets(session: Session, owner_ids: list[str]) -> None:
+    """Forget the secret values of these submissions (or CLI invocations)."""
+    if owner_ids:
+        session.execute(sql_delete(AnalysisSecret).where(AnalysisSecret.owner_id.in_(owner_ids)))
+
+
+def secrets_of(session: Session, owner_id: str) -> bytes | None:
+    row = session.get(AnalysisSecret, owner_id)
+    return bytes(row.ciphertext) if row is not None else None
 
 
 def _next_seq(session: Session) -> int | None:
@@ -109,6 +131,7 @@ def share_run(session: Session, submission_id: str, digest: str, partition_key: 
             phase="sharing a running analysis",
         )
     )
+    drop_secrets(session, [submission_id])  # the run it shares has its own (the same configuration)
 
 
 def fail_before_run(session: Session, submission_id: str, message: str) -> None:
@@ -123,6 +146,7 @@ def fail_before_run(session: Session, submission_id: str, message: str) -> None:
         message,
     )
     release(session, submission.organization_id, submission.id)
+    drop_secrets(session, [submission.id])
 
 
 def _follow_run(session: Session, submission_id: str, release_quota: bool = False, **values) -> list[str]:
@@ -136,6 +160,8 @@ def _follow_run(session: Session, submission_id: str, release_quota: bool = Fals
     if release_quota:
         for row_id, organization_id in rows:
             release(session, organization_id, row_id)
+    if values.get("status") in FINISHED:
+        drop_secrets(session, [submission_id, *(row_id for row_id, _ in rows)])
     return [row_id for row_id, _ in rows]
 
 
@@ -178,6 +204,7 @@ def cancel(session: Session, submission: Submission) -> None:
     if submission.run_id is None or submission.shared_with is not None:
         submission.status, submission.phase = CANCELLED, CANCELLED
         release(session, submission.organization_id, submission.id)
+        drop_secrets(session, [submission.id])
 
 
 def delete(session: Session, submission: Submission) -> None:

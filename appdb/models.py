@@ -6,7 +6,19 @@ from __future__ import annotations
 import uuid
 from datetime import UTC, datetime
 
-from sqlalchemy import JSON, BigInteger, Boolean, DateTime, ForeignKey, Identity, Integer, String, Text, UniqueConstraint
+from sqlalchemy import (
+    JSON,
+    BigInteger,
+    Boolean,
+    DateTime,
+    ForeignKey,
+    Identity,
+    Integer,
+    LargeBinary,
+    String,
+    Text,
+    UniqueConstraint,
+)
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 
@@ -126,6 +138,8 @@ class Submission(Base):
     error_message: Mapped[str | None] = mapped_column(Text, nullable=True)
     cancel_requested: Mapped[bool] = mapped_column(Boolean, default=False)
     shared_with: Mapped[str | None] = mapped_column(String(36), nullable=True)  # the submission whose run this one shares
+    config: Mapped[dict | None] = mapped_column(JSON, nullable=True)  # the analysis configuration's public form
+    config_hash: Mapped[str | None] = mapped_column(String(80), nullable=True)  # None: the default configuration
     deleted: Mapped[bool] = mapped_column(Boolean, default=False)
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow, index=True)
     updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow, onupdate=utcnow)
@@ -162,6 +176,7 @@ class WatchedRepository(Base):
     mode: Mapped[str] = mapped_column(String(10), default="notify")  # notify | poll
     inbox_prefix: Mapped[str | None] = mapped_column(String(16), nullable=True)  # names the inbox secret
     inbox_secret_hash: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    default_config: Mapped[dict | None] = mapped_column(JSON, nullable=True)  # public form; secrets are refused here
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
 
 
@@ -196,4 +211,15 @@ class SeenDigest(Base):
     watched_repository_id: Mapped[int] = mapped_column(ForeignKey("watched_repositories.id", ondelete="CASCADE"))
     digest: Mapped[str] = mapped_column(String(80))
     submission_id: Mapped[str] = mapped_column(String(36))
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+
+class AnalysisSecret(Base):
+    """An analysis's secret environment values, encrypted (vexxy.secret_box), kept only while it runs.
+
+    `owner_id` is the submission id (or a CLI invocation's id); the row is deleted when that ends."""
+
+    __tablename__ = "analysis_secrets"
+    owner_id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    ciphertext: Mapped[bytes] = mapped_column(LargeBinary)
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)

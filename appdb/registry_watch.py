@@ -14,8 +14,9 @@ from sqlalchemy.orm import Session
 from appdb import lifecycle
 from appdb.models import SeenDigest, Submission, WatchedRepository, new_id
 from billing.errors import PaymentRequired, QuotaExceeded
-from billing.pricing import run_priority
+from billing.pricing import config_limits, run_priority
 from billing.quota import organization_tier
+from vexxy.analysis_config import ConfigError, check_limits, config_hash, parse
 from vexxy.errors import RegistryUnavailable, VexxyError
 from vexxy.oci.egress import check_registry
 from vexxy.oci.reference import SHA256_DIGEST_RE, ImageReference
@@ -40,9 +41,14 @@ def submit_digest(session: Session, watched: WatchedRepository, digest: str, sou
         "correlation_id": uuid.uuid4().hex,
     }
     try:
+        if watched.default_config:
+            config = parse(watched.default_config)
+            check_limits(config, config_limits(plan), fields["observation_seconds"])
+            fields["fuzzing"] = plan.fuzzing_included and config.fuzzing is not False
+            fields.update(config=watched.default_config, config_hash=config_hash(watched.default_config))
         with session.begin_nested():
             submission = lifecycle.create(session, **fields)
-    except (QuotaExceeded, PaymentRequired) as exc:
+    except (QuotaExceeded, PaymentRequired, ConfigError) as exc:
         submission = lifecycle.refused(session, Submission(id=new_id(), **fields), str(exc))
     session.add(SeenDigest(watched_repository_id=watched.id, digest=digest, submission_id=submission.id))
     return submission

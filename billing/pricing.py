@@ -5,6 +5,8 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 
+from vexxy.analysis_config import TierLimits
+
 
 @dataclass(frozen=True)
 class Tier:
@@ -17,12 +19,13 @@ class Tier:
     fuzzing_included: bool
     max_observation_seconds: int
     stripe_plan: str | None  # the Stripe plan/price id of the subscription (None: free)
+    max_roles: int = 1  # roles (web, worker, job...) one analysis may observe, one after another
 
 
 TIERS: dict[str, Tier] = {
-    "free": Tier("free", 10, 100, 0, 1, (0, 9), False, 60, None),
-    "team": Tier("team", 500, 10_000, 25, 4, (10, 19), True, 300, "vexxy-team"),
-    "enterprise": Tier("enterprise", 10_000, 500_000, 15, 16, (20, 29), True, 900, "vexxy-enterprise"),
+    "free": Tier("free", 10, 100, 0, 1, (0, 9), False, 60, None, max_roles=2),
+    "team": Tier("team", 500, 10_000, 25, 4, (10, 19), True, 300, "vexxy-team", max_roles=4),
+    "enterprise": Tier("enterprise", 10_000, 500_000, 15, 16, (20, 29), True, 900, "vexxy-enterprise", max_roles=8),
 }
 DEFAULT_TIER = "free"
 CURRENCY = "usd"
@@ -30,6 +33,11 @@ CURRENCY = "usd"
 
 def tier(name: str | None) -> Tier:
     return TIERS.get(name or DEFAULT_TIER, TIERS[DEFAULT_TIER])
+
+
+def config_limits(plan: Tier) -> TierLimits:
+    """What an analysis configuration may ask for on this tier."""
+    return TierLimits(plan.name, plan.max_observation_seconds, plan.fuzzing_included, plan.max_roles)
 
 
 def run_priority(plan: Tier, requested: int | None = None) -> int:

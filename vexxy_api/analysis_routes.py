@@ -22,8 +22,9 @@ from sqlalchemy import func, select
 from appdb import lifecycle
 from appdb.models import Submission
 from billing.errors import PaymentRequired, QuotaExceeded, UnknownOrganization
-from billing.pricing import run_priority
+from billing.pricing import config_limits, run_priority
 from billing.quota import organization_tier
+from vexxy.analysis_config import AnalysisConfig, ConfigError, check_limits
 from vexxy.audit.diff import diff_statements
 from vexxy.audit.explain import MAX_VULNERABILITY_ID, AnalysisDocuments, explain, valid_vulnerability_id
 from vexxy.audit.stored import load_documents, read_lineage
@@ -40,6 +41,7 @@ from vexxy.evidence.documents import (
 )
 from vexxy.evidence.store import DocumentStore, EvidenceCorrupted, EvidenceMissing
 from vexxy.oci.reference import parse_reference
+from vexxy.secret_box import seal_config
 from vexxy_api.auth import Caller, current_caller
 from vexxy_api.egress import refuse_internal_registry
 from vexxy_api.errors import ApiError, InvalidState, NotFound, correlation_id
@@ -67,6 +69,11 @@ class SubmitAnalysis(BaseModel):
     )
     fuzzing: bool = True
     observation_seconds: int | None = Field(default=None, ge=10, le=3600)
+    config: AnalysisConfig | None = Field(
+        default=None,
+        description="how to run the image: env, secret_env, command, args, working_dir, ports, readiness, scan seeds, "
+        "roles; secret_env values are never stored in clear nor shown",
+    )
 
 
 def _view(submission: Submission) -> dict:
@@ -81,6 +88,8 @@ def _view(submission: Submission) -> dict:
         "priority": submission.priority,
         "fuzzing": submission.fuzzing,
         "observation_seconds": submission.observation_seconds,
+        "config": submission.config or {},
+        "config_hash": submission.config_hash,
         "source": submission.source,
         "created_at": submission.created_at.isoformat(),
         "updated_at": submission.updated_at.isoformat(),
@@ -142,6 +151,7 @@ def submit(request: Request, body: SubmitAnalysis, caller: Caller = Depends(curr
                     f"Fuzzing is not included in the {plan.name} tier.",
                     "Submit with fuzzing false, or upgrade.",
                 )
+            sealed = _sealed(body.config, plan, observation)
             submission = lifecycle.create(
                 session,
                 submission_id=submission_id,
@@ -150,9 +160,12 @@ def submit(request: Request, body: SubmitAnalysis, caller: Caller = Depends(curr
                 source="api",
                 image_reference=body.image,
                 priority=run_priority(plan, body.priority),
-                fuzzing=body.fuzzing and plan.fuzzing_included,
+                fuzzing=_fuzzing(body) and plan.fuzzing_included,
                 observation_seconds=observation,
                 correlation_id=correlation_id(request),
+                config=sealed.public if sealed else None,
+                config_hash=sealed.hash if sealed else None,
+                secrets=sealed.secrets if sealed else None,
             )
             view = _view(submission)
     except QuotaExceeded as exc:
@@ -170,6 +183,21 @@ def submit(request: Request, body: SubmitAnalysis, caller: Caller = Depends(curr
     except UnknownOrganization:
         raise ApiError(403, "unknown_organization", "The token's organization is not known to vexxy.") from None
     return JSONResponse(view, status_code=201, headers={"Location": view["links"]["self"]})
+
+
+def _fuzzing(body: SubmitAnalysis) -> bool:
+    return body.config.fuzzing if body.config is not None and body.config.fuzzing is not None else body.fuzzing
+
+
+def _sealed(config: AnalysisConfig | None, plan, observation: int):
+    """The configuration checked against the tier and split for storage; None for the default configuration."""
+    if config is None or config == AnalysisConfig():
+        return None
+    try:
+        check_limits(config, config_limits(plan), observation)
+        return seal_config(config)
+    except ConfigError as exc:
+        raise ApiError(422, "invalid_configuration", exc.message, exc.hint) from None
 
 
 def _utc(value: datetime, name: str) -> datetime:

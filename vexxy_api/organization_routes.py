@@ -15,8 +15,10 @@ from sqlalchemy import or_, select
 from sqlalchemy.exc import IntegrityError
 
 from appdb.models import ApiKey, User, WatchedRepository
+from vexxy.analysis_config import AnalysisConfig
 from vexxy.errors import InvalidReference
 from vexxy.oci.reference import parse_reference
+from vexxy.secret_box import seal_config
 from vexxy_api.auth import Caller, admin_caller, current_caller, new_api_key
 from vexxy_api.egress import refuse_internal_registry
 from vexxy_api.errors import ApiError, InvalidState, NotFound
@@ -99,6 +101,9 @@ class WatchRepository(BaseModel):
             "returned once here; poll: vexxy reads its tags"
         ),
     )
+    default_config: AnalysisConfig | None = Field(
+        default=None, description="the analysis configuration of every analysis of this repository (no secret_env)"
+    )
 
 
 def _watched_view(watched: WatchedRepository) -> dict:
@@ -106,6 +111,7 @@ def _watched_view(watched: WatchedRepository) -> dict:
         "id": watched.id,
         "repository": f"{watched.registry}/{watched.repository}",
         "mode": watched.mode,
+        "default_config": watched.default_config or {},
         "created_at": watched.created_at.isoformat(),
     }
 
@@ -127,6 +133,7 @@ def watch_repository(request: Request, body: WatchRepository, caller: Caller = D
     if len(ref.registry) > MAX_NAME or len(ref.repository) > MAX_NAME:
         raise ApiError(422, "invalid_repository", f"A registry and a repository name are at most {MAX_NAME} characters each.")
     refuse_internal_registry(request, ref.registry)
+    default_config = _default_config(body.default_config)
     secret, prefix, secret_hash = new_api_key(INBOX_SECRET_PREFIX) if body.mode == "notify" else (None, None, None)
     try:
         with request.app.state.sessions.begin() as session:
@@ -137,6 +144,7 @@ def watch_repository(request: Request, body: WatchRepository, caller: Caller = D
                 mode=body.mode,
                 inbox_prefix=prefix,
                 inbox_secret_hash=secret_hash,
+                default_config=default_config,
             )
             session.add(watched)
             session.flush()
@@ -145,6 +153,21 @@ def watch_repository(request: Request, body: WatchRepository, caller: Caller = D
         raise InvalidState(
             f"{ref.name} is already watched.", hint="Delete the existing entry to change how it is watched."
         ) from None
+
+
+def _default_config(config: AnalysisConfig | None) -> dict | None:
+    """A repository's default configuration is kept for as long as it is watched, so it may hold no secret."""
+    if config is None or config == AnalysisConfig():
+        return None
+    if config.has_secrets():
+        raise ApiError(
+            422,
+            "invalid_configuration",
+            "A watched repository's default configuration cannot hold secret_env values: they are kept only while "
+            "one analysis runs.",
+            "Use env for values that are not secret, or submit analyses with secret_env through POST /api/v1/analyses.",
+        )
+    return seal_config(config).public
 
 
 def _inbox(request: Request, secret: str | None) -> dict:

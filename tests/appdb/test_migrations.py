@@ -27,6 +27,7 @@ TABLES = {
     "watched_repositories",
     "registry_events",
     "seen_digests",
+    "analysis_secrets",
 }
 
 

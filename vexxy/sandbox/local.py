@@ -13,6 +13,7 @@ shortened profile.
 from __future__ import annotations
 
 import contextlib
+import http.client
 import json
 import os
 import shutil
@@ -25,11 +26,13 @@ from collections.abc import Callable, Iterator
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
+from vexxy.analysis_config import Launch
 from vexxy.errors import VexxyError
 from vexxy.oci.image import ResolvedImage
 from vexxy.oci.registry_client import RegistryClient
 from vexxy.sandbox import watchdog
 from vexxy.sandbox.image_store import ImageStore, PreparedImage, StoreLimits
+from vexxy.sandbox.launch import launched
 from vexxy.sandbox.network import SandboxNetwork
 from vexxy.sandbox.profile import ExecutionProfile, Observation, Readiness
 from vexxy.sandbox.rootfs import UnpackReport
@@ -174,16 +177,22 @@ class LocalSandbox:
                 )
 
     @contextlib.contextmanager
-    def session(self, image: ResolvedImage, log: Callable[[str], None] = lambda message: None) -> Iterator[Workload]:
+    def session(
+        self, image: ResolvedImage, log: Callable[[str], None] = lambda message: None, launch: Launch | None = None
+    ) -> Iterator[Workload]:
+        """`launch` (a role of an analysis configuration) overrides how the image runs and when it is ready."""
         self._require_tools()
+        image = launched(image, launch)
         swept = sweep(self.paths, self.settings.runtime)
         if swept:
             log(f"Removed {len(swept)} sandbox(es) left behind by killed runs: {', '.join(swept)}")
         sandbox_id = self.paths.new_sandbox_id()
         with self.images.prepared(image, sandbox_id) as prepared:
-            yield from self._session(image, sandbox_id, prepared, log)
+            yield from self._session(image, sandbox_id, prepared, log, launch)
 
-    def _session(self, image: ResolvedImage, sandbox_id: str, prepared: PreparedImage, log) -> Iterator[Workload]:
+    def _session(
+        self, image: ResolvedImage, sandbox_id: str, prepared: PreparedImage, log, launch: Launch | None = None
+    ) -> Iterator[Workload]:
         run_dir = self.paths.run_dir(sandbox_id)
         now = time.time()
         state = SandboxState(
@@ -197,7 +206,7 @@ class LocalSandbox:
             deadline=now + self.settings.hard_limit,
         )
         self.paths.write_state(state)
-        runner = _Runner(self, sandbox_id, image, prepared.layers, run_dir, log)
+        runner = _Runner(self, sandbox_id, image, prepared.layers, run_dir, log, launch)
         previous_handler = None
         if threading.current_thread() is threading.main_thread():
             # A terminated run gets SIGTERM: turn it into an exception so the finally below runs.
@@ -232,7 +241,16 @@ def _raise_interrupt(signum, frame):
 class _Runner:
     """The mechanics of one sandbox run; `LocalSandbox.session` guarantees `stop` and teardown."""
 
-    def __init__(self, sandbox: LocalSandbox, sandbox_id: str, image: ResolvedImage, layers: list[Path], run_dir: Path, log):
+    def __init__(
+        self,
+        sandbox: LocalSandbox,
+        sandbox_id: str,
+        image: ResolvedImage,
+        layers: list[Path],
+        run_dir: Path,
+        log,
+        launch: Launch | None = None,
+    ):
         self.sandbox, self.settings = sandbox, sandbox.settings
         self.sandbox_id, self.image, self.layers, self.run_dir, self.log = sandbox_id, image, layers, run_dir, log
         self.container_id = f"{CONTAINER_PREFIX}{sandbox_id}"
@@ -244,6 +262,12 @@ class _Runner:
         self.exec_args: dict[str, list[str]] = {}
         self.started = time.monotonic()
         self.container_expected = False  # whether a container of ours should exist (we delete exited ones)
+        self.launch = launch
+        ready = self.launch.readiness if self.launch else None
+        self.probe = ready.kind if ready else self.settings.readiness_probe
+        self.probe_port = ready.port if ready else None
+        self.probe_path, self.expect_status = (ready.path, ready.expect_status) if ready else ("", 200)
+        self.readiness_timeout = (ready.timeout_seconds if ready else None) or self.settings.readiness_timeout
 
     # --- setup ----------------------------------------------------------------------------
 
@@ -354,6 +378,11 @@ class _Runner:
                 capture_output=True,
             )
             self.container_expected = False
+            if code == 0 and not ports and self.launch is not None:
+                # A configured role without ports (a job) that ran to completion was observed whole.
+                return Readiness(
+                    "ready", "the workload ran to completion (exit code 0)", round(time.monotonic() - start, 2), 0, restarts
+                )
             if code == 0 and not ports:
                 return Readiness(
                     "exited",
@@ -375,13 +404,23 @@ class _Runner:
             time.sleep(min(2.0, 0.5 * restarts))
 
     def _wait_ready(self, ports: list[int], start: float) -> Readiness | None:
-        deadline = start + self.settings.readiness_timeout
+        deadline = start + self.readiness_timeout
+        if self.probe_port:
+            ports = [self.probe_port]
         while time.monotonic() < deadline:
             if self._exited() is not None:
                 return None
             self._note_resource_events()
             alive = self.container_pid() is not None
-            if alive and (self.settings.readiness_probe == "alive" or not ports):
+            if alive and self.probe == "http" and ports:
+                status = self._http_status(ports[0])
+                if status == self.expect_status:
+                    return Readiness(
+                        "ready", f"GET {self.probe_path} on TCP {ports[0]} answered {status}", round(time.monotonic() - start, 2)
+                    )
+                time.sleep(0.2)
+                continue
+            if alive and (self.probe == "alive" or not ports):
                 return Readiness(
                     "ready", "the process is running" + ("" if not ports else ""), round(time.monotonic() - start, 2)
                 )
@@ -394,11 +433,26 @@ class _Runner:
             return None
         return Readiness(
             "timeout",
-            f"no connection to TCP {', '.join(map(str, ports))} within {self.settings.readiness_timeout:.0f} s"
+            (
+                f"GET {self.probe_path} on TCP {ports[0]} did not answer {self.expect_status}"
+                if self.probe == "http"
+                else f"no connection to TCP {', '.join(map(str, ports))}"
+            )
+            + f" within {self.readiness_timeout:.0f} s"
             if ports
             else "the process did not start in time",
             round(time.monotonic() - start, 2),
         )
+
+    def _http_status(self, port: int) -> int | None:
+        connection = http.client.HTTPConnection(self.network.sandbox_address, port, timeout=1.0)
+        try:
+            connection.request("GET", self.probe_path, headers={"User-Agent": "vexxy-readiness"})
+            return connection.getresponse().status
+        except (OSError, http.client.HTTPException):
+            return None
+        finally:
+            connection.close()
 
     def _port_open(self, port: int) -> bool:
         try:

@@ -14,6 +14,7 @@ from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
 from typing import Protocol, runtime_checkable
 
+from vexxy.analysis_config import Launch
 from vexxy.oci.image import ResolvedImage
 from vexxy.sandbox.profile import ExecutionProfile, Readiness
 
@@ -60,5 +61,8 @@ class Workload(Protocol):
 
 
 class SandboxBackend(Protocol):
-    def session(self, image: ResolvedImage, log: Callable[[str], None]) -> AbstractContextManager[Workload]:
-        """Start `image` and wait for readiness; leaving the context removes everything created."""
+    def session(
+        self, image: ResolvedImage, log: Callable[[str], None], launch: Launch | None = None
+    ) -> AbstractContextManager[Workload]:
+        """Start `image` (as `launch`, a configured role, overrides) and wait for readiness; leaving the context
+        removes everything created."""

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from cyclonedx.model import XsUri
+from cyclonedx.model import Property, XsUri
 from cyclonedx.model.bom import Bom
 from cyclonedx.model.component import Component, ComponentType
 from cyclonedx.model.vulnerability import (
@@ -37,8 +37,9 @@ def _source(identifier: str) -> VulnerabilitySource:
     return VulnerabilitySource(name="OSV", url=XsUri(f"https://osv.dev/vulnerability/{identifier}"))
 
 
-def render_cyclonedx_vex(image: ResolvedImage, statements: list[Statement]) -> str:
-    """A CycloneDX 1.6 JSON document whose `affects` point at the components' bom-refs (their purls)."""
+def render_cyclonedx_vex(image: ResolvedImage, statements: list[Statement], config_hash: str | None = None) -> str:
+    """A CycloneDX 1.6 JSON document whose `affects` point at the components' bom-refs (their purls); the analysis
+    configuration's hash, when there is one, is the metadata property `vexxy:analysis_config_hash`."""
     root = Component(
         name=image.name,
         version=image.manifest_digest,
@@ -48,6 +49,8 @@ def render_cyclonedx_vex(image: ResolvedImage, statements: list[Statement]) -> s
     )
     bom = Bom()
     bom.metadata.component = root
+    if config_hash:
+        bom.metadata.properties.add(Property(name="vexxy:analysis_config_hash", value=config_hash))
     components: dict[str, Component] = {}
     for statement in statements:
         if statement.component_purl not in components:

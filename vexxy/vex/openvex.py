@@ -63,11 +63,19 @@ def render_openvex(
     statements: list[Statement],
     previous: dict[str, Any] | None = None,
     now: datetime | None = None,
+    config_hash: str | None = None,
 ) -> dict[str, Any]:
-    """The OpenVEX document for `image`; `previous` (the last published one) decides the version."""
+    """The OpenVEX document for `image`; `previous` (the last published one) decides the version. The analysis
+    configuration's hash, when the image was run with one, is named in `tooling` (the schema has no other field)."""
     products = image_products(image)
     body = [_statement(s, products) for s in statements]
-    if previous and previous.get("statements") == body and previous.get("@id") == document_id(image):
+    tooling = f"{TOOLING}; analysis configuration {config_hash}" if config_hash else TOOLING
+    if (
+        previous
+        and previous.get("statements") == body
+        and previous.get("@id") == document_id(image)
+        and previous.get("tooling") == tooling
+    ):
         return previous
     timestamp = (now or datetime.now(UTC)).isoformat(timespec="seconds").replace("+00:00", "Z")
     document: dict[str, Any] = {
@@ -77,7 +85,7 @@ def render_openvex(
         "role": "Document Creator",
         "timestamp": previous.get("timestamp", timestamp) if previous else timestamp,
         "version": int(previous.get("version", 0)) + 1 if previous else 1,
-        "tooling": TOOLING,
+        "tooling": tooling,
         "statements": body,
     }
     if previous:

@@ -7,27 +7,75 @@ from dagster import (
     AssetCheckSpec,
     AssetExecutionContext,
     AssetSpec,
+    Config,
+    Failure,
     MaterializeResult,
     MetadataValue,
     multi_asset,
 )
+from pydantic import Field
 
+from vexxy.analysis_config import DEFAULT_ROLE, redact
 from vexxy.evidence.documents import EXECUTION_PROFILE, FUZZ_FINDINGS, FUZZ_FINDINGS_SARIF, IMAGE, ROOTFS_SYMLINKS
 from vexxy.fuzzing.coverage import coverage_gain
 from vexxy.fuzzing.drive import drive
 from vexxy.fuzzing.findings import FuzzReport
 from vexxy.fuzzing.sarif import sarif_errors, to_sarif
 from vexxy.oci.image import ResolvedImage
+from vexxy.sandbox.roles import merge as merge_roles
 from vexxy_pipelines import tags as run_tags
 from vexxy_pipelines.assets.image import image
+from vexxy_pipelines.configured_analysis import configured_analysis
 from vexxy_pipelines.failures import fail_clearly
 from vexxy_pipelines.metadata import md_table
 from vexxy_pipelines.partitions import image_partitions
+from vexxy_pipelines.resources.app_database import AppDatabaseResource
 from vexxy_pipelines.resources.evidence_store import EvidenceStore
 from vexxy_pipelines.resources.fuzzer import FuzzerResource
 from vexxy_pipelines.resources.registry import RegistryResource
-from vexxy_pipelines.resources.sandbox import SandboxResource
+from vexxy_pipelines.resources.sandbox import SandboxResource, SandboxRun
 from vexxy_pipelines.step_resources import SANDBOX_STEP
+
+
+class AnalysisRunConfig(Config):
+    """The analysis configuration's public form (JSON; secret values are digests, read encrypted from the app database)."""
+
+    analysis_config: str = Field(default="", description="JSON: env, command, args, working_dir, ports, readiness, roles")
+
+
+def analysis_run_config(public: dict | None) -> dict:
+    """The run config carrying a configuration's public form to the sandbox step ({} for the default)."""
+    if not public:
+        return {}
+    return {"ops": {"sandbox_session": {"config": {"analysis_config": json.dumps(public, sort_keys=True)}}}}
+
+
+def redacting(log, secrets: tuple[str, ...]):
+    return (lambda message: log(redact(message, secrets))) if secrets else log
+
+
+def role_metadata(profile: dict) -> dict:
+    """Per-role counts, when the analysis observed more than one role."""
+    roles = profile.get("roles", [])
+    if len(roles) < 2:
+        return {}
+    return {
+        "roles": md_table(
+            ["role", "completion", "readiness", "files opened", "programs executed", "window"],
+            [
+                (
+                    r["name"],
+                    "complete" if r["complete"] else f"partial: {r['incomplete_reason']}",
+                    r["readiness"],
+                    r["files_opened"],
+                    r["programs_executed"],
+                    f"{r['observed_seconds']} s, ended by {r['ended_by']}",
+                )
+                for r in roles
+            ],
+        ),
+        **{f"files_opened_{r['name']}": MetadataValue.int(r["files_opened"]) for r in roles},
+    }
 
 
 @multi_asset(
@@ -54,6 +102,8 @@ from vexxy_pipelines.step_resources import SANDBOX_STEP
 )
 def sandbox_session(
     context: AssetExecutionContext,
+    config: AnalysisRunConfig,
+    app_db: AppDatabaseResource,
     sandbox: SandboxResource,
     fuzzer: FuzzerResource,
     registry: RegistryResource,
@@ -62,26 +112,51 @@ def sandbox_session(
     """Run the image in the sandbox once, observing it while a web scanner drives it.
 
     It needs only the image, so it runs while Syft inventories the same image; which packages
-    the observed files belong to is worked out downstream, in `filtered_sbom`.
+    the observed files belong to is worked out downstream, in `filtered_sbom`. With an analysis
+    configuration, each of its roles runs in turn and the profile is their union.
     """
     resolved = ResolvedImage.from_dict(evidence.read_json(context, IMAGE))
     fuzzing: dict[str, FuzzReport] = {}
     tags = context.run.tags if context.run else {}  # per-analysis choices a submission made within its tier
     observation = int(tags[run_tags.OBSERVATION_SECONDS]) if tags.get(run_tags.OBSERVATION_SECONDS, "").isdigit() else None
     fuzz = tags.get(run_tags.FUZZING, "true") != "false"
+    with fail_clearly(context.partition_key):
+        configured = configured_analysis(config.analysis_config, tags.get(run_tags.SECRETS), app_db)
+    secrets = configured.secret_values if configured else ()
+    log = redacting(context.log.info, secrets)
 
     def drive_workload(workload) -> None:
-        fuzzing["report"] = drive(workload, fuzzer.scan, fuzzer.idle_seconds, fuzzer.budget_seconds, log=context.log.info)
+        report = drive(workload, fuzzer.scan, fuzzer.idle_seconds, fuzzer.budget_seconds, log=log)
+        if "report" not in fuzzing or fuzzing["report"].status == "skipped":
+            fuzzing["report"] = report
 
-    with fail_clearly(context.partition_key):
-        run = sandbox.run(
-            resolved, registry, log=context.log.info, during=drive_workload if fuzz else None, observation_seconds=observation
-        )
+    runs: list[tuple[str, SandboxRun]] = []
+    launches = configured.launches if configured else [None]
+    try:
+        with fail_clearly(context.partition_key):
+            for launch in launches:
+                if launch is not None and len(launches) > 1:
+                    log(f"Role {launch.role}: starting")
+                run = sandbox.run(
+                    resolved,
+                    registry,
+                    log=log,
+                    during=drive_workload if fuzz else None,
+                    observation_seconds=(launch.observation_seconds if launch else None) or observation,
+                    launch=launch,
+                )
+                runs.append((launch.role if launch else DEFAULT_ROLE, run))
+    except Failure as failure:
+        raise Failure(description=redact(failure.description, secrets), metadata=failure.metadata) from None
     if not fuzz:
         fuzzing["report"] = FuzzReport.skipped("fuzzing was not requested for this analysis", tool=fuzzer.tool)
-    for note in run.notes:
-        context.log.warning(note)
-    profile = run.profile
+    for note in sorted({note for _, run in runs for note in run.notes}):
+        context.log.warning(redact(note, secrets))
+    run = runs[0][1]
+    provenance = {"hash": configured.hash, "public": configured.public} if configured else None
+    profile = redact(merge_roles([(role, r.profile) for role, r in runs], provenance), secrets)
+    if "report" in fuzzing:
+        fuzzing["report"] = redact(fuzzing["report"], secrets)
     stored = evidence.write_json(context, EXECUTION_PROFILE, profile)
     stored_symlinks = evidence.write_json(context, ROOTFS_SYMLINKS, run.symlinks)
     execs = sorted(profile["container"]["execs"], key=lambda e: -profile["observations"]["execs"][e["path"]]["count"])
@@ -97,6 +172,7 @@ def sandbox_session(
             "programs_executed": MetadataValue.int(len(execs)),
             "outbound_attempts": MetadataValue.int(len(profile["outbound_attempts"])),
             "profile_digest": profile["digest"],
+            **role_metadata(profile),
             "top_executed": md_table(
                 ["program", "args", "count"],
                 [(e["path"], " ".join(e["args"]), profile["observations"]["execs"][e["path"]]["count"]) for e in execs],

@@ -4,7 +4,15 @@ from collections import Counter
 
 from dagster import AssetCheckResult, AssetCheckSpec, AssetExecutionContext, MaterializeResult, MetadataValue, asset
 
-from vexxy.evidence.documents import COMPONENT_USAGE, CYCLONEDX_VEX, IMAGE, OPENVEX, VEX_STATEMENTS, VULNERABILITIES
+from vexxy.evidence.documents import (
+    COMPONENT_USAGE,
+    CYCLONEDX_VEX,
+    EXECUTION_PROFILE,
+    IMAGE,
+    OPENVEX,
+    VEX_STATEMENTS,
+    VULNERABILITIES,
+)
 from vexxy.evidence.mapping import ProfileEvidence, UsageReport
 from vexxy.matching.matcher import VulnerabilityMatch
 from vexxy.oci.image import ResolvedImage
@@ -110,18 +118,20 @@ def _vex_for(context: AssetExecutionContext, evidence: EvidenceStore, key: str):
     usage_document = evidence.find_json(context, COMPONENT_USAGE, key)
     usage = UsageReport.from_dict(usage_document) if usage_document is not None else None
     statements = build_statements(matches, ProfileEvidence(usage) if usage else NoRuntimeEvidence())
+    profile = evidence.find_json(context, EXECUTION_PROFILE, key) or {}
+    configured = (profile.get("analysis_config") or {}).get("hash")  # the configuration the image ran with
 
     stored = [evidence.write_json(context, VEX_STATEMENTS, [s.to_dict() for s in statements], key)]
     if statements:
         previous = evidence.latest_json(context, OPENVEX, key)  # the VEX published before this one, whichever run made it
-        openvex = render_openvex(resolved, statements, previous=previous)
+        openvex = render_openvex(resolved, statements, previous=previous, config_hash=configured)
         openvex_problems = openvex_errors(openvex)
         stored.append(evidence.write_json(context, OPENVEX, openvex, key))
         openvex_version = openvex["version"]
     else:
         # OpenVEX requires at least one statement: with nothing matched there is nothing to publish.
         openvex_problems, openvex_version = [], 0
-    cyclonedx = render_cyclonedx_vex(resolved, statements)
+    cyclonedx = render_cyclonedx_vex(resolved, statements, config_hash=configured)
     stored.append(evidence.write(context, CYCLONEDX_VEX, cyclonedx.encode(), key))
     audit_stored, audit_metadata = write_audit(context, evidence, key, stored, matched["vulnerability_db"])
 
@@ -134,6 +144,7 @@ def _vex_for(context: AssetExecutionContext, evidence: EvidenceStore, key: str):
         "openvex_version": MetadataValue.int(openvex_version),
         "vulnerability_db_version": matched["vulnerability_db"],
         "profile_digest": usage.profile_digest if usage else "none (no runtime evidence)",
+        "analysis_config_hash": configured or "default (the image as it says to run)",
         "statements_table": md_table(
             ["vulnerability", "component", "status", "why"],
             [(s.vulnerability, s.component_purl, s.status.value, s.status_notes) for s in statements],

@@ -16,6 +16,7 @@ from typing import Any
 from dagster import ConfigurableResource, InitResourceContext
 from pydantic import Field, PrivateAttr
 
+from vexxy.analysis_config import Launch
 from vexxy.oci.image import ResolvedImage
 from vexxy.sandbox.local import LocalSandbox, SandboxSettings
 from vexxy.sandbox.runtime_spec import Limits
@@ -56,8 +57,13 @@ class SandboxResource(ConfigurableResource):
         log: Callable[[str], None],
         during: Callable[[Workload], None] | None = None,
         observation_seconds: int | None = None,
+        launch: Launch | None = None,
     ) -> SandboxRun:
-        with self.backend(registry, observation_seconds) as backend, backend.session(image, log=log) as workload:
+        """`launch`: one role of the analysis configuration (None: the image as it says to run)."""
+        with (
+            self.backend(registry, observation_seconds) as backend,
+            backend.session(image, log=log, launch=launch) as workload,
+        ):
             log(f"Workload {workload.readiness.outcome}: {workload.readiness.detail}")
             symlinks = workload.symlinks()
             profile = workload.observe(during)

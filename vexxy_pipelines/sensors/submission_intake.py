@@ -5,7 +5,9 @@ within a batch; each becomes a run of `analyze_image` with `run_key = submission
 that fails after submitting some runs loses none and duplicates none when it is retried).
 Per-organization concurrency comes from the run queue (tag concurrency limits per tier, see
 `vexxy_pipelines.instance`), priority from `dagster/priority`. A second submission of a digest an
-organization is already analyzing shares that run.
+organization is already analyzing with the same configuration shares that run. The configuration's
+public form travels in the run config, its hash in a tag; secret values stay in the application
+database, encrypted, for the sandbox step to read.
 """
 
 from __future__ import annotations
@@ -20,6 +22,7 @@ from vexxy.errors import VexxyError
 from vexxy.oci.egress import check_registry
 from vexxy.oci.reference import parse_reference
 from vexxy_pipelines import tags
+from vexxy_pipelines.assets.sandbox import analysis_run_config
 from vexxy_pipelines.jobs import analyze_image_job, refresh_vulnerability_db_job
 from vexxy_pipelines.partitions import image_partitions
 from vexxy_pipelines.resources.app_database import AppDatabaseResource
@@ -29,7 +32,9 @@ BATCH = 500
 
 
 def run_tags(submission: Submission, tier: str, reference: str) -> dict[str, str]:
+    configured = {tags.CONFIG_HASH: submission.config_hash, tags.SECRETS: submission.id} if submission.config_hash else {}
     return {
+        **configured,
         tags.ORGANIZATION: submission.organization_id,
         tags.SUBMISSION: submission.id,
         tags.PRIORITY: str(submission.priority),
@@ -68,11 +73,12 @@ def plan_runs(submissions: list[Submission], resolve, tiers: dict[str, str], act
             failures[submission.id] = str(exc)
             continue
         digest = key.split("@", 1)[1]
-        primary = active.get((submission.organization_id, digest))
+        analysis = (submission.organization_id, digest, submission.config_hash or "")  # same image, same configuration
+        primary = active.get(analysis)
         if primary and primary != submission.id:
             shared[submission.id] = (digest, key, primary)
             continue
-        active[(submission.organization_id, digest)] = submission.id
+        active[analysis] = submission.id
         requested[submission.id] = (digest, key)
         requests.append(
             RunRequest(
@@ -80,6 +86,7 @@ def plan_runs(submissions: list[Submission], resolve, tiers: dict[str, str], act
                 partition_key=key,
                 job_name=analyze_image_job.name,
                 tags=run_tags(submission, tiers[submission.organization_id], submission.image_reference),
+                run_config=analysis_run_config(submission.config),
             )
         )
     return requests, requested, shared, failures
@@ -108,14 +115,14 @@ def submission_sensor(context: SensorEvaluationContext, app_db: AppDatabaseResou
             return SkipReason(f"No queued submissions after #{cursor}.")
         tiers = {org: organization_tier(session, org).name for org in {s.organization_id for s in batch}}
         running = session.execute(
-            select(Submission.organization_id, Submission.image_digest, Submission.id).where(
+            select(Submission.organization_id, Submission.image_digest, Submission.config_hash, Submission.id).where(
                 Submission.status.in_(lifecycle.LIVE),
                 Submission.image_digest.is_not(None),
                 Submission.shared_with.is_(None),
                 Submission.seq <= cursor,
             )
         ).all()
-    active = {(org, digest): submission_id for org, digest, submission_id in running}
+    active = {(org, digest, config or ""): submission_id for org, digest, config, submission_id in running}
     requests, requested, shared, failures = plan_runs(batch, customer_resolver(registry), tiers, active)
     with sessions.begin() as session:
         for submission_id, (digest, key) in requested.items():

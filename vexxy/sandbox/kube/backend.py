@@ -22,6 +22,7 @@ from kubernetes import watch
 from kubernetes.client import ApiClient, CoreV1Api, CustomObjectsApi, NetworkingV1Api
 from kubernetes.client.exceptions import ApiException
 
+from vexxy.analysis_config import Launch
 from vexxy.errors import VexxyError
 from vexxy.oci.image import ResolvedImage
 from vexxy.oci.registry_client import RegistryClient
@@ -29,6 +30,7 @@ from vexxy.sandbox.kube import kubescape, manifests
 from vexxy.sandbox.kube.manifests import CONTAINER, Placement, PodLimits, object_name, tcp_ports
 from vexxy.sandbox.kube.pod_state import PodState, classify
 from vexxy.sandbox.kube.sweep import delete_sandbox, sweep
+from vexxy.sandbox.launch import launched
 from vexxy.sandbox.layer_symlinks import layer_symlinks
 from vexxy.sandbox.profile import ExecutionProfile, Observation, Readiness
 from vexxy.sandbox.workload import ScannerPlacement, Workload
@@ -115,8 +117,12 @@ class KubernetesSandbox:
     # --- the session ----------------------------------------------------------------------
 
     @contextlib.contextmanager
-    def session(self, image: ResolvedImage, log: Callable[[str], None] = lambda message: None) -> Iterator[Workload]:
+    def session(
+        self, image: ResolvedImage, log: Callable[[str], None] = lambda message: None, launch: Launch | None = None
+    ) -> Iterator[Workload]:
+        """`launch` (a role of an analysis configuration) sets the pod's command, env, working dir, ports and probe."""
         settings = self.settings
+        image = launched(image, launch)
         notes: list[str] = []
         self._require_kubescape()
         learning = self._learning_period(notes)
@@ -142,7 +148,7 @@ class KubernetesSandbox:
                     settings.namespace, manifests.service(sandbox_id, placement, image, expires)
                 )
                 self.core.create_namespaced_pod(
-                    settings.namespace, manifests.pod(sandbox_id, placement, image, settings.limits, expires)
+                    settings.namespace, manifests.pod(sandbox_id, placement, image, settings.limits, expires, launch)
                 )
             except ApiException as exc:
                 raise _api_error(exc, f"create the sandbox objects {settings.namespace}/{name}") from exc

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from vexxy.analysis_config import Launch
 from vexxy.oci.image import ResolvedImage
 
 MANAGED_BY = "app.kubernetes.io/managed-by"
@@ -91,8 +92,11 @@ def run_as(user: str) -> dict:
     return {}
 
 
-def pod(sandbox_id: str, placement: Placement, image: ResolvedImage, limits: PodLimits, expires: float) -> dict:
-    """The analyzed image as the image says to run it, with nothing it does not need."""
+def pod(
+    sandbox_id: str, placement: Placement, image: ResolvedImage, limits: PodLimits, expires: float, launch: Launch | None = None
+) -> dict:
+    """The analyzed image as the image (or the analysis's role, `launch`, with `image` already launched) says
+    to run it, with nothing it does not need."""
     ports = tcp_ports(image.config.exposed_ports)
     container = {
         "name": CONTAINER,
@@ -122,8 +126,23 @@ def pod(sandbox_id: str, placement: Placement, image: ResolvedImage, limits: Pod
     }
     if image.config.working_dir:
         container["workingDir"] = image.config.working_dir
-    if ports:
-        container["readinessProbe"] = {"tcpSocket": {"port": ports[0]}, "periodSeconds": 2, "failureThreshold": 1}
+    if launch is not None:
+        # The role's process replaces the image's ENTRYPOINT and CMD; its variables are set over the image's.
+        container["command"] = list(image.config.entrypoint)
+        container["args"] = []
+        container["env"] = [{"name": name, "value": value} for name, value in sorted(launch.env.items())]
+    ready = launch.readiness if launch is not None else None
+    if ready is not None and ready.kind == "alive":
+        pass
+    elif ready is not None and ready.kind == "http" and ports:
+        container["readinessProbe"] = {
+            "httpGet": {"path": ready.path, "port": ready.port or ports[0]},
+            "periodSeconds": 2,
+            "failureThreshold": 1,
+        }
+    elif ports:
+        port = ready.port if ready is not None and ready.port else ports[0]
+        container["readinessProbe"] = {"tcpSocket": {"port": port}, "periodSeconds": 2, "failureThreshold": 1}
     spec = {
         "automountServiceAccountToken": False,
         "enableServiceLinks": False,
