@@ -48,7 +48,15 @@ def _instance():
         logging.disable(logging.NOTSET)
 
 
-def _run_job(instance, job_name: str, *, partition_key: str | None, tags: dict[str, str], steps: tuple[str, ...]):
+def _run_job(
+    instance,
+    job_name: str,
+    *,
+    partition_key: str | None,
+    tags: dict[str, str],
+    steps: tuple[str, ...],
+    extra_run_config: dict | None = None,
+):
     """Execute a job from this process against `instance`, showing step progress; returns the result.
 
     `analyze_image` runs with its own executor (step processes, `sbom` beside the sandbox), so
@@ -63,7 +71,7 @@ def _run_job(instance, job_name: str, *, partition_key: str | None, tags: dict[s
     invocation = uuid.uuid4().hex
     tags = {**tags, run_tags.INVOCATION: invocation}
     holder: dict = {}
-    run_config = {"loggers": {"console": {"config": {"log_level": "WARNING"}}}}
+    run_config = {"loggers": {"console": {"config": {"log_level": "WARNING"}}}, **(extra_run_config or {})}
 
     def work() -> None:
         try:
@@ -176,6 +184,47 @@ def resolve_reference(text: str):
         return resources.registry.resolve(ref)
 
 
+def _sealed_config(args: argparse.Namespace):
+    """The configuration the flags describe, split for storage; None when they describe none."""
+    from vexxy.analysis_config import AnalysisConfig
+    from vexxy.analysis_config_cli import from_flags
+    from vexxy.secret_box import seal_config
+
+    config = from_flags(
+        config_file=args.config,
+        env=args.env,
+        secret_env=args.secret_env,
+        env_files=args.env_file,
+        command=args.command_override,
+        workdir=args.workdir,
+        ports=args.port,
+        health=args.health,
+        observation_seconds=args.observation_seconds,
+        no_fuzzing=args.no_fuzzing,
+    )
+    return None if config == AnalysisConfig() else seal_config(config)
+
+
+def _analysis_run_config(public: dict | None) -> dict:
+    from vexxy_pipelines.assets.sandbox import analysis_run_config
+
+    return analysis_run_config(public)
+
+
+def _store_secrets(owner: str, secrets: bytes | None) -> None:
+    """Keep the encrypted secret values for the run's sandbox step (`secrets`), or forget them (None)."""
+    from appdb import lifecycle
+    from appdb.models import AnalysisSecret
+    from vexxy_pipelines.resources.app_database import AppDatabaseResource
+
+    sessions = AppDatabaseResource().sessions()
+    with sessions.begin() as session:
+        if secrets is None:
+            lifecycle.drop_secrets(session, [owner])
+        else:
+            session.add(AnalysisSecret(owner_id=owner, ciphertext=secrets))
+
+
 def cmd_analyze(args: argparse.Namespace) -> int:
     from appdb.engine import check_url_reachable
     from vexxy_pipelines import tags as run_tags
@@ -201,7 +250,25 @@ def cmd_analyze(args: argparse.Namespace) -> int:
         run_tags.REFERENCE: args.reference,
         **({run_tags.INDEX_DIGEST: resolved.index_digest} if resolved.index_digest else {}),
     }
-    result = _run_job(instance, "analyze_image", partition_key=key, tags=tags, steps=ANALYSIS_STEPS)
+    sealed = _sealed_config(args)
+    owner = f"cli-{uuid.uuid4().hex}"
+    if sealed is not None:
+        tags[run_tags.CONFIG_HASH] = sealed.hash
+        console.print(f"  [green]✓[/] analysis configuration {escape(sealed.hash)}")
+        if sealed.secrets is not None:
+            tags[run_tags.SECRETS] = owner
+    try:
+        _store_secrets(owner, sealed.secrets if sealed else None)
+        result = _run_job(
+            instance,
+            "analyze_image",
+            partition_key=key,
+            tags=tags,
+            steps=ANALYSIS_STEPS,
+            extra_run_config=_analysis_run_config(sealed.public if sealed else None),
+        )
+    finally:
+        _store_secrets(owner, None)
     if not result.success:
         console.print(f"[red]Analysis of {escape(args.reference)} failed[/] — {escape(_failure_message(instance, result))}")
         console.print(f"Run {result.run_id} is in the Dagster instance at {escape(os.environ['DAGSTER_HOME'])}.")
@@ -397,6 +464,19 @@ def build_parser() -> argparse.ArgumentParser:
     analyze.add_argument("reference", help="registry/repository:tag or registry/repository@sha256:<digest>")
     analyze.add_argument("--out", help="Directory to copy the VEX, SBOM and matches into.")
     analyze.add_argument("--platform", help="Platform of a multi-platform image (default linux/amd64).")
+    configuration = analyze.add_argument_group("analysis configuration (see README: Configuring an analysis)")
+    configuration.add_argument("--config", help="JSON file: env, secret_env, command, args, ports, readiness, roles ...")
+    configuration.add_argument("--env", action="append", default=[], metavar="NAME=VALUE", help="Set a variable.")
+    configuration.add_argument(
+        "--secret-env", action="append", default=[], metavar="NAME=VALUE", help="Set a secret variable (never stored)."
+    )
+    configuration.add_argument("--env-file", action="append", default=[], metavar="FILE", help="NAME=value lines.")
+    configuration.add_argument("--command", dest="command_override", help="Replace the image's ENTRYPOINT and CMD.")
+    configuration.add_argument("--workdir", help="Working directory of the process.")
+    configuration.add_argument("--port", action="append", type=int, default=[], help="A TCP port to probe and scan.")
+    configuration.add_argument("--health", metavar="PATH", help="Ready when GET PATH answers 200 (e.g. /healthz).")
+    configuration.add_argument("--observation-seconds", type=int, help="Observation window of each role.")
+    configuration.add_argument("--no-fuzzing", action="store_true", help="Do not drive the workload with a scanner.")
     analyze.set_defaults(func=cmd_analyze)
 
     db = sub.add_parser("db", help="The vulnerability database.")

@@ -8,7 +8,7 @@ import json
 from dataclasses import dataclass
 
 from appdb import lifecycle
-from vexxy.analysis_config import ConfigError, Launch, config_hash, from_public
+from vexxy.analysis_config import ConfigError, Launch, config_hash, from_public, parse, public_form
 from vexxy.secret_box import SecretBox, seal_config
 
 
@@ -29,9 +29,10 @@ def configured_analysis(text: str, secrets_owner: str | None, app_db) -> Configu
     if not text:
         return None
     try:
-        public = json.loads(text)
+        given = json.loads(text)
     except json.JSONDecodeError:
         raise ConfigError("The run's analysis configuration is not JSON.") from None
+    public = public_form(parse(given), lambda role, name, digest: digest)  # normalized, as the API stores it
     values, box = None, None
     if _has_secrets(public):
         if not secrets_owner:
@@ -49,7 +50,7 @@ def configured_analysis(text: str, secrets_owner: str | None, app_db) -> Configu
         box = SecretBox.from_env()
         values = box.open(token)
     config = from_public(public, values)
-    if seal_config(config, box).public != public:
+    if box is not None and seal_config(config, box).public != public:
         raise ConfigError(
             "The stored secret values do not match the analysis configuration's digests.",
             hint="Submit the analysis again (the encryption key may have changed since it was submitted).",

@@ -378,8 +378,8 @@ class _Runner:
                 capture_output=True,
             )
             self.container_expected = False
-            if code == 0 and not ports and self.launch is not None:
-                # A configured role without ports (a job) that ran to completion was observed whole.
+            if code == 0 and self.launch is not None and (not ports or self.probe == "alive"):
+                # A configured role that only has to run (a job) and ran to completion was observed whole.
                 return Readiness(
                     "ready", "the workload ran to completion (exit code 0)", round(time.monotonic() - start, 2), 0, restarts
                 )

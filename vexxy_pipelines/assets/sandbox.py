@@ -123,6 +123,7 @@ def sandbox_session(
     with fail_clearly(context.partition_key):
         configured = configured_analysis(config.analysis_config, tags.get(run_tags.SECRETS), app_db)
     secrets = configured.secret_values if configured else ()
+    fuzz = fuzz and not (configured and configured.public.get("fuzzing") is False)
     log = redacting(context.log.info, secrets)
 
     def drive_workload(workload) -> None:
