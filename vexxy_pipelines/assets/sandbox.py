@@ -125,9 +125,18 @@ def sandbox_session(
     secrets = configured.secret_values if configured else ()
     fuzz = fuzz and not (configured and configured.public.get("fuzzing") is False)
     log = redacting(context.log.info, secrets)
+    scan = configured.public.get("scan", {}) if configured else {}  # the configuration's seeds for the fuzzer
 
     def drive_workload(workload) -> None:
-        report = drive(workload, fuzzer.scan, fuzzer.idle_seconds, fuzzer.budget_seconds, log=log)
+        report = drive(
+            workload,
+            fuzzer.scan,
+            fuzzer.idle_seconds,
+            fuzzer.budget_seconds,
+            log=log,
+            seeds=list(scan.get("urls", [])) or None,
+            openapi_path=scan.get("openapi_path"),
+        )
         if "report" not in fuzzing or fuzzing["report"].status == "skipped":
             fuzzing["report"] = report
 
