@@ -137,7 +137,7 @@ def read_attestations(client: RegistryClient, image: ImageReference) -> list[Sto
         if not isinstance(size, int) or not 0 <= size <= MAX_LAYER_BYTES:
             raise RegistryError(f"{target} lists a layer of {size!r} bytes (at most {MAX_LAYER_BYTES}).")
         annotations = {str(k): str(v) for k, v in (layer.get("annotations") or {}).items()}
-        data = client.get_blob(target, digest)
+        data = client.get_blob(target, digest, limit=MAX_LAYER_BYTES)
         if sha256_digest(data) != digest or len(data) != size:
             raise RegistryError(f"Layer {digest} of {target} does not match its descriptor.")
         attestations.append(StoredAttestation(annotations.get(PREDICATE_TYPE_ANNOTATION), annotations, data))

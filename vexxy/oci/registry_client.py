@@ -39,6 +39,24 @@ ACCEPT_MANIFESTS = ", ".join(INDEX_TYPES + MANIFEST_TYPES)
 _CHALLENGE_PARAM = re.compile(r'(\w+)="([^"]*)"')
 
 
+# Distribution refuses manifests over 4 MiB; configs and token answers are far smaller.
+MAX_DOCUMENT_BYTES = 4 * 1024 * 1024
+MAX_TOKEN_BYTES = 1024 * 1024
+
+
+def _read_bounded(response: httpx.Response, limit: int, who: str, url: str) -> bytes:
+    declared = response.headers.get("Content-Length", "")
+    if response.request.method != "HEAD" and declared.isdigit() and int(declared) > limit:
+        raise RegistryError(f"{who} announced {int(declared)} bytes for {url}; at most {limit} are read.")
+    chunks, size = [], 0
+    for chunk in response.iter_bytes(64 * 1024):
+        size += len(chunk)
+        if size > limit:
+            raise RegistryError(f"{who} sent more than {limit} bytes for {url}; the answer was refused.")
+        chunks.append(chunk)
+    return b"".join(chunks)
+
+
 def sha256_digest(data: bytes) -> str:
     return "sha256:" + hashlib.sha256(data).hexdigest()
 
@@ -97,9 +115,14 @@ class RegistryClient:
             )
         return response
 
-    def _send(self, method: str, url: str, ref: ImageReference, **kwargs: Any) -> httpx.Response:
+    def _send(
+        self, method: str, url: str, ref: ImageReference, *, limit: int = MAX_DOCUMENT_BYTES, **kwargs: Any
+    ) -> httpx.Response:
+        """One request whose body is read only up to `limit` bytes: a registry is someone else's server."""
         try:
-            return self._http.request(method, url, **kwargs)
+            with self._http.stream(method, url, **kwargs) as streamed:
+                body = _read_bounded(streamed, limit, f"Registry {ref.registry}", url)
+                return httpx.Response(streamed.status_code, headers=streamed.headers, content=body, request=streamed.request)
         except httpx.TimeoutException as exc:
             raise RegistryUnavailable(
                 f"Registry {ref.registry} did not answer within {self.timeout:.0f} s ({exc.__class__.__name__}).",
@@ -132,7 +155,9 @@ class RegistryClient:
             query["service"] = params["service"]
         headers = {"Authorization": self._basic()} if self.username else {}
         try:
-            response = self._http.get(realm, params=query, headers=headers)
+            with self._http.stream("GET", realm, params=query, headers=headers) as streamed:
+                body = _read_bounded(streamed, MAX_TOKEN_BYTES, f"Token service of registry {ref.registry}", realm)
+                response = httpx.Response(streamed.status_code, headers=streamed.headers, content=body)
         except httpx.HTTPError as exc:
             raise RegistryUnavailable(f"Token service {realm} of registry {ref.registry} is unreachable: {exc}.") from exc
         if response.status_code in (401, 403):
@@ -142,8 +167,11 @@ class RegistryClient:
             )
         if response.status_code != 200:
             raise RegistryError(f"Token service of registry {ref.registry} answered HTTP {response.status_code}.")
-        body = response.json()
-        token = body.get("token") or body.get("access_token")
+        try:
+            body = response.json()
+        except ValueError as exc:
+            raise RegistryAuthError(f"Token service of registry {ref.registry} answered something that is not JSON.") from exc
+        token = isinstance(body, dict) and (body.get("token") or body.get("access_token"))
         if not token:
             raise RegistryAuthError(f"Token service of registry {ref.registry} returned no token.")
         return f"Bearer {token}"
@@ -225,8 +253,9 @@ class RegistryClient:
             return digest
         return self.get_manifest(ref)[2]
 
-    def get_blob(self, ref: ImageReference, digest: str) -> bytes:
-        response = self._request("GET", ref, f"blobs/{digest}")
+    def get_blob(self, ref: ImageReference, digest: str, limit: int = MAX_DOCUMENT_BYTES) -> bytes:
+        """A small blob (a config, an attestation), read whole; layers are streamed with `stream_blob`."""
+        response = self._request("GET", ref, f"blobs/{digest}", limit=limit)
         self._check(response, ref, f"Blob {digest}")
         data = response.content
         if sha256_digest(data) != digest:
