@@ -13,12 +13,11 @@ from dagster import AssetExecutionContext, DagsterInstance, EventLogRecord, Meta
 from vexxy.audit.diff import VexDiff, diff_statements
 from vexxy.audit.explain import AnalysisDocuments, explain
 from vexxy.audit.report import render_report
-from vexxy.audit.stored import load_documents
+from vexxy.audit.stored import digest_folder, load_documents
 from vexxy.evidence.documents import AUDIT_REPORT, VEX_LINEAGE, VEX_STATEMENTS, produced_by
 from vexxy.evidence.store import EvidenceCorrupted, EvidenceMissing
 from vexxy_pipelines.lineage import consumed_materialization, latest_materialization
 from vexxy_pipelines.metadata import md_table
-from vexxy_pipelines.partitions import digest_hex
 from vexxy_pipelines.resources.evidence_store import EvidenceStore, StoredObject, recorded_sha256
 from vexxy_pipelines.tags import REFERENCE
 
@@ -104,6 +103,7 @@ def write_audit(
     previous_record, previous = _previous(context, evidence, key)
     lineage = {
         "partition": key,
+        "image_digest": "sha256:" + digest_folder(stored[0].path),
         "reference": run.tags.get(REFERENCE),
         "run_id": run.run_id,
         "job": run.job_name,
@@ -118,7 +118,7 @@ def write_audit(
         "documents": {s.document.name: s.sha256 for s in stored},
     }
     lineage_object = evidence.write_json(context, VEX_LINEAGE, lineage, key)
-    documents = load_documents(evidence.documents(), digest_hex(key), run.run_id, lineage)
+    documents = load_documents(evidence.documents(), digest_folder(lineage_object.path), run.run_id, lineage)
     statements = documents.statements
     diff = (
         diff_statements(previous, statements, {"run_id": previous_record.run_id}, {"run_id": run.run_id})

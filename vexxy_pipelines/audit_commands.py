@@ -31,28 +31,32 @@ def _evidence():
         yield resources.evidence
 
 
+def _key_digest(key: str) -> str:
+    """The digest hex a partition key spells after its `@` (all 64, or a prefix of it in a readable key)."""
+    return key.rpartition("@")[2].removeprefix("sha256:")
+
+
+def recorded_digest(record) -> str:
+    """The image digest (hex) of a VEX materialization: the folder its statements were stored in."""
+    from vexxy.audit.stored import digest_folder
+    from vexxy.evidence.documents import VEX_STATEMENTS
+
+    return digest_folder(str(record.asset_materialization.metadata[f"{VEX_STATEMENTS.key}_path"].value))
+
+
 def find_partition(instance, text: str) -> str:
     """The analyzed image `text` names: a partition key, a digest (or a reference with one), or a tag resolved now."""
     from vexxy_pipelines.cli import resolve_reference
-    from vexxy_pipelines.partitions import digest_hex, image_partitions
+    from vexxy_pipelines.partitions import image_partitions
 
     keys = instance.get_dynamic_partitions(image_partitions.name)
     if text in keys:
         return text
-    wanted = _DIGEST.findall(text)
-    if not wanted:
-        resolved = resolve_reference(text)
-        wanted = [resolved.manifest_digest.split(":", 1)[1]]
-        if resolved.canonical in keys:
-            return resolved.canonical
-
-    def hex_of(key: str) -> str | None:
-        try:
-            return digest_hex(key)
-        except VexxyError:
-            return None
-
-    found = [k for k in keys if hex_of(k) == wanted[-1]]
+    named = _DIGEST.findall(text)
+    wanted = named[-1] if named else resolve_reference(text).manifest_digest.split(":", 1)[1]
+    found = [k for k in keys if len(_key_digest(k)) >= 16 and wanted.startswith(_key_digest(k))]
+    if len(found) > 1:  # a shortened key is a prefix: keep the partitions whose VEX was stored under this very digest
+        found = [k for k in found if (records := _vex_records(instance, k, 1)) and recorded_digest(records[0]) == wanted]
     if len(found) == 1:
         return found[0]
     if found:
@@ -85,10 +89,9 @@ def analysis_of(instance, evidence, record):
     """(lineage, documents) of the VEX materialization `record`, each document checked against its recorded hash."""
     from vexxy.audit.stored import load_documents
     from vexxy_pipelines.audit import stored_lineage
-    from vexxy_pipelines.partitions import digest_hex
 
     lineage = stored_lineage(evidence, instance, record)
-    return lineage, load_documents(evidence.documents(), digest_hex(record.partition_key), record.run_id, lineage)
+    return lineage, load_documents(evidence.documents(), recorded_digest(record), record.run_id, lineage)
 
 
 def explain_image(instance, evidence, image: str, vulnerability: str, run_id: str | None = None):

@@ -130,3 +130,51 @@ def test_a_diff_between_two_digests(refreshed, evidence):
     assert diff.before["partition"] == first and diff.after["partition"] == second
     assert diff.counts() == {"added": 0, "removed": 1, "changed": 0, "unchanged": 1}
     assert diff.before["vulnerability_db"] != diff.after["vulnerability_db"]
+
+
+def test_a_vex_stored_before_lineage_documents_is_explained_from_the_event_log(evidence):
+    """Its inputs are found as a step finds them (the materializations of its run), each checked against its hash."""
+    from audit_documents import documents as small_analysis
+    from dagster import AssetMaterialization, MetadataValue, job, op
+
+    from vexxy.evidence import documents as catalogue
+    from vexxy.evidence.documents import run_location
+    from vexxy_pipelines.partitions import image_partitions
+
+    digest = "sha256:" + "5" * 64
+    key = f"127.0.0.1:5000/vexxy/old@{digest}"
+    docs = small_analysis()
+    written = {
+        catalogue.SYFT_SBOM: docs.syft,
+        catalogue.EXECUTION_PROFILE: docs.profile,
+        catalogue.ROOTFS_SYMLINKS: docs.symlinks,
+        catalogue.COMPONENT_USAGE: docs.usage,
+        catalogue.VULNERABILITIES: docs.vulnerabilities,
+        catalogue.VEX_STATEMENTS: docs.statements,
+    }
+
+    @op
+    def record_old_analysis(context):
+        by_asset: dict[str, dict] = {}
+        for document, value in written.items():
+            stored = evidence.documents().put(run_location(document, digest, context.run_id), json.dumps(value).encode())
+            by_asset.setdefault(document.asset, {}).update(
+                {f"{document.key}_path": MetadataValue.path(stored.path), f"{document.key}_sha256": stored.sha256}
+            )
+        for asset, metadata in by_asset.items():
+            context.log_event(AssetMaterialization(asset_key=asset, partition=key, metadata=metadata))
+
+    @job
+    def old_analysis():
+        record_old_analysis()
+
+    target = DagsterInstance.ephemeral()
+    target.add_dynamic_partitions(image_partitions.name, [key])
+    run = old_analysis.execute_in_process(instance=target)
+    record, (answer,) = explain_image(target, evidence, digest, "CVE-2020-28493")  # found by its digest
+    assert record.partition_key == key and answer.status == "affected"
+    assert [f.first_seen for f in answer.loaded] == [1.0, 1.25, 7.5]
+    provenance = answer.provenance
+    assert provenance["run_id"] == run.run_id and provenance["vexxy_version"] is None  # not recorded then, not invented
+    assert {i["asset"] for i in provenance["inputs"]} == {"sbom", "execution_profile", "filtered_sbom", "vulnerabilities"}
+    assert all(i["run_id"] == run.run_id and i["documents"] for i in provenance["inputs"])

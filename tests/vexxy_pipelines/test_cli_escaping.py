@@ -18,3 +18,9 @@ def test_brackets_in_a_reference_are_printed_as_written(capsys, reference):
     assert main(["analyze", reference]) == 2
     err = capsys.readouterr().err
     assert "error:" in err and reference in err.replace("\n", "")
+
+
+def test_text_from_an_image_is_printed_with_its_control_characters_visible():
+    from vexxy_pipelines.audit_commands import printable
+
+    assert printable("/app/\x1b[2Jevil\n[bold]x[/bold].py") == "/app/\\x1b[2Jevil\\n\\[bold]x\\[/bold].py"

@@ -8,6 +8,8 @@ earlier run it reused, and every document read is checked against the hash recor
 from __future__ import annotations
 
 import json
+import re
+from pathlib import PurePath
 from typing import Any
 
 from vexxy.audit.explain import AnalysisDocuments
@@ -23,6 +25,19 @@ EXPLAINED_BY = (
     documents.EXECUTION_PROFILE,
     documents.ROOTFS_SYMLINKS,
 )
+
+
+_HEX64 = re.compile(r"[0-9a-f]{64}")
+
+
+def digest_folder(stored_path: str) -> str:
+    """The image digest (hex) a run document was stored under: `<root>/<digest hex>/<run id>/<name>`.
+
+    Read from where the document is, not from the partition key, which need not spell the whole digest."""
+    folder = PurePath(stored_path).parent.parent.name
+    if not _HEX64.fullmatch(folder):
+        raise ValueError(f"{stored_path!r} is not a run document of an image")
+    return folder
 
 
 def located(lineage: dict[str, Any]) -> dict[str, tuple[str, str | None]]:
