@@ -1,0 +1,53 @@
+"""A role's launch on Kubernetes: the pod runs the role's process and variables, opens its ports and probes its
+readiness; without a role the pod is the image's own."""
+
+from vexxy.analysis_config import Launch, parse
+from vexxy.oci.image import ImageConfig, Platform, ResolvedImage
+from vexxy.sandbox.kube import manifests
+from vexxy.sandbox.launch import launched
+
+IMAGE = ResolvedImage(
+    reference="r.example.com/team/app:1",
+    name="r.example.com/team/app",
+    manifest_digest="sha256:" + "a" * 64,
+    media_type="application/vnd.oci.image.manifest.v1+json",
+    platform=Platform(),
+    config_digest="sha256:" + "b" * 64,
+    config=ImageConfig(entrypoint=["/entry"], cmd=["web"], env=["PATH=/bin"], exposed_ports=["80/tcp"]),
+    layers=[],
+)
+PLACEMENT = manifests.Placement(namespace="sandbox", instance="test")
+
+
+def container(launch):
+    pod = manifests.pod("abc123", PLACEMENT, launched(IMAGE, launch), manifests.PodLimits(), 0.0, launch)
+    return pod["spec"]["containers"][0]
+
+
+def test_the_pod_runs_the_role():
+    web, job = (
+        Launch.of(role)
+        for role in parse(
+            {
+                "env": {"DATABASE_URL": "x"},
+                "secret_env": {"TOKEN": "t"},
+                "roles": [
+                    {"name": "web", "ports": [8080], "readiness": {"kind": "http", "path": "/healthz", "port": 8080}},
+                    {"name": "job", "command": ["python3", "-m", "tasks.cleanup"], "readiness": {"kind": "alive"}},
+                ],
+            }
+        ).effective_roles()
+    )
+    served = container(web)
+    assert served["command"] == ["/entry", "web"] and served["args"] == []
+    assert served["env"] == [{"name": "DATABASE_URL", "value": "x"}, {"name": "TOKEN", "value": "t"}]
+    assert [p["containerPort"] for p in served["ports"]] == [80, 8080]
+    assert served["readinessProbe"]["httpGet"] == {"path": "/healthz", "port": 8080}
+    ran = container(job)
+    assert ran["command"] == ["python3", "-m", "tasks.cleanup"] and "readinessProbe" not in ran
+
+
+def test_without_a_role_the_pod_is_the_images_own():
+    plain = container(None)
+    assert "command" not in plain and "env" not in plain
+    assert plain["readinessProbe"] == {"tcpSocket": {"port": 80}, "periodSeconds": 2, "failureThreshold": 1}
