@@ -1,7 +1,10 @@
 """A small client for the OCI distribution API: resolve references, read blobs, push images.
 
 It speaks to any OCI/Docker v2 registry: anonymous, HTTP basic, or bearer tokens obtained from
-the realm named in the registry's `WWW-Authenticate` challenge.
+the realm named in the registry's `WWW-Authenticate` challenge. A registry is someone else's
+server: its answers are size-bounded, the login goes only to the registries it was configured
+for, and a token realm or a redirect that points at another host is followed only when that host
+passes the same egress check as a submitted reference.
 """
 
 from __future__ import annotations
@@ -11,9 +14,11 @@ import hashlib
 import ipaddress
 import json
 import re
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any
-from urllib.parse import quote
+from urllib.parse import quote, urljoin, urlsplit
 
 import httpx
 
@@ -25,6 +30,7 @@ from vexxy.errors import (
     RegistryUnavailable,
     UnsupportedManifest,
 )
+from vexxy.oci.egress import RegistryNotAllowed, check_registry, system_resolver
 from vexxy.oci.image import (
     INDEX_TYPES,
     MANIFEST_TYPES,
@@ -42,6 +48,8 @@ _CHALLENGE_PARAM = re.compile(r'(\w+)="([^"]*)"')
 # Distribution refuses manifests over 4 MiB; configs and token answers are far smaller.
 MAX_DOCUMENT_BYTES = 4 * 1024 * 1024
 MAX_TOKEN_BYTES = 1024 * 1024
+MAX_REDIRECTS = 5
+_REDIRECTS = (301, 302, 303, 307, 308)
 
 
 def _read_bounded(response: httpx.Response, limit: int, who: str, url: str) -> bytes:
@@ -77,10 +85,15 @@ class RegistryClient:
     password: str | None = None
     insecure_registries: tuple[str, ...] = ()
     timeout: float = 30.0
+    # Registries the login belongs to (None: every registry, for callers that name one themselves).
+    credential_registries: frozenset[str] | None = None
+    # Internal hosts a realm or redirect may still point at (None: no check, for callers that talk
+    # only to registries they chose); the registry's own host is always fine.
+    allowed_hosts: frozenset[str] | None = None
     _authorization: dict[tuple[str, str], str] = field(default_factory=dict, repr=False)
 
     def __post_init__(self) -> None:
-        self._http = httpx.Client(timeout=self.timeout, follow_redirects=True)
+        self._http = httpx.Client(timeout=self.timeout, follow_redirects=False)
 
     def close(self) -> None:
         self._http.close()
@@ -120,7 +133,7 @@ class RegistryClient:
     ) -> httpx.Response:
         """One request whose body is read only up to `limit` bytes: a registry is someone else's server."""
         try:
-            with self._http.stream(method, url, **kwargs) as streamed:
+            with self._open(method, url, ref, **kwargs) as streamed:
                 body = _read_bounded(streamed, limit, f"Registry {ref.registry}", url)
                 return httpx.Response(streamed.status_code, headers=streamed.headers, content=body, request=streamed.request)
         except httpx.TimeoutException as exc:
@@ -134,14 +147,62 @@ class RegistryClient:
                 hint="Check the host and port in the reference and that the registry is running.",
             ) from exc
 
+    @contextmanager
+    def _open(self, method: str, url: str, ref: ImageReference, **kwargs: Any) -> Iterator[httpx.Response]:
+        """Stream one answer, following at most MAX_REDIRECTS redirects, each to a host that may be contacted.
+
+        The Authorization header never leaves the registry's own origin (blob storage behind a
+        redirect has its own signed URL)."""
+        origin = urlsplit(url)[:2]
+        headers = dict(kwargs.pop("headers", {}) or {})
+        for _ in range(MAX_REDIRECTS + 1):
+            with self._http.stream(method, url, headers=headers, **kwargs) as response:
+                location = response.headers.get("Location")
+                if response.status_code not in _REDIRECTS or not location:
+                    yield response
+                    return
+            url = urljoin(url, location)
+            self._check_host(url, ref, "redirected")
+            if urlsplit(url)[:2] != origin:
+                headers.pop("Authorization", None)
+            if response.status_code == 303:
+                method = "GET"
+        raise RegistryError(f"Registry {ref.registry} redirected more than {MAX_REDIRECTS} times for {ref}.")
+
+    def _check_host(self, url: str, ref: ImageReference, why: str) -> None:
+        """A URL the registry made us contact: http(s) only, and its host must pass the egress check."""
+        parts = urlsplit(url)
+        if parts.scheme not in ("http", "https") or not parts.hostname:
+            raise RegistryError(f"Registry {ref.registry} {why} to {url!r}, which is not an http(s) URL.")
+        netloc = parts.netloc.rsplit("@", 1)[-1].lower()
+        if self.allowed_hosts is None or netloc == ref.registry.lower():
+            return
+        try:
+            check_registry(netloc, self.allowed_hosts, system_resolver)
+        except RegistryNotAllowed as exc:
+            raise RegistryError(
+                f"Registry {ref.registry} {why} to {netloc}, which cannot be contacted: {exc}",
+                hint="A registry may send vexxy only to hosts on the internet, or to internal ones the operator allowed.",
+            ) from exc
+
+    def _login_hint(self, ref: ImageReference) -> str:
+        if self.username:
+            return (
+                "The configured login is only sent to the registries in VEXXY_REGISTRY_CREDENTIALS_FOR; "
+                f"add {ref.registry} there if the login is for it."
+            )
+        return "Set VEXXY_REGISTRY_USERNAME and VEXXY_REGISTRY_PASSWORD (and VEXXY_REGISTRY_CREDENTIALS_FOR)."
+
+    def has_login_for(self, registry: str) -> bool:
+        return bool(self.username) and (self.credential_registries is None or registry.lower() in self.credential_registries)
+
     def _authorize(self, ref: ImageReference, scope: str, challenge_response: httpx.Response) -> str:
         challenge = challenge_response.headers.get("WWW-Authenticate", "")
         scheme, _, params_text = challenge.partition(" ")
         if scheme.lower() == "basic":
-            if not self.username:
+            if not self.has_login_for(ref.registry):
                 raise RegistryAuthError(
-                    f"Registry {ref.registry} requires a login to read {ref.name}.",
-                    hint="Set VEXXY_REGISTRY_USERNAME and VEXXY_REGISTRY_PASSWORD.",
+                    f"Registry {ref.registry} requires a login to read {ref.name}.", hint=self._login_hint(ref)
                 )
             return self._basic()
         if scheme.lower() != "bearer":
@@ -150,12 +211,13 @@ class RegistryClient:
         realm = params.get("realm")
         if not realm:
             raise RegistryAuthError(f"Registry {ref.registry} sent a bearer challenge without a realm: {challenge!r}.")
+        self._check_host(realm, ref, "sent its token request")
         query = {"scope": params.get("scope", scope)}
         if params.get("service"):
             query["service"] = params["service"]
-        headers = {"Authorization": self._basic()} if self.username else {}
+        headers = {"Authorization": self._basic()} if self.has_login_for(ref.registry) else {}
         try:
-            with self._http.stream("GET", realm, params=query, headers=headers) as streamed:
+            with self._open("GET", realm, ref, params=query, headers=headers) as streamed:
                 body = _read_bounded(streamed, MAX_TOKEN_BYTES, f"Token service of registry {ref.registry}", realm)
                 response = httpx.Response(streamed.status_code, headers=streamed.headers, content=body)
         except httpx.HTTPError as exc:
@@ -269,7 +331,7 @@ class RegistryClient:
         authorization = self._authorization.get((ref.registry, f"repository:{ref.repository}:pull"))
         headers = {"Authorization": authorization} if authorization else {}
         hasher, size = hashlib.sha256(), 0
-        with self._http.stream("GET", url, headers=headers) as response:
+        with self._open("GET", url, ref, headers=headers) as response:
             self._check(response, ref, f"Blob {digest}")
             for chunk in response.iter_bytes(1 << 20):
                 hasher.update(chunk)

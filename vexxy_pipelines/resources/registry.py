@@ -5,10 +5,15 @@ from __future__ import annotations
 from dagster import ConfigurableResource
 from pydantic import Field
 
+from vexxy.errors import VexxyError
 from vexxy.oci.egress import parse_allowed
 from vexxy.oci.image import Platform, ResolvedImage
 from vexxy.oci.reference import ImageReference
 from vexxy.oci.registry_client import RegistryClient
+
+
+class RegistryConfigurationError(VexxyError):
+    """The registry settings cannot be used as they are."""
 
 
 class RegistryResource(ConfigurableResource):
@@ -16,6 +21,10 @@ class RegistryResource(ConfigurableResource):
 
     username: str | None = Field(default=None, description="Registry user (basic auth or token service login).")
     password: str | None = Field(default=None, description="Registry password or access token.")
+    credentials_for: str = Field(
+        default="",
+        description="Comma-separated registries (host[:port]) the login belongs to; it is never sent to any other.",
+    )
     insecure_registries: str = Field(default="", description="Comma-separated registries to reach over plain HTTP.")
     platform: str = Field(default="linux/amd64", description="Platform chosen from multi-platform images.")
     allowed_registries: str = Field(
@@ -32,9 +41,31 @@ class RegistryResource(ConfigurableResource):
     def insecure(self) -> tuple[str, ...]:
         return tuple(r.strip() for r in self.insecure_registries.split(",") if r.strip())
 
+    @property
+    def login_registries(self) -> frozenset[str]:
+        """Where the login may go; a login without them would go to whatever registry a customer names."""
+        registries = parse_allowed(self.credentials_for)
+        if self.username and not registries:
+            raise RegistryConfigurationError(
+                "A registry login is configured (VEXXY_REGISTRY_USERNAME) but not which registries it is for.",
+                hint="Set VEXXY_REGISTRY_CREDENTIALS_FOR to the registries (host[:port], comma-separated) the login belongs to.",
+            )
+        return registries
+
+    def login_for(self, registry: str) -> tuple[str | None, str | None]:
+        """(username, password) for `registry` if the login belongs to it, else anonymous."""
+        if self.username and registry.lower() in self.login_registries:
+            return self.username, self.password
+        return None, None
+
     def client(self) -> RegistryClient:
         return RegistryClient(
-            username=self.username, password=self.password, insecure_registries=self.insecure, timeout=self.timeout_seconds
+            username=self.username,
+            password=self.password,
+            insecure_registries=self.insecure,
+            timeout=self.timeout_seconds,
+            credential_registries=self.login_registries,
+            allowed_hosts=self.allowed,
         )
 
     def resolve(self, ref: ImageReference, *, pinned: bool = False) -> ResolvedImage:

@@ -18,11 +18,13 @@ class SyftResource(ConfigurableResource):
     timeout_seconds: int = 900
 
     def scan(self, image: ResolvedImage, registry: RegistryResource) -> SyftOutput:
+        registry_name = parse_reference(image.canonical).registry
+        username, password = registry.login_for(registry_name)
         scanner = SyftScanner(
             binary=self.binary,
             timeout_seconds=self.timeout_seconds,
-            username=registry.username,
-            password=registry.password,
+            username=username,
+            password=password,
             insecure_registries=registry.insecure,
         )
-        return scanner.scan_registry_image(image.canonical, parse_reference(image.canonical).registry, str(image.platform))
+        return scanner.scan_registry_image(image.canonical, registry_name, str(image.platform))
