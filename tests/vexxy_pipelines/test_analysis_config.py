@@ -22,7 +22,7 @@ from stored_documents import latest_document_path
 from appdb import lifecycle
 from appdb.models import AnalysisSecret, Submission
 from vexxy.demo.images import DEMO
-from vexxy.evidence.documents import EXECUTION_PROFILE, OPENVEX
+from vexxy.evidence.documents import COMPONENT_USAGE, EXECUTION_PROFILE, OPENVEX
 from vexxy.oci.build import RuntimeConfig, directory_entry, file_entry, layer_from_entries, push_image
 from vexxy.oci.reference import parse_reference
 from vexxy.oci.registry_client import RegistryClient
@@ -198,6 +198,9 @@ def test_each_role_runs_its_way_and_the_vex_is_decided_on_their_union(web_and_ni
     assert profile["analysis_config"]["hash"] == config_hash
     metadata = instance.get_latest_materialization_event(AssetKey("execution_profile")).asset_materialization.metadata
     assert metadata["files_opened_nightly"].value >= 1 and "nightly" in metadata["roles"].value
+    usage = json.loads(latest_document_path(instance, COMPONENT_USAGE, key).read_text())["packages_loaded_by_role"]
+    assert any(p.startswith(PYYAML) for p in usage["nightly"]) and not any(p.startswith(PYYAML) for p in usage["web"])
+    assert any(p.startswith(JINJA2) for p in usage["web"]) and not any(p.startswith(JINJA2) for p in usage["nightly"])
 
 
 def test_the_secret_is_nowhere_it_must_not_be(web_and_nightly, secret, app_sessions):

@@ -105,3 +105,16 @@ def role_paths(profile: dict[str, Any]) -> dict[str, set[str]]:
             for role in observed.get("roles", ["main"]):
                 by_role.setdefault(role, set()).add(path)
     return by_role
+
+
+def restricted(profile: dict[str, Any], role: str) -> dict[str, Any]:
+    """`profile` with only what `role` opened and executed (to map one role's files to packages)."""
+    observations = {
+        kind: {path: o for path, o in profile["observations"][kind].items() if role in o.get("roles", [role])}
+        for kind in ("opens", "execs")
+    }
+    return {**profile, "observations": observations}
+
+
+def role_names(profile: dict[str, Any]) -> list[str]:
+    return [r["name"] for r in profile.get("roles", [])]

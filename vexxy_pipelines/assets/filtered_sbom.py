@@ -8,6 +8,7 @@ from vexxy.evidence.documents import COMPONENT_USAGE, CYCLONEDX_SBOM, EXECUTION_
 from vexxy.evidence.filtered_sbom import filter_cyclonedx, missing_from_full
 from vexxy.evidence.mapping import LOADED, NOT_LOADED, UNKNOWN, map_profile
 from vexxy.fuzzing.coverage import package_coverage_gain
+from vexxy.sandbox.roles import restricted, role_names
 from vexxy.sbom.components import components_from_syft
 from vexxy.vex.validation import cyclonedx_errors
 from vexxy_pipelines.assets.sbom import sbom
@@ -33,16 +34,26 @@ from vexxy_pipelines.resources.evidence_store import EvidenceStore
 def filtered_sbom(context: AssetExecutionContext, evidence: EvidenceStore) -> MaterializeResult:
     """The SBOM cut down to components with at least one file loaded at runtime, with that evidence."""
     profile = evidence.read_json(context, EXECUTION_PROFILE)
-    usage = map_profile(
-        components_from_syft(evidence.read_json(context, SYFT_SBOM)), profile, evidence.read_json(context, ROOTFS_SYMLINKS)
+    components, symlinks = (
+        components_from_syft(evidence.read_json(context, SYFT_SBOM)),
+        evidence.read_json(context, ROOTFS_SYMLINKS),
     )
+    usage = map_profile(components, profile, symlinks)
+    by_role = {  # which role loaded which package, when the analysis ran more than one
+        role: sorted(c.purl for c in map_profile(components, restricted(profile, role), symlinks).components if c.files_loaded)
+        for role in (role_names(profile) if len(role_names(profile)) > 1 else [])
+    }
     per_package = sorted((u for u in usage.components if u.files_loaded), key=lambda u: -len(u.files_loaded))
     fuzzing_gain = package_coverage_gain(usage)
     full = evidence.read_json(context, CYCLONEDX_SBOM)
     filtered = filter_cyclonedx(full, usage)
     text = json.dumps(filtered, indent=2)
     stored = evidence.write(context, FILTERED_SBOM, text.encode())
-    usage_stored = evidence.write_json(context, COMPONENT_USAGE, {**usage.to_dict(), "fuzzing": fuzzing_gain.to_dict()})
+    usage_stored = evidence.write_json(
+        context,
+        COMPONENT_USAGE,
+        {**usage.to_dict(), "fuzzing": fuzzing_gain.to_dict(), **({"packages_loaded_by_role": by_role} if by_role else {})},
+    )
     counts = {status: sum(1 for c in usage.components if c.status == status) for status in (LOADED, NOT_LOADED, UNKNOWN)}
     missing = missing_from_full(filtered, full)
     schema_errors = cyclonedx_errors(text)
@@ -69,6 +80,12 @@ def filtered_sbom(context: AssetExecutionContext, evidence: EvidenceStore) -> Ma
                 ["package", "files loaded", "of", "shared objects"],
                 [(u.purl, len(u.files_loaded), u.files_known, u.shared_objects_loaded) for u in per_package],
                 limit=20,
+            ),
+            **{f"packages_loaded_{role}": MetadataValue.int(len(purls)) for role, purls in by_role.items()},
+            **(
+                {"packages_by_role": md_table(["role", "packages loaded"], [(r, ", ".join(p)) for r, p in by_role.items()])}
+                if by_role
+                else {}
             ),
             **stored.metadata(),
             **usage_stored.metadata(),

@@ -2,7 +2,7 @@
 attribution and summaries, a digest over the whole."""
 
 from vexxy.sandbox.profile import ExecutionProfile, Observation, Readiness, profile_digest
-from vexxy.sandbox.roles import merge, role_paths
+from vexxy.sandbox.roles import merge, restricted, role_names, role_paths
 
 
 def profile(opens, complete=True, reason="", outcome="ready", ended_by="quiet"):
@@ -62,3 +62,10 @@ def test_one_role_keeps_the_profile_as_it_was():
     merged = merge([("main", alone)])
     assert merged["incomplete_reason"] == "why" and merged["window"]["ended_by"] == "quiet"
     assert merged["workload_log_tail"] == "log" and merged["readiness"] == alone["readiness"]
+
+
+def test_a_role_alone():
+    merged = merge([("web", profile(["/app/app.py"])), ("job", profile(["/app/job.py"]))])
+    assert role_names(merged) == ["web", "job"]
+    assert set(restricted(merged, "job")["observations"]["opens"]) == {"/app/job.py"}
+    assert set(restricted(merged, "job")["observations"]["execs"]) == {"/usr/bin/python3.11"}
