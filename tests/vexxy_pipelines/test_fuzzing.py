@@ -79,7 +79,8 @@ def test_zap_down_still_produces_the_profile_and_says_what_happened(instance, vu
 
 @pytest.fixture(scope="module")
 def api_image(registry, demo_layers):
-    """A JSON API (PyYAML 5.3.1 imported only by an endpoint no page links to) that serves /openapi.json."""
+    """A JSON API no page links into: PyYAML 5.3.1 behind an endpoint its /openapi.json documents, Jinja2 2.11.2
+    behind one only its code declares."""
     from vexxy.demo.images import DEMO
     from vexxy.oci.build import directory_entry, file_entry, layer_from_entries, push_image
     from vexxy.oci.reference import parse_reference
@@ -92,29 +93,34 @@ def api_image(registry, demo_layers):
     return ref.with_digest(digest)
 
 
-def test_an_unlinked_endpoint_from_the_openapi_document_is_exercised_and_its_package_is_affected(instance, api_image, tmp_path):
+def test_unlinked_endpoints_the_app_declares_are_exercised_and_their_packages_are_affected(instance, api_image, tmp_path):
     assert main(["analyze", str(api_image), "--out", str(tmp_path)]) == 0
     fuzz = instance.get_latest_materialization_event(AssetKey("fuzz_findings")).asset_materialization.metadata
     assert fuzz["openapi_document"].value == "/openapi.json"
-    assert fuzz["routes_declared_openapi"].value == 2 and fuzz["routes_exercised"].value == 2
+    assert fuzz["routes_declared_openapi"].value == 2 and fuzz["routes_declared_code"].value == 5
+    assert fuzz["routes_declared"].value == 5 and fuzz["routes_exercised"].value == 5
     assert fuzz["routes_not_reached"].value == "none"
     assert "server https://api.example.com/: another host than the workload" in fuzz["declared_routes_dropped"].value
     coverage = json.loads(evidence(instance, FUZZ_FINDINGS, api_image).read_text())["route_coverage"]
-    post = next(r for r in coverage["routes"] if r["method"] == "POST")
-    assert post == {
+    routes = {(r["method"], r["path"]): r for r in coverage["routes"]}
+    assert routes[("POST", "/api/v1/documents")] == {
         "method": "POST",
         "path": "/api/v1/documents",
-        "sources": ["openapi"],
+        "sources": ["code", "openapi"],
         "where": "/openapi.json",
         "outcome": "HTTP 200",
         "exercised": True,
     }
+    reports = routes[("POST", "/api/v1/reports")]
+    assert reports["sources"] == ["code"] and reports["where"] == "/app/app.py:79" and reports["outcome"] == "HTTP 200"
     usage = json.loads(evidence(instance, COMPONENT_USAGE, api_image).read_text())
-    assert "pkg:pypi/pyyaml@5.3.1" in usage["fuzzing"]["packages_first_loaded_fuzzing"]
+    first_loaded = usage["fuzzing"]["packages_first_loaded_fuzzing"]
+    assert "pkg:pypi/pyyaml@5.3.1" in first_loaded and "pkg:pypi/jinja2@2.11.2" in first_loaded
     openvex = json.loads((tmp_path / "openvex.json").read_text())
     by_package = {s["products"][0]["subcomponents"][0]["@id"]: s for s in openvex["statements"]}
-    pyyaml = by_package["pkg:pypi/pyyaml@5.3.1"]
+    pyyaml, jinja = by_package["pkg:pypi/pyyaml@5.3.1"], by_package["pkg:pypi/jinja2@2.11.2"]
     assert pyyaml["status"] == "affected" and pyyaml["vulnerability"]["name"] == "CVE-2020-14343"
     assert "/usr/local/lib/python3.11/dist-packages/yaml/" in pyyaml["status_notes"]
+    assert jinja["status"] == "affected" and "/usr/local/lib/python3.11/dist-packages/jinja2/" in jinja["status_notes"]
     profile = json.loads((tmp_path / "execution_profile.json").read_text())
     assert profile["outbound_attempts"] == []  # the document's other server was never contacted

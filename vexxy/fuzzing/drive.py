@@ -17,7 +17,9 @@ from vexxy.fuzzing.exercise import RouteCoverage, exercise
 from vexxy.fuzzing.findings import FuzzReport
 from vexxy.fuzzing.routes import Route, merge_routes
 from vexxy.fuzzing.seeding import ScanSeeds, seed_routes
+from vexxy.fuzzing.seeding import code_routes as routes_from_code
 from vexxy.fuzzing.targets import http_ports
+from vexxy.imports.routes import DeclaredRoute
 from vexxy.sandbox.workload import Workload
 
 Scan = Callable[[Workload, int, float, ScanSeeds], FuzzReport]
@@ -33,18 +35,19 @@ def drive(
     *,
     seeds: list[str] | None = None,
     openapi_path: str | None = None,
-    code_routes: Callable[[], tuple[list[Route], list[str]]] | None = None,
+    code_routes: Callable[[], tuple[list[DeclaredRoute], list[str]]] | None = None,
 ) -> FuzzReport:
     """`seeds`: paths (or URLs on the workload) to request and scan; `openapi_path`: where the workload serves its
     OpenAPI document (default: conventional paths are probed); `code_routes`: the routes its first-party code
-    declares, with notes on what could not be read."""
+    declares, with notes on what could not be read (default: what the workload read from its image)."""
     if not workload.ports:
         return FuzzReport.skipped("no HTTP port (the image exposes no TCP port)")
     time.sleep(idle_seconds)
     ports = http_ports(workload.address, workload.ports)
     if not ports:
         return FuzzReport.skipped(f"no HTTP port (TCP {', '.join(map(str, workload.ports))} did not answer HTTP)")
-    declared, notes = code_routes() if code_routes else ([], [])
+    found, notes = code_routes() if code_routes else workload.declared_routes()
+    declared, unsafe = routes_from_code(found)
     workload.mark_fuzzing_started()
     reports = []
     share = budget_seconds / len(ports)
@@ -53,6 +56,7 @@ def drive(
         base_url = f"http://{workload.address}:{port}/"
         coverage, scan_seeds = exercise_declared(base_url, declared, seeds or [], openapi_path, share * EXERCISE_SHARE)
         coverage.notes += notes
+        coverage.dropped += unsafe
         log(
             f"Port {port}: {coverage.declared_total} declared routes, {len(coverage.exercised)} exercised"
             + (f" (OpenAPI document at {coverage.document})" if coverage.document else "")

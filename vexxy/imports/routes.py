@@ -21,6 +21,7 @@ DECORATOR_METHODS = {"get", "post", "put", "patch", "delete"}
 _CONVERTER = re.compile(r"<(?:[A-Za-z_]\w*(?:\([^)]*\))?:)?([A-Za-z_]\w*)>")
 _ROUTERS = {"Blueprint": "url_prefix", "APIRouter": "prefix"}
 MAX_ROUTES_PER_FILE = 500
+MAX_SOURCE_BYTES = 32 << 20  # first-party source read for routes, in all
 
 
 @dataclass(frozen=True)
@@ -122,17 +123,22 @@ def declared_routes(path: str, source: str | bytes) -> list[DeclaredRoute]:
 
 
 def first_party_routes(
-    image: ImageFiles, entry: EntryPoint, owned: set[str] = frozenset()
+    image: ImageFiles, entry: EntryPoint, owned: set[str] = frozenset(), max_bytes: int = MAX_SOURCE_BYTES
 ) -> tuple[list[DeclaredRoute], list[str]]:
     """The routes the application's own Python files declare, and what could not be read (with why)."""
     found = find_first_party(image, set(owned), entry)
     routes: list[DeclaredRoute] = []
     notes = list(found.incomplete)
-    for path in sorted(found.files):
-        if not path.endswith(".py"):
-            continue
+    budget = max_bytes
+    for path in sorted(p for p in found.files if p.endswith(".py")):
         try:
-            routes += declared_routes(path, image.read_bytes(path))
+            source = image.read_bytes(path)
         except OSError as error:
             notes.append(f"{path}: not read ({error.strerror or error})")
+            continue
+        budget -= len(source)
+        if budget < 0:
+            notes.append(f"first-party sources beyond {max_bytes >> 20} MiB were not read for routes, from {path} on")
+            break
+        routes += declared_routes(path, source)
     return routes, notes

@@ -28,7 +28,10 @@ from pathlib import Path
 
 from vexxy.analysis_config import Launch
 from vexxy.errors import VexxyError
-from vexxy.oci.image import ResolvedImage
+from vexxy.imports.image_files import ImageFiles
+from vexxy.imports.routes import DeclaredRoute, first_party_routes
+from vexxy.imports.sites import EntryPoint
+from vexxy.oci.image import ImageConfig, ResolvedImage
 from vexxy.oci.registry_client import RegistryClient
 from vexxy.sandbox import watchdog
 from vexxy.sandbox.image_store import ImageStore, PreparedImage, StoreLimits
@@ -93,6 +96,7 @@ class Workload:
     rootfs: Path  # the container's root (the run's overlay)
     image_symlinks: dict[str, str] = field(default_factory=dict)  # read from the image before the workload ran
     unpack: UnpackReport = field(default_factory=UnpackReport)
+    code_routes: tuple[list[DeclaredRoute], list[str]] = ([], [])  # read from the image before the workload ran
 
     def mark_phase(self, phase: str) -> None:
         """Label paths first seen from now on (e.g. 'fuzzing'), for coverage figures."""
@@ -114,9 +118,21 @@ class Workload:
     def symlinks(self) -> dict[str, str]:
         return self.image_symlinks
 
+    def declared_routes(self) -> tuple[list[DeclaredRoute], list[str]]:
+        return self.code_routes
+
     def notes(self) -> list[str]:
         notes = [f"symlink pointing outside the image root (resolved inside it): {link}" for link in self.unpack.clamped_links]
         return notes + [f"device node not created: {path}" for path in self.unpack.skipped_devices]
+
+
+def _code_routes(root: Path, symlinks: dict[str, str], config: ImageConfig) -> tuple[list[DeclaredRoute], list[str]]:
+    """Routes the image's first-party Python declares, read through the image's own links; never fatal."""
+    try:
+        entry = EntryPoint(tuple(list(config.entrypoint) + list(config.cmd)), config.working_dir or "/")
+        return first_party_routes(ImageFiles(root, symlinks), entry)
+    except (OSError, ValueError, RecursionError) as error:
+        return [], [f"first-party code not read for routes: {error}"]
 
 
 def _tcp_ports(exposed: list[str]) -> list[int]:
@@ -304,6 +320,7 @@ class _Runner:
     def start(self) -> Workload:
         merged = self._mount()
         symlinks = collect_symlinks(merged)  # before the workload (and the tracer) starts
+        routes = _code_routes(merged, symlinks, self.image.config)  # likewise: these reads must not be traced
         self.tracer = (FileTracer if self.settings.trace else NullTracer)(str(merged))
         self.network = SandboxNetwork(self.sandbox_id).create()
         resolv, hosts = self.run_dir / "resolv.conf", self.run_dir / "hosts"
@@ -327,6 +344,7 @@ class _Runner:
         workload = Workload(
             self.sandbox_id, self.network.sandbox_address, ports, readiness, self.tracer, self.network, merged, symlinks
         )
+        workload.code_routes = routes
         workload._runner = self  # type: ignore[attr-defined]
         return workload
 

@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 from typing import Protocol, runtime_checkable
 
 from vexxy.analysis_config import Launch
+from vexxy.imports.routes import DeclaredRoute
 from vexxy.oci.image import ResolvedImage
 from vexxy.sandbox.profile import ExecutionProfile, Readiness
 
@@ -58,6 +59,9 @@ class Workload(Protocol):
 
     def notes(self) -> list[str]:
         """What an operator should know about this run (unsafe links clamped, ...)."""
+
+    def declared_routes(self) -> tuple[list[DeclaredRoute], list[str]]:
+        """HTTP routes the image's first-party code declares (read before it ran), and what could not be read."""
 
 
 class SandboxBackend(Protocol):

@@ -24,6 +24,7 @@ from kubernetes.client.exceptions import ApiException
 
 from vexxy.analysis_config import Launch
 from vexxy.errors import VexxyError
+from vexxy.imports.routes import DeclaredRoute
 from vexxy.oci.image import ResolvedImage
 from vexxy.oci.registry_client import RegistryClient
 from vexxy.sandbox.kube import kubescape, manifests
@@ -288,6 +289,9 @@ class KubernetesWorkload:
 
     def notes(self) -> list[str]:
         return list(self._notes)
+
+    def declared_routes(self) -> tuple[list[DeclaredRoute], list[str]]:
+        return [], ["routes declared in code are not read on the Kubernetes backend (the pod's files are on the node)"]
 
     def _read_profile(self) -> kubescape.ProfileSnapshot | None:
         try:
