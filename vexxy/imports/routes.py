@@ -138,7 +138,7 @@ def first_party_routes(
             continue
         budget -= len(source)
         if budget < 0:
-            notes.append(f"first-party sources beyond {max_bytes >> 20} MiB were not read for routes, from {path} on")
+            notes.append(f"first-party sources beyond {max_bytes} bytes were not read for routes, from {path} on")
             break
         routes += declared_routes(path, source)
     return routes, notes

@@ -109,3 +109,12 @@ def test_first_party_routes_come_from_the_application_files_only(tmp_path):
     assert {r.path for r in routes} >= {"/health", "/upload", "/api/v1/items/{item_id}"}
     assert "/library-route" not in {r.path for r in routes} and notes == []
     assert {r.where.split(":")[0] for r in routes} == {"/app/main.py", "/app/api/views.py"}
+
+
+def test_reading_first_party_sources_for_routes_is_bounded(tmp_path):
+    (tmp_path / "app").mkdir()
+    for name in ("a", "b", "c"):
+        (tmp_path / "app" / f"{name}.py").write_text(f'@app.get("/{name}")\ndef f(): ...\n' + "#" * 1000 + "\n")
+    routes, notes = first_party_routes(ImageFiles(tmp_path), EntryPoint(("python3", "/app/a.py"), "/app"), max_bytes=2500)
+    assert [r.path for r in routes] == ["/a", "/b"]
+    assert notes == ["first-party sources beyond 2500 bytes were not read for routes, from /app/c.py on"]
