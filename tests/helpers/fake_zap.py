@@ -31,9 +31,8 @@ class FakeZapState:
     fetched: list[str] = field(default_factory=list)
     target: str = ""
     ascan_error: tuple[str, str] | None = None  # (code, message) to answer the active scan with
-    openapi_installed: bool = True  # the OpenAPI add-on (optional in ZAP)
-    imported: list[str] = field(default_factory=list)  # "METHOD url" the OpenAPI import requested
-    accessed: list[str] = field(default_factory=list)
+    mode: str = "standard"  # "safe" refuses manual requests
+    sent: list[tuple[str, str, str]] = field(default_factory=list)  # (method, url, body) of manual requests
 
 
 def alert(index: int, url: str) -> dict:
@@ -149,36 +148,18 @@ def _alerts(state: FakeZapState, q: dict):
     return 200, {"alerts": matching[start : start + count]}
 
 
-def _import_url(state: FakeZapState, q: dict):
-    """What the add-on does: fetch the definition, then request each operation, on `hostOverride` when given."""
-    if not state.openapi_installed:
-        return 400, {"code": "no_implementor", "message": "No Implementor"}
-    try:
-        document = httpx.get(q["url"], timeout=5).json()
-    except (httpx.HTTPError, ValueError) as exc:
-        return 400, {
-            "code": "illegal_parameter",
-            "message": "Provided parameter has illegal or unrecognized value",
-            "detail": str(exc),
-        }
-    source = urlparse(q["url"])
-    host = q.get("hostOverride") or source.netloc
-    for path, item in document.get("paths", {}).items():
-        for method, operation in item.items():
-            url = f"{source.scheme}://{host}{path}"
-            example = (operation.get("requestBody") or {}).get("content", {}).get("application/json", {}).get("example")
-            try:
-                httpx.request(method.upper(), url, json=example, timeout=5)
-                state.imported.append(f"{method.upper()} {url}")
-            except httpx.HTTPError:
-                pass
-    return 200, {"importUrl": []}
-
-
-def _access_url(state: FakeZapState, q: dict):
-    httpx.get(q["url"], timeout=5)
-    state.accessed.append(q["url"])
-    return 200, {"accessUrl": []}
+def _send_request(state: FakeZapState, q: dict):
+    """What ZAP does: send the whole request as given (absolute-form request line) and return the message."""
+    if state.mode == "safe":
+        return 400, {"code": "mode_violation", "message": "Mode Violation"}
+    head, _, body = q["request"].partition("\r\n\r\n")
+    request_line, *header_lines = head.split("\r\n")
+    method, url, _ = request_line.split(" ")
+    headers = dict(line.split(": ", 1) for line in header_lines)
+    headers.pop("Content-Length", None)
+    response = httpx.request(method, url, content=body.encode() or None, headers=headers, timeout=5)
+    state.sent.append((method, url, body))
+    return 200, {"sendRequest": [{"requestHeader": head, "responseHeader": f"HTTP/1.1 {response.status_code}"}]}
 
 
 def _new_context(state: FakeZapState, q: dict):
@@ -215,6 +196,5 @@ ROUTES = {
     ("ascan", "action", "stop"): _ascan_stop,
     ("alert", "view", "alerts"): _alerts,
     ("alert", "action", "deleteAlerts"): lambda s, q: (200, {"Result": "OK"}),
-    ("openapi", "action", "importUrl"): _import_url,
-    ("core", "action", "accessUrl"): _access_url,
+    ("core", "action", "sendRequest"): _send_request,
 }

@@ -15,25 +15,36 @@ from vexxy.fuzzing.openapi import ApiDescription
 from vexxy.fuzzing.routes import BODY_METHODS, METHODS, Route, merge_routes, safe_path
 from vexxy.imports.routes import DeclaredRoute
 
+MAX_RAW_REQUEST_BYTES = 8 * 1024  # a request replayed through a scanner's API travels in a URL
+
 
 @dataclass
 class ScanSeeds:
-    """The declared routes of one port, and the OpenAPI document they came from (a path on the workload) if any."""
+    """The declared routes of one port, and the OpenAPI document some came from, if any."""
 
     routes: list[Route] = field(default_factory=list)
     description: ApiDescription | None = None
 
-    @property
-    def document_path(self) -> str | None:
-        return self.description.location if self.description else None
-
     def openapi_document(self, base_url: str) -> dict[str, Any]:
         return routes_document(self.routes, base_url)
 
-    def get_urls(self, base_url: str) -> list[str]:
-        """Concrete GET URLs on `base_url` (for scanners that take start URLs)."""
-        base = base_url.rstrip("/")
-        return [base + r.target() for r in self.routes if r.method == "GET"]
+    def raw_requests(self, base_url: str, max_bytes: int = MAX_RAW_REQUEST_BYTES) -> tuple[list[str], int]:
+        """Each route as a whole HTTP/1.1 request to `base_url` (for scanners that replay requests), and how many
+        were left out for being larger than `max_bytes`."""
+        base, host = base_url.rstrip("/"), urlsplit(base_url).netloc
+        requests, skipped = [], 0
+        for route in self.routes:
+            lines = [f"{route.method} {base}{route.target()} HTTP/1.1", f"Host: {host}"]
+            payload = route.payload()
+            body = payload[0].decode() if payload else ""
+            if payload:
+                lines += [f"Content-Type: {payload[1]}", f"Content-Length: {len(payload[0])}"]
+            raw = "\r\n".join(lines) + "\r\n\r\n" + body
+            if len(raw) > max_bytes:
+                skipped += 1
+            else:
+                requests.append(raw)
+        return requests, skipped
 
 
 def seed_routes(seeds: list[str], base_url: str) -> tuple[list[Route], list[str]]:

@@ -15,7 +15,6 @@ import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
-from urllib.parse import urlparse
 
 import requests
 from zapv2 import ZAPv2
@@ -88,8 +87,8 @@ class ZapScanner:
             context_id = self._call("creating the analysis context", zap.context.new_context, context)
             context_created = True
             self._call("scoping the context", zap.context.include_in_context, context, re.escape(base_url.rstrip("/")) + ".*")
-            if seeds:
-                self._seed(zap, base_url, context_id, seeds, report)
+            if seeds and seeds.routes:
+                self._seed(zap, seeds, base_url, report)
             spider_id = self._call("starting the spider", zap.spider.scan, url=base_url, contextname=context, subtreeonly=True)
             if not self._wait("polling the spider", lambda: zap.spider.status(spider_id), lambda s: int(s) >= 100, deadline):
                 self._call("stopping the spider", zap.spider.stop, spider_id)
@@ -137,23 +136,18 @@ class ZapScanner:
             report.seconds = round(time.monotonic() - started, 1)
         return report
 
-    def _seed(self, zap: ZAPv2, base_url: str, context_id: str, seeds: ScanSeeds, report: FuzzReport) -> None:
-        """The workload's OpenAPI document through ZAP's OpenAPI add-on (every request forced onto the workload
-        with `hostOverride`), and the declared GET routes as URLs ZAP has accessed, so its scans include them."""
-        host = urlparse(base_url).netloc
+    def _seed(self, zap: ZAPv2, seeds: ScanSeeds, base_url: str, report: FuzzReport) -> None:
+        """Each declared route, as the bounded request already built for the workload, replayed through ZAP so its
+        active scan covers it. The image's OpenAPI document itself is never given to ZAP: its add-on would fetch
+        whatever servers and `$ref`s the document names."""
+        requests, skipped = seeds.raw_requests(base_url)
+        notes = [f"{skipped} declared routes with requests over 8 KiB were not given to ZAP"] if skipped else []
         try:
-            if seeds.document_path:
-                self._call(
-                    "importing the OpenAPI document",
-                    zap.openapi.import_url,
-                    base_url.rstrip("/") + seeds.document_path,
-                    hostoverride=host,
-                    contextid=context_id,
-                )
-            for url in seeds.get_urls(base_url):
-                self._call("seeding a declared route", zap.core.access_url, url, followredirects=False)
+            for request in requests:
+                self._call("replaying a declared route", zap.core.send_request, request, followredirects=False)
         except ZapError as exc:  # the scan still runs on what the spider finds
-            report.reason = f"declared routes not all given to ZAP: {exc}"
+            notes.append(f"declared routes not all given to ZAP: {exc}")
+        report.reason = "; ".join(notes)
 
     def _alerts(self, zap: ZAPv2, base_url: str) -> list[dict[str, Any]]:
         alerts: list[dict[str, Any]] = []

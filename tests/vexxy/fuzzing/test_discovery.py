@@ -92,7 +92,7 @@ def test_a_conventional_path_is_found_and_its_routes_are_called_with_their_metho
     summary = coverage.to_dict()
     assert summary["declared"] == {"code": 1, "openapi": 3, "seed": 1} and summary["declared_total"] == 4
     assert summary["exercised"] == 2 and summary["routes"][0]["sources"] == ["code", "openapi"]
-    assert seeds.document_path == "/v3/api-docs" and len(seeds.routes) == 4
+    assert seeds.description.location == "/v3/api-docs" and len(seeds.routes) == 4
 
 
 def test_the_configured_path_alone_is_read_and_must_be_a_path(app):

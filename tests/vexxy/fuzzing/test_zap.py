@@ -114,26 +114,24 @@ def api_target():
     server.close()
 
 
-def test_declared_routes_reach_zap_through_its_openapi_add_on_on_the_workload_only(zap, api_target):
+def test_declared_routes_are_replayed_through_zap_on_the_workload_only(zap, api_target):
     target, seen = api_target
-    description = discover(target)
-    seeds = ScanSeeds(description.description.routes + [Route("GET", "/status", "code")], description.description)
-    report = scanner(zap).scan(target, budget_seconds=10, allowed_hosts={"127.0.0.1"}, seeds=seeds)
-    assert report.status == "completed" and report.reason == ""
-    assert "openapi/action/importUrl" in zap.state.calls
-    assert zap.state.imported == [f"POST {target}api/import"]  # hostOverride: never the document's other server
-    assert zap.state.accessed == [f"{target}status"]
-    assert ("POST", "/api/import") in seen and ("GET", "/status") in seen
-
-
-def test_zap_without_the_openapi_add_on_still_scans_and_says_so(zap, api_target):
-    target, _ = api_target
-    zap.state.openapi_installed = False
     description = discover(target).description
-    report = scanner(zap).scan(
-        target, budget_seconds=10, allowed_hosts={"127.0.0.1"}, seeds=ScanSeeds(description.routes, description)
-    )
+    seeds = ScanSeeds([*description.routes, Route("GET", "/status", "code"), Route("PUT", "/big", "code", body="x" * 9000)])
+    report = scanner(zap).scan(target, budget_seconds=10, allowed_hosts={"127.0.0.1"}, seeds=seeds)
+    assert report.status == "completed"
+    assert report.reason == "1 declared routes with requests over 8 KiB were not given to ZAP"
+    assert zap.state.sent == [("POST", f"{target}api/import", '{"a": 1}'), ("GET", f"{target}status", "")]
+    assert ("POST", "/api/import") in seen and ("GET", "/status") in seen  # never the document's other server
+    assert zap.state.calls.index("core/action/sendRequest") < zap.state.calls.index("ascan/action/scan")
+
+
+def test_zap_refusing_manual_requests_still_scans_and_says_so(zap, api_target):
+    target, _ = api_target
+    zap.state.mode = "safe"
+    seeds = ScanSeeds(discover(target).description.routes)
+    report = scanner(zap).scan(target, budget_seconds=10, allowed_hosts={"127.0.0.1"}, seeds=seeds)
     assert report.status == "completed" and report.findings
-    assert report.reason.startswith(
-        "declared routes not all given to ZAP: importing the OpenAPI document: ZAP answered no_implementor"
+    assert report.reason == (
+        "declared routes not all given to ZAP: replaying a declared route: ZAP answered mode_violation: Mode Violation"
     )
