@@ -8,10 +8,18 @@ from datetime import UTC, datetime
 from importlib.metadata import PackageNotFoundError, version
 from typing import Any
 
-from dagster import AssetExecutionContext, DagsterInstance, EventLogRecord, MetadataValue
+from dagster import (
+    AssetExecutionContext,
+    AssetKey,
+    AssetRecordsFilter,
+    DagsterEventType,
+    DagsterInstance,
+    EventLogRecord,
+    MetadataValue,
+)
 
 from vexxy.audit.diff import VexDiff, diff_statements
-from vexxy.audit.explain import AnalysisDocuments, explain
+from vexxy.audit.explain import AnalysisDocuments, explain_all
 from vexxy.audit.report import render_report
 from vexxy.audit.stored import digest_folder, load_documents
 from vexxy.evidence.documents import AUDIT_REPORT, VEX_LINEAGE, VEX_STATEMENTS, produced_by
@@ -51,11 +59,40 @@ def step_of(record: EventLogRecord) -> dict[str, Any]:
     }
 
 
+_RUN: dict[str, tuple] = {}  # the last run read: its materializations and creation time (a step asks once per image)
+
+
+def _run_facts(instance: DagsterInstance, run_id: str) -> tuple[dict[tuple[str, str | None], EventLogRecord], float | None, bool]:
+    """({(asset, partition): last materialization in the run}, the run's creation time, whether it re-executes another).
+
+    Read once per run and kept: a VEX is written after every input it cites has materialized."""
+    if run_id not in _RUN:
+        records = instance.get_records_for_run(run_id, of_type=DagsterEventType.ASSET_MATERIALIZATION).records
+        by_key = {(r.asset_key.to_user_string(), r.partition_key): r for r in records if r.asset_key}
+        run_record = instance.get_run_record_by_id(run_id)
+        created = run_record.create_timestamp.timestamp() if run_record and run_record.create_timestamp else None
+        parent = bool(run_record and run_record.dagster_run.parent_run_id)
+        _RUN.clear()
+        _RUN[run_id] = (by_key, created, parent)
+    return _RUN[run_id]
+
+
 def inputs_of(instance: DagsterInstance, run_id: str, partition: str) -> list[dict[str, Any]]:
-    """The upstream materializations the run `run_id` consumed for `partition` (its own, or the latest before it)."""
+    """The upstream materializations the run `run_id` consumed for `partition` (its own, or the latest before it),
+    as `lineage.consumed_materialization` finds them, with one read of the run for all of its images."""
+    in_run, created, reexecution = _run_facts(instance, run_id)
     steps = []
     for asset in INPUT_ASSETS:
-        record = consumed_materialization(instance, run_id, asset, None if asset == "vulnerability_db" else partition)
+        key = None if asset == "vulnerability_db" else partition
+        record = in_run.get((asset, key))
+        if record is None and reexecution:
+            record = consumed_materialization(instance, run_id, asset, key)
+        elif record is None:
+            found = instance.fetch_materializations(
+                AssetRecordsFilter(asset_key=AssetKey(asset), asset_partitions=[key] if key else None, before_timestamp=created),
+                limit=1,
+            ).records
+            record = found[0] if found else None
         if record is not None:
             steps.append(step_of(record))
     return steps
@@ -143,8 +180,7 @@ def about_for(lineage: dict[str, Any]) -> dict[str, Any]:
 
 
 def explanations_for(documents: AnalysisDocuments, lineage: dict[str, Any]):
-    names = sorted({s["vulnerability"] for s in documents.statements})
-    return [answer for name in names for answer in explain(name, documents, lineage)]
+    return explain_all(documents, lineage)
 
 
 def _previous(context: AssetExecutionContext, evidence: EvidenceStore, key: str):

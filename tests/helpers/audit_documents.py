@@ -3,7 +3,7 @@ not_affected and an under_investigation statement, for explanation, report and d
 
 from __future__ import annotations
 
-from vexxy.audit.explain import AnalysisDocuments
+from vexxy.audit.explain import AnalysisDocuments, files_of_matched
 from vexxy.evidence.mapping import ProfileEvidence, map_profile
 from vexxy.matching.matcher import VulnerabilityMatch
 from vexxy.sbom.components import components_from_syft
@@ -61,7 +61,10 @@ def match(vulnerability: str, advisory: str, ref: str, name: str, version: str, 
     )  # fmt: skip
 
 
-def documents(summary: str = "Jinja2 ReDoS in the urlize filter.", complete: bool = True) -> AnalysisDocuments:
+def documents(
+    summary: str = "Jinja2 ReDoS in the urlize filter.", complete: bool = True, files_in_matches: bool = True
+) -> AnalysisDocuments:
+    """`files_in_matches=False`: matches as stored before they carried their components' files (the SBOM lists them)."""
     sbom = syft()
     components = components_from_syft(sbom)
     usage = map_profile(components, profile(complete), {})
@@ -73,7 +76,11 @@ def documents(summary: str = "Jinja2 ReDoS in the urlize filter.", complete: boo
     statements = build_statements(matches, ProfileEvidence(usage))
     return AnalysisDocuments(
         statements=[s.to_dict() for s in statements],
-        vulnerabilities={"vulnerability_db": "d" * 64, "matches": [m.to_dict() for m in matches]},
+        vulnerabilities={
+            "vulnerability_db": "d" * 64,
+            "matches": [m.to_dict() for m in matches],
+            **({"component_files": files_of_matched(components, matches)} if files_in_matches else {}),
+        },
         usage=usage.to_dict(),
         syft=sbom,
         profile=profile(complete),

@@ -178,3 +178,10 @@ def test_a_vex_stored_before_lineage_documents_is_explained_from_the_event_log(e
     assert provenance["run_id"] == run.run_id and provenance["vexxy_version"] is None  # not recorded then, not invented
     assert {i["asset"] for i in provenance["inputs"]} == {"sbom", "execution_profile", "filtered_sbom", "vulnerabilities"}
     assert all(i["run_id"] == run.run_id and i["documents"] for i in provenance["inputs"])
+
+
+def test_diff_on_the_command_line(analyzed_demo, demo_image, capsys):
+    assert main(["diff", demo_image.canonical(), demo_image.canonical()]) == 0
+    assert "no change (2 statements the same)" in capsys.readouterr().out
+    assert main(["diff", demo_image.digest, demo_image.canonical(), "--json"]) == 0
+    assert json.loads(capsys.readouterr().out)["counts"] == {"added": 0, "removed": 0, "changed": 0, "unchanged": 2}

@@ -125,20 +125,39 @@ def _profile_summary(usage: dict[str, Any] | None, profile: dict[str, Any] | Non
     return summary
 
 
+def files_of_matched(components, matches) -> dict[str, list[str]]:
+    """{component ref: its files} for the components a match names: what explanations cite, without the whole SBOM."""
+    matched = {m.component_ref for m in matches}
+    return {c.ref: list(c.files) for c in components if c.ref in matched}
+
+
 def explain(vulnerability: str, documents: AnalysisDocuments, provenance: dict[str, Any] | None = None) -> list[Explanation]:
     """One explanation per statement about `vulnerability` (its id or an alias), in component order; [] if none."""
     chosen = [s for s in documents.statements if _matches_id(s, vulnerability)]
-    if not chosen:
-        return []
-    components = {c.ref: c for c in components_from_syft(documents.syft)} if documents.syft else {}
+    return _explain(sorted(chosen, key=lambda s: s["component_purl"]), documents, provenance) if chosen else []
+
+
+def explain_all(documents: AnalysisDocuments, provenance: dict[str, Any] | None = None) -> list[Explanation]:
+    """Every statement explained, by vulnerability then component (the profile is indexed once for all)."""
+    ordered = sorted(documents.statements, key=lambda s: (s["vulnerability"], s["component_purl"]))
+    return _explain(ordered, documents, provenance)
+
+
+def _explain(chosen: list[dict[str, Any]], documents: AnalysisDocuments, provenance: dict[str, Any] | None) -> list[Explanation]:
+    owned = documents.vulnerabilities.get("component_files")
+    if owned is None:  # matches stored before they carried their components' files: the SBOM lists them
+        owned = {c.ref: list(c.files) for c in components_from_syft(documents.syft)} if documents.syft else {}
     usages = {u["ref"]: u for u in (documents.usage or {}).get("components", [])}
     seen = _observed(documents.profile, documents.symlinks or {}) if documents.profile else {}
-    matches = documents.vulnerabilities.get("matches", [])
+    matches: dict[str, list[dict[str, Any]]] = {}
+    for m in documents.vulnerabilities.get("matches", []):
+        matches.setdefault(m.get("component_ref"), []).append(m)
     answers = []
-    for statement in sorted(chosen, key=lambda s: s["component_purl"]):
+    for statement in chosen:
         ref = statement["component_ref"]
-        component, usage = components.get(ref), usages.get(ref, {})
-        files = sorted({resolve(f, documents.symlinks or {}) for f in component.files}) if component else []
+        usage = usages.get(ref, {})
+        match = next(iter(matches.get(ref, [])), {})
+        files = sorted({resolve(f, documents.symlinks or {}) for f in owned.get(ref, ())})
         loaded_paths = usage.get("files_loaded") or statement.get("evidence", {}).get("files_loaded", [])
         loaded = [seen.get(p) or LoadedFile(p, None, 0, "", p) for p in loaded_paths]
         evidence = statement.get("evidence", {})
@@ -148,8 +167,8 @@ def explain(vulnerability: str, documents: AnalysisDocuments, provenance: dict[s
                 aliases=list(statement.get("aliases", [])),
                 description=statement.get("description", ""),
                 component_purl=statement["component_purl"],
-                component_name=usage.get("name") or (component.name if component else ""),
-                component_version=usage.get("version") or (component.version if component else ""),
+                component_name=usage.get("name") or match.get("component_name", ""),
+                component_version=usage.get("version") or match.get("component_version", ""),
                 status=statement["status"],
                 justification=statement.get("justification"),
                 impact_statement=statement.get("impact_statement"),
@@ -162,8 +181,8 @@ def explain(vulnerability: str, documents: AnalysisDocuments, provenance: dict[s
                         k: m.get(k)
                         for k in ("advisory_id", "ecosystem", "matched", "introduced", "fixed", "last_affected", "modified")
                     }
-                    for m in matches
-                    if m.get("component_ref") == ref and m.get("vulnerability") == statement["vulnerability"]
+                    for m in matches.get(ref, [])
+                    if m.get("vulnerability") == statement["vulnerability"]
                 ],
                 files_known=usage.get("files_known", evidence.get("files_known", len(files))),
                 files=files[:FILES_SHOWN],

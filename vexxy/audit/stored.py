@@ -77,11 +77,13 @@ def load_documents(store: DocumentStore, digest: str, run_id: str, lineage: dict
                 raise
             return None
 
+    matched = get(documents.VULNERABILITIES) or {}
     return AnalysisDocuments(
         statements=get(documents.VEX_STATEMENTS, required=True),
-        vulnerabilities=get(documents.VULNERABILITIES) or {},
+        vulnerabilities=matched,
         usage=get(documents.COMPONENT_USAGE),
-        syft=get(documents.SYFT_SBOM),
+        # the SBOM (megabytes) only for matches stored before they carried their components' files
+        syft=get(documents.SYFT_SBOM) if "component_files" not in matched else None,
         profile=get(documents.EXECUTION_PROFILE),
         symlinks=get(documents.ROOTFS_SYMLINKS),
     )

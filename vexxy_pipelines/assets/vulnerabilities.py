@@ -2,6 +2,7 @@
 
 from dagster import AssetExecutionContext, Failure, MaterializeResult, MetadataValue, asset
 
+from vexxy.audit.explain import files_of_matched
 from vexxy.evidence.documents import ADVISORY_INDEX, ADVISORY_SNAPSHOT, SYFT_SBOM, VULNERABILITIES
 from vexxy.matching.matcher import match_components
 from vexxy.osv.index import AdvisoryIndex, open_verified
@@ -70,6 +71,8 @@ def _match_one(context: AssetExecutionContext, evidence: EvidenceStore, key: str
             "components_without_ecosystem": report.components_without_ecosystem,
             "unorderable": report.unorderable,
             "matches": [m.to_dict() for m in report.matches],
+            # the files each matched component owns: what explanations and audit reports cite, without the whole SBOM
+            "component_files": files_of_matched(components, report.matches),
         },
         key,
     )

@@ -3,7 +3,7 @@
 import pytest
 from audit_documents import PROFILE_DIGEST, PROVENANCE, SITE, documents
 
-from vexxy.audit.explain import explain, explanation_lines, valid_vulnerability_id
+from vexxy.audit.explain import explain, explain_all, explanation_lines, valid_vulnerability_id
 
 
 def rows(answer) -> dict[str, list[str]]:
@@ -56,6 +56,16 @@ def test_not_affected_lists_the_files_none_of_which_was_loaded():
     assert text["loaded"] == ["none of the component's files"]
     assert text["component files"] == ["2 known to the SBOM, 2 listed"]
     assert "run" not in text  # no provenance given, none invented
+
+
+def test_matches_stored_without_their_files_are_explained_from_the_sbom():
+    assert explain("CVE-2020-14343", documents(files_in_matches=False)) == explain("CVE-2020-14343", documents())
+
+
+def test_every_statement_at_once_is_every_statement_one_by_one():
+    docs = documents()
+    one_by_one = [a for name in ("CVE-2020-14343", "CVE-2020-28493", "CVE-2022-37434") for a in explain(name, docs)]
+    assert explain_all(docs) == one_by_one
 
 
 def test_under_investigation_says_which_evidence_is_missing():
