@@ -35,8 +35,8 @@ class Discovery:
     probes: list[str] = field(default_factory=list)  # "path: outcome", in order
 
 
-def fetch_bounded(client: httpx.Client, url: str, limit: int) -> tuple[int, bytes]:
-    """Status and at most `limit` bytes of the body; ValueError when the body is larger."""
+def fetch_bounded(client: httpx.Client, url: str, limit: int, deadline: float) -> tuple[int, bytes]:
+    """Status and at most `limit` bytes of the body, read before `deadline` (monotonic); ValueError otherwise."""
     with client.stream("GET", url) as response:
         declared = response.headers.get("content-length", "")
         if declared.isdigit() and int(declared) > limit:
@@ -46,6 +46,8 @@ def fetch_bounded(client: httpx.Client, url: str, limit: int) -> tuple[int, byte
             data += chunk
             if len(data) > limit:
                 raise ValueError(f"larger than {limit} bytes")
+            if time.monotonic() > deadline:
+                raise ValueError("still sending when the discovery budget was spent")
         return response.status_code, bytes(data)
 
 
@@ -71,7 +73,7 @@ def discover(
                 found.probes.append(f"{path}: not probed, the {budget_seconds:.0f} s discovery budget was spent")
                 continue
             try:
-                status, raw = fetch_bounded(client, base + path, max_bytes)
+                status, raw = fetch_bounded(client, base + path, max_bytes, deadline)
                 if status != 200:
                     found.probes.append(f"{path}: HTTP {status}")
                     continue

@@ -1,6 +1,7 @@
 """Finding a workload's OpenAPI document and calling every declared route, against a real HTTP server."""
 
 import json
+import time
 
 import pytest
 from loopback_http import LoopbackServer, QuietHandler
@@ -145,3 +146,27 @@ def test_scanners_get_one_document_served_by_the_base_url_they_reach():
     assert post["example"] == {"yaml": "a: 1", "n": [1]}
     assert post["schema"]["properties"]["yaml"] == {"type": "string", "default": "a: 1"}
     assert document["paths"]["/items/{id}"]["get"]["parameters"][0]["schema"]["default"] == "7"
+
+
+def test_a_document_dripped_slowly_is_cut_off_by_the_discovery_budget():
+    class Drip(QuietHandler):
+        def do_GET(self):
+            self.send_response(200)
+            self.send_header("Content-Length", "1000")
+            self.end_headers()
+            for _ in range(1000):
+                try:
+                    self.wfile.write(b" ")
+                    self.wfile.flush()
+                except OSError:
+                    return
+                time.sleep(0.05)
+
+    server = LoopbackServer()
+    server.serve(Drip)
+    try:
+        found = discover(server.url + "/", "/openapi.json", timeout=2, budget_seconds=1)
+    finally:
+        server.close()
+    assert found.description is None
+    assert found.probes == ["/openapi.json: still sending when the discovery budget was spent"]
