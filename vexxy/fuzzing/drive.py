@@ -16,8 +16,7 @@ from vexxy.fuzzing.discovery import discover
 from vexxy.fuzzing.exercise import RouteCoverage, exercise
 from vexxy.fuzzing.findings import FuzzReport
 from vexxy.fuzzing.routes import Route, merge_routes
-from vexxy.fuzzing.seeding import ScanSeeds, seed_routes
-from vexxy.fuzzing.seeding import code_routes as routes_from_code
+from vexxy.fuzzing.seeding import ScanSeeds, routes_in_code, seed_routes
 from vexxy.fuzzing.targets import http_ports
 from vexxy.imports.routes import DeclaredRoute
 from vexxy.sandbox.workload import Workload
@@ -47,7 +46,7 @@ def drive(
     if not ports:
         return FuzzReport.skipped(f"no HTTP port (TCP {', '.join(map(str, workload.ports))} did not answer HTTP)")
     found, notes = code_routes() if code_routes else workload.declared_routes()
-    declared, unsafe = routes_from_code(found)
+    declared, unsafe = routes_in_code(found)
     workload.mark_fuzzing_started()
     reports = []
     share = budget_seconds / len(ports)

@@ -65,7 +65,7 @@ def seed_routes(seeds: list[str], base_url: str) -> tuple[list[Route], list[str]
     return routes, dropped
 
 
-def code_routes(declared: list[DeclaredRoute]) -> tuple[list[Route], list[str]]:
+def routes_in_code(declared: list[DeclaredRoute]) -> tuple[list[Route], list[str]]:
     """Routes first-party code declares, kept only when their path is a plain absolute path."""
     routes, dropped = [], []
     for route in declared:

@@ -10,7 +10,7 @@ from vexxy.fuzzing.discovery import discover
 from vexxy.fuzzing.drive import exercise_declared
 from vexxy.fuzzing.exercise import exercise
 from vexxy.fuzzing.routes import Route
-from vexxy.fuzzing.seeding import code_routes, routes_document, seed_routes
+from vexxy.fuzzing.seeding import routes_document, routes_in_code, seed_routes
 from vexxy.imports.routes import DeclaredRoute
 
 DOCUMENT = {
@@ -128,7 +128,7 @@ def test_routes_the_workload_does_not_answer_are_not_reached_with_why():
 
 
 def test_code_and_seed_routes_are_kept_on_plain_paths_only():
-    routes, dropped = code_routes([DeclaredRoute("POST", "/upload", "app.py:3"), DeclaredRoute("GET", "//evil/x", "app.py:9")])
+    routes, dropped = routes_in_code([DeclaredRoute("POST", "/upload", "app.py:3"), DeclaredRoute("GET", "//evil/x", "app.py:9")])
     assert [r.key for r in routes] == ["POST /upload"] and dropped == ["GET //evil/x at app.py:9: not a plain absolute path"]
     seeded, refused = seed_routes(["/a/../../b", "ftp://10.0.0.2:8080/x"], "http://10.0.0.2:8080/")
     assert seeded == [] and len(refused) == 2
