@@ -83,9 +83,19 @@ def _existing_layers(client: RegistryClient, target: ImageReference) -> list[dic
         return []
     document = json.loads(raw)
     layers = (document.get("layers") if isinstance(document, dict) else None) or []
-    if not isinstance(layers, list) or len(layers) > MAX_ATTESTATION_LAYERS:
+    if not isinstance(layers, list) or len(layers) > MAX_ATTESTATION_LAYERS or not all(map(_well_formed, layers)):
         raise RegistryError(f"{target} holds a malformed attestation manifest or more than {MAX_ATTESTATION_LAYERS} layers.")
-    return [layer for layer in layers if isinstance(layer, dict)]
+    return layers
+
+
+def _well_formed(layer: object) -> bool:
+    """A descriptor as the OCI spec has it: the registry is the customer's, so its manifest may hold anything."""
+    return (
+        isinstance(layer, dict)
+        and isinstance(layer.get("digest"), str)
+        and isinstance(layer.get("annotations", {}), dict)
+        and all(isinstance(k, str) and isinstance(v, str) for k, v in layer.get("annotations", {}).items())
+    )
 
 
 def attach_attestation(
@@ -136,7 +146,7 @@ def read_attestations(client: RegistryClient, image: ImageReference) -> list[Sto
             raise RegistryError(f"{target} lists a layer without a sha256 digest.")
         if not isinstance(size, int) or not 0 <= size <= MAX_LAYER_BYTES:
             raise RegistryError(f"{target} lists a layer of {size!r} bytes (at most {MAX_LAYER_BYTES}).")
-        annotations = {str(k): str(v) for k, v in (layer.get("annotations") or {}).items()}
+        annotations = dict(layer.get("annotations") or {})
         data = client.get_blob(target, digest, limit=MAX_LAYER_BYTES)
         if sha256_digest(data) != digest or len(data) != size:
             raise RegistryError(f"Layer {digest} of {target} does not match its descriptor.")

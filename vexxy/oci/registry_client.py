@@ -274,6 +274,8 @@ class RegistryClient:
             document = json.loads(raw)
         except ValueError as exc:
             raise UnsupportedManifest(f"Registry {ref.registry} returned a manifest for {ref} that is not JSON.") from exc
+        if not isinstance(document, dict):
+            raise UnsupportedManifest(f"Registry {ref.registry} returned a manifest for {ref} that is not a JSON object.")
         media_type = document.get("mediaType") or media_type
         if media_type not in INDEX_TYPES + MANIFEST_TYPES:
             if document.get("manifests"):

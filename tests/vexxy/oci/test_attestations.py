@@ -4,15 +4,17 @@ import json
 
 import pytest
 from attestation_keys import new_key, reference_verify
+from loopback_http import LoopbackServer, QuietHandler
 from securesystemslib.exceptions import VerificationError
 
 from vexxy.attest import dsse
 from vexxy.attest.statement import OPENVEX_PREDICATE_TYPE, serialize, vex_statement
 from vexxy.attest.verify import attached_vex
-from vexxy.errors import ImageNotFound
+from vexxy.errors import ImageNotFound, RegistryError
 from vexxy.oci.attestations import attach_attestation, attestation_tag, read_attestations
 from vexxy.oci.build import RuntimeConfig, file_entry, layer_from_entries, push_image
 from vexxy.oci.egress import RegistryNotAllowed
+from vexxy.oci.image import OCI_MANIFEST
 from vexxy.oci.reference import ImageReference, parse_reference
 from vexxy.oci.registry_client import RegistryClient
 
@@ -97,3 +99,59 @@ def test_only_a_verified_vex_about_this_image_counts(registry, small_image):
     assert len(attached_vex(client, image, key.public_key()).verified) == 1
     found = attached_vex(client, image, new_key().public_key())
     assert found.verified == [] and "No signature" in found.rejected[0]
+
+
+class HostileRegistry:
+    """A registry a customer runs, answering the `.att` tag with whatever manifest it likes (Distribution itself
+    refuses such manifests on push, but an image's registry is the customer's choice)."""
+
+    def __init__(self, manifest: bytes):
+        class Handler(QuietHandler):
+            def do_GET(self):
+                body = manifest if "/manifests/" in self.path else b"{}"
+                self.send_response(200)
+                self.send_header("Content-Type", "application/vnd.oci.image.manifest.v1+json")
+                self.send_header("Content-Length", str(len(body)))
+                self.end_headers()
+                self.wfile.write(body)
+
+            def do_POST(self):
+                self.send_response(500)
+                self.send_header("Content-Length", "0")
+                self.end_headers()
+
+        self.server = LoopbackServer()
+        self.server.serve(Handler)
+        self.address = self.server.url.removeprefix("http://")
+
+
+def manifest_with(layers) -> bytes:
+    config = {"mediaType": "application/vnd.oci.image.config.v1+json", "size": 2, "digest": "sha256:" + "c" * 64}
+    return json.dumps({"schemaVersion": 2, "mediaType": OCI_MANIFEST, "config": config, "layers": layers}).encode()
+
+
+@pytest.mark.parametrize(
+    "manifest",
+    [
+        manifest_with([{"mediaType": "x", "digest": "sha256:" + "a" * 64, "size": 2, "annotations": "predicateType"}]),
+        manifest_with([{"mediaType": "x", "digest": "sha256:" + "a" * 64, "size": 2, "annotations": ["x"]}]),
+        manifest_with([{"mediaType": "x", "size": 2, "annotations": {"predicateType": "https://slsa.dev/provenance/v1"}}]),
+        manifest_with([{"mediaType": "x", "digest": ["sha256:" + "a" * 64], "size": 2}]),
+        b'["schemaVersion", 2]',
+        b'{"schemaVersion": 2, "layers": [{"digest": 1}], "config": {}',
+    ],
+    ids=["annotations-string", "annotations-list", "no-digest", "digest-list", "json-array", "truncated"],
+)
+def test_a_malformed_attestation_manifest_in_the_customers_registry_is_a_registry_error(manifest):
+    """Never an unexpected exception: the attestation fails with a reason, the analysis goes on."""
+    hostile = HostileRegistry(manifest)
+    image = ImageReference(hostile.address, "team/app", None, "sha256:" + "b" * 64)
+    client, allowed = RegistryClient(), frozenset({hostile.address})
+    try:
+        with pytest.raises(RegistryError):
+            attach_attestation(client, image, envelope_for(image, new_key()), OPENVEX_PREDICATE_TYPE, allowed)
+        with pytest.raises(RegistryError):
+            read_attestations(client, image)
+    finally:
+        client.close()
+        hostile.server.close()
