@@ -23,7 +23,7 @@ import subprocess
 import threading
 import time
 from collections.abc import Callable, Iterator
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 
 from vexxy.analysis_config import Launch
@@ -199,6 +199,9 @@ class LocalSandbox:
         """`launch` (a role of an analysis configuration) overrides how the image runs and when it is ready."""
         self._require_tools()
         image = launched(image, launch)
+        if launch is not None and launch.readiness is not None and launch.readiness.timeout_seconds:
+            # The role's own readiness timeout, which the watchdog's hard limit must allow for too.
+            self.settings = replace(self.settings, readiness_timeout=float(launch.readiness.timeout_seconds))
         swept = sweep(self.paths, self.settings.runtime)
         if swept:
             log(f"Removed {len(swept)} sandbox(es) left behind by killed runs: {', '.join(swept)}")

@@ -15,7 +15,7 @@ import socket
 import threading
 import time
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from kubernetes import watch
@@ -122,6 +122,8 @@ class KubernetesSandbox:
         self, image: ResolvedImage, log: Callable[[str], None] = lambda message: None, launch: Launch | None = None
     ) -> Iterator[Workload]:
         """`launch` (a role of an analysis configuration) sets the pod's command, env, working dir, ports and probe."""
+        if launch is not None and launch.readiness is not None and launch.readiness.timeout_seconds:
+            self.settings = replace(self.settings, readiness_timeout=float(launch.readiness.timeout_seconds))
         settings = self.settings
         image = launched(image, launch)
         notes: list[str] = []
@@ -156,6 +158,8 @@ class KubernetesSandbox:
             address = settings.probe_address or service.spec.cluster_ip
             log(f"Sandbox pod {settings.namespace}/{name} created; waiting for readiness")
             workload = KubernetesWorkload(self, image, name, address, tcp_ports(image.config.exposed_ports), learning, notes)
+            # A role that only has to run (readiness "alive") is ready once the pod is, whatever its ports do.
+            workload.probe_ports = not (launch is not None and launch.readiness is not None and launch.readiness.kind == "alive")
             workload.wait_ready()
             yield workload
         finally:
@@ -191,6 +195,7 @@ class KubernetesWorkload:
         self.sandbox, self.settings = sandbox, sandbox.settings
         self.image, self.pod_name, self.address, self.ports = image, pod_name, address, ports
         self.learning, self._notes = learning, notes
+        self.probe_ports = True  # readiness also needs a TCP connection to every port
         self.readiness = Readiness("timeout", "not yet observed")
         self.state = PodState(None)
         self.resource_events: list[str] = []
@@ -227,7 +232,7 @@ class KubernetesWorkload:
         while True:
             state = self._update(pod)
             elapsed = round(time.monotonic() - start, 2)
-            if state.outcome == "ready" and self._ports_accept():
+            if state.outcome == "ready" and (not self.probe_ports or self._ports_accept()):
                 detail = f"Ready, TCP {', '.join(map(str, self.ports))} accepted connections" if self.ports else "Ready"
                 self.readiness = Readiness("ready", detail, elapsed, None, state.restarts)
                 return self.readiness
