@@ -326,7 +326,9 @@ def statement(
         )
     submission = _owned(request, caller, analysis_id)
     lineage, documents = _analysis_documents(request, submission)
-    answers = explain(vulnerability, documents, lineage)
+    # what came before this run may be another organization's analysis of the same image: never named here
+    provenance = {k: v for k, v in (lineage or {}).items() if k != "previous"}
+    answers = explain(vulnerability, documents, provenance)
     if not answers:
         raise NotFound(f"A statement about {vulnerability} in analysis {analysis_id}")
     return {"analysis": analysis_id, "vulnerability": vulnerability, "statements": [a.to_dict() for a in answers]}

@@ -51,6 +51,7 @@ def stored_analysis(app_sessions, evidence, organization, digest, statements=Non
             "run_id": run_id,
             "job": "analyze_image",
             "vulnerability_db": "d" * 64,
+            "previous": {"run_id": str(uuid.uuid4()), "materialized_at": "2026-11-30T21:00:00+00:00"},
             "inputs": [
                 {"asset": d.asset, "run_id": run_id, "documents": {d.name: hashes[d.name]}}
                 for d in written
@@ -93,6 +94,7 @@ def test_each_status_is_explained(client, app_sessions, evidence):
         assert answer.status_code == 200, answer.text
         (statement,) = answer.json()["statements"]
         assert statement["status"] == status and statement["provenance"]["job"] == "analyze_image"
+        assert "previous" not in statement["provenance"]  # the image's earlier VEX may be another organization's
     jinja = client.get(f"/api/v1/analyses/{analysis}/statements/PYSEC-2021-66", headers=headers).json()["statements"][0]
     assert [f["first_seen"] for f in jinja["loaded"]] == [1.0, 1.25, 7.5]
     assert jinja["matched"][0]["matched"].startswith("introduced 0, fixed 9.9") and jinja["profile"]["complete"] is True
