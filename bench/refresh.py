@@ -26,20 +26,21 @@ FABRICATE = """
 import hashlib, json, shutil, sys
 from pathlib import Path
 from dagster import AssetKey, AssetMaterialization, DagsterInstance, MetadataValue, job, op
-from vexxy_pipelines.partitions import digest_hex, image_partitions
+from vexxy_pipelines.partitions import add_image_partition, digest_hex, image_for_partition, image_partitions
 
 count, assets = int(sys.argv[1]), json.loads(sys.argv[2])
 instance = DagsterInstance.get()
 (demo,) = instance.get_dynamic_partitions(image_partitions.name)
-demo_hex = digest_hex(demo)
+demo_hex = digest_hex(instance, demo)
+demo_ref = image_for_partition(instance, demo).ref
 records = {a: instance.get_latest_materialization_event(AssetKey(a)) for a in assets}
-keys = [demo.replace(demo_hex, hashlib.sha256(f"bench-{i}".encode()).hexdigest()) for i in range(count)]
-instance.add_dynamic_partitions(image_partitions.name, keys)
+fakes = [demo_ref.with_digest("sha256:" + hashlib.sha256(f"bench-{i}".encode()).hexdigest()) for i in range(count)]
+keys = [add_image_partition(instance, ref) for ref in fakes]
 
 @op
 def copy_documents(context):
     for key in keys:
-        fake_hex = digest_hex(key)
+        fake_hex = digest_hex(instance, key)
         for asset, record in records.items():
             metadata = {}
             for name, value in record.asset_materialization.metadata.items():

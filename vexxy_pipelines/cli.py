@@ -144,7 +144,7 @@ def _documents_of_run(instance, run_id: str, partition: str) -> dict:
             record = records.get(document.asset)
             sha256 = recorded_sha256(record, document) if record is not None and document.scope is Scope.RUN else None
             if sha256 is not None:
-                location = run_location(document, digest_hex(partition), run_id)
+                location = run_location(document, digest_hex(instance, partition), run_id)
                 found[document] = (store.path(location), store.get(location, sha256))
     return found
 
@@ -227,8 +227,9 @@ def _store_secrets(owner: str, secrets: bytes | None) -> None:
 
 def cmd_analyze(args: argparse.Namespace) -> int:
     from appdb.engine import check_url_reachable
+    from vexxy.oci.reference import parse_reference
     from vexxy_pipelines import tags as run_tags
-    from vexxy_pipelines.partitions import image_partitions
+    from vexxy_pipelines.partitions import image_partitions, key_for_image
     from vexxy_pipelines.steps import ANALYSIS_STEPS
 
     if args.platform:
@@ -237,9 +238,9 @@ def cmd_analyze(args: argparse.Namespace) -> int:
     check_url_reachable()  # billing_record writes the ledger there: a database that is down is said now, not at the end
     console.print(f"Resolving [bold]{escape(args.reference)}[/] ...")
     resolved = resolve_reference(args.reference)
-    key = resolved.canonical
     console.print(f"  [green]✓[/] {escape(str(resolved.platform))} manifest {escape(resolved.manifest_digest)}")
     instance = _instance()
+    key = key_for_image(instance, parse_reference(resolved.canonical), args.reference)
     if key not in instance.get_dynamic_partitions(image_partitions.name):
         instance.add_dynamic_partitions(image_partitions.name, [key])
         console.print(f"  [green]✓[/] added partition {escape(key)}")
@@ -248,6 +249,7 @@ def cmd_analyze(args: argparse.Namespace) -> int:
     _ensure_vulnerability_db(instance)
     tags = {
         run_tags.REFERENCE: args.reference,
+        run_tags.MANIFEST_DIGEST: resolved.manifest_digest,
         **({run_tags.INDEX_DIGEST: resolved.index_digest} if resolved.index_digest else {}),
     }
     sealed = _sealed_config(args)
@@ -296,6 +298,7 @@ def cmd_analyze(args: argparse.Namespace) -> int:
     table.add_column(no_wrap=True)
     table.add_column(overflow="fold")
     table.add_row("partition", escape(key))
+    table.add_row("image", escape(resolved.canonical))
     table.add_row("components", str(components))
     table.add_row("vulnerability matches", str(len(matches)))
     by_status: dict[str, int] = {}
@@ -374,6 +377,21 @@ def cmd_sandbox_sweep(args: argparse.Namespace) -> int:
     out.print(f"Removed {len(removed)} sandbox(es){': ' + ', '.join(removed) if removed else ''}")
     if remaining:
         out.print(f"Still present (owned by running analyses): {remaining}")
+    return 0
+
+
+def cmd_partitions(args: argparse.Namespace) -> int:
+    from vexxy_pipelines.partitions import image_for_partition, image_partitions, remove_image_partition
+
+    instance = _instance()
+    if args.action == "remove":
+        out.print(escape(remove_image_partition(instance, args.key, force=args.force)))
+        return 0
+    for key in instance.get_dynamic_partitions(image_partitions.name):  # one line each: `key  image`
+        try:
+            out.print(f"{escape(key)}  {escape(image_for_partition(instance, key).canonical)}", soft_wrap=True)
+        except VexxyError as exc:
+            out.print(f"{escape(key)}  [red]{escape(exc.message)}[/]", soft_wrap=True)
     return 0
 
 
@@ -508,6 +526,16 @@ def build_parser() -> argparse.ArgumentParser:
     )
     sweep.add_argument("--all", action="store_true", help="Also stop sandboxes whose analysis is still running.")
     sweep.set_defaults(func=cmd_sandbox_sweep)
+
+    partitions = sub.add_parser("partitions", help="Image partitions: list them with their images, remove one.")
+    partitions_sub = partitions.add_subparsers(dest="action", required=True)
+    partitions_sub.add_parser("list", help="Every image partition key and the image it stands for.").set_defaults(
+        func=cmd_partitions
+    )
+    remove = partitions_sub.add_parser("remove", help="Remove a partition (one that names no image, or --force).")
+    remove.add_argument("key", help="The partition key, exactly as listed.")
+    remove.add_argument("--force", action="store_true", help="Also remove a partition with analyses (documents stay).")
+    remove.set_defaults(func=cmd_partitions)
 
     appdb = sub.add_parser("appdb", help="The application database (organizations, billing): schema migrations.")
     appdb.add_argument("action", choices=["upgrade", "downgrade"])

@@ -15,6 +15,8 @@ from vexxy_pipelines.assets.vulnerabilities import vulnerabilities
 from vexxy_pipelines.assets.vulnerability_db import vulnerability_db
 from vexxy_pipelines.environment import executor_for, resources_for
 from vexxy_pipelines.jobs import analyze_image_job, reevaluate_image_job, refresh_vulnerability_db_job
+from vexxy_pipelines.launchpad import analyze_reference, remove_image_partition_job
+from vexxy_pipelines.sensors.partition_guard import partition_guard_sensor
 from vexxy_pipelines.sensors.registry import registry_push_sensor
 from vexxy_pipelines.sensors.run_status import (
     cancellation_sensor,
@@ -40,7 +42,7 @@ defs = Definitions(
         vex_attestation,
         billing_record,
     ],
-    jobs=[analyze_image_job, refresh_vulnerability_db_job, reevaluate_image_job],
+    jobs=[analyze_image_job, refresh_vulnerability_db_job, reevaluate_image_job, analyze_reference, remove_image_partition_job],
     sensors=[
         vulnerability_db_refresh_sensor,
         submission_sensor,
@@ -52,6 +54,7 @@ defs = Definitions(
         submission_progress_sensor,
         cancellation_sensor,
         sandbox_sweep_sensor,
+        partition_guard_sensor,
     ],
     resources=resources_for(),
     executor=executor_for(),

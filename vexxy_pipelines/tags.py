@@ -8,6 +8,7 @@ SUBMISSION = "vexxy/submission"  # the submission the run answers (also the sens
 PRIORITY = "vexxy/priority"
 CORRELATION = "vexxy/correlation_id"  # the API request's correlation id, for logs across API, sensors and runs
 REFERENCE = "vexxy/reference"  # the image reference as the customer wrote it
+MANIFEST_DIGEST = "vexxy/manifest_digest"  # the full digest the partition key stands for (keys show 16+ hex of it)
 INDEX_DIGEST = "vexxy/index_digest"  # the multi-platform index the partition's manifest came from
 OBSERVATION_SECONDS = "vexxy/observation_seconds"
 FUZZING = "vexxy/fuzzing"  # "true" | "false"

@@ -13,17 +13,18 @@ from pathlib import Path
 from dagster import AssetMaterialization, MetadataValue, job, op
 
 from vexxy_pipelines.lineage import latest_materialization
-from vexxy_pipelines.partitions import digest_hex, image_partitions
+from vexxy_pipelines.partitions import add_image_partition, digest_hex, image_for_partition
 
 ANALYSIS_ASSETS = ("image", "sbom", "execution_profile", "fuzz_findings", "filtered_sbom", "vulnerabilities", "vex_document")
 
 
 def fleet_of(source, key: str, count: int, target, label: str = "fleet") -> list[str]:
     """`key` and `count` more partitions analyzed exactly like it in `source`, recorded in `target`; their keys."""
-    source_hex = digest_hex(key)
+    source_hex = digest_hex(source, key)
     records = {asset: latest_materialization(source, asset, key) for asset in ANALYSIS_ASSETS}
-    keys = [key, *(key.replace(source_hex, hashlib.sha256(f"{label}-{i}".encode()).hexdigest()) for i in range(count))]
-    target.add_dynamic_partitions(image_partitions.name, keys)
+    ref = image_for_partition(source, key).ref
+    fakes = [ref.with_digest("sha256:" + hashlib.sha256(f"{label}-{i}".encode()).hexdigest()) for i in range(count)]
+    keys = [add_image_partition(target, ref), *(add_image_partition(target, fake) for fake in fakes)]
 
     @op
     def copy_documents(context):
@@ -33,7 +34,9 @@ def fleet_of(source, key: str, count: int, target, label: str = "fleet") -> list
                 for name, value in record.asset_materialization.metadata.items():
                     if name.endswith("_path"):
                         target_path = (
-                            str(value.value).replace(source_hex, digest_hex(new_key)).replace(record.run_id, context.run_id)
+                            str(value.value)
+                            .replace(source_hex, digest_hex(target, new_key))
+                            .replace(record.run_id, context.run_id)
                         )
                         Path(target_path).parent.mkdir(parents=True, exist_ok=True)
                         shutil.copyfile(str(value.value), target_path)

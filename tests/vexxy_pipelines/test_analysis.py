@@ -7,10 +7,11 @@ from dagster import AssetKey, DagsterEventType, DagsterInstance
 from stored_documents import latest_document_path
 
 from vexxy.evidence.documents import OPENVEX
+from vexxy.oci.partition_key import default_key
 from vexxy.vex.validation import cyclonedx_errors, openvex_errors
 from vexxy_pipelines.cli import main, progress_line
 from vexxy_pipelines.instance import ensure_dagster_home
-from vexxy_pipelines.partitions import image_partitions
+from vexxy_pipelines.partitions import add_image_partition, image_partitions
 
 pytestmark = pytest.mark.slow
 
@@ -55,7 +56,7 @@ def test_sbom_and_the_sandbox_run_at_the_same_time(analyzed, demo_image):
 
 def test_materializations_carry_metadata_checksums_and_checks(analyzed, demo_image):
     instance = DagsterInstance.get()
-    key = demo_image.canonical()
+    key = add_image_partition(instance, demo_image)
     sbom = instance.get_latest_materialization_event(AssetKey("sbom")).asset_materialization
     assert sbom.partition == key
     assert sbom.metadata["components"].value > 50
@@ -119,13 +120,15 @@ def test_same_image_by_tag_then_digest_is_one_partition(analyzed, demo_image):
     instance = DagsterInstance.get()
     assert main(["analyze", demo_image.canonical()]) == 0
     keys = [k for k in instance.get_dynamic_partitions(image_partitions.name) if "vexxy/demo@" in k]
-    assert keys == [demo_image.canonical()]
+    key = default_key(demo_image)
+    assert keys == [key] and len(key) <= 60 and key.startswith(f"{demo_image.name}@")
     materialized = instance.get_materialized_partitions(AssetKey("vex_document"))
-    assert demo_image.canonical() in materialized
+    assert key in materialized
     runs = instance.get_run_records()
-    analyzed_runs = [r for r in runs if r.dagster_run.tags.get("dagster/partition") == demo_image.canonical()]
+    analyzed_runs = [r for r in runs if r.dagster_run.tags.get("dagster/partition") == key]
     assert {r.dagster_run.tags["vexxy/reference"] for r in analyzed_runs} == {f"{demo_image.name}:1.0", demo_image.canonical()}
-    stored = json.loads(latest_document_path(instance, OPENVEX, demo_image.canonical()).read_text())
+    assert {r.dagster_run.tags["vexxy/manifest_digest"] for r in analyzed_runs} == {demo_image.digest}
+    stored = json.loads(latest_document_path(instance, OPENVEX, key).read_text())
     first = json.loads((analyzed / "openvex.json").read_text())
     # A second sandbox run is new evidence (a new profile digest): same document, next version.
     assert stored["@id"] == first["@id"] and stored["version"] == first["version"] + 1

@@ -10,7 +10,7 @@ from vexxy import settings
 from vexxy_pipelines.assets.vulnerability_db import vulnerability_db
 from vexxy_pipelines.cli import main
 from vexxy_pipelines.definitions import defs
-from vexxy_pipelines.partitions import image_partitions
+from vexxy_pipelines.partitions import add_image_partition, image_partitions
 from vexxy_pipelines.resources.advisory_source import OsvSourceResource
 from vexxy_pipelines.resources.evidence_store import EvidenceStore
 
@@ -32,7 +32,7 @@ def snapshot(directory: Path) -> dict[str, float]:
 
 
 def test_a_missing_image_fails_only_its_own_partition(instance, analyzed_demo, demo_image):
-    good_key = demo_image.canonical()
+    good_key = add_image_partition(instance, demo_image)
     bad_key = f"{demo_image.name}@sha256:{'9' * 64}"
     before = latest(instance, "vex_document")
     evidence_before = snapshot(Path(os.environ["VEXXY_EVIDENCE_DIR"]) / demo_image.digest.split(":")[1])

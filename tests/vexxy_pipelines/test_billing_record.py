@@ -10,7 +10,7 @@ from billing.ledger import charge_key
 from vexxy_pipelines.assets.billing import billing_record
 from vexxy_pipelines.definitions import defs
 from vexxy_pipelines.environment import resources_for
-from vexxy_pipelines.partitions import image_partitions
+from vexxy_pipelines.partitions import add_image_partition, image_partitions
 from vexxy_pipelines.resources.stripe_billing import StripeResource
 
 pytestmark = pytest.mark.slow
@@ -28,7 +28,7 @@ def test_charged_once_for_the_submitting_organization(
 ):
     organization = make_organization(app_sessions, tier="team")
     give_card(app_sessions, gateway_for(stripe_proxy), organization)
-    key = demo_image.canonical()
+    key = add_image_partition(instance, demo_image)
     tags = {"vexxy/organization": organization, "vexxy/submission": "sub-dagster-1"}
     first = bill(instance, key, stripe_proxy, tags)
     assert first["status"].value == "charged" and first["newly_charged"].value is True
@@ -41,7 +41,7 @@ def test_charged_once_for_the_submitting_organization(
 
 
 def test_operator_analysis_is_internal(instance, analyzed_demo, demo_image, stripe_proxy):
-    metadata = bill(instance, demo_image.canonical(), stripe_proxy, {})
+    metadata = bill(instance, add_image_partition(instance, demo_image), stripe_proxy, {})
     assert (
         metadata["organization"].value == "internal"
         and metadata["status"].value == "recorded"

@@ -13,7 +13,7 @@ from vexxy.oci.image import ImageConfig, Layer, Platform, ResolvedImage
 from vexxy_pipelines.assets.billing import billing_record
 from vexxy_pipelines.assets.vex import vex_document
 from vexxy_pipelines.environment import resources_for
-from vexxy_pipelines.partitions import image_partitions, reference_for_partition
+from vexxy_pipelines.partitions import image_partitions
 from vexxy_pipelines.resources.evidence_store import EvidenceStore
 
 pytestmark = pytest.mark.slow  # a Dagster run
@@ -25,7 +25,7 @@ def resolved(key: str) -> ResolvedImage:
     return ResolvedImage(
         reference=f"{NAME}:1.0",
         name=NAME,
-        manifest_digest=reference_for_partition(key).digest,
+        manifest_digest=key.split("@", 1)[1],
         media_type="application/vnd.oci.image.manifest.v1+json",
         platform=Platform(),
         config_digest="sha256:" + "3" * 64,

@@ -60,7 +60,7 @@ def test_checks_jobs_and_sensors():
         ("filtered_sbom", "cyclonedx_schema_valid"),
         ("fuzz_findings", "sarif_schema_valid"),
     }
-    for job in ("analyze_image", "refresh_vulnerability_db", "reevaluate_image"):
+    for job in ("analyze_image", "refresh_vulnerability_db", "reevaluate_image", "analyze_reference", "remove_image_partition"):
         assert defs.resolve_job_def(job)
     for name in (
         "vulnerability_db_refresh_sensor",
@@ -73,6 +73,7 @@ def test_checks_jobs_and_sensors():
         "submission_progress_sensor",
         "cancellation_sensor",
         "sandbox_sweep_sensor",
+        "partition_guard_sensor",
     ):
         assert defs.resolve_sensor_def(name)
 

@@ -16,14 +16,14 @@ from vexxy_pipelines.assets.sandbox import sandbox_session
 from vexxy_pipelines.assets.sbom import sbom
 from vexxy_pipelines.cli import main
 from vexxy_pipelines.environment import _fuzzer, resources_for
-from vexxy_pipelines.partitions import image_partitions
+from vexxy_pipelines.partitions import add_image_partition
 from vexxy_pipelines.resources.fuzzer import WapitiResource, ZapResource
 
 pytestmark = pytest.mark.slow
 
 
 def evidence(instance, document, image):
-    return latest_document_path(instance, document, image.canonical())
+    return latest_document_path(instance, document, add_image_partition(instance, image))
 
 
 def test_vulnerable_app_analysis_reports_findings_sarif_and_coverage(instance, vulnerable_image, tmp_path):
@@ -61,8 +61,7 @@ def test_zap_is_one_setting(monkeypatch):
 
 
 def test_zap_down_still_produces_the_profile_and_says_what_happened(instance, vulnerable_image):
-    key = vulnerable_image.canonical()
-    instance.add_dynamic_partitions(image_partitions.name, [key])
+    key = add_image_partition(instance, vulnerable_image)
     resources = {
         **resources_for(),
         "fuzzer": ZapResource(api_url=f"http://127.0.0.1:{closed_port()}", api_key="k", idle_seconds=1),

@@ -23,7 +23,7 @@ from vexxy_pipelines.assets.image import image
 from vexxy_pipelines.assets.sandbox import sandbox_session
 from vexxy_pipelines.assets.sbom import sbom
 from vexxy_pipelines.environment import resources_for
-from vexxy_pipelines.partitions import image_partitions
+from vexxy_pipelines.partitions import add_image_partition
 from vexxy_pipelines.resources.fuzzer import ZapResource
 from vexxy_pipelines.resources.sandbox_kubernetes import KubernetesSandboxResource
 
@@ -58,8 +58,7 @@ def test_the_sandbox_step_runs_on_the_kubernetes_backend(instance, demo_image):
     threading.Thread(target=app.serve_forever, daemon=True).start()
     stand_in = KubeApiStandIn(cluster_ip=cluster_ip).start()
     zap = FakeZap(FakeZapState(scan_step=100))
-    key = demo_image.canonical()
-    instance.add_dynamic_partitions(image_partitions.name, [key])
+    key = add_image_partition(instance, demo_image)
     resources = {
         **resources_for("test"),
         "sandbox": KubernetesSandboxResource(

@@ -17,6 +17,7 @@ from servers import start_server, stop_server
 from vexxy import settings
 from vexxy.sandbox.state import SandboxPaths, owner_alive
 from vexxy.sandbox.sweep import leftovers
+from vexxy_pipelines.partitions import add_image_partition
 from vexxy_pipelines.sensors.sandbox import SWEEP_INTERVAL_SECONDS
 
 pytestmark = pytest.mark.slow
@@ -83,7 +84,7 @@ def dagster_dev(analyzed_demo):
 
 def test_terminating_a_run_mid_observation_cleans_up(dagster_dev, instance, demo_image):
     paths = SandboxPaths(settings.sandbox_state_dir())
-    key = demo_image.canonical()
+    key = add_image_partition(instance, demo_image)
     before = instance.get_latest_materialization_event(AssetKey("execution_profile"))
     params = {
         "selector": {"repositoryLocationName": "vexxy", "repositoryName": "__repository__", "jobName": "analyze_image"},
@@ -129,7 +130,7 @@ def test_sigkilled_analysis_is_swept_by_the_daemon_and_its_run_failed(dagster_de
     no watchdog is left, so the daemon's sweep removes the sandbox within its interval, and the run is
     marked FAILED."""
     paths = SandboxPaths(settings.sandbox_state_dir())
-    run_id = launch_analysis(dagster_dev, demo_image.canonical())
+    run_id = launch_analysis(dagster_dev, add_image_partition(instance, demo_image))
     wait_for(lambda: leftovers(paths)["containers"], 180, "the sandbox to start observing")
     (state,) = [s for s in paths.read_states() if s.run_id == run_id]
     worker = instance.run_launcher.worker(instance.get_run_by_id(run_id))

@@ -6,7 +6,7 @@ from vexxy.evidence.documents import IMAGE
 from vexxy_pipelines import tags as run_tags
 from vexxy_pipelines.failures import fail_clearly
 from vexxy_pipelines.metadata import md_table
-from vexxy_pipelines.partitions import image_partitions, reference_for_partition
+from vexxy_pipelines.partitions import image_for_partition, image_partitions
 from vexxy_pipelines.resources.evidence_store import EvidenceStore
 from vexxy_pipelines.resources.registry import RegistryResource
 
@@ -16,16 +16,18 @@ def image(context: AssetExecutionContext, registry: RegistryResource, evidence: 
     """The container image: manifest digest, platform, runtime configuration and layers."""
     key = context.partition_key
     with fail_clearly(key):
-        resolved = registry.resolve(reference_for_partition(key), pinned=True)
+        partition = image_for_partition(context.instance, key)  # a key typed in the UI that names no content stops here
+        resolved = registry.resolve(partition.ref, pinned=True)
     record = resolved.to_dict()
     tags = context.run.tags if context.run else {}
-    record["reference"] = tags.get(run_tags.REFERENCE, resolved.reference)
+    record["reference"] = tags.get(run_tags.REFERENCE, partition.reference)
     record["index_digest"] = resolved.index_digest or tags.get(run_tags.INDEX_DIGEST)
     stored = evidence.write_json(context, IMAGE, record)
     config = resolved.config
     return MaterializeResult(
         metadata={
             "reference": record["reference"],
+            "image": resolved.canonical,
             "manifest_digest": resolved.manifest_digest,
             "index_digest": record["index_digest"] or "",
             "platform": str(resolved.platform),

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from dagster import AssetExecutionContext, ConfigurableResource, EventLogRecord, Failure, MetadataValue
+from dagster import AssetExecutionContext, ConfigurableResource, DagsterInstance, EventLogRecord, Failure, MetadataValue
 from pydantic import Field
 
 from vexxy.evidence.documents import Document, run_location, snapshot_location
@@ -55,7 +55,7 @@ class EvidenceStore(ConfigurableResource):
         self, context: AssetExecutionContext, document: Document, data: bytes, partition: str | None = None
     ) -> StoredObject:
         """`partition`: one of the run's partitions when it covers a range (a fleet re-evaluation)."""
-        location = run_location(document, digest_hex(partition or context.partition_key), context.run.run_id)
+        location = run_location(document, digest_hex(context.instance, partition or context.partition_key), context.run.run_id)
         stored = self.documents().put(location, data)
         return StoredObject(document, stored.path, stored.sha256, stored.size)
 
@@ -76,18 +76,19 @@ class EvidenceStore(ConfigurableResource):
     def snapshot_path(self, document: Document, content_hash: str) -> Path:
         return self.documents().path(snapshot_location(document, content_hash))
 
-    def read_recorded(self, record: EventLogRecord, document: Document) -> bytes | None:
+    def read_recorded(self, instance: DagsterInstance, record: EventLogRecord, document: Document) -> bytes | None:
         """`document` as written by the materialization `record` (None when that materialization has none)."""
         sha256 = recorded_sha256(record, document)
         if sha256 is None:
             return None
-        return self.documents().get(run_location(document, digest_hex(record.partition_key), record.run_id), sha256)
+        location = run_location(document, digest_hex(instance, record.partition_key), record.run_id)
+        return self.documents().get(location, sha256)
 
     def find(self, context: AssetExecutionContext, document: Document, partition: str | None = None) -> bytes | None:
         """`document` from the materialization of its asset this run consumes; None if there is none."""
         key = partition or context.partition_key
         record = consumed_materialization(context.instance, context.run.run_id, document.asset, key)
-        return self.read_recorded(record, document) if record is not None else None
+        return self.read_recorded(context.instance, record, document) if record is not None else None
 
     def read(self, context: AssetExecutionContext, document: Document, partition: str | None = None) -> bytes:
         data = self.find(context, document, partition)
@@ -111,7 +112,7 @@ class EvidenceStore(ConfigurableResource):
         """`document` of the newest materialization of its asset for this partition, whichever run made it."""
         record = latest_materialization(context.instance, document.asset, partition or context.partition_key)
         try:
-            data = self.read_recorded(record, document) if record is not None else None
+            data = self.read_recorded(context.instance, record, document) if record is not None else None
         except EvidenceMissing as exc:  # written before documents were kept per run: start a new history
             context.log.warning(f"{exc.message} Starting from no earlier {document.name}.")
             return None

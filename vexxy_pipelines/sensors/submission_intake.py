@@ -12,7 +12,16 @@ database, encrypted, for the sandbox step to read.
 
 from __future__ import annotations
 
-from dagster import AssetKey, DefaultSensorStatus, RunRequest, SensorEvaluationContext, SensorResult, SkipReason, sensor
+from dagster import (
+    AssetKey,
+    DagsterInstance,
+    DefaultSensorStatus,
+    RunRequest,
+    SensorEvaluationContext,
+    SensorResult,
+    SkipReason,
+    sensor,
+)
 from sqlalchemy import select
 
 from appdb import lifecycle
@@ -24,14 +33,14 @@ from vexxy.oci.reference import parse_reference
 from vexxy_pipelines import tags
 from vexxy_pipelines.assets.sandbox import analysis_run_config
 from vexxy_pipelines.jobs import analyze_image_job, refresh_vulnerability_db_job
-from vexxy_pipelines.partitions import image_partitions
+from vexxy_pipelines.partitions import image_partitions, key_for_image
 from vexxy_pipelines.resources.app_database import AppDatabaseResource
 from vexxy_pipelines.resources.registry import RegistryResource
 
 BATCH = 500
 
 
-def run_tags(submission: Submission, tier: str, reference: str) -> dict[str, str]:
+def run_tags(submission: Submission, tier: str, reference: str, digest: str | None = None) -> dict[str, str]:
     configured = {tags.CONFIG_HASH: submission.config_hash, tags.SECRETS: submission.id} if submission.config_hash else {}
     return {
         **configured,
@@ -40,6 +49,7 @@ def run_tags(submission: Submission, tier: str, reference: str) -> dict[str, str
         tags.PRIORITY: str(submission.priority),
         tags.CORRELATION: submission.correlation_id,
         tags.REFERENCE: reference,
+        **({tags.MANIFEST_DIGEST: digest} if digest else {}),
         tags.DAGSTER_PRIORITY: str(submission.priority),
         tags.OBSERVATION_SECONDS: str(submission.observation_seconds),
         tags.FUZZING: "true" if submission.fuzzing else "false",
@@ -47,16 +57,19 @@ def run_tags(submission: Submission, tier: str, reference: str) -> dict[str, str
     }
 
 
-def customer_resolver(registry: RegistryResource):
-    """Resolve customers' references to partition keys, once each per tick; a registry on an internal
-    address (judged again now: names can resolve elsewhere than at submission) is refused unless allowed."""
-    resolved: dict[str, str] = {}
+def customer_resolver(registry: RegistryResource, instance: DagsterInstance):
+    """Resolve customers' references to (manifest digest, partition key), once each per tick; a registry on an
+    internal address (judged again now: names can resolve elsewhere than at submission) is refused unless
+    allowed. The key's image is recorded in `instance` (partitions are added with the tick's result)."""
+    resolved: dict[str, tuple[str, str]] = {}
 
-    def resolve(reference: str) -> str:
+    def resolve(reference: str) -> tuple[str, str]:
         if reference not in resolved:
             ref = parse_reference(reference)
             check_registry(ref.registry, registry.allowed)
-            resolved[reference] = registry.resolve(ref).canonical
+            image = registry.resolve(ref)
+            pinned = parse_reference(image.canonical)
+            resolved[reference] = (image.manifest_digest, key_for_image(instance, pinned, reference))
         return resolved[reference]
 
     return resolve
@@ -68,11 +81,10 @@ def plan_runs(submissions: list[Submission], resolve, tiers: dict[str, str], act
     requests, requested, shared, failures = [], {}, {}, {}
     for submission in sorted(submissions, key=lambda s: (-s.priority, s.seq)):
         try:
-            key = resolve(submission.image_reference)
+            digest, key = resolve(submission.image_reference)
         except VexxyError as exc:
             failures[submission.id] = str(exc)
             continue
-        digest = key.split("@", 1)[1]
         analysis = (submission.organization_id, digest, submission.config_hash or "")  # same image, same configuration
         primary = active.get(analysis)
         if primary and primary != submission.id:
@@ -85,7 +97,7 @@ def plan_runs(submissions: list[Submission], resolve, tiers: dict[str, str], act
                 run_key=submission.id,
                 partition_key=key,
                 job_name=analyze_image_job.name,
-                tags=run_tags(submission, tiers[submission.organization_id], submission.image_reference),
+                tags=run_tags(submission, tiers[submission.organization_id], submission.image_reference, digest),
                 run_config=analysis_run_config(submission.config),
             )
         )
@@ -123,7 +135,7 @@ def submission_sensor(context: SensorEvaluationContext, app_db: AppDatabaseResou
             )
         ).all()
     active = {(org, digest, config or ""): submission_id for org, digest, config, submission_id in running}
-    requests, requested, shared, failures = plan_runs(batch, customer_resolver(registry), tiers, active)
+    requests, requested, shared, failures = plan_runs(batch, customer_resolver(registry, context.instance), tiers, active)
     with sessions.begin() as session:
         for submission_id, (digest, key) in requested.items():
             lifecycle.run_requested(session, submission_id, digest, key)

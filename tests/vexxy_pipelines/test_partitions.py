@@ -1,0 +1,125 @@
+"""Partition keys resolve through what the instance recorded when they were added, never from the key alone;
+a key that would stand for two images is refused or lengthened; keys typed by hand are removed."""
+
+import secrets
+
+import pytest
+from dagster import DagsterInstance, SensorResult, SkipReason, build_sensor_context
+
+from vexxy.errors import InvalidReference
+from vexxy.oci.partition_key import KeyCollision
+from vexxy.oci.reference import ImageReference
+from vexxy_pipelines.cli import main
+from vexxy_pipelines.partitions import (
+    add_image_partition,
+    digest_hex,
+    image_for_partition,
+    image_partitions,
+    key_for_image,
+    names_content,
+    reference_for_partition,
+    remove_image_partition,
+)
+from vexxy_pipelines.sensors.partition_guard import partition_guard_sensor
+
+
+def crafted(prefix: str, repository: str = "team/app") -> ImageReference:
+    """An image whose digest starts with `prefix` (the rest random): what an attacker pushing many builds aims for."""
+    rest = secrets.token_hex(32)[: 64 - len(prefix)]
+    return ImageReference("registry.example.com", repository, None, f"sha256:{prefix}{rest}")
+
+
+@pytest.fixture
+def fresh():
+    with DagsterInstance.ephemeral() as instance:
+        yield instance
+
+
+def test_a_key_resolves_to_the_recorded_image(fresh):
+    image = crafted(secrets.token_hex(8))
+    key = add_image_partition(fresh, image, "registry.example.com/team/app:1.4")
+    assert key == f"registry.example.com/team/app@{image.digest[7:23]}" and len(key) <= 60
+    assert fresh.get_dynamic_partitions(image_partitions.name) == [key]
+    assert reference_for_partition(fresh, key) == image
+    assert digest_hex(fresh, key) == image.digest[7:]
+    assert image_for_partition(fresh, key).reference == "registry.example.com/team/app:1.4"
+    assert add_image_partition(fresh, image) == key  # same content, same partition
+    assert fresh.get_dynamic_partitions(image_partitions.name) == [key]
+
+
+def test_the_same_short_key_for_another_digest_gets_a_longer_one(fresh):
+    shared = secrets.token_hex(8)  # 16 hex in common
+    first, second = crafted(shared), crafted(shared)
+    first_key, second_key = add_image_partition(fresh, first), add_image_partition(fresh, second)
+    assert first_key.endswith("@" + shared) and second_key == f"registry.example.com/team/app@{second.digest[7:27]}"
+    assert reference_for_partition(fresh, first_key) == first and reference_for_partition(fresh, second_key) == second
+    third = crafted(second.digest[7:27])  # also shares the second's 20 hex
+    assert key_for_image(fresh, third).endswith("@" + third.digest[7:31])
+
+
+def test_an_image_sharing_128_bits_with_others_is_refused(fresh):
+    shared = secrets.token_hex(16)
+    for _ in range(5):  # each takes the next free length
+        add_image_partition(fresh, crafted(shared))
+    attacker = crafted(shared)
+    with pytest.raises(KeyCollision, match="already stands for another image"):
+        key_for_image(fresh, attacker)
+    assert len(fresh.get_dynamic_partitions(image_partitions.name)) == 5
+
+
+def test_same_digest_in_another_repository_is_another_partition(fresh):
+    image = crafted(secrets.token_hex(8))
+    mirror = ImageReference("mirror.example.com", "team/app", None, image.digest)
+    assert add_image_partition(fresh, image) != add_image_partition(fresh, mirror)
+
+
+def test_an_image_with_a_full_digest_partition_keeps_it(fresh):
+    image = crafted(secrets.token_hex(8))
+    fresh.add_dynamic_partitions(image_partitions.name, [image.canonical()])  # added by an earlier release
+    assert add_image_partition(fresh, image) == image.canonical()
+    assert reference_for_partition(fresh, image.canonical()) == image
+
+
+@pytest.mark.parametrize("key", ["registry.example.com/team/app:1.4", "team/app@0123456789abcdef", "anything"])
+def test_a_key_naming_no_recorded_image_is_refused(fresh, key):
+    assert not names_content(fresh, key)
+    with pytest.raises(InvalidReference, match="does not name image content") as raised:
+        reference_for_partition(fresh, key)
+    assert "analyze_reference" in raised.value.hint and "vexxy partitions remove" in raised.value.hint
+
+
+def test_the_guard_removes_keys_added_by_hand_and_nothing_else(fresh):
+    good = add_image_partition(fresh, crafted(secrets.token_hex(8)))
+    legacy = crafted(secrets.token_hex(8)).canonical()
+    typed = ["registry.example.com/team/app:1.4", "team/app@0123456789abcdef"]
+    fresh.add_dynamic_partitions(image_partitions.name, [legacy, *typed])
+    result = partition_guard_sensor(build_sensor_context(instance=fresh))
+    assert isinstance(result, SensorResult)
+    (request,) = result.dynamic_partitions_requests
+    assert sorted(request.partition_keys) == sorted(typed)
+    fresh.delete_dynamic_partition(image_partitions.name, typed[0])
+    fresh.delete_dynamic_partition(image_partitions.name, typed[1])
+    assert isinstance(partition_guard_sensor(build_sensor_context(instance=fresh)), SkipReason)
+    assert sorted(fresh.get_dynamic_partitions(image_partitions.name)) == sorted([good, legacy])
+
+
+def test_removing_a_partition(fresh):
+    fresh.add_dynamic_partitions(image_partitions.name, ["registry.example.com/team/app:1.4"])
+    assert "Removed" in remove_image_partition(fresh, "registry.example.com/team/app:1.4")
+    with pytest.raises(InvalidReference, match="no image partition"):
+        remove_image_partition(fresh, "registry.example.com/team/app:1.4")
+    good = add_image_partition(fresh, crafted(secrets.token_hex(8)))
+    assert "Removed" in remove_image_partition(fresh, good)  # never analyzed: nothing to lose
+    assert fresh.get_dynamic_partitions(image_partitions.name) == []
+
+
+def test_cli_lists_and_removes_partitions(instance, capsys):
+    typed = f"registry.example.com/team/typed-{secrets.token_hex(3)}:1.0"
+    instance.add_dynamic_partitions(image_partitions.name, [typed])
+    assert main(["partitions", "list"]) == 0
+    listed = capsys.readouterr().out
+    assert typed in listed and "does not name image content" in listed
+    assert main(["partitions", "remove", typed]) == 0
+    assert not instance.has_dynamic_partition(image_partitions.name, typed)
+    assert main(["partitions", "remove", typed]) == 2
+    assert "no image partition" in capsys.readouterr().err

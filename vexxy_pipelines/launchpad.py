@@ -1,0 +1,143 @@
+"""Jobs an operator launches from the Launchpad with a typed config: analyze an image by reference, and
+remove a partition that names no image.
+
+`analyze_reference` does what `POST /api/v1/analyses` does (the registry judged against
+`VEXXY_ALLOWED_REGISTRIES`, the tier's limits, quota reserved, a queued submission) and also adds
+the image's partition at once, so it is in the UI's partition list before the analysis starts;
+`submission_sensor` then starts `analyze_image` exactly as for a customer's submission (priority,
+concurrency, billing).
+"""
+
+from dagster import Config, Failure, MetadataValue, OpExecutionContext, RunConfig, in_process_executor, job, op
+from pydantic import Field
+from sqlalchemy import select
+
+from appdb import lifecycle
+from appdb.models import Organization
+from billing.errors import UnknownOrganization
+from billing.pricing import run_priority
+from billing.quota import organization_tier
+from vexxy.errors import VexxyError
+from vexxy.oci.egress import check_registry
+from vexxy.oci.image import Platform
+from vexxy.oci.reference import parse_reference
+from vexxy_pipelines.failures import fail_clearly
+from vexxy_pipelines.partitions import add_image_partition, remove_image_partition
+from vexxy_pipelines.resources.app_database import AppDatabaseResource
+from vexxy_pipelines.resources.registry import RegistryResource
+
+EXAMPLE_REFERENCE = "127.0.0.1:5000/vexxy/demo:1.0"  # what `scripts/demo` pushes
+EXAMPLE_ORGANIZATION = "name or id of the organization"
+
+
+class AnalyzeReferenceConfig(Config):
+    """What to analyze and for whom; the same choices a customer has through the API."""
+
+    reference: str = Field(
+        description="Image reference as people write it: registry/repository:tag or registry/repository@sha256:<digest>."
+    )
+    organization: str = Field(description="Organization (id or exact name) the analysis is for: its quota and its bill.")
+    platform: str | None = Field(default=None, description="Platform of a multi-platform image, e.g. linux/arm64.")
+    fuzzing: bool = Field(default=True, description="Drive the image's HTTP ports with the web scanner (if the tier has it).")
+    observation_seconds: int | None = Field(
+        default=None, ge=10, le=3600, description="Observation window; default 60 s or the tier's longest, if shorter."
+    )
+    priority: int = Field(default=0, ge=0, le=9, description="0-9 within the tier's priority band.")
+    # The analysis configuration (environment, command, ports, readiness) belongs here once submissions carry one.
+
+
+def _organization_id(session, wanted: str) -> str:
+    found = session.get(Organization, wanted)
+    if found is not None:
+        return found.id
+    named = session.scalars(select(Organization).where(Organization.name == wanted).limit(2)).all()
+    if len(named) != 1:
+        raise UnknownOrganization(
+            f"Organization {wanted!r} is {'not unique' if named else 'not known'}.",
+            hint="Give the organization's id (the `organizations` table of the application database).",
+        )
+    return named[0].id
+
+
+@op(description="Resolve the reference, add the image's partition and queue a submission for it.")
+def submit_analysis(
+    context: OpExecutionContext, config: AnalyzeReferenceConfig, registry: RegistryResource, app_db: AppDatabaseResource
+) -> None:
+    with fail_clearly(config.reference):
+        ref = parse_reference(config.reference)
+        check_registry(ref.registry, registry.allowed)
+        client = registry.client()
+        try:
+            platform = Platform.parse(config.platform or registry.platform)
+            resolved = client.resolve(ref, platform, default=platform)
+        finally:
+            client.close()
+        pinned = parse_reference(resolved.canonical)
+        key = add_image_partition(context.instance, pinned, config.reference)
+        # The sensor resolves the submission's reference again: a chosen platform is kept by pinning it.
+        submitted = config.reference if config.platform is None else resolved.canonical
+        with app_db.sessions().begin() as session:
+            organization_id = _organization_id(session, config.organization)
+            plan = organization_tier(session, organization_id)
+            observation = config.observation_seconds or min(60, plan.max_observation_seconds)
+            if observation > plan.max_observation_seconds:
+                raise VexxyError(
+                    f"The {plan.name} tier observes for at most {plan.max_observation_seconds} s.", hint="Ask for less."
+                )
+            submission = lifecycle.create(
+                session,
+                organization_id=organization_id,
+                image_reference=submitted,
+                source="launchpad",
+                submitted_by=f"dagster-run:{context.run_id}",
+                priority=run_priority(plan, config.priority),
+                fuzzing=config.fuzzing and plan.fuzzing_included,
+                observation_seconds=observation,
+                correlation_id=f"launchpad:{context.run_id}",
+            )
+            submission_id = submission.id
+    context.log.info(f"Submission {submission_id} queued for {resolved.canonical} (partition {key}).")
+    context.add_output_metadata(
+        {
+            "partition": key,
+            "image": resolved.canonical,
+            "manifest_digest": resolved.manifest_digest,
+            "submission": submission_id,
+            "organization": organization_id,
+            "next": MetadataValue.md(f"`submission_sensor` starts `analyze_image` for partition `{key}`."),
+        }
+    )
+
+
+@job(
+    description="Analyze an image by reference (tag or digest) for an organization, as an API submission would.",
+    config=RunConfig(
+        ops={"submit_analysis": AnalyzeReferenceConfig(reference=EXAMPLE_REFERENCE, organization=EXAMPLE_ORGANIZATION)}
+    ),
+    executor_def=in_process_executor,
+)
+def analyze_reference():
+    submit_analysis()
+
+
+class RemovePartitionConfig(Config):
+    key: str = Field(description="The partition key to remove, exactly as the UI lists it.")
+    force: bool = Field(default=False, description="Also remove a partition that has analyses (their documents stay).")
+
+
+@op(description="Remove an image partition: one that names no image, or (with force) any.")
+def remove_partition(context: OpExecutionContext, config: RemovePartitionConfig) -> None:
+    try:
+        message = remove_image_partition(context.instance, config.key, force=config.force)
+    except VexxyError as exc:
+        raise Failure(description=str(exc), metadata={"what_to_do": exc.hint or ""}, allow_retries=False) from exc
+    context.log.info(message)
+
+
+@job(
+    name="remove_image_partition",
+    description="Remove an image partition (a key added by hand that names no image content).",
+    executor_def=in_process_executor,
+)
+def remove_image_partition_job():
+    remove_partition()
