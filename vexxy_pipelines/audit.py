@@ -121,7 +121,7 @@ def lineage_of(instance: DagsterInstance, vex: EventLogRecord) -> dict[str, Any]
 
 def stored_lineage(evidence: EvidenceStore, instance: DagsterInstance, vex: EventLogRecord) -> dict[str, Any]:
     """The lineage `vex_document` stored with this VEX, else rebuilt from the event log."""
-    data = evidence.read_recorded(vex, VEX_LINEAGE)
+    data = evidence.read_recorded(instance, vex, VEX_LINEAGE)
     return json.loads(data) if data is not None else lineage_of(instance, vex)
 
 
@@ -189,7 +189,7 @@ def _previous(context: AssetExecutionContext, evidence: EvidenceStore, key: str)
     if record is None or record.run_id == context.run.run_id:
         return None, None
     try:
-        data = evidence.read_recorded(record, VEX_STATEMENTS)
+        data = evidence.read_recorded(context.instance, record, VEX_STATEMENTS)
     except (
         EvidenceMissing,
         EvidenceCorrupted,

@@ -164,7 +164,7 @@ def diff_images(instance, evidence, image: str, newer: str | None = None):
         after, before = records
     sides = []
     for record in (before, after):
-        data = evidence.read_recorded(record, VEX_STATEMENTS)
+        data = evidence.read_recorded(instance, record, VEX_STATEMENTS)
         if data is None:
             raise VexxyError(f"The VEX of {record.partition_key} in run {record.run_id} recorded no statements document.")
         sides.append((json.loads(data), _side(record, stored_lineage(evidence, instance, record))))

@@ -16,6 +16,7 @@ from vexxy_pipelines.audit_commands import diff_images, explain_image
 from vexxy_pipelines.cli import main
 from vexxy_pipelines.definitions import defs
 from vexxy_pipelines.lineage import latest_materialization
+from vexxy_pipelines.partitions import add_image_partition
 from vexxy_pipelines.resources.advisory_source import OsvSourceResource
 from vexxy_pipelines.resources.evidence_store import EvidenceStore
 
@@ -35,7 +36,8 @@ def refreshed(analyzed_demo, demo_image, evidence):
 
     ensure_dagster_home()
     target = DagsterInstance.ephemeral()
-    first, second = fleet_of(DagsterInstance.get(), demo_image.canonical(), 1, target, label="audit")
+    source = DagsterInstance.get()
+    first, second = fleet_of(source, add_image_partition(source, demo_image), 1, target, label="audit")
     resources = {"osv": OsvSourceResource(source=str(settings.BUNDLED_OSV / "pypa" / "jinja2")), "evidence": evidence}
     assert materialize([vulnerability_db], resources=resources, instance=target).success
     result = defs.resolve_job_def("reevaluate_image").execute_in_process(instance=target, partition_key=second)
@@ -102,7 +104,7 @@ def report_text(record) -> tuple[str, list[str]]:
 
 
 def test_the_audit_report_of_an_analysis(analyzed_demo, demo_image, instance):
-    record = latest_materialization(instance, "vex_document", demo_image.canonical())
+    record = latest_materialization(instance, "vex_document", add_image_partition(instance, demo_image))
     text, tags = report_text(record)
     assert "script" not in tags and "CVE-2020-28493" in text and "CVE-2020-14343" in text
     assert f"{SITE}/jinja2/__init__.py at +" in text and "execution_profile.json:" in text
