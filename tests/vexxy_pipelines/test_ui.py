@@ -14,6 +14,8 @@ import pytest
 from ports import free_port
 from servers import start_server, stop_server
 
+from vexxy_pipelines.partitions import add_image_partition
+
 pytestmark = pytest.mark.slow
 ROOT = Path(__file__).resolve().parents[2]
 CHROMIUM_FLAGS = [
@@ -67,7 +69,8 @@ def rendered(url: str, tmp_path: Path) -> str:
     return result.stdout
 
 
-def test_graphql_lists_partition_metadata_and_checks(webserver, demo_image):
+def test_graphql_lists_partition_metadata_and_checks(webserver, instance, demo_image):
+    key = add_image_partition(instance, demo_image)
     query = """
     query ($key: String!) {
       assetOrError(assetKey: {path: ["vex_document"]}) {
@@ -76,21 +79,20 @@ def test_graphql_lists_partition_metadata_and_checks(webserver, demo_image):
         }
       }
     }"""
-    response = httpx.post(f"{webserver}/graphql", json={"query": query, "variables": {"key": demo_image.canonical()}}, timeout=60)
+    response = httpx.post(f"{webserver}/graphql", json={"query": query, "variables": {"key": key}}, timeout=60)
     body = response.json()
     assert "errors" not in body, body
     materializations = body["data"]["assetOrError"]["assetMaterializations"]
-    assert materializations and materializations[0]["partition"] == demo_image.canonical()
+    assert materializations and materializations[0]["partition"] == key
     labels = {entry["label"] for entry in materializations[0]["metadataEntries"]}
     assert {"statements", "statements_table", "openvex_sha256", "vulnerability_db_version"} <= labels
 
 
-def test_browser_shows_the_asset_its_metadata_and_partitions(webserver, demo_image, tmp_path):
+def test_browser_shows_the_asset_its_metadata_and_partitions(webserver, instance, demo_image, tmp_path):
+    key = add_image_partition(instance, demo_image)
     overview = rendered(f"{webserver}/assets/vex_document", tmp_path)
     assert "statements_table" in overview and "status_not_affected" in overview
     partitions = rendered(f"{webserver}/assets/vex_document?view=partitions", tmp_path)
-    assert demo_image.canonical() in partitions
-    selected = rendered(
-        f"{webserver}/assets/vex_document?view=partitions&partition={quote(demo_image.canonical(), safe='')}", tmp_path
-    )
+    assert key in partitions
+    selected = rendered(f"{webserver}/assets/vex_document?view=partitions&partition={quote(key, safe='')}", tmp_path)
     assert "CVE-2020-14343" in selected and "pkg:pypi/pyyaml@5.3.1" in selected
