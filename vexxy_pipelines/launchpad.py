@@ -8,19 +8,23 @@ the image's partition at once, so it is in the UI's partition list before the an
 concurrency, billing).
 """
 
+from dataclasses import dataclass
+
 from dagster import Config, Failure, MetadataValue, OpExecutionContext, RunConfig, in_process_executor, job, op
-from pydantic import Field
+from pydantic import Field, ValidationError
 from sqlalchemy import select
 
 from appdb import lifecycle
 from appdb.models import Organization
 from billing.errors import UnknownOrganization
-from billing.pricing import run_priority
+from billing.pricing import config_limits, run_priority
 from billing.quota import organization_tier
+from vexxy.analysis_config import AnalysisConfig, ConfigError, check_limits, raw_secret_values
 from vexxy.errors import VexxyError
 from vexxy.oci.egress import check_registry
 from vexxy.oci.image import Platform
 from vexxy.oci.reference import parse_reference
+from vexxy.secret_box import Sealed, seal_config
 from vexxy_pipelines.failures import fail_clearly
 from vexxy_pipelines.partitions import add_image_partition, remove_image_partition
 from vexxy_pipelines.resources.app_database import AppDatabaseResource
@@ -43,7 +47,11 @@ class AnalyzeReferenceConfig(Config):
         default=None, ge=10, le=3600, description="Observation window; default 60 s or the tier's longest, if shorter."
     )
     priority: int = Field(default=0, ge=0, le=9, description="0-9 within the tier's priority band.")
-    # The analysis configuration (environment, command, ports, readiness) belongs here once submissions carry one.
+    configuration: str = Field(
+        default="",
+        description="The analysis configuration as JSON, as the API's `config` takes it (env, command, args, "
+        "working_dir, ports, readiness, scan seeds, roles); no secret_env: run config is stored in clear.",
+    )
 
 
 def _organization_id(session, wanted: str) -> str:
@@ -59,11 +67,41 @@ def _organization_id(session, wanted: str) -> str:
     return named[0].id
 
 
+def _configuration(text: str) -> AnalysisConfig | None:
+    if not text.strip():
+        return None
+    try:
+        parsed = AnalysisConfig.model_validate_json(text)
+    except ValidationError as exc:
+        raise ConfigError(f"The configuration is invalid: {exc.errors()[0]['msg']}.", hint="See the API's `config`.") from None
+    if raw_secret_values(parsed):
+        raise ConfigError(
+            "The Launchpad takes no secret_env: Dagster stores run config in clear.",
+            hint="Submit configurations with secret values through POST /api/v1/analyses.",
+        )
+    return parsed
+
+
+@dataclass(frozen=True)
+class _Sealed:
+    stored: Sealed
+    fuzzing: bool | None
+
+
+def _sealed(configuration: AnalysisConfig | None, plan, observation: int) -> _Sealed | None:
+    """Checked against the tier and put in the stored form, as the API does; None for the default configuration."""
+    if configuration is None or configuration == AnalysisConfig():
+        return None
+    check_limits(configuration, config_limits(plan), observation)
+    return _Sealed(seal_config(configuration), configuration.fuzzing)
+
+
 @op(description="Resolve the reference, add the image's partition and queue a submission for it.")
 def submit_analysis(
     context: OpExecutionContext, config: AnalyzeReferenceConfig, registry: RegistryResource, app_db: AppDatabaseResource
 ) -> None:
     with fail_clearly(config.reference):
+        configuration = _configuration(config.configuration)
         ref = parse_reference(config.reference)
         check_registry(ref.registry, registry.allowed)
         client = registry.client()
@@ -84,6 +122,8 @@ def submit_analysis(
                 raise VexxyError(
                     f"The {plan.name} tier observes for at most {plan.max_observation_seconds} s.", hint="Ask for less."
                 )
+            sealed = _sealed(configuration, plan, observation)
+            fuzzing = sealed.fuzzing if sealed and sealed.fuzzing is not None else config.fuzzing
             submission = lifecycle.create(
                 session,
                 organization_id=organization_id,
@@ -91,9 +131,11 @@ def submit_analysis(
                 source="launchpad",
                 submitted_by=f"dagster-run:{context.run_id}",
                 priority=run_priority(plan, config.priority),
-                fuzzing=config.fuzzing and plan.fuzzing_included,
+                fuzzing=fuzzing and plan.fuzzing_included,
                 observation_seconds=observation,
                 correlation_id=f"launchpad:{context.run_id}",
+                config=sealed.stored.public if sealed else None,
+                config_hash=sealed.stored.hash if sealed else None,
             )
             submission_id = submission.id
     context.log.info(f"Submission {submission_id} queued for {resolved.canonical} (partition {key}).")

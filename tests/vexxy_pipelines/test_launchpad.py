@@ -35,7 +35,15 @@ def test_launchpad_config_has_a_ready_example():
 def test_a_tag_reference_becomes_a_partition_and_a_submission(instance, demo_image, app_sessions):
     organization = make_organization(app_sessions, tier="team")
     reference = f"{demo_image.name}:1.0"
-    result = launch(instance, reference=reference, organization=organization, fuzzing=False, observation_seconds=30)
+    configuration = '{"env": {"MODE": "demo"}, "readiness": {"kind": "alive"}}'
+    result = launch(
+        instance,
+        reference=reference,
+        organization=organization,
+        fuzzing=False,
+        observation_seconds=30,
+        configuration=configuration,
+    )
     assert result.success
     key = default_key(demo_image)
     assert instance.has_dynamic_partition(image_partitions.name, key)
@@ -44,6 +52,7 @@ def test_a_tag_reference_becomes_a_partition_and_a_submission(instance, demo_ima
     with app_sessions() as session:
         submission = session.scalar(select(Submission).where(Submission.correlation_id == f"launchpad:{result.run_id}"))
     assert (submission.organization_id, submission.source, submission.image_reference) == (organization, "launchpad", reference)
+    assert submission.config["env"] == {"MODE": "demo"} and submission.config_hash
     assert (submission.status, submission.fuzzing, submission.observation_seconds, submission.priority) == (
         "queued",
         False,
@@ -58,7 +67,7 @@ def test_a_tag_reference_becomes_a_partition_and_a_submission(instance, demo_ima
     (request,) = [r for r in submission_sensor(context).run_requests if r.run_key == submission.id]
     assert request.partition_key == key and request.job_name == "analyze_image"
     assert request.tags["vexxy/manifest_digest"] == demo_image.digest and request.tags["vexxy/reference"] == reference
-    assert request.tags["vexxy/organization"] == organization
+    assert request.tags["vexxy/organization"] == organization and request.tags["vexxy/config_hash"] == submission.config_hash
     with app_sessions.begin() as session:  # leave nothing queued for other tests
         session.get(Submission, submission.id).status = "cancelled"
 
@@ -70,6 +79,8 @@ def test_a_tag_reference_becomes_a_partition_and_a_submission(instance, demo_ima
         ({"reference": "Not A Reference"}, "malformed"),
         ({"organization": "no-such-organization"}, "not known"),
         ({"observation_seconds": 3600}, "observes for at most"),
+        ({"configuration": '{"secret_env": {"TOKEN": "s3cret"}}'}, "no secret_env"),
+        ({"configuration": '{"command": 7}'}, "configuration is invalid"),
     ],
 )
 def test_refused_launches_say_why_and_queue_nothing(instance, demo_image, app_sessions, config, message):
