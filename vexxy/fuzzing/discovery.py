@@ -77,10 +77,17 @@ def discover(
                 if status != 200:
                     found.probes.append(f"{path}: HTTP {status}")
                     continue
-                description = describe(load_document(raw), base + path, base_url)
+                document = load_document(raw)
             except (httpx.HTTPError, ValueError) as error:
                 reason = str(error) if isinstance(error, (NotAnApiDocument, ValueError)) else error.__class__.__name__
                 found.probes.append(f"{path}: {reason[:200]}")
+                continue
+            try:
+                description = describe(document, base + path, base_url)
+            except (TypeError, AttributeError, KeyError, ValueError, OverflowError, RecursionError) as error:
+                # A field of the wrong type (servers an object, a schema's format a list, a minimum of Infinity):
+                # the document is the image's word, and a bad one must not stop the scan of the workload.
+                found.probes.append(f"{path}: not a usable OpenAPI document ({error.__class__.__name__}: {str(error)[:120]})")
                 continue
             found.probes.append(f"{path}: {len(description.routes)} operations")
             found.description = description

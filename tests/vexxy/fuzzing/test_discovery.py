@@ -170,3 +170,33 @@ def test_a_document_dripped_slowly_is_cut_off_by_the_discovery_budget():
         server.close()
     assert found.description is None
     assert found.probes == ["/openapi.json: still sending when the discovery budget was spent"]
+
+
+MALFORMED = {  # each field of the wrong JSON type, or a number no schema value can be made of
+    "/servers.json": {"openapi": "3.0.0", "servers": {"url": "/"}, "paths": {"/a": {"get": {}}}},
+    "/variables.json": {"openapi": "3.0.0", "servers": [{"url": "/{v}", "variables": ["x"]}], "paths": {}},
+    "/schemes.json": {"swagger": "2.0", "host": "h", "schemes": 5, "paths": {}},
+    "/parameters.json": {"openapi": "3.0.0", "paths": {"/a": {"get": {"parameters": 5}}}},
+    "/format.json": {
+        "openapi": "3.0.0",
+        "paths": {
+            "/a": {"post": {"requestBody": {"content": {"application/json": {"schema": {"format": [1], "type": "string"}}}}}}
+        },
+    },
+    "/infinity.json": {
+        "openapi": "3.0.0",
+        "paths": {
+            "/a": {"post": {"requestBody": {"content": {"application/json": {"schema": {"type": "integer", "minimum": 1e999}}}}}}
+        },
+    },
+}
+
+
+def test_a_malformed_document_is_reported_and_the_declared_routes_are_still_exercised(app):
+    """A document of the wrong shape must not stop discovery (and with it every scan of the workload)."""
+    api = app({path: (200, json.dumps(document).encode(), {}) for path, document in MALFORMED.items()})
+    for path in MALFORMED:
+        found = discover(api.url, path)
+        assert found.description is None and found.probes[0].startswith(f"{path}: not a usable OpenAPI document ("), path
+    coverage, _ = exercise_declared(api.url, [Route("GET", "/api/items/1", "code")], [], "/format.json", budget_seconds=5)
+    assert coverage.exercised == ["GET /api/items/1"]
