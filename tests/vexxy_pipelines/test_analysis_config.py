@@ -214,9 +214,11 @@ def test_the_secret_is_nowhere_it_must_not_be(web_and_nightly, secret, app_sessi
     hits += ["run config"] if secret in json.dumps(record.run_config) else []
     events = instance.all_logs(run.run_id)
     hits += [f"event log: {e.dagster_event_type}" for e in events if secret in str(e)]
-    for path in Path(os.environ["VEXXY_EVIDENCE_DIR"]).rglob("*"):
-        if path.is_file() and secret.encode() in path.read_bytes():
-            hits.append(f"evidence {path}")
+    # The evidence store, Dagster's home (compute logs included) and the sandbox's state: all of VEXXY_HOME.
+    for root in {os.environ["VEXXY_HOME"], os.environ["VEXXY_EVIDENCE_DIR"], os.environ["DAGSTER_HOME"]}:
+        for path in Path(root).rglob("*"):
+            if path.is_file() and not path.is_symlink() and path.stat().st_size < 64 << 20:
+                hits += [f"file {path}"] if secret.encode() in path.read_bytes() else []
     with app_sessions() as session:
         tables = MetaData()
         tables.reflect(bind=session.get_bind())
