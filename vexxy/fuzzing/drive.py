@@ -21,7 +21,7 @@ from vexxy.fuzzing.targets import http_ports
 from vexxy.imports.routes import DeclaredRoute
 from vexxy.sandbox.workload import Workload
 
-Scan = Callable[[Workload, int, float, ScanSeeds], FuzzReport]
+Scan = Callable[[Workload, int, float, ScanSeeds | None], FuzzReport]
 EXERCISE_SHARE = 0.25  # of a port's budget, at most, for discovery and exercising declared routes
 
 
@@ -53,7 +53,10 @@ def drive(
     for port in ports:
         started = time.monotonic()
         base_url = f"http://{workload.address}:{port}/"
-        coverage, scan_seeds = exercise_declared(base_url, declared, seeds or [], openapi_path, share * EXERCISE_SHARE)
+        try:
+            coverage, scan_seeds = exercise_declared(base_url, declared, seeds or [], openapi_path, share * EXERCISE_SHARE)
+        except Exception as error:  # what the image declares must never keep the scanner from the workload
+            coverage, scan_seeds = RouteCoverage(notes=[f"declared routes not exercised: {error!r:.200}"]), None
         coverage.notes += notes
         coverage.dropped += unsafe
         log(

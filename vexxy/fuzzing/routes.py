@@ -56,10 +56,10 @@ class Route:
             return None
         body = {} if self.body is None else self.body
         if self.form and isinstance(body, dict):
-            return urlencode({k: v if isinstance(v, str) else json.dumps(v) for k, v in body.items()}).encode(), (
+            return urlencode({k: v if isinstance(v, str) else json.dumps(v, default=str) for k, v in body.items()}).encode(), (
                 "application/x-www-form-urlencoded"
             )
-        return json.dumps(body).encode(), "application/json"
+        return json.dumps(body, default=str).encode(), "application/json"  # YAML dates and the like as text
 
 
 def merge_routes(*groups: list[Route]) -> list[Route]:

@@ -128,7 +128,7 @@ class WapitiScanner:
             ]
             if seeds and seeds.routes:
                 api = Path(tmp) / "declared-routes.json"
-                api.write_text(json.dumps(seeds.openapi_document(base_url)))
+                api.write_text(json.dumps(seeds.openapi_document(base_url), default=str))
                 command += ["--swagger", str(api)]
             if placement is not None:
                 command = placement.wrap(command)

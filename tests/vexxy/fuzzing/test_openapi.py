@@ -129,3 +129,12 @@ def test_operation_count_is_bounded():
     document = doc(paths={f"/p{i}": {"get": {}, "post": {}} for i in range(150)})
     description = describe(document, BASE, BASE)
     assert len(description.routes) == 200 and "more than 200 operations" in description.dropped[-1]
+
+
+def test_yaml_values_that_are_not_json_still_make_a_body():
+    document = load_document(
+        b"openapi: 3.0.0\npaths:\n  /events:\n    post:\n      requestBody:\n        content:\n"
+        b"          application/json:\n            example: {when: 2024-05-01, tags: [a]}\n"
+    )
+    (route,) = describe(document, BASE, BASE).routes
+    assert route.payload() == (b'{"when": "2024-05-01", "tags": ["a"]}', "application/json")
