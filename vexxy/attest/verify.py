@@ -54,3 +54,19 @@ def attached_vex(client: RegistryClient, image: ImageReference, public_key: ec.E
         except (ValueError, TypeError, AttributeError) as exc:
             rejected.append(f"attestation {index}: {exc}")
     return AttachedVex(verified, rejected)
+
+
+def read_back_problems(
+    client: RegistryClient, image: ImageReference, public_key: ec.EllipticCurvePublicKey, attached: bytes
+) -> list[str]:
+    """Why the registry does not now hold exactly the envelope `attached` as `image`'s one OpenVEX ([] when it does).
+
+    An older VEX signed with the same key for the same image verifies too: whoever may push to the
+    repository could put it back in place of a newer one, so the statement read back must be the one attached.
+    """
+    found = attached_vex(client, image, public_key)
+    if len(found.verified) != 1 or found.rejected:
+        return [f"{image}: {len(found.verified)} verified OpenVEX attestations, expected exactly one", *found.rejected]
+    if found.verified[0] != json.loads(dsse.Envelope.from_json(attached).payload):
+        return [f"{image}: the OpenVEX attestation read back verifies but is not the one attached (an older one put back?)"]
+    return []

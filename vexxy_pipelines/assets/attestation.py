@@ -8,7 +8,7 @@ from dagster import AssetCheckResult, AssetCheckSpec, AssetExecutionContext, Mat
 from vexxy.attest import dsse
 from vexxy.attest.keys import SigningKeyInvalid, fingerprint, public_key_pem
 from vexxy.attest.statement import OPENVEX_PREDICATE_TYPE, serialize, vex_statement
-from vexxy.attest.verify import attached_vex
+from vexxy.attest.verify import read_back_problems
 from vexxy.errors import VexxyError
 from vexxy.evidence.documents import IMAGE, OPENVEX, VEX_ATTESTATION
 from vexxy.oci.attestations import AttachedAttestation, attach_attestation
@@ -120,19 +120,12 @@ def _attest(
     }
     try:
         attached = [attach_attestation(client, target, envelope, OPENVEX_PREDICATE_TYPE, registry.allowed) for target in targets]
-        problems = [problem for target in targets for problem in _read_back_problems(client, target, signing_key)]
+        public_key = signing_key.public_key()
+        problems = [problem for target in targets for problem in read_back_problems(client, target, public_key, envelope)]
     except VexxyError as exc:
         context.log.warning(f"The attestation of {resolved.name}@{digests[0]} was not attached: {exc}")
         return Outcome(f"failed: {exc}", False, common, [str(exc)])
     return Outcome("attached", not problems, {**common, **_attached_metadata(attached, digests[0])}, problems)
-
-
-def _read_back_problems(client: RegistryClient, ref: ImageReference, signing_key: ec.EllipticCurvePrivateKey) -> list[str]:
-    """Why the attestation on the registry does not verify (empty when it does)."""
-    found = attached_vex(client, ref, signing_key.public_key())
-    if len(found.verified) != 1 or found.rejected:
-        return [f"{ref}: {len(found.verified)} verified OpenVEX attestations, expected exactly one", *found.rejected]
-    return []
 
 
 def _attached_metadata(attached: list[AttachedAttestation], manifest_digest: str) -> dict:

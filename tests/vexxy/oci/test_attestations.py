@@ -9,7 +9,7 @@ from securesystemslib.exceptions import VerificationError
 
 from vexxy.attest import dsse
 from vexxy.attest.statement import OPENVEX_PREDICATE_TYPE, serialize, vex_statement
-from vexxy.attest.verify import attached_vex
+from vexxy.attest.verify import attached_vex, read_back_problems
 from vexxy.errors import ImageNotFound, RegistryError
 from vexxy.oci.attestations import attach_attestation, attestation_tag, read_attestations
 from vexxy.oci.build import RuntimeConfig, file_entry, layer_from_entries, push_image
@@ -155,3 +155,16 @@ def test_a_malformed_attestation_manifest_in_the_customers_registry_is_a_registr
     finally:
         client.close()
         hostile.server.close()
+
+
+def test_the_read_back_names_an_older_signed_vex_put_back_in_place_of_the_one_attached(registry, small_image):
+    """A VEX vexxy signed earlier for this very image verifies: only comparing it with what was attached tells."""
+    client, key = RegistryClient(), new_key()
+    allowed = frozenset({registry.address})
+    image = ImageReference(small_image.registry, "attest/replayed", None, small_image.digest)
+    older, newer = envelope_for(image, key), envelope_for(image, key, {**OPENVEX, "@id": "urn:test:newer"})
+    attach_attestation(client, image, newer, OPENVEX_PREDICATE_TYPE, allowed)
+    assert read_back_problems(client, image, key.public_key(), newer) == []
+    attach_attestation(client, image, older, OPENVEX_PREDICATE_TYPE, allowed)  # someone with push access puts it back
+    (problem,) = read_back_problems(client, image, key.public_key(), newer)
+    assert "is not the one attached" in problem
