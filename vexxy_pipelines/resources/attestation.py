@@ -34,9 +34,10 @@ class AttestationSignerResource(ConfigurableResource):
         elif self.signing_key_file:
             path = Path(self.signing_key_file)
             try:
-                if path.stat().st_size > MAX_PEM_BYTES:
+                with path.open("rb") as file:  # read bounded: a device or a growing file has no honest size
+                    pem = file.read(MAX_PEM_BYTES + 1)
+                if len(pem) > MAX_PEM_BYTES:
                     raise SigningKeyInvalid(f"The attestation signing key file {path} is larger than a PEM key can be.")
-                pem = path.read_bytes()
             except OSError as exc:
                 raise SigningKeyInvalid(
                     f"The attestation signing key file {path} cannot be read ({exc.strerror}).",
