@@ -122,6 +122,7 @@ def _out_files() -> dict:
         "sbom.filtered.cdx.json": documents.FILTERED_SBOM,
         "execution_profile.json": documents.EXECUTION_PROFILE,
         "openvex.intoto.dsse.json": documents.VEX_ATTESTATION,  # when the run signed and attached it
+        "imports.json": documents.IMPORT_EVIDENCE,
     }
 
 

@@ -8,6 +8,7 @@ from vexxy_pipelines.assets.attestation import vex_attestation
 from vexxy_pipelines.assets.billing import billing_record
 from vexxy_pipelines.assets.filtered_sbom import filtered_sbom
 from vexxy_pipelines.assets.image import image
+from vexxy_pipelines.assets.imports import first_party_imports
 from vexxy_pipelines.assets.sandbox import sandbox_session
 from vexxy_pipelines.assets.sbom import sbom
 from vexxy_pipelines.assets.vex import vex_document
@@ -36,6 +37,7 @@ defs = Definitions(
         sbom,
         sandbox_session,
         filtered_sbom,
+        first_party_imports,
         vulnerability_db,
         vulnerabilities,
         vex_document,

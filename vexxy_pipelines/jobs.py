@@ -8,6 +8,7 @@ from vexxy_pipelines.assets.attestation import vex_attestation
 from vexxy_pipelines.assets.billing import billing_record
 from vexxy_pipelines.assets.filtered_sbom import filtered_sbom
 from vexxy_pipelines.assets.image import image
+from vexxy_pipelines.assets.imports import first_party_imports
 from vexxy_pipelines.assets.sandbox import sandbox_session
 from vexxy_pipelines.assets.sbom import sbom
 from vexxy_pipelines.assets.vex import vex_document
@@ -18,7 +19,7 @@ from vexxy_pipelines.environment import analysis_executor_for
 analyze_image_job = define_asset_job(
     "analyze_image",
     selection=AssetSelection.assets(
-        image, sbom, sandbox_session, filtered_sbom, vulnerabilities, vex_document, vex_attestation, billing_record
+        image, sbom, sandbox_session, filtered_sbom, first_party_imports, vulnerabilities, vex_document, vex_attestation, billing_record
     ),
     description="Resolve, inventory, run in the sandbox, match, write the evidence-backed VEX of one image, "
     "attach it signed when a key is configured, and bill it.",

@@ -12,6 +12,7 @@ ANALYSIS_STEPS = (
     "sbom",
     "sandbox_session",
     "filtered_sbom",
+    "first_party_imports",
     "vulnerabilities",
     "vex_document",
     "vex_attestation",

@@ -24,6 +24,7 @@ def test_asset_graph():
         "execution_profile",
         "fuzz_findings",
         "filtered_sbom",
+        "first_party_imports",
         "vex_document",
         "vex_attestation",
         "billing_record",
@@ -33,8 +34,11 @@ def test_asset_graph():
     assert graph.get(AssetKey("vex_document")).parent_keys == {
         AssetKey("vulnerabilities"),
         AssetKey("filtered_sbom"),
+        AssetKey("first_party_imports"),
         AssetKey("image"),
     }
+    # Read from the image alone, so it runs while the sandbox observes.
+    assert graph.get(AssetKey("first_party_imports")).parent_keys == {AssetKey("image"), AssetKey("sbom")}
     assert graph.get(AssetKey("filtered_sbom")).parent_keys == {AssetKey("sbom"), AssetKey("execution_profile")}
     assert graph.get(AssetKey("vulnerabilities")).parent_keys == {AssetKey("sbom"), AssetKey("vulnerability_db")}
     # The sandbox needs only the image, so it runs beside `sbom` (two step processes).

@@ -40,6 +40,7 @@ FUZZ_FINDINGS = Document("fuzz_findings.json", JSON, "fuzz_findings", Scope.RUN,
 FUZZ_FINDINGS_SARIF = Document("fuzz_findings.sarif.json", "application/sarif+json", "fuzz_findings", Scope.RUN, "sarif")
 FILTERED_SBOM = Document("sbom.filtered.cdx.json", CYCLONEDX, "filtered_sbom", Scope.RUN, "filtered_sbom")
 COMPONENT_USAGE = Document("component_usage.json", JSON, "filtered_sbom", Scope.RUN, "usage")
+IMPORT_EVIDENCE = Document("imports.json", JSON, "first_party_imports", Scope.RUN, "imports")
 VULNERABILITIES = Document("vulnerabilities.json", JSON, "vulnerabilities", Scope.RUN, "vulnerabilities_json")
 VEX_STATEMENTS = Document("vex.statements.json", JSON, "vex_document", Scope.RUN, "statements")
 OPENVEX = Document("vex.openvex.json", JSON, "vex_document", Scope.RUN, "openvex")
@@ -62,6 +63,7 @@ CATALOGUE: tuple[Document, ...] = (
     FUZZ_FINDINGS_SARIF,
     FILTERED_SBOM,
     COMPONENT_USAGE,
+    IMPORT_EVIDENCE,
     VULNERABILITIES,
     VEX_STATEMENTS,
     OPENVEX,

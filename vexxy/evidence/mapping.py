@@ -138,10 +138,18 @@ class ProfileEvidence:
     """VEX evidence from a usage report (the `EvidenceSource` the statement builder asks), with the
     first-party import sites (`file:line`) naming each component when they were analyzed."""
 
-    def __init__(self, report: UsageReport, imported_by: dict[str, tuple[str, ...]] | None = None):
+    def __init__(
+        self,
+        report: UsageReport,
+        imported_by: dict[str, tuple[str, ...]] | None = None,
+        imports_checked: bool = False,
+        imports_note: str = "",
+    ):
         self.report = report
         self._by_ref = report.by_ref()
         self._imported_by = imported_by or {}
+        self._imports_checked = imports_checked
+        self._imports_note = imports_note
 
     def for_component(self, component_ref: str) -> ComponentEvidence | None:
         usage = self._by_ref.get(component_ref)
@@ -155,4 +163,6 @@ class ProfileEvidence:
             window=self.report.window,
             incomplete_reason=self.report.incomplete_reason,
             imported_by=self._imported_by.get(component_ref, ()),
+            imports_checked=self._imports_checked,
+            imports_note=self._imports_note,
         )

@@ -40,14 +40,31 @@ class PythonImports:
                     sites += python_imports(content, path, first_party.package_of(path))
             except (OSError, Unparsable) as error:
                 unreadable.append(str(error))
-        owners = ModuleOwners.from_components(components, image)
-        by_ref: dict[str, list[ImportSite]] = defaultdict(list)
-        for site in sites:
-            for ref in owners.owners_of(site.module):
-                by_ref[ref].append(site)
-        return ImportAnalysis(
-            first_party_files=tuple(sorted(first_party.files)),
-            sites=tuple(sites),
-            components=tuple(ComponentImport(ref, tuple(s)) for ref, s in sorted(by_ref.items())),
-            unreadable=tuple(unreadable),
-        )
+        return _mapped(image, components, tuple(sorted(first_party.files)), sites, unreadable)
+
+    def analyze_files(self, image: ImageFiles, components: list[Component], paths: Iterable[str]) -> ImportAnalysis:
+        """The imports of other Python files as they stand (no package context: relative imports are not followed)."""
+        sites: list[ImportSite] = []
+        unreadable: list[str] = []
+        for path in sorted(paths):
+            try:
+                sites += python_imports(image.read_bytes(path), path)
+            except (OSError, Unparsable) as error:
+                unreadable.append(str(error))
+        return _mapped(image, components, tuple(sorted(paths)), sites, unreadable)
+
+
+def _mapped(
+    image: ImageFiles, components: list[Component], files: tuple[str, ...], sites: list[ImportSite], unreadable: list[str]
+) -> ImportAnalysis:
+    owners = ModuleOwners.from_components(components, image)
+    by_ref: dict[str, list[ImportSite]] = defaultdict(list)
+    for site in sites:
+        for ref in owners.owners_of(site.module):
+            by_ref[ref].append(site)
+    return ImportAnalysis(
+        first_party_files=files,
+        sites=tuple(sites),
+        components=tuple(ComponentImport(ref, tuple(s)) for ref, s in sorted(by_ref.items())),
+        unreadable=tuple(unreadable),
+    )

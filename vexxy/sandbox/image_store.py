@@ -47,6 +47,24 @@ def _open_layer(path: Path) -> BinaryIO:
     return gzip.open(path, "rb") if gzipped else open(path, "rb")  # type: ignore[return-value]
 
 
+def config_diff_ids(client: RegistryClient, image: ResolvedImage) -> list[str]:
+    """The config's diff_ids: exactly one per layer, each a well-formed sha256 digest."""
+    digest = checked_digest(image.config_digest, "config digest", image.canonical)
+    raw = client.get_blob(parse_reference(image.canonical), digest)
+    try:
+        rootfs = json.loads(raw).get("rootfs") or {}
+        diff_ids = rootfs.get("diff_ids")
+    except (ValueError, AttributeError):
+        diff_ids = None
+    if not isinstance(diff_ids, list) or len(diff_ids) != len(image.layers):
+        count = len(diff_ids) if isinstance(diff_ids, list) else "no"
+        raise ImageIntegrityError(
+            f"Image {image.canonical}: its config lists {count} diff_ids for {len(image.layers)} layers; the image is refused.",
+            hint="Every layer needs exactly one diff_id in the config's rootfs; rebuild the image with a standard tool.",
+        )
+    return [checked_digest(d, f"diff_id of layer {i + 1}", image.canonical) for i, d in enumerate(diff_ids)]
+
+
 class ImageStore:
     def __init__(self, cache_dir: Path, client: RegistryClient, limits: StoreLimits = StoreLimits()):
         self.cache_dir = Path(cache_dir)
@@ -68,22 +86,7 @@ class ImageStore:
             Path(tmp).unlink(missing_ok=True)
 
     def diff_ids(self, image: ResolvedImage) -> list[str]:
-        """The config's diff_ids: exactly one per layer, each a well-formed sha256 digest."""
-        digest = checked_digest(image.config_digest, "config digest", image.canonical)
-        raw = self.client.get_blob(parse_reference(image.canonical), digest)
-        try:
-            rootfs = json.loads(raw).get("rootfs") or {}
-            diff_ids = rootfs.get("diff_ids")
-        except (ValueError, AttributeError):
-            diff_ids = None
-        if not isinstance(diff_ids, list) or len(diff_ids) != len(image.layers):
-            count = len(diff_ids) if isinstance(diff_ids, list) else "no"
-            raise ImageIntegrityError(
-                f"Image {image.canonical}: its config lists {count} diff_ids for {len(image.layers)} layers; "
-                "the image is refused.",
-                hint="Every layer needs exactly one diff_id in the config's rootfs; rebuild the image with a standard tool.",
-            )
-        return [checked_digest(d, f"diff_id of layer {i + 1}", image.canonical) for i, d in enumerate(diff_ids)]
+        return config_diff_ids(self.client, image)
 
     @contextlib.contextmanager
     def prepared(self, image: ResolvedImage, owner: str) -> Iterator[PreparedImage]:

@@ -19,6 +19,7 @@ from cyclonedx.output.json import JsonV1Dot6
 from packageurl import PackageURL
 
 from vexxy.oci.image import ResolvedImage
+from vexxy.vex.confidence import label
 from vexxy.vex.openvex import image_purl
 from vexxy.vex.statements import NOT_IN_EXECUTE_PATH, Statement, Status
 
@@ -67,7 +68,7 @@ def render_cyclonedx_vex(image: ResolvedImage, statements: list[Statement], conf
             responses=[ImpactAnalysisResponse.UPDATE]
             if statement.status is Status.AFFECTED and statement.fixed_versions
             else None,
-            detail=f"{statement.status_notes} Confidence: {statement.confidence}."
+            detail=f"{statement.status_notes} Confidence: {label(statement.confidence, statement.confidence_reason)}."
             + (f" {statement.action_statement}" if statement.action_statement else ""),
         )
         bom.vulnerabilities.add(
@@ -80,6 +81,14 @@ def render_cyclonedx_vex(image: ResolvedImage, statements: list[Statement], conf
                 recommendation=statement.action_statement,
                 analysis=analysis,
                 affects=[BomTarget(ref=components[statement.component_purl].bom_ref.value)],
+                properties=[
+                    Property(name="vexxy:confidence", value=statement.confidence),
+                    *(
+                        [Property(name="vexxy:confidence_reason", value=statement.confidence_reason)]
+                        if statement.confidence_reason
+                        else []
+                    ),
+                ],
             )
         )
     return JsonV1Dot6(bom).output_as_string(indent=2)

@@ -13,6 +13,7 @@ from typing import Any
 from packageurl import PackageURL
 
 from vexxy.oci.image import ResolvedImage
+from vexxy.vex.confidence import label
 from vexxy.vex.statements import Statement, Status
 
 CONTEXT = "https://openvex.dev/ns/v0.2.0"
@@ -41,7 +42,7 @@ def _statement(statement: Statement, products: list[dict[str, Any]]) -> dict[str
         "vulnerability": vulnerability,
         "products": [{**product, "subcomponents": [{"@id": statement.component_purl}]} for product in products],
         "status": statement.status.value,
-        "status_notes": f"{statement.status_notes} Confidence: {statement.confidence}.",
+        "status_notes": f"{statement.status_notes} Confidence: {label(statement.confidence, statement.confidence_reason)}.",
     }
     if statement.status is Status.NOT_AFFECTED:
         # The schema allows a justification or an impact statement, not both; evidence is in status_notes.

@@ -3,8 +3,9 @@
 The decision is the product's core rule, so it lives here, in one place:
 - `affected` when a file of the component was loaded;
 - `not_affected` / `vulnerable_code_not_in_execute_path` only when the component's files are
-  known and none was loaded during a complete observation;
+  known, none was loaded during a complete observation, and no first-party code imports it;
 - `under_investigation` otherwise, saying which evidence is missing.
+Every decision also sets a confidence and its reason (`vexxy.vex.confidence`).
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ from enum import Enum
 from typing import Any, Protocol
 
 from vexxy.matching.matcher import VulnerabilityMatch
+from vexxy.vex.confidence import LEVEL, Reason
 
 
 class Status(str, Enum):
@@ -37,6 +39,8 @@ class ComponentEvidence:
     window: str  # readable observation window, e.g. "60 s (idle 40 s, fuzzing 20 s)"
     incomplete_reason: str = ""
     imported_by: tuple[str, ...] = ()  # first-party import sites naming the component, as `file:line`
+    imports_checked: bool = False  # first-party code was found and read in full: `imported_by` is complete
+    imports_note: str = ""  # why the imports were not checked, when they were not
 
 
 class EvidenceSource(Protocol):
@@ -68,6 +72,7 @@ class Statement:
     confidence: str  # high | medium | low
     fixed_versions: tuple[str, ...] = ()
     evidence: dict[str, Any] = field(default_factory=dict)
+    confidence_reason: str = ""  # a `vexxy.vex.confidence.Reason` value
 
     def to_dict(self) -> dict[str, Any]:
         data = asdict(self)
@@ -77,7 +82,7 @@ class Statement:
 
 def _decide(
     evidence: ComponentEvidence | None, fixes: tuple[str, ...]
-) -> tuple[Status, str | None, str | None, str | None, str, str, dict[str, Any]]:
+) -> tuple[Status, str | None, str | None, str | None, str, Reason, dict[str, Any]]:
     upgrade = (
         f"Upgrade to {' or '.join(fixes)} or later." if fixes else "No fixed release is known; remove the package or mitigate."
     )
@@ -88,7 +93,7 @@ def _decide(
             None,
             None,
             "No runtime evidence yet: the image has not been observed in the sandbox.",
-            "low",
+            Reason.NO_RUNTIME_EVIDENCE,
             {"runtime_evidence": "none"},
         )
     details = {
@@ -105,16 +110,17 @@ def _decide(
             f"{len(evidence.files_loaded)} of the component's {evidence.files_known or 'unknown number of'} files were loaded "
             f"during observation ({shown}); profile {evidence.profile_digest}, window {evidence.window}."
         )
-        return Status.AFFECTED, None, None, f"The vulnerable component is loaded at runtime. {upgrade}", note, "high", details
+        action = f"The vulnerable component is loaded at runtime. {upgrade}"
+        return Status.AFFECTED, None, None, action, note, Reason.LOADED, details
     if evidence.files_known == 0:
         note = "The SBOM lists no files for this component, so runtime evidence cannot show whether it is used."
-        return Status.UNDER_INVESTIGATION, None, None, None, note, "low", details
+        return Status.UNDER_INVESTIGATION, None, None, None, note, Reason.UNKNOWN_FILES, details
     if not evidence.profile_complete:
         note = (
             f"None of the component's {evidence.files_known} files was seen, but the profile is incomplete "
             f"({evidence.incomplete_reason or 'reason not recorded'}); profile {evidence.profile_digest}."
         )
-        return Status.UNDER_INVESTIGATION, None, None, None, note, "medium", details
+        return Status.UNDER_INVESTIGATION, None, None, None, note, Reason.INCOMPLETE_PROFILE, details
     if evidence.imported_by:
         sites = ", ".join(f"`{site}`" for site in evidence.imported_by[:5]) + (" ..." if len(evidence.imported_by) > 5 else "")
         note = (
@@ -122,12 +128,18 @@ def _decide(
             f"that imports it was not reached; profile {evidence.profile_digest}."
         )
         details = {**details, "imported_by": list(evidence.imported_by[:20]), "imported_by_count": len(evidence.imported_by)}
-        return Status.UNDER_INVESTIGATION, None, None, None, note, "medium", details
+        return Status.UNDER_INVESTIGATION, None, None, None, note, Reason.IMPORTED_NOT_LOADED, details
     note = (
         f"None of the component's {evidence.files_known} files was opened or executed during a complete observation "
         f"({evidence.window}); profile {evidence.profile_digest}."
     )
-    return Status.NOT_AFFECTED, NOT_IN_EXECUTE_PATH, None, None, note, "high", details
+    if evidence.imports_checked:
+        note += " No first-party code imports it."
+        reason = Reason.NOT_LOADED_NOT_IMPORTED
+    else:
+        note += f" First-party imports not checked: {evidence.imports_note or 'not analyzed'}."
+        reason = Reason.NOT_LOADED_IMPORTS_UNCHECKED
+    return Status.NOT_AFFECTED, NOT_IN_EXECUTE_PATH, None, None, note, reason, details
 
 
 def build_statements(matches: list[VulnerabilityMatch], evidence: EvidenceSource) -> list[Statement]:
@@ -140,7 +152,7 @@ def build_statements(matches: list[VulnerabilityMatch], evidence: EvidenceSource
         advisory_ids = tuple(sorted({m.advisory_id for m in group}))
         aliases = tuple(sorted(({a for m in group for a in m.aliases} | set(advisory_ids)) - {vulnerability}))
         fixes = tuple(sorted({m.fixed for m in group if m.fixed}))
-        status, justification, impact, action, notes, confidence, details = _decide(
+        status, justification, impact, action, notes, reason, details = _decide(
             evidence.for_component(group[0].component_ref), fixes
         )
         statements.append(
@@ -156,9 +168,10 @@ def build_statements(matches: list[VulnerabilityMatch], evidence: EvidenceSource
                 impact_statement=impact,
                 action_statement=action,
                 status_notes=notes,
-                confidence=confidence,
+                confidence=LEVEL[reason],
                 fixed_versions=fixes,
                 evidence={**details, "matched": sorted({f"{m.advisory_id}: {m.matched}" for m in group})},
+                confidence_reason=reason.value,
             )
         )
     return statements

@@ -2,26 +2,38 @@
 
 from collections import Counter
 
-from dagster import AssetCheckResult, AssetCheckSpec, AssetExecutionContext, MaterializeResult, MetadataValue, asset
+from dagster import (
+    AssetCheckResult,
+    AssetCheckSpec,
+    AssetExecutionContext,
+    AssetObservation,
+    MaterializeResult,
+    MetadataValue,
+    asset,
+)
 
 from vexxy.evidence.documents import (
     COMPONENT_USAGE,
     CYCLONEDX_VEX,
     EXECUTION_PROFILE,
     IMAGE,
+    IMPORT_EVIDENCE,
     OPENVEX,
     VEX_STATEMENTS,
     VULNERABILITIES,
 )
 from vexxy.evidence.mapping import ProfileEvidence, UsageReport
+from vexxy.imports.evidence import ImportEvidence, RunImports, against_run
 from vexxy.matching.matcher import VulnerabilityMatch
 from vexxy.oci.image import ResolvedImage
+from vexxy.vex.confidence import Reason, label
 from vexxy.vex.cyclonedx import render_cyclonedx_vex
 from vexxy.vex.openvex import render_openvex
 from vexxy.vex.statements import NoRuntimeEvidence, Status, build_statements
 from vexxy.vex.validation import cyclonedx_errors, openvex_errors
 from vexxy_pipelines.assets.filtered_sbom import filtered_sbom
 from vexxy_pipelines.assets.image import image
+from vexxy_pipelines.assets.imports import first_party_imports, not_loaded_table
 from vexxy_pipelines.assets.vulnerabilities import vulnerabilities
 from vexxy_pipelines.audit import write_audit
 from vexxy_pipelines.metadata import md_table
@@ -65,7 +77,7 @@ def _errors_result(name: str, errors: list[str]) -> AssetCheckResult:
 @asset(
     partitions_def=image_partitions,
     group_name="analysis",
-    deps=[vulnerabilities, filtered_sbom, image],
+    deps=[vulnerabilities, filtered_sbom, first_party_imports, image],
     check_specs=CHECKS,
     kinds={"openvex", "cyclonedx"},
 )
@@ -110,6 +122,14 @@ def vex_document(context: AssetExecutionContext, evidence: EvidenceStore) -> Mat
     )
 
 
+def _evidence_source(usage: UsageReport | None, imports: ImportEvidence | None, run_imports: RunImports | None):
+    if usage is None:
+        return NoRuntimeEvidence()
+    if imports is None or run_imports is None:
+        return ProfileEvidence(usage)
+    return ProfileEvidence(usage, run_imports.imported_by, imports.checked, imports.note)
+
+
 def _vex_for(context: AssetExecutionContext, evidence: EvidenceStore, key: str):
     """Build and store one image's VEX: (metadata, OpenVEX errors, CycloneDX errors, uncovered matches, counts)."""
     resolved = ResolvedImage.from_dict(evidence.read_json(context, IMAGE, key))
@@ -117,7 +137,22 @@ def _vex_for(context: AssetExecutionContext, evidence: EvidenceStore, key: str):
     matches = [VulnerabilityMatch.from_dict(m) for m in matched["matches"]]
     usage_document = evidence.find_json(context, COMPONENT_USAGE, key)
     usage = UsageReport.from_dict(usage_document) if usage_document is not None else None
-    statements = build_statements(matches, ProfileEvidence(usage) if usage else NoRuntimeEvidence())
+    imports_document = evidence.find_json(context, IMPORT_EVIDENCE, key)
+    imports = ImportEvidence.from_dict(imports_document) if imports_document is not None else None
+    run_imports = against_run(imports, usage) if imports and usage else None
+    statements = build_statements(matches, _evidence_source(usage, imports, run_imports))
+    if run_imports is not None:
+        # The same list on `execution_profile`: the paths its observation did not reach.
+        context.log_event(
+            AssetObservation(
+                asset_key="execution_profile",
+                partition=key,
+                metadata={
+                    "imported_not_loaded": MetadataValue.int(len(run_imports.not_loaded)),
+                    "imported_not_loaded_table": not_loaded_table(run_imports.not_loaded),
+                },
+            )
+        )
     profile = evidence.find_json(context, EXECUTION_PROFILE, key) or {}
     configured = (profile.get("analysis_config") or {}).get("hash")  # the configuration the image ran with
 
@@ -138,16 +173,26 @@ def _vex_for(context: AssetExecutionContext, evidence: EvidenceStore, key: str):
     statement_keys = Counter((s.vulnerability, s.component_purl) for s in statements)
     uncovered = sorted({f"{m.advisory_id} on {m.purl}" for m in matches if statement_keys.get(m.key) != 1})
     by_status = Counter(s.status.value for s in statements)
+    by_confidence = Counter(s.confidence for s in statements)
+    imported_not_loaded = sum(1 for s in statements if s.confidence_reason == Reason.IMPORTED_NOT_LOADED.value)
     metadata = {
         "statements": MetadataValue.int(len(statements)),
         **{f"status_{status.value}": MetadataValue.int(by_status.get(status.value, 0)) for status in Status},
+        **{f"confidence_{level}": MetadataValue.int(by_confidence.get(level, 0)) for level in ("high", "medium", "low")},
+        "statements_imported_not_loaded": MetadataValue.int(imported_not_loaded),
+        "components_imported_not_loaded": MetadataValue.int(len(run_imports.not_loaded) if run_imports else 0),
+        "imports_checked": "yes" if imports and imports.checked else f"no: {imports.note if imports else 'not analyzed'}",
+        **({"imported_not_loaded": not_loaded_table(run_imports.not_loaded)} if run_imports and run_imports.not_loaded else {}),
         "openvex_version": MetadataValue.int(openvex_version),
         "vulnerability_db_version": matched["vulnerability_db"],
         "profile_digest": usage.profile_digest if usage else "none (no runtime evidence)",
         "analysis_config_hash": configured or "default (the image as it says to run)",
         "statements_table": md_table(
-            ["vulnerability", "component", "status", "why"],
-            [(s.vulnerability, s.component_purl, s.status.value, s.status_notes) for s in statements],
+            ["vulnerability", "component", "status", "confidence", "why"],
+            [
+                (s.vulnerability, s.component_purl, s.status.value, label(s.confidence, s.confidence_reason), s.status_notes)
+                for s in statements
+            ],
         ),
         **audit_metadata,
         **{k: v for obj in [*stored, *audit_stored] for k, v in obj.metadata().items()},

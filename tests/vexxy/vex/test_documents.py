@@ -115,3 +115,32 @@ def test_validators_catch_broken_documents():
     errors = openvex_errors(document)
     assert any("author" in e for e in errors) and any("maybe" in e for e in errors)
     assert cyclonedx_errors('{"bomFormat": "CycloneDX", "specVersion": "1.6", "version": "one"}')
+
+
+def test_confidence_and_its_reason_are_in_both_formats():
+    import json
+
+    class Checked:
+        def for_component(self, ref):
+            sites = ("/app/admin.py:3",) if ref == "y" else ()
+            return ComponentEvidence(5, (), True, "sha256:" + "5" * 64, "60 s", imported_by=sites, imports_checked=True)
+
+    statements = build_statements(matches(), Checked())
+    document = render_openvex(image(), statements)
+    assert openvex_errors(document) == []
+    notes = {s["vulnerability"]["name"]: (s["status"], s["status_notes"]) for s in document["statements"]}
+    assert notes["CVE-2020-1"][0] == "under_investigation"
+    assert notes["CVE-2020-1"][1].startswith("Imported by `/app/admin.py:3` but not loaded")
+    assert notes["CVE-2020-1"][1].endswith(" Confidence: medium (imported_not_loaded).")
+    assert notes["CVE-2020-2"][0] == "not_affected"
+    assert notes["CVE-2020-2"][1].endswith("No first-party code imports it. Confidence: high (not_loaded_not_imported).")
+    cyclonedx = render_cyclonedx_vex(image(), statements)
+    assert cyclonedx_errors(cyclonedx) == []
+    vulnerabilities = {v["id"]: v for v in json.loads(cyclonedx)["vulnerabilities"]}
+    assert vulnerabilities["CVE-2020-1"]["analysis"]["state"] == "in_triage"
+    assert vulnerabilities["CVE-2020-1"]["analysis"]["detail"].endswith("Confidence: medium (imported_not_loaded).")
+    assert vulnerabilities["CVE-2020-1"]["properties"] == [
+        {"name": "vexxy:confidence", "value": "medium"},
+        {"name": "vexxy:confidence_reason", "value": "imported_not_loaded"},
+    ]
+    assert {"name": "vexxy:confidence", "value": "high"} in vulnerabilities["CVE-2020-2"]["properties"]

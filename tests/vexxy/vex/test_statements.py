@@ -82,6 +82,7 @@ def test_imported_but_not_loaded_is_under_investigation_with_the_import_sites():
     }
     statement = statements["imported"]
     assert (statement.status, statement.justification, statement.confidence) == (Status.UNDER_INVESTIGATION, None, "medium")
+    assert statement.confidence_reason == "imported_not_loaded"
     assert statement.status_notes == (
         "Imported by `/app/views.py:1`, `/app/views.py:2`, `/app/views.py:3`, `/app/views.py:4`, `/app/views.py:5` ..."
         " but not loaded during a complete observation of 60 s: the code path that imports it was not reached;"

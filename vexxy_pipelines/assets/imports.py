@@ -1,0 +1,79 @@
+"""The `first_party_imports` asset: what the application's own code imports, read from the image's layers."""
+
+from dagster import AssetExecutionContext, MaterializeResult, MetadataValue, asset
+
+from vexxy.evidence.documents import IMAGE, IMPORT_EVIDENCE, SYFT_SBOM
+from vexxy.imports.evidence import NotLoaded, import_evidence
+from vexxy.imports.first_party import MAX_FILES
+from vexxy.imports.layer_files import LayerLimitExceeded
+from vexxy.imports.python_source import PythonImports
+from vexxy.imports.registry_layers import read_image_files
+from vexxy.imports.sites import EntryPoint, ImportAnalysis
+from vexxy.oci.image import ResolvedImage
+from vexxy.sbom.components import components_from_syft
+from vexxy_pipelines.assets.image import image
+from vexxy_pipelines.assets.sbom import sbom
+from vexxy_pipelines.failures import fail_clearly
+from vexxy_pipelines.metadata import md_table
+from vexxy_pipelines.partitions import image_partitions
+from vexxy_pipelines.resources.evidence_store import EvidenceStore
+from vexxy_pipelines.resources.registry import RegistryResource
+
+NONE = ImportAnalysis((), (), (), ())
+
+
+def not_loaded_table(not_loaded: tuple[NotLoaded, ...]) -> MetadataValue:
+    return md_table(
+        ["component", "imported by", "how"],
+        [(n.purl, ", ".join(n.sites[:3]) + (" …" if len(n.sites) > 3 else ""), "; ".join(n.hows[:2])) for n in not_loaded],
+    )
+
+
+@asset(partitions_def=image_partitions, group_name="analysis", deps=[image, sbom], kinds={"python"})
+def first_party_imports(context: AssetExecutionContext, registry: RegistryResource, evidence: EvidenceStore) -> MaterializeResult:
+    """What the application's own code imports, read statically from the image's layers (it never runs here)."""
+    resolved = ResolvedImage.from_dict(evidence.read_json(context, IMAGE))
+    components = components_from_syft(evidence.read_json(context, SYFT_SBOM))
+    entry = EntryPoint(tuple(resolved.config.entrypoint + resolved.config.cmd), resolved.config.working_dir or "/")
+    source = PythonImports()
+    client = registry.client()
+    try:
+        with fail_clearly(context.partition_key):
+            files = read_image_files(client, resolved)
+        analysis = source.analyze(files, components, entry)
+        owned = {files.canonical(f) for c in components for f in c.files}
+        others = [p for p in files.kept_python_files() if p not in owned and p not in set(analysis.first_party_files)]
+        loose = source.analyze_files(files, components, others[:MAX_FILES])
+        unreadable = tuple(files.incomplete) + (
+            (f"{len(others) - MAX_FILES} other unowned Python files not read (more than {MAX_FILES})",)
+            if len(others) > MAX_FILES
+            else ()
+        )
+    except LayerLimitExceeded as exc:
+        analysis, loose, unreadable = NONE, NONE, (f"the image's layers were not read: {exc}",)
+    finally:
+        client.close()
+    found = import_evidence(analysis, entry, source.language, loose, unreadable)
+    stored = evidence.write_json(context, IMPORT_EVIDENCE, found.to_dict())
+    by_ref = {c.ref: c for c in components}
+    return MaterializeResult(
+        metadata={
+            "first_party_files": MetadataValue.int(len(found.first_party_files)),
+            "import_sites": MetadataValue.int(found.import_sites),
+            "components_imported": MetadataValue.int(len(found.imported_by)),
+            "imports_checked": "yes" if found.checked else f"no: {found.note}",
+            "imported": md_table(
+                ["component", "imported by", "how"],
+                [
+                    (
+                        by_ref[ref].purl_without_qualifiers if ref in by_ref else ref,
+                        ", ".join(sites[:3]),
+                        "; ".join(found.hows[ref][:2]),
+                    )
+                    for ref, sites in sorted(found.imported_by.items())
+                ],
+            ),
+            **({"unreadable": MetadataValue.text("\n".join(found.unreadable[:20]))} if found.unreadable else {}),
+            **stored.metadata(),
+        }
+    )
