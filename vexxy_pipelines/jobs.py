@@ -19,7 +19,15 @@ from vexxy_pipelines.environment import analysis_executor_for
 analyze_image_job = define_asset_job(
     "analyze_image",
     selection=AssetSelection.assets(
-        image, sbom, sandbox_session, filtered_sbom, first_party_imports, vulnerabilities, vex_document, vex_attestation, billing_record
+        image,
+        sbom,
+        sandbox_session,
+        filtered_sbom,
+        first_party_imports,
+        vulnerabilities,
+        vex_document,
+        vex_attestation,
+        billing_record,
     ),
     description="Resolve, inventory, run in the sandbox, match, write the evidence-backed VEX of one image, "
     "attach it signed when a key is configured, and bill it.",
