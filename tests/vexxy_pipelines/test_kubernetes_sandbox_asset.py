@@ -1,6 +1,6 @@
 """The `sandbox_session` asset on the Kubernetes backend: the same asset, a different resource.
 
-Dagster materializes image -> sbom -> sandbox_session (and first_party_imports) for the demo image with the sandbox
+Dagster materializes image -> sbom -> sandbox_session (then first_party_imports) for the demo image with the sandbox
 resource that production gets, pointed at the Kubernetes API stand-in; a simulated node agent
 reports Jinja2 loaded, the fake ZAP daemon's spider really fetches the workload's port.
 """
@@ -75,10 +75,7 @@ def test_the_sandbox_step_runs_on_the_kubernetes_backend(instance, demo_image):
     try:
         with SimulatedNode(stand_in.url, NAMESPACE, scenario) as node:
             result = materialize(
-                [image, sbom, sandbox_session, filtered_sbom, first_party_imports],
-                partition_key=key,
-                instance=instance,
-                resources=resources,
+                [image, sbom, sandbox_session, filtered_sbom], partition_key=key, instance=instance, resources=resources
             )
         assert node.errors == []
         assert [k for k in stand_in.leftovers() if k[0] != "applicationprofiles"] == []
@@ -97,7 +94,8 @@ def test_the_sandbox_step_runs_on_the_kubernetes_backend(instance, demo_image):
     (packages,) = [m.metadata for m in result.asset_materializations_for_node("filtered_sbom")]
     assert packages["components_loaded"].value >= 1 and "pkg:pypi/jinja2" in packages["files_per_package"].value.lower()
     # The import analysis reads the image from the registry, not from a node: the same on this backend.
-    (imports,) = [m.metadata for m in result.asset_materializations_for_node("first_party_imports")]
+    imported = materialize([first_party_imports], partition_key=key, instance=instance, resources=resources)
+    (imports,) = [m.metadata for m in imported.asset_materializations_for_node("first_party_imports")]
     assert imports["first_party_files"].value == 1 and imports["imports_checked"].value == "yes"
     assert "pkg:pypi/jinja2@2.11.2" in imports["imported"].value and "pyyaml" not in imports["imported"].value
     findings = by_key["fuzz_findings"]

@@ -35,8 +35,7 @@ class NotLoaded:
 @dataclass(frozen=True)
 class ImportEvidence:
     language: str
-    entrypoint: tuple[str, ...]
-    working_dir: str
+    entrypoints: tuple[dict[str, Any], ...]  # {"argv": [...], "working_dir": ...} of each role the analysis runs
     first_party_files: tuple[str, ...]
     import_sites: int
     imported_by: dict[str, tuple[str, ...]]  # component ref -> `file:line` of every first-party site importing it
@@ -67,8 +66,7 @@ class ImportEvidence:
     def from_dict(cls, data: dict[str, Any]) -> ImportEvidence:
         return cls(
             language=data["language"],
-            entrypoint=tuple(data["entrypoint"]),
-            working_dir=data["working_dir"],
+            entrypoints=tuple(data["entrypoints"]),
             first_party_files=tuple(data["first_party_files"]),
             import_sites=data["import_sites"],
             imported_by={ref: tuple(sites) for ref, sites in data["imported_by"].items()},
@@ -80,7 +78,7 @@ class ImportEvidence:
 
 def import_evidence(
     analysis: ImportAnalysis,
-    entry: EntryPoint,
+    entries: list[EntryPoint],
     language: str,
     loose: ImportAnalysis | None = None,
     unreadable: tuple[str, ...] = (),
@@ -93,8 +91,7 @@ def import_evidence(
             by_file[site.path][imported.component_ref].append(site.where)
     return ImportEvidence(
         language=language,
-        entrypoint=entry.argv,
-        working_dir=entry.working_dir,
+        entrypoints=tuple({"argv": list(e.argv), "working_dir": e.working_dir} for e in entries),
         first_party_files=analysis.first_party_files,
         import_sites=len(analysis.sites),
         imported_by=analysis.imported_by(),

@@ -61,6 +61,21 @@ class ImportAnalysis:
         return {c.component_ref: tuple(dict.fromkeys(s.where for s in c.sites)) for c in self.components}
 
 
+def merged(analyses: list[ImportAnalysis]) -> ImportAnalysis:
+    """One analysis of several entrypoints of one image (the roles an analysis runs): the union of each."""
+    sites = tuple(dict.fromkeys(site for analysis in analyses for site in analysis.sites))
+    by_ref: dict[str, dict[ImportSite, None]] = {}
+    for analysis in analyses:
+        for component in analysis.components:
+            by_ref.setdefault(component.component_ref, {}).update(dict.fromkeys(component.sites))
+    return ImportAnalysis(
+        first_party_files=tuple(sorted({f for analysis in analyses for f in analysis.first_party_files})),
+        sites=sites,
+        components=tuple(ComponentImport(ref, tuple(found)) for ref, found in sorted(by_ref.items())),
+        unreadable=tuple(dict.fromkeys(u for analysis in analyses for u in analysis.unreadable)),
+    )
+
+
 class ImportSource(Protocol):
     """One language: finds the first-party files, reads their imports, maps them to components."""
 

@@ -2,14 +2,16 @@
 
 from dagster import AssetExecutionContext, MaterializeResult, MetadataValue, asset
 
+from vexxy.analysis_config import Launch, parse
 from vexxy.evidence.documents import IMAGE, IMPORT_EVIDENCE, SYFT_SBOM
 from vexxy.imports.evidence import NotLoaded, import_evidence
 from vexxy.imports.first_party import MAX_FILES
 from vexxy.imports.layer_files import LayerLimitExceeded
 from vexxy.imports.python_source import PythonImports
 from vexxy.imports.registry_layers import read_image_files
-from vexxy.imports.sites import EntryPoint, ImportAnalysis
+from vexxy.imports.sites import EntryPoint, ImportAnalysis, merged
 from vexxy.oci.image import ResolvedImage
+from vexxy.sandbox.launch import launched_config
 from vexxy.sbom.components import components_from_syft
 from vexxy_pipelines.assets.image import image
 from vexxy_pipelines.assets.sbom import sbom
@@ -29,18 +31,28 @@ def not_loaded_table(not_loaded: tuple[NotLoaded, ...]) -> MetadataValue:
     )
 
 
+def entrypoints(run_config: dict, resolved: ResolvedImage) -> list[EntryPoint]:
+    """How the sandbox starts the image: as it says, or as each role of the run's analysis configuration
+    says (command or args, working directory). The sandbox step checks the configuration itself."""
+    text = ((run_config.get("ops") or {}).get("sandbox_session") or {}).get("config", {}).get("analysis_config") or ""
+    launches = [Launch.of(role) for role in parse(text).effective_roles()] if text else [None]
+    configs = [launched_config(resolved.config, launch) for launch in launches]
+    return [EntryPoint(tuple(c.entrypoint + c.cmd), c.working_dir or "/") for c in configs]
+
+
 @asset(partitions_def=image_partitions, group_name="analysis", deps=[image, sbom], kinds={"python"})
 def first_party_imports(context: AssetExecutionContext, registry: RegistryResource, evidence: EvidenceStore) -> MaterializeResult:
     """What the application's own code imports, read statically from the image's layers (it never runs here)."""
     resolved = ResolvedImage.from_dict(evidence.read_json(context, IMAGE))
     components = components_from_syft(evidence.read_json(context, SYFT_SBOM))
-    entry = EntryPoint(tuple(resolved.config.entrypoint + resolved.config.cmd), resolved.config.working_dir or "/")
+    with fail_clearly(context.partition_key):
+        entries = entrypoints(context.run.run_config if context.run else {}, resolved)
     source = PythonImports()
     client = registry.client()
     try:
         with fail_clearly(context.partition_key):
             files = read_image_files(client, resolved)
-        analysis = source.analyze(files, components, entry)
+        analysis = merged([source.analyze(files, components, entry) for entry in entries])
         owned = {files.canonical(f) for c in components for f in c.files}
         others = [p for p in files.kept_python_files() if p not in owned and p not in set(analysis.first_party_files)]
         loose = source.analyze_files(files, components, others[:MAX_FILES])
@@ -53,7 +65,7 @@ def first_party_imports(context: AssetExecutionContext, registry: RegistryResour
         analysis, loose, unreadable = NONE, NONE, (f"the image's layers were not read: {exc}",)
     finally:
         client.close()
-    found = import_evidence(analysis, entry, source.language, loose, unreadable)
+    found = import_evidence(analysis, entries, source.language, loose, unreadable)
     stored = evidence.write_json(context, IMPORT_EVIDENCE, found.to_dict())
     by_ref = {c.ref: c for c in components}
     return MaterializeResult(

@@ -1,10 +1,12 @@
 """The import evidence of an image, set against a run: imported-but-not-loaded components, loaded loose files, checks."""
 
+import json
+
 from vexxy.evidence.mapping import ComponentUsage, ProfileEvidence, UsageReport
 from vexxy.imports.evidence import ImportEvidence, against_run, import_evidence
-from vexxy.imports.sites import ComponentImport, EntryPoint, ImportAnalysis, ImportSite
+from vexxy.imports.sites import ComponentImport, EntryPoint, ImportAnalysis, ImportSite, merged
 
-ENTRY = EntryPoint(("python3", "/app/app.py"), "/app")
+ENTRY = [EntryPoint(("python3", "/app/app.py"), "/app")]
 
 
 def usage(unowned=(), **statuses):
@@ -80,3 +82,14 @@ def test_profile_evidence_carries_the_import_verdict():
     assert evidence.for_component("pyyaml").imported_by == ("/app/app.py:30", "/app/app.py:31")
     assert evidence.for_component("x").imported_by == () and evidence.for_component("x").imports_checked
     assert not ProfileEvidence(usage(x="not_loaded")).for_component("x").imports_checked
+
+
+def test_the_entrypoints_of_several_roles_are_one_analysis():
+    web, worker = analysis(), loose()
+    both = merged([web, worker, web])
+    assert both.first_party_files == ("/app/app.py", "/app/settings.py", "/opt/tools/fetch.py", "/srv/jobs/worker.py")
+    assert [c.component_ref for c in both.components] == ["idna", "loguru", "pyyaml", "redis", "requests"]
+    assert len(both.sites) == 6 and both.by_ref()["pyyaml"].sites == web.by_ref()["pyyaml"].sites
+    found = import_evidence(both, [*ENTRY, EntryPoint(("python3", "-m", "jobs.worker"), "/srv")], "python")
+    assert found.entrypoints[1] == {"argv": ["python3", "-m", "jobs.worker"], "working_dir": "/srv"}
+    assert ImportEvidence.from_dict(json.loads(json.dumps(found.to_dict()))) == found
