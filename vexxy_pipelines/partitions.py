@@ -103,18 +103,24 @@ def key_for_image(instance: DagsterInstance, ref: ImageReference, reference: str
     """The partition key of the content `ref` names, recorded in `instance` (not yet added as a partition).
 
     An image keeps a full-digest partition it already has; otherwise the first readable key that is
-    free or already stands for this image. Refused (KeyCollision) when every one stands for another image.
+    free or already stands for this image, else its full-digest key when every readable one stands for the
+    same content under another name. Refused (KeyCollision) when they stand for other content.
     """
     image = PartitionImage(ref.registry, ref.repository, ref.digest or "", reference or ref.canonical())
     if instance.has_dynamic_partition(image_partitions.name, image.canonical):
         return image.canonical
-    taken = []
+    taken, other_content = [], False
     for key in candidate_keys(ref):
         held = _insert_once(instance, key, image)
         if (held.registry, held.repository, held.digest) == (image.registry, image.repository, image.digest):
             _known[key] = held
             return key
         taken.append(f"{key} ({held.canonical})")
+        other_content = other_content or held.digest != image.digest
+    if not other_content:
+        # This very content under other names that shorten alike (mirrors with long paths, or copies pushed to
+        # squat its keys): nothing is wrong with the image, and its full-digest key names it on its own.
+        return image.canonical
     raise KeyCollision(
         f"Every readable partition key for {image.canonical} already stands for another image: {', '.join(taken)}.",
         hint="Two images whose digests share their first 128 bits are not both analyzed; check where this image came from.",

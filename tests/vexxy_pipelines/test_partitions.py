@@ -123,3 +123,14 @@ def test_cli_lists_and_removes_partitions(instance, capsys):
     assert not instance.has_dynamic_partition(image_partitions.name, typed)
     assert main(["partitions", "remove", typed]) == 2
     assert "no image partition" in capsys.readouterr().err
+
+
+def test_one_image_under_long_names_that_shorten_alike_is_never_refused(fresh):
+    """Mirrors of one image (or copies someone pushed to squat its keys) whose long names all shorten to the same
+    readable name hold every readable key for that content: the next name still gets a partition, its full key."""
+    digest = crafted(secrets.token_hex(8)).digest
+    path = "mirror/docker-hub/library/a-rather-long-service"  # too long to keep whole: every key ends with it
+    copies = [ImageReference("registry.example.com", f"n{i}/{path}", None, digest) for i in range(6)]
+    keys = [add_image_partition(fresh, copy) for copy in copies]
+    assert len(set(keys)) == 6 and all(len(key) <= 60 for key in keys[:5])
+    assert keys[5] == copies[5].canonical() and reference_for_partition(fresh, keys[5]) == copies[5]
