@@ -1,0 +1,29 @@
+"""`vexxy analyze`'s configuration: flags become the stored form and its hash; secret values are kept encrypted
+for the run's sandbox step and forgotten when the command ends."""
+
+from appdb.models import AnalysisSecret
+from vexxy_pipelines.cli import _sealed_config, _store_secrets, build_parser
+from vexxy_pipelines.resources.app_database import AppDatabaseResource
+
+KEY = "cPz0xT3Jk8mJ4M0yq2cO8t0Jm3oB5c1t1U7uQpQf7yE="
+
+
+def test_flags_become_a_sealed_configuration(monkeypatch):
+    monkeypatch.setenv("VEXXY_SECRETS_KEY", KEY)
+    args = build_parser().parse_args(
+        ["analyze", "r.example.com/a:1", "--env", "A=1", "--secret-env", "T=s3cret", "--health", "/healthz", "--port", "8080"]
+    )
+    sealed = _sealed_config(args)
+    assert sealed.public["env"] == {"A": "1"} and sealed.public["readiness"]["path"] == "/healthz"
+    assert "s3cret" not in str(sealed.public) and sealed.secrets is not None and sealed.hash.startswith("sha256:")
+    assert _sealed_config(build_parser().parse_args(["analyze", "r.example.com/a:1"])) is None
+
+
+def test_secrets_are_kept_for_the_run_and_then_forgotten():
+    sessions = AppDatabaseResource().sessions()
+    _store_secrets("cli-test-owner", b"ciphertext")
+    with sessions() as session:
+        assert bytes(session.get(AnalysisSecret, "cli-test-owner").ciphertext) == b"ciphertext"
+    _store_secrets("cli-test-owner", None)
+    with sessions() as session:
+        assert session.get(AnalysisSecret, "cli-test-owner") is None
