@@ -25,6 +25,7 @@ PRODUCTION = {
         "database": {"name": "vexxy-db", "key": "url"},
         "jwt": {"name": "vexxy-jwt", "key": "key"},
         "stripe": {"name": "vexxy-stripe"},
+        "analysisSecrets": {"name": "vexxy-analysis-secrets"},
     },
     "sandbox": {
         "namespace": "analysis",
@@ -115,11 +116,12 @@ def test_secrets_are_only_referenced_by_name():
     for workload in by_kind(manifests, "Deployment") + by_kind(manifests, "Job"):
         for container in workload["spec"]["template"]["spec"]["containers"]:
             for variable in container.get("env", []):
-                if variable["name"] in ("DATABASE_URL", "VEXXY_JWT_KEY", "STRIPE_API_KEY", "ZAP_API_KEY"):
+                if variable["name"] in ("DATABASE_URL", "VEXXY_JWT_KEY", "STRIPE_API_KEY", "ZAP_API_KEY", "VEXXY_SECRETS_KEY"):
                     assert "value" not in variable and variable["valueFrom"]["secretKeyRef"]["name"]
     api = next(d for d in by_kind(manifests, "Deployment") if d["metadata"]["name"] == "vexxy-api")
     names = {v["name"]: v for v in api["spec"]["template"]["spec"]["containers"][0]["env"]}
     assert "VEXXY_REGISTRY_NOTIFICATION_SECRET" not in names  # each watched repository has its own inbox secret
+    assert names["VEXXY_SECRETS_KEY"]["valueFrom"]["secretKeyRef"] == {"name": "vexxy-analysis-secrets", "key": "secrets-key"}
     assert names["VEXXY_JWT_ISSUER"] == {"name": "VEXXY_JWT_ISSUER", "value": "https://auth.example.org/"}
 
 
