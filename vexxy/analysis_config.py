@@ -274,14 +274,13 @@ class TierLimits:
 
 
 def check_limits(config: AnalysisConfig, limits: TierLimits, observation_default: int) -> None:
-    """Refuse what the tier does not include: more roles, longer windows (per role and in total), fuzzing."""
+    """Refuse what the tier does not include: more roles, longer windows, fuzzing."""
     roles = config.effective_roles()
     if len(roles) > limits.max_roles:
         raise ConfigError(
             f"The {limits.name} tier analyzes at most {limits.max_roles} role(s) per analysis; this one has {len(roles)}.",
             hint="Configure fewer roles, or upgrade.",
         )
-    total = 0
     for role in roles:
         window = role.observation_seconds or observation_default
         if window > limits.max_observation_seconds:
@@ -290,9 +289,6 @@ def check_limits(config: AnalysisConfig, limits: TierLimits, observation_default
                 f"{limits.max_observation_seconds} s.",
                 hint="Ask for less, or upgrade.",
             )
-        total += window
-    if total > limits.max_observation_seconds * limits.max_roles:
-        raise ConfigError(f"The roles' observation windows add up to {total} s, more than the {limits.name} tier allows.")
     if config.fuzzing and not limits.fuzzing_included:
         raise ConfigError(f"Fuzzing is not included in the {limits.name} tier.", hint="Set fuzzing false, or upgrade.")
 

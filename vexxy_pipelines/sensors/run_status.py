@@ -35,6 +35,14 @@ def _submission_id(run) -> str | None:
     return run.tags.get(tags.SUBMISSION)
 
 
+def _forget_secrets(run, app_db: AppDatabaseResource) -> None:
+    """A run that ended needs its secret values no more, whoever stored them (a submission, or a `vexxy analyze`
+    that was killed before it could forget them itself)."""
+    if owner := run.tags.get(tags.SECRETS):
+        with app_db.sessions().begin() as session:
+            lifecycle.drop_secrets(session, [owner])
+
+
 @run_status_sensor(
     run_status=DagsterRunStatus.STARTED, monitored_jobs=[analyze_image_job], default_status=DefaultSensorStatus.RUNNING
 )
@@ -56,6 +64,7 @@ def submission_started_sensor(context: RunStatusSensorContext, app_db: AppDataba
 )
 def submission_complete_sensor(context: RunStatusSensorContext, app_db: AppDatabaseResource):
     """A successful run marks its submission (and those sharing it) complete."""
+    _forget_secrets(context.dagster_run, app_db)
     if submission := _submission_id(context.dagster_run):
         with app_db.sessions().begin() as session:
             lifecycle.run_succeeded(session, submission, context.dagster_run.run_id)
@@ -66,6 +75,7 @@ def submission_complete_sensor(context: RunStatusSensorContext, app_db: AppDatab
 )
 def submission_cancelled_sensor(context: RunStatusSensorContext, app_db: AppDatabaseResource):
     """A terminated run marks its submission cancelled and gives its quota back."""
+    _forget_secrets(context.dagster_run, app_db)
     if submission := _submission_id(context.dagster_run):
         with app_db.sessions().begin() as session:
             lifecycle.run_cancelled(session, submission, context.dagster_run.run_id)
@@ -74,6 +84,7 @@ def submission_cancelled_sensor(context: RunStatusSensorContext, app_db: AppData
 @run_failure_sensor(monitored_jobs=[analyze_image_job], default_status=DefaultSensorStatus.RUNNING)
 def submission_failed_sensor(context: RunFailureSensorContext, app_db: AppDatabaseResource):
     """A failed run marks its submission failed with the failing step and the error's message."""
+    _forget_secrets(context.dagster_run, app_db)
     if submission := _submission_id(context.dagster_run):
         step, message = failing_step(context.instance, context.dagster_run.run_id)
         with app_db.sessions().begin() as session:

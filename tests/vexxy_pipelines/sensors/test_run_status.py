@@ -8,13 +8,14 @@ from billing_helpers import make_organization
 from dagster import DagsterEventType, build_run_status_sensor_context
 from sqlalchemy import select
 
-from appdb.models import QuotaReservation, Submission
+from appdb.models import AnalysisSecret, QuotaReservation, Submission
 from billing.quota import check_quota
 from vexxy_pipelines.definitions import defs
 from vexxy_pipelines.environment import resources_for
 from vexxy_pipelines.partitions import image_partitions
 from vexxy_pipelines.sensors.run_status import submission_failed_sensor
 from vexxy_pipelines.sensors.submission_intake import run_tags
+from vexxy_pipelines.tags import SECRETS
 
 pytestmark = pytest.mark.slow
 
@@ -54,6 +55,10 @@ def test_a_failed_run_marks_its_submissions_failed_with_step_and_message(instanc
     )  # cancelled by its owner earlier
     with app_sessions() as session:
         tags = run_tags(session.get(Submission, primary), "team", missing)
+    orphan = f"cli-{uuid.uuid4().hex}"  # secret values a killed `vexxy analyze` left behind for this run
+    with app_sessions.begin() as session:
+        session.add(AnalysisSecret(owner_id=orphan, ciphertext=b"sealed"))
+    tags = {**tags, SECRETS: orphan}
     instance.add_dynamic_partitions(image_partitions.name, [missing])
     result = defs.resolve_job_def("analyze_image").execute_in_process(
         instance=instance, partition_key=missing, tags=tags, raise_on_error=False
@@ -72,6 +77,7 @@ def test_a_failed_run_marks_its_submissions_failed_with_step_and_message(instanc
     submission_failed_sensor(context)
 
     with app_sessions() as session:
+        assert session.get(AnalysisSecret, orphan) is None
         rows = {row.id: row for row in session.scalars(select(Submission).where(Submission.id.in_([primary, sharing])))}
         reservations = session.scalars(
             select(QuotaReservation.status).where(QuotaReservation.submission_id.in_([primary, sharing]))
