@@ -2,7 +2,7 @@
 
 Each blob is fetched from the image's own repository into an anonymous spool file, verified
 against its digest while it downloads, and read once as a tar stream whose uncompressed bytes must
-hash to the config's diff_id (and stay under a byte bound), or the image is refused as it is by
+hash to the config's diff_id (and stay under a byte bound per layer), or the image is refused as it is by
 the sandbox. The same reading works for every sandbox backend.
 """
 
@@ -29,13 +29,13 @@ class _Bounded:
     """A read-only stream that refuses to yield more than `limit` bytes in total."""
 
     def __init__(self, stream: BinaryIO, limit: int, what: str):
-        self._stream, self._left, self._what = stream, limit, what
+        self._stream, self._limit, self._left, self._what = stream, limit, limit, what
 
     def read(self, size: int = -1) -> bytes:
         data = self._stream.read(size)
         self._left -= len(data)
         if self._left < 0:
-            raise UnsafeLayer(f"{self._what} unpacks to more than {MAX_UNCOMPRESSED_BYTES >> 20} MiB; it was not read.")
+            raise UnsafeLayer(f"{self._what} unpacks to more than {self._limit} bytes; it was not read.")
         return data
 
 
