@@ -15,6 +15,7 @@ from typing import Any
 from vexxy.evidence.mapping import source_of
 from vexxy.sandbox.symlinks import resolve
 from vexxy.sbom.components import components_from_syft
+from vexxy.vex.confidence import label
 
 # OSV identifiers: CVE-2020-28493, GHSA-xxxx-xxxx-xxxx, PYSEC-2021-66, DEBIAN-CVE-..., GO-2023-1234, ...
 VULNERABILITY_ID = re.compile(r"[A-Za-z][A-Za-z0-9]{1,19}(?:-[A-Za-z0-9._]{1,40}){1,6}")
@@ -70,6 +71,7 @@ class Explanation:
     imported_by: list[str]
     profile: dict[str, Any] | None  # digest, complete, incomplete_reason, window, backend; None: never observed
     provenance: dict[str, Any] = field(default_factory=dict)
+    confidence_reason: str = ""  # why the confidence is what it is (`vexxy.vex.confidence.Reason`)
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -175,6 +177,7 @@ def _explain(chosen: list[dict[str, Any]], documents: AnalysisDocuments, provena
                 action_statement=statement.get("action_statement"),
                 status_notes=statement.get("status_notes", ""),
                 confidence=statement.get("confidence", ""),
+                confidence_reason=statement.get("confidence_reason", ""),
                 fixed_versions=list(statement.get("fixed_versions", [])),
                 matched=[
                     {
@@ -206,7 +209,7 @@ def explanation_lines(answer: Explanation, files_listed: int = 20, provenance: b
         ("vulnerability", answer.vulnerability + (f" (aliases {', '.join(answer.aliases)})" if answer.aliases else "")),
         ("component", f"{answer.component_purl}"),
         ("status", answer.status + (f" / {answer.justification}" if answer.justification else "")),
-        ("confidence", answer.confidence),
+        ("confidence", label(answer.confidence, answer.confidence_reason)),
         ("why", answer.status_notes),
     ]
     if answer.action_statement:

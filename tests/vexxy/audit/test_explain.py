@@ -36,6 +36,7 @@ def test_affected_cites_the_range_the_files_loaded_and_when():
     ]
     text = rows(answer)
     assert text["status"] == ["affected"] and "Upgrade to 9.9" in text["action"][0]
+    assert text["confidence"] == ["high (loaded)"]
     assert text["matched"] == ["PYSEC-2021-66 (PyPI): introduced 0, fixed 9.9 (2.11.2 in range)"]
     assert (
         f"{SITE}/jinja2/lexer.py at +1.25 s, 3x, idle (opened as {SITE}/jinja2/__pycache__/lexer.cpython-311.pyc)"
@@ -54,6 +55,7 @@ def test_not_affected_lists_the_files_none_of_which_was_loaded():
     assert answer.files == [f"{SITE}/yaml/__init__.py", f"{SITE}/yaml/constructor.py"]
     text = rows(answer)
     assert text["loaded"] == ["none of the component's files"]
+    assert text["confidence"] == ["high (not_loaded_not_imported)"]
     assert text["component files"] == ["2 known to the SBOM, 2 listed"]
     assert "run" not in text  # no provenance given, none invented
 
