@@ -23,6 +23,8 @@ from vexxy.imports.image_files import MAX_FILE_BYTES
 from vexxy.sandbox.symlinks import resolve
 
 MAX_ENTRIES = 500_000
+MAX_PATH = 4096  # PATH_MAX: a longer name cannot be opened in the container either
+MAX_NOTES = 20
 MAX_KEPT_BYTES = 64 << 20
 KEPT_NAMES = frozenset({"top_level.txt", "entry_points.txt", "setup.cfg"})
 _NOT_FIRST_PARTY_PY = re.compile(r"/(site-packages|dist-packages)/|/lib/python\d[\d.]*/")
@@ -73,6 +75,7 @@ class LayerFiles:
         self.kept_bytes = 0
         self.incomplete: list[str] = []  # what a bound or a malformed entry left unread
         self._unkept = 0
+        self._skipped = 0  # malformed entries beyond the first MAX_NOTES noted
 
     # -- building --------------------------------------------------------------------------------
 
@@ -140,9 +143,9 @@ class LayerFiles:
                 self.entries += 1
                 if self.entries > self.max_entries:
                     raise LayerLimitExceeded(f"more than {self.max_entries} entries (layer {name})")
-                path = _clean(member.name)
+                path = _clean(member.name) if len(member.name) <= MAX_PATH else None
                 if path is None:
-                    self.incomplete.append(f"layer {name}: entry {member.name[:200]!r} climbs with '..' (not applied)")
+                    self._note(f"layer {name}: entry {member.name[:200]!r} climbs with '..' or is too long (not applied)")
                     continue
                 base = posixpath.basename(path)
                 if base == OPAQUE:
@@ -173,7 +176,15 @@ class LayerFiles:
             if source is not None and source.kind == "file":
                 self._put(path, _Node("file", source.size, source.content))
 
+    def _note(self, note: str) -> None:
+        if len(self.incomplete) < MAX_NOTES:
+            self.incomplete.append(note)
+        else:
+            self._skipped += 1
+
     def finish(self) -> LayerFiles:
+        if self._skipped:
+            self.incomplete.append(f"{self._skipped} more malformed entries not applied")
         if self._unkept:
             self.incomplete.append(f"{self._unkept} candidate files not read: over the limit of {self.max_kept_bytes} bytes kept")
         return self

@@ -94,7 +94,16 @@ def test_only_candidate_files_are_kept_and_paths_never_leave_the_image():
     assert files.read_bytes("/usr/lib/python3/dist-packages/PyYAML-5.3.1.dist-info/top_level.txt") == b"yaml\n"
     assert files.head("/usr/local/bin/tool", 2) == b"#!" and files.head("/usr/bin/ls") == b""
     assert files.canonical("/app/x.py") == "/host/x.py" and not files.is_file("/etc/passwd.py")
-    assert files.incomplete == ["layer 0: entry '../../etc/passwd.py' climbs with '..' (not applied)"]
+    assert files.incomplete == ["layer 0: entry '../../etc/passwd.py' climbs with '..' or is too long (not applied)"]
+
+
+def test_malformed_entries_are_noted_a_bounded_number_of_times():
+    hostile = layer_from_entries(
+        [file_entry(f"../x{i}.py", "") for i in range(30)] + [file_entry("app/" + "a" * 5000 + ".py", "import yaml\n")]
+    )
+    files = tree(hostile)
+    assert len(files.incomplete) == 21 and files.incomplete[-1] == "11 more malformed entries not applied"
+    assert files.listdir("/app") == [] and files.kept_python_files() == []
 
 
 def test_bounds_on_entries_and_kept_bytes():
