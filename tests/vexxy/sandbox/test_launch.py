@@ -4,6 +4,7 @@ readiness; without a role the pod is the image's own."""
 from vexxy.analysis_config import Launch, parse
 from vexxy.oci.image import ImageConfig, Platform, ResolvedImage
 from vexxy.sandbox.kube import manifests
+from vexxy.sandbox.kube.pod_state import classify
 from vexxy.sandbox.launch import launched
 
 IMAGE = ResolvedImage(
@@ -45,9 +46,23 @@ def test_the_pod_runs_the_role():
     assert served["readinessProbe"]["httpGet"] == {"path": "/healthz", "port": 8080}
     ran = container(job)
     assert ran["command"] == ["python3", "-m", "tasks.cleanup"] and "readinessProbe" not in ran
+    job_pod = manifests.pod("abc123", PLACEMENT, launched(IMAGE, job), manifests.PodLimits(), 0.0, job)
+    assert job_pod["spec"]["restartPolicy"] == "OnFailure"  # a clean exit ends a job; a failure is retried
+
+
+def finished(phase: str, code: int) -> dict:
+    terminated = {"exitCode": code, "reason": "Completed" if code == 0 else "Error"}
+    return {"status": {"phase": phase, "containerStatuses": [{"name": "workload", "state": {"terminated": terminated}}]}}
+
+
+def test_a_job_that_ran_to_a_clean_end_was_ready_a_server_that_ended_was_not():
+    assert classify(finished("Succeeded", 0), "workload", 2, 512, completes=True).outcome == "ready"
+    assert classify(finished("Succeeded", 0), "workload", 2, 512).outcome == "exited"
+    assert classify(finished("Failed", 1), "workload", 2, 512, completes=True).outcome == "exited"
 
 
 def test_without_a_role_the_pod_is_the_images_own():
     plain = container(None)
     assert "command" not in plain and "env" not in plain
+    assert manifests.pod("abc123", PLACEMENT, IMAGE, manifests.PodLimits(), 0.0)["spec"]["restartPolicy"] == "Always"
     assert plain["readinessProbe"] == {"tcpSocket": {"port": 80}, "periodSeconds": 2, "failureThreshold": 1}

@@ -158,8 +158,9 @@ class KubernetesSandbox:
             address = settings.probe_address or service.spec.cluster_ip
             log(f"Sandbox pod {settings.namespace}/{name} created; waiting for readiness")
             workload = KubernetesWorkload(self, image, name, address, tcp_ports(image.config.exposed_ports), learning, notes)
-            # A role that only has to run (readiness "alive") is ready once the pod is, whatever its ports do.
-            workload.probe_ports = not (launch is not None and launch.readiness is not None and launch.readiness.kind == "alive")
+            # A role that only has to run (readiness "alive", e.g. a job) is ready once its pod is, whatever its ports
+            # do, and may run to completion.
+            workload.runs_to_completion = manifests.runs_to_completion(launch)
             workload.wait_ready()
             yield workload
         finally:
@@ -195,7 +196,7 @@ class KubernetesWorkload:
         self.sandbox, self.settings = sandbox, sandbox.settings
         self.image, self.pod_name, self.address, self.ports = image, pod_name, address, ports
         self.learning, self._notes = learning, notes
-        self.probe_ports = True  # readiness also needs a TCP connection to every port
+        self.runs_to_completion = False  # a job: exit 0 ends it well; readiness needs no TCP connection then
         self.readiness = Readiness("timeout", "not yet observed")
         self.state = PodState(None)
         self.resource_events: list[str] = []
@@ -207,7 +208,9 @@ class KubernetesWorkload:
     # --- readiness ------------------------------------------------------------------------
 
     def _update(self, pod: dict[str, Any]) -> PodState:
-        self.state = classify(pod, CONTAINER, self.settings.max_restarts, self.settings.limits.memory_mb)
+        self.state = classify(
+            pod, CONTAINER, self.settings.max_restarts, self.settings.limits.memory_mb, completes=self.runs_to_completion
+        )
         for event in self.state.resource_events:
             if event not in self.resource_events:
                 self.resource_events.append(event)
@@ -232,7 +235,7 @@ class KubernetesWorkload:
         while True:
             state = self._update(pod)
             elapsed = round(time.monotonic() - start, 2)
-            if state.outcome == "ready" and (not self.probe_ports or self._ports_accept()):
+            if state.outcome == "ready" and (self.runs_to_completion or self._ports_accept()):
                 detail = f"Ready, TCP {', '.join(map(str, self.ports))} accepted connections" if self.ports else "Ready"
                 self.readiness = Readiness("ready", detail, elapsed, None, state.restarts)
                 return self.readiness

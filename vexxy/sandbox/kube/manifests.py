@@ -92,6 +92,11 @@ def run_as(user: str) -> dict:
     return {}
 
 
+def runs_to_completion(launch: Launch | None) -> bool:
+    """A role whose readiness is "alive" (a job, a worker) only has to run: a clean exit ends it well."""
+    return launch is not None and launch.readiness is not None and launch.readiness.kind == "alive"
+
+
 def pod(
     sandbox_id: str, placement: Placement, image: ResolvedImage, limits: PodLimits, expires: float, launch: Launch | None = None
 ) -> dict:
@@ -146,7 +151,7 @@ def pod(
     spec = {
         "automountServiceAccountToken": False,
         "enableServiceLinks": False,
-        "restartPolicy": "Always",
+        "restartPolicy": "OnFailure" if runs_to_completion(launch) else "Always",
         "terminationGracePeriodSeconds": 5,
         "securityContext": {"seccompProfile": {"type": "RuntimeDefault"}},
         "containers": [container],

@@ -38,7 +38,8 @@ def _condition(pod: dict[str, Any], kind: str) -> dict[str, Any]:
     return {}
 
 
-def classify(pod: dict[str, Any], container: str, max_restarts: int, memory_mb: int) -> PodState:
+def classify(pod: dict[str, Any], container: str, max_restarts: int, memory_mb: int, completes: bool = False) -> PodState:
+    """`completes`: the workload is a job, for which running to a clean end (phase Succeeded) is what ready means."""
     status = pod.get("status") or {}
     phase = status.get("phase", "Pending")
     entry = _container(pod, container)
@@ -69,6 +70,8 @@ def classify(pod: dict[str, Any], container: str, max_restarts: int, memory_mb: 
             restarts,
             events,
         )
+    if completes and phase == "Succeeded" and code == 0:
+        return PodState("ready", "the workload ran to completion (exit code 0)", 0, restarts, events)
     if phase in ("Succeeded", "Failed"):
         return PodState("exited", f"the pod ended ({phase}) with code {code}", code, restarts, events)
     ready = _condition(pod, "Ready").get("status") == "True"
