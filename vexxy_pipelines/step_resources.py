@@ -27,3 +27,5 @@ def _resources(cpu_request: str, memory_request: str, cpu_limit: str, memory_lim
 
 SANDBOX_STEP = _resources("100m", "256Mi", "500m", "512Mi")
 SYFT_STEP = _resources("500m", "2Gi", "2", "4Gi")
+# The import analysis streams the layers once, keeping the tree and at most 64 MiB of candidate files.
+IMPORTS_STEP = _resources("250m", "512Mi", "1", "1Gi")

@@ -16,6 +16,7 @@ from dagster_k8s.container_context import K8sContainerContext
 from dagster_k8s.job import construct_dagster_k8s_job, get_k8s_job_name, get_user_defined_k8s_config
 from kubernetes.client import ApiClient
 
+from vexxy_pipelines.assets.imports import first_party_imports
 from vexxy_pipelines.assets.sandbox import sandbox_session
 from vexxy_pipelines.assets.sbom import sbom
 from vexxy_pipelines.environment import executor_for
@@ -84,6 +85,7 @@ def step_job(run_launcher: K8sRunLauncher, step_key: str, op_tags: dict[str, str
     [
         ("sandbox_session", sandbox_session.op.tags, {"cpu": "100m", "memory": "256Mi"}, {"cpu": "500m", "memory": "512Mi"}),
         ("sbom", sbom.op.tags, {"cpu": "500m", "memory": "2Gi"}, {"cpu": "2", "memory": "4Gi"}),
+        ("first_party_imports", first_party_imports.op.tags, {"cpu": "250m", "memory": "512Mi"}, {"cpu": "1", "memory": "1Gi"}),
     ],
 )
 def test_step_jobs_carry_their_op_tag_resources_and_validate(run_launcher, step_key, op_tags, requests, limits):

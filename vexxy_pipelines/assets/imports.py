@@ -20,6 +20,7 @@ from vexxy_pipelines.metadata import md_table
 from vexxy_pipelines.partitions import image_partitions
 from vexxy_pipelines.resources.evidence_store import EvidenceStore
 from vexxy_pipelines.resources.registry import RegistryResource
+from vexxy_pipelines.step_resources import IMPORTS_STEP
 
 NONE = ImportAnalysis((), (), (), ())
 
@@ -40,7 +41,7 @@ def entrypoints(run_config: dict, resolved: ResolvedImage) -> list[EntryPoint]:
     return [EntryPoint(tuple(c.entrypoint + c.cmd), c.working_dir or "/") for c in configs]
 
 
-@asset(partitions_def=image_partitions, group_name="analysis", deps=[image, sbom], kinds={"python"})
+@asset(partitions_def=image_partitions, group_name="analysis", deps=[image, sbom], kinds={"python"}, op_tags=IMPORTS_STEP)
 def first_party_imports(context: AssetExecutionContext, registry: RegistryResource, evidence: EvidenceStore) -> MaterializeResult:
     """What the application's own code imports, read statically from the image's layers (it never runs here)."""
     resolved = ResolvedImage.from_dict(evidence.read_json(context, IMAGE))
