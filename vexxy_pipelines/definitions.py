@@ -7,6 +7,7 @@ from dagster import Definitions
 from vexxy_pipelines.assets.attestation import vex_attestation
 from vexxy_pipelines.assets.billing import billing_record
 from vexxy_pipelines.assets.filtered_sbom import filtered_sbom
+from vexxy_pipelines.assets.fleet import fleet_posture
 from vexxy_pipelines.assets.image import image
 from vexxy_pipelines.assets.imports import first_party_imports
 from vexxy_pipelines.assets.sandbox import sandbox_session
@@ -15,8 +16,14 @@ from vexxy_pipelines.assets.vex import vex_document
 from vexxy_pipelines.assets.vulnerabilities import vulnerabilities
 from vexxy_pipelines.assets.vulnerability_db import vulnerability_db
 from vexxy_pipelines.environment import executor_for, resources_for
-from vexxy_pipelines.jobs import analyze_image_job, reevaluate_image_job, refresh_vulnerability_db_job
+from vexxy_pipelines.jobs import (
+    analyze_image_job,
+    reevaluate_image_job,
+    refresh_fleet_posture_job,
+    refresh_vulnerability_db_job,
+)
 from vexxy_pipelines.launchpad import analyze_reference, remove_image_partition_job
+from vexxy_pipelines.sensors.fleet import fleet_posture_sensor
 from vexxy_pipelines.sensors.partition_guard import partition_guard_sensor
 from vexxy_pipelines.sensors.registry import registry_push_sensor
 from vexxy_pipelines.sensors.run_status import (
@@ -43,8 +50,16 @@ defs = Definitions(
         vex_document,
         vex_attestation,
         billing_record,
+        fleet_posture,
     ],
-    jobs=[analyze_image_job, refresh_vulnerability_db_job, reevaluate_image_job, analyze_reference, remove_image_partition_job],
+    jobs=[
+        analyze_image_job,
+        refresh_vulnerability_db_job,
+        reevaluate_image_job,
+        analyze_reference,
+        remove_image_partition_job,
+        refresh_fleet_posture_job,
+    ],
     sensors=[
         vulnerability_db_refresh_sensor,
         submission_sensor,
@@ -57,6 +72,7 @@ defs = Definitions(
         cancellation_sensor,
         sandbox_sweep_sensor,
         partition_guard_sensor,
+        fleet_posture_sensor,
     ],
     resources=resources_for(),
     executor=executor_for(),

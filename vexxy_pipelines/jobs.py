@@ -7,6 +7,7 @@ from dagster import AssetSelection, define_asset_job, in_process_executor
 from vexxy_pipelines.assets.attestation import vex_attestation
 from vexxy_pipelines.assets.billing import billing_record
 from vexxy_pipelines.assets.filtered_sbom import filtered_sbom
+from vexxy_pipelines.assets.fleet import fleet_posture
 from vexxy_pipelines.assets.image import image
 from vexxy_pipelines.assets.imports import first_party_imports
 from vexxy_pipelines.assets.sandbox import sandbox_session
@@ -47,5 +48,12 @@ reevaluate_image_job = define_asset_job(
     selection=AssetSelection.assets(vulnerabilities, vex_document, vex_attestation),
     description="Re-match images against the current advisories, rewrite their VEX and re-attach it signed "
     "(no new scan, no sandbox, no charge).",
+    executor_def=in_process_executor,
+)
+
+refresh_fleet_posture_job = define_asset_job(
+    "refresh_fleet_posture",
+    selection=AssetSelection.assets(fleet_posture),
+    description="Add up every analyzed image's latest VEX into the fleet's posture tables.",
     executor_def=in_process_executor,
 )

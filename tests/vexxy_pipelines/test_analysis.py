@@ -1,5 +1,6 @@
 """End to end: `vexxy analyze` runs the partition's assets through Dagster on PostgreSQL storage."""
 
+import hashlib
 import json
 
 import pytest
@@ -87,14 +88,13 @@ def test_runtime_evidence_decides_the_vex(analyzed, demo_image):
     """Jinja2 is rendered by the app, PyYAML is installed but never imported."""
     openvex = json.loads((analyzed / "openvex.json").read_text())
     profile = json.loads((analyzed / "execution_profile.json").read_text())
+    profile_sha256 = "sha256:" + hashlib.sha256((analyzed / "execution_profile.json").read_bytes()).hexdigest()
     by_package = {s["products"][0]["subcomponents"][0]["@id"]: s for s in openvex["statements"]}
     pyyaml, jinja = by_package["pkg:pypi/pyyaml@5.3.1"], by_package["pkg:pypi/jinja2@2.11.2"]
     assert pyyaml["status"] == "not_affected" and pyyaml["justification"] == "vulnerable_code_not_in_execute_path"
-    assert "None of the component's" in pyyaml["status_notes"] and profile["digest"] in pyyaml["status_notes"]
+    assert "None of the component's" in pyyaml["status_notes"] and profile_sha256 in pyyaml["status_notes"]
     assert jinja["status"] == "affected" and "Upgrade to 2.11.3" in jinja["action_statement"]
-    assert (
-        "/usr/local/lib/python3.11/dist-packages/jinja2/" in jinja["status_notes"] and profile["digest"] in jinja["status_notes"]
-    )
+    assert "/usr/local/lib/python3.11/dist-packages/jinja2/" in jinja["status_notes"] and profile_sha256 in jinja["status_notes"]
     assert profile["complete"] and profile["readiness"]["outcome"] == "ready"
     assert profile["container"]["execs"][0]["args"] == ["python3", "/app/app.py"] or any(
         e["args"] == ["python3", "/app/app.py"] for e in profile["container"]["execs"]
@@ -133,3 +133,33 @@ def test_same_image_by_tag_then_digest_is_one_partition(analyzed, demo_image):
     first = json.loads((analyzed / "openvex.json").read_text())
     # A second sandbox run is new evidence (a new profile digest): same document, next version.
     assert stored["@id"] == first["@id"] and stored["version"] == first["version"] + 1
+
+
+def test_exported_vex_names_its_inputs(analyzed, demo_image):
+    """The documents name the advisory snapshot, the SBOM and the profile by the SHA-256 of the files exported beside them."""
+    openvex = json.loads((analyzed / "openvex.json").read_text())
+    cyclonedx = json.loads((analyzed / "cyclonedx-vex.json").read_text())
+    snapshot = json.loads((analyzed / "vulnerabilities.json").read_text())["vulnerability_db"]
+    sbom_bytes = (analyzed / "sbom.cdx.json").read_bytes()
+    sbom_sha256 = hashlib.sha256(sbom_bytes).hexdigest()
+    profile_sha256 = hashlib.sha256((analyzed / "execution_profile.json").read_bytes()).hexdigest()
+    serial = json.loads(sbom_bytes)["serialNumber"].removeprefix("urn:uuid:")
+    assert f"advisories: OSV snapshot {snapshot};" in openvex["tooling"]
+    assert f"SBOM sbom.cdx.json sha256:{sbom_sha256} (urn:cdx:{serial}/1)" in openvex["tooling"]
+    assert f"execution profile execution_profile.json sha256:{profile_sha256} (SHA-256 of the file)" in openvex["tooling"]
+    assert openvex["author"] == "vexxy" and all(s["timestamp"] for s in openvex["statements"])
+    properties = {p["name"]: p["value"] for p in cyclonedx["metadata"]["properties"]}
+    assert properties["vexxy:advisory_snapshot"] == snapshot and properties["vexxy:sbom_sha256"] == sbom_sha256
+    assert properties["vexxy:execution_profile_sha256"] == profile_sha256
+    assert cyclonedx["metadata"]["tools"]["components"][0]["name"] == "vexxy"
+    assert cyclonedx["externalReferences"] == [
+        {
+            "type": "bom",
+            "url": f"urn:cdx:{serial}/1",
+            "comment": "The SBOM these statements were derived from: sbom.cdx.json",
+            "hashes": [{"alg": "SHA-256", "content": sbom_sha256}],
+        }
+    ]
+    linked = [c["externalReferences"][0]["url"] for c in cyclonedx["components"]]
+    assert linked and all(url.startswith(f"urn:cdx:{serial}/1#pkg%3Apypi") for url in linked)
+    assert all(v["analysis"]["firstIssued"] for v in cyclonedx["vulnerabilities"])

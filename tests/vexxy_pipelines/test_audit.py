@@ -1,6 +1,7 @@
 """`vexxy explain`, the audit report and VEX diffs on real analyses: the demo image, and a copy of it re-evaluated
 against fewer advisories (a second materialization without a sandbox run)."""
 
+import hashlib
 import json
 import os
 from html.parser import HTMLParser
@@ -9,8 +10,10 @@ from pathlib import Path
 import pytest
 from dagster import DagsterInstance, materialize
 from fleet import fleet_of
+from stored_documents import latest_document_path
 
 from vexxy import settings
+from vexxy.evidence.documents import EXECUTION_PROFILE
 from vexxy_pipelines.assets.vulnerability_db import vulnerability_db
 from vexxy_pipelines.audit_commands import diff_images, explain_image
 from vexxy_pipelines.cli import main
@@ -48,8 +51,11 @@ def refreshed(analyzed_demo, demo_image, evidence):
 def test_explain_an_affected_statement(analyzed_demo, demo_image, capsys):
     assert main(["explain", demo_image.canonical(), "CVE-2020-28493"]) == 0
     shown = " ".join(capsys.readouterr().out.split())
-    profile = json.loads((analyzed_demo / "execution_profile.json").read_text())
-    for expected in ("affected", "pkg:pypi/jinja2@2.11.2", "PYSEC-2021-66", f"{SITE}/jinja2/__init__.py at +", profile["digest"]):
+    # The latest analysis of the image is the one explained; statements cite its profile file's SHA-256.
+    source = DagsterInstance.get()
+    latest_profile = latest_document_path(source, EXECUTION_PROFILE, add_image_partition(source, demo_image))
+    profile = "sha256:" + hashlib.sha256(latest_profile.read_bytes()).hexdigest()
+    for expected in ("affected", "pkg:pypi/jinja2@2.11.2", "PYSEC-2021-66", f"{SITE}/jinja2/__init__.py at +", profile):
         assert expected in shown
     assert "complete" in shown and "Audit report:" in shown
 

@@ -28,9 +28,12 @@ def test_asset_graph():
         "vex_document",
         "vex_attestation",
         "billing_record",
+        "fleet_posture",
     }
     assert graph.get(AssetKey("billing_record")).parent_keys == {AssetKey("vex_document")}  # attaching never blocks billing
     assert graph.get(AssetKey("vex_attestation")).parent_keys == {AssetKey("vex_document"), AssetKey("image")}
+    assert graph.get(AssetKey("fleet_posture")).parent_keys == {AssetKey("vex_document")}
+    assert graph.get(AssetKey("fleet_posture")).partitions_def is None  # one table across every image
     assert graph.get(AssetKey("vex_document")).parent_keys == {
         AssetKey("vulnerabilities"),
         AssetKey("filtered_sbom"),
@@ -64,7 +67,14 @@ def test_checks_jobs_and_sensors():
         ("filtered_sbom", "cyclonedx_schema_valid"),
         ("fuzz_findings", "sarif_schema_valid"),
     }
-    for job in ("analyze_image", "refresh_vulnerability_db", "reevaluate_image", "analyze_reference", "remove_image_partition"):
+    for job in (
+        "analyze_image",
+        "refresh_vulnerability_db",
+        "reevaluate_image",
+        "analyze_reference",
+        "remove_image_partition",
+        "refresh_fleet_posture",
+    ):
         assert defs.resolve_job_def(job)
     for name in (
         "vulnerability_db_refresh_sensor",
@@ -78,6 +88,7 @@ def test_checks_jobs_and_sensors():
         "cancellation_sensor",
         "sandbox_sweep_sensor",
         "partition_guard_sensor",
+        "fleet_posture_sensor",
     ):
         assert defs.resolve_sensor_def(name)
 

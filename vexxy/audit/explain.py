@@ -114,7 +114,7 @@ def _profile_summary(usage: dict[str, Any] | None, profile: dict[str, Any] | Non
     if profile is not None:
         window = profile.get("window", {})
         summary.update(
-            digest=profile.get("digest", summary.get("digest")),
+            digest=summary.get("digest") or profile.get("digest"),  # statements cite the usage's (the file's SHA-256)
             complete=profile.get("complete", summary.get("complete")),
             incomplete_reason=profile.get("incomplete_reason", summary.get("incomplete_reason", "")),
             backend=profile.get("backend"),

@@ -4,6 +4,7 @@ Every analysis run writes its own copy of the documents of the assets it materia
 `<image digest hex>/<run id>/<name>`: two organizations (or two settings) analyzing one image never
 share a file, and a later run never replaces an earlier one's evidence. Advisory snapshots are
 content-addressed (`vulnerability-db/<content hash>/<name>`): the same advisories are the same bytes.
+The fleet's posture tables are written per run under `fleet/<run id>/<name>`.
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ from pathlib import PurePosixPath
 class Scope(Enum):
     RUN = "run"  # one copy per analysis run of one image
     SNAPSHOT = "snapshot"  # one copy per advisory content hash
+    FLEET = "fleet"  # one copy per run of the fleet's (unpartitioned) posture
 
 
 @dataclass(frozen=True)
@@ -52,6 +54,13 @@ VEX_LINEAGE = Document("vex.lineage.json", JSON, "vex_document", Scope.RUN, "lin
 AUDIT_REPORT = Document("audit_report.html", "text/html", "vex_document", Scope.RUN, "audit_report")
 ADVISORY_SNAPSHOT = Document("osv.jsonl.gz", "application/gzip", "vulnerability_db", Scope.SNAPSHOT, "snapshot")
 ADVISORY_INDEX = Document("osv.sqlite", "application/vnd.sqlite3", "vulnerability_db", Scope.SNAPSHOT, "index")
+PARQUET, CSV = "application/vnd.apache.parquet", "text/csv"
+FLEET_IMAGES = Document("fleet_images.parquet", PARQUET, "fleet_posture", Scope.FLEET, "images_parquet")
+FLEET_IMAGES_CSV = Document("fleet_images.csv", CSV, "fleet_posture", Scope.FLEET, "images_csv")
+FLEET_VULNERABILITIES = Document(
+    "fleet_vulnerabilities.parquet", PARQUET, "fleet_posture", Scope.FLEET, "vulnerabilities_parquet"
+)
+FLEET_VULNERABILITIES_CSV = Document("fleet_vulnerabilities.csv", CSV, "fleet_posture", Scope.FLEET, "vulnerabilities_csv")
 
 CATALOGUE: tuple[Document, ...] = (
     IMAGE,
@@ -73,8 +82,13 @@ CATALOGUE: tuple[Document, ...] = (
     AUDIT_REPORT,
     ADVISORY_SNAPSHOT,
     ADVISORY_INDEX,
+    FLEET_IMAGES,
+    FLEET_IMAGES_CSV,
+    FLEET_VULNERABILITIES,
+    FLEET_VULNERABILITIES_CSV,
 )
 SNAPSHOT_FOLDER = "vulnerability-db"
+FLEET_FOLDER = "fleet"
 
 _HEX64 = re.compile(r"[0-9a-f]{64}")
 _RUN_ID = re.compile(r"[0-9A-Za-z][0-9A-Za-z_-]{0,63}")
@@ -99,6 +113,15 @@ def snapshot_location(document: Document, content_hash: str) -> PurePosixPath:
     if not _HEX64.fullmatch(content_hash):
         raise ValueError(f"not a content hash: {content_hash!r}")
     return PurePosixPath(SNAPSHOT_FOLDER, content_hash, document.name)
+
+
+def fleet_location(document: Document, run_id: str) -> PurePosixPath:
+    """`fleet/<run id>/<name>` for a document of the fleet's posture."""
+    if document.scope is not Scope.FLEET:
+        raise ValueError(f"{document.name} is not a fleet document")
+    if not _RUN_ID.fullmatch(run_id):
+        raise ValueError(f"not a run id: {run_id!r}")
+    return PurePosixPath(FLEET_FOLDER, run_id, document.name)
 
 
 def produced_by(asset: str) -> tuple[Document, ...]:

@@ -1,8 +1,10 @@
 """The `filtered_sbom` asset: the SBOM components whose files the workload actually loaded."""
 
+import dataclasses
+import hashlib
 import json
 
-from dagster import AssetCheckResult, AssetCheckSpec, AssetExecutionContext, MaterializeResult, MetadataValue, asset
+from dagster import AssetCheckResult, AssetExecutionContext, MaterializeResult, MetadataValue, asset
 
 from vexxy.evidence.documents import COMPONENT_USAGE, CYCLONEDX_SBOM, EXECUTION_PROFILE, FILTERED_SBOM, ROOTFS_SYMLINKS, SYFT_SBOM
 from vexxy.evidence.filtered_sbom import filter_cyclonedx, missing_from_full
@@ -12,6 +14,7 @@ from vexxy.sandbox.roles import restricted, role_names
 from vexxy.sbom.components import components_from_syft
 from vexxy.vex.validation import cyclonedx_errors
 from vexxy_pipelines.assets.sbom import sbom
+from vexxy_pipelines.checks import checked_images, image_check
 from vexxy_pipelines.metadata import md_table
 from vexxy_pipelines.partitions import image_partitions
 from vexxy_pipelines.resources.evidence_store import EvidenceStore
@@ -23,22 +26,25 @@ from vexxy_pipelines.resources.evidence_store import EvidenceStore
     deps=[sbom, "execution_profile"],
     kinds={"cyclonedx"},
     check_specs=[
-        AssetCheckSpec(
+        image_check(
             "subset_of_sbom", asset="filtered_sbom", description="Every component of the filtered SBOM is in the full SBOM."
         ),
-        AssetCheckSpec(
+        image_check(
             "cyclonedx_schema_valid", asset="filtered_sbom", description="The filtered SBOM validates against CycloneDX 1.6."
         ),
     ],
 )
 def filtered_sbom(context: AssetExecutionContext, evidence: EvidenceStore) -> MaterializeResult:
     """The SBOM cut down to components with at least one file loaded at runtime, with that evidence."""
-    profile = evidence.read_json(context, EXECUTION_PROFILE)
+    profile_bytes = evidence.read(context, EXECUTION_PROFILE)
+    profile = json.loads(profile_bytes)
     components, symlinks = (
         components_from_syft(evidence.read_json(context, SYFT_SBOM)),
         evidence.read_json(context, ROOTFS_SYMLINKS),
     )
     usage = map_profile(components, profile, symlinks)
+    # Statements cite the profile by the SHA-256 of execution_profile.json itself: `sha256sum` recomputes it.
+    usage = dataclasses.replace(usage, profile_digest="sha256:" + hashlib.sha256(profile_bytes).hexdigest())
     by_role = {  # which role loaded which package, when the analysis ran more than one
         role: sorted(c.purl for c in map_profile(components, restricted(profile, role), symlinks).components if c.files_loaded)
         for role in (role_names(profile) if len(role_names(profile)) > 1 else [])
@@ -67,7 +73,7 @@ def filtered_sbom(context: AssetExecutionContext, evidence: EvidenceStore) -> Ma
             "files_not_owned_by_any_package": MetadataValue.int(len(usage.unowned_paths)),
             "packages_first_loaded_while_fuzzing": MetadataValue.int(len(fuzzing_gain.packages_first_loaded_fuzzing)),
             "profile_complete": profile["complete"],
-            "profile_digest": profile["digest"],
+            "profile_digest": usage.profile_digest,
             "loaded": md_table(
                 ["component", "files loaded", "first seen (s)"],
                 [
@@ -92,7 +98,9 @@ def filtered_sbom(context: AssetExecutionContext, evidence: EvidenceStore) -> Ma
         },
         check_results=[
             AssetCheckResult(
-                check_name="subset_of_sbom", passed=not missing, metadata={"missing": MetadataValue.int(len(missing))}
+                check_name="subset_of_sbom",
+                passed=not missing,
+                metadata={"missing": MetadataValue.int(len(missing)), **checked_images([context.partition_key])},
             ),
             AssetCheckResult(
                 check_name="cyclonedx_schema_valid",
@@ -100,6 +108,7 @@ def filtered_sbom(context: AssetExecutionContext, evidence: EvidenceStore) -> Ma
                 metadata={
                     "errors": MetadataValue.int(len(schema_errors)),
                     **({"first_errors": MetadataValue.text("\n".join(schema_errors[:5]))} if schema_errors else {}),
+                    **checked_images([context.partition_key]),
                 },
             ),
         ],

@@ -4,7 +4,6 @@ import json
 
 from dagster import (
     AssetCheckResult,
-    AssetCheckSpec,
     AssetExecutionContext,
     AssetSpec,
     Config,
@@ -25,6 +24,7 @@ from vexxy.oci.image import ResolvedImage
 from vexxy.sandbox.roles import merge as merge_roles
 from vexxy_pipelines import tags as run_tags
 from vexxy_pipelines.assets.image import image
+from vexxy_pipelines.checks import checked_images, image_check
 from vexxy_pipelines.configured_analysis import configured_analysis
 from vexxy_pipelines.failures import fail_clearly
 from vexxy_pipelines.metadata import md_table
@@ -95,7 +95,7 @@ def role_metadata(profile: dict) -> dict:
         ),
     ],
     check_specs=[
-        AssetCheckSpec("sarif_schema_valid", asset="fuzz_findings", description="The SARIF export validates against SARIF 2.1.0.")
+        image_check("sarif_schema_valid", asset="fuzz_findings", description="The SARIF export validates against SARIF 2.1.0.")
     ],
     partitions_def=image_partitions,
     op_tags={"dagster/concurrency_key": "sandbox", **SANDBOX_STEP},
@@ -248,6 +248,7 @@ def sandbox_session(
                 metadata={
                     "errors": MetadataValue.int(len(problems)),
                     **({"first_errors": MetadataValue.text("\n".join(problems[:5]))} if problems else {}),
+                    **checked_images([context.partition_key]),
                 },
             )
         ],

@@ -1,10 +1,11 @@
 """The `vex_document` asset: OpenVEX 0.2.0 and CycloneDX 1.6 VEX, checked against their schemas."""
 
+import hashlib
+import json
 from collections import Counter
 
 from dagster import (
     AssetCheckResult,
-    AssetCheckSpec,
     AssetExecutionContext,
     AssetObservation,
     MaterializeResult,
@@ -14,6 +15,7 @@ from dagster import (
 
 from vexxy.evidence.documents import (
     COMPONENT_USAGE,
+    CYCLONEDX_SBOM,
     CYCLONEDX_VEX,
     EXECUTION_PROFILE,
     IMAGE,
@@ -28,7 +30,8 @@ from vexxy.matching.matcher import VulnerabilityMatch
 from vexxy.oci.image import ResolvedImage
 from vexxy.vex.confidence import Reason, label
 from vexxy.vex.cyclonedx import render_cyclonedx_vex
-from vexxy.vex.openvex import render_openvex
+from vexxy.vex.openvex import render_openvex, statement_times
+from vexxy.vex.provenance import Provenance, SbomIdentity, vex_author
 from vexxy.vex.statements import NoRuntimeEvidence, Status, build_statements
 from vexxy.vex.validation import cyclonedx_errors, openvex_errors
 from vexxy_pipelines.assets.filtered_sbom import filtered_sbom
@@ -36,26 +39,29 @@ from vexxy_pipelines.assets.image import image
 from vexxy_pipelines.assets.imports import first_party_imports, not_loaded_table
 from vexxy_pipelines.assets.vulnerabilities import vulnerabilities
 from vexxy_pipelines.audit import write_audit
+from vexxy_pipelines.checks import checked_images, image_check
+from vexxy_pipelines.lineage import consumed_materialization
 from vexxy_pipelines.metadata import md_table
 from vexxy_pipelines.partitions import image_partitions
-from vexxy_pipelines.resources.evidence_store import EvidenceStore
+from vexxy_pipelines.resources.evidence_store import EvidenceStore, recorded_sha256
 
 # The schema checks block: a document that fails its schema fails the step, so nothing downstream of
 # `vex_document` (billing) runs on it; the invalid document stays stored, with the failed check beside it.
+# Each result is recorded against the image's partition (a range run's names its images).
 CHECKS = [
-    AssetCheckSpec(
+    image_check(
         "openvex_schema_valid",
         asset="vex_document",
         description="The OpenVEX document validates against the OpenVEX 0.2.0 JSON schema (blocking).",
         blocking=True,
     ),
-    AssetCheckSpec(
+    image_check(
         "cyclonedx_schema_valid",
         asset="vex_document",
         description="The CycloneDX VEX validates against the CycloneDX 1.6 JSON schema (blocking).",
         blocking=True,
     ),
-    AssetCheckSpec(
+    image_check(
         "one_statement_per_vulnerability",
         asset="vex_document",
         description="Every matched (vulnerability, component) has exactly one statement.",
@@ -63,11 +69,12 @@ CHECKS = [
 ]
 
 
-def _errors_result(name: str, errors: list[str]) -> AssetCheckResult:
+def _errors_result(name: str, errors: list[str], keys: list[str]) -> AssetCheckResult:
     return AssetCheckResult(
         check_name=name,
         passed=not errors,
         metadata={
+            **checked_images(keys),
             "errors": MetadataValue.int(len(errors)),
             **({"first_errors": MetadataValue.text("\n".join(errors[:10]))} if errors else {}),
         },
@@ -98,13 +105,14 @@ def vex_document(context: AssetExecutionContext, evidence: EvidenceStore) -> Mat
         metadata={"images_in_run": MetadataValue.int(len(keys))},
         check_results=[
             *(
-                _errors_result(name, [prefix(key) + error for key, errors in by_key.items() for error in errors])
+                _errors_result(name, [prefix(key) + error for key, errors in by_key.items() for error in errors], keys)
                 for name, by_key in problems.items()
             ),
             AssetCheckResult(
                 check_name="one_statement_per_vulnerability",
                 passed=not any(uncovered.values()),
                 metadata={
+                    **checked_images(keys),
                     "matches": MetadataValue.int(totals["matches"]),
                     "statements": MetadataValue.int(totals["statements"]),
                     **(
@@ -128,6 +136,25 @@ def _evidence_source(usage: UsageReport | None, imports: ImportEvidence | None, 
     if imports is None or run_imports is None:
         return ProfileEvidence(usage)
     return ProfileEvidence(usage, run_imports.imported_by, imports.checked, imports.note)
+
+
+def _provenance(context: AssetExecutionContext, evidence: EvidenceStore, key: str, snapshot: str, observed: bool) -> Provenance:
+    """The inputs this run's VEX is derived from, each named by its stored file and that file's SHA-256."""
+    sbom_bytes = evidence.find(context, CYCLONEDX_SBOM, key)
+    sbom = (
+        SbomIdentity.from_cyclonedx(CYCLONEDX_SBOM.name, hashlib.sha256(sbom_bytes).hexdigest(), json.loads(sbom_bytes))
+        if sbom_bytes is not None
+        else None
+    )
+    profile = consumed_materialization(context.instance, context.run.run_id, EXECUTION_PROFILE.asset, key) if observed else None
+    profile_sha256 = recorded_sha256(profile, EXECUTION_PROFILE) if profile is not None else None
+    return Provenance(
+        advisory_snapshot=snapshot,
+        sbom=sbom,
+        profile_name=EXECUTION_PROFILE.name if profile_sha256 else None,
+        profile_sha256=profile_sha256,
+        author=vex_author(),
+    )
 
 
 def _vex_for(context: AssetExecutionContext, evidence: EvidenceStore, key: str):
@@ -155,18 +182,21 @@ def _vex_for(context: AssetExecutionContext, evidence: EvidenceStore, key: str):
         )
     profile = evidence.find_json(context, EXECUTION_PROFILE, key) or {}
     configured = (profile.get("analysis_config") or {}).get("hash")  # the configuration the image ran with
+    provenance = _provenance(context, evidence, key, matched["vulnerability_db"], usage is not None)
 
     stored = [evidence.write_json(context, VEX_STATEMENTS, [s.to_dict() for s in statements], key)]
     if statements:
         previous = evidence.latest_json(context, OPENVEX, key)  # the VEX published before this one, whichever run made it
-        openvex = render_openvex(resolved, statements, previous=previous, config_hash=configured)
+        openvex = render_openvex(resolved, statements, previous=previous, config_hash=configured, provenance=provenance)
         openvex_problems = openvex_errors(openvex)
         stored.append(evidence.write_json(context, OPENVEX, openvex, key))
         openvex_version = openvex["version"]
     else:
         # OpenVEX requires at least one statement: with nothing matched there is nothing to publish.
-        openvex_problems, openvex_version = [], 0
-    cyclonedx = render_cyclonedx_vex(resolved, statements, config_hash=configured)
+        openvex, openvex_problems, openvex_version = None, [], 0
+    cyclonedx = render_cyclonedx_vex(
+        resolved, statements, config_hash=configured, provenance=provenance, statement_times=statement_times(openvex)
+    )
     stored.append(evidence.write(context, CYCLONEDX_VEX, cyclonedx.encode(), key))
     audit_stored, audit_metadata = write_audit(context, evidence, key, stored, matched["vulnerability_db"])
 
@@ -175,9 +205,11 @@ def _vex_for(context: AssetExecutionContext, evidence: EvidenceStore, key: str):
     by_status = Counter(s.status.value for s in statements)
     by_confidence = Counter(s.confidence for s in statements)
     imported_not_loaded = sum(1 for s in statements if s.confidence_reason == Reason.IMPORTED_NOT_LOADED.value)
-    metadata = {
+    shown = (Status.AFFECTED, Status.NOT_AFFECTED, Status.UNDER_INVESTIGATION, Status.FIXED)
+    metadata = {  # the outcome first: the UI lists metadata in this order
+        "outcome": MetadataValue.text(" · ".join(f"{by_status.get(status.value, 0)} {status.value}" for status in shown)),
+        **{f"status_{status.value}": MetadataValue.int(by_status.get(status.value, 0)) for status in shown},
         "statements": MetadataValue.int(len(statements)),
-        **{f"status_{status.value}": MetadataValue.int(by_status.get(status.value, 0)) for status in Status},
         **{f"confidence_{level}": MetadataValue.int(by_confidence.get(level, 0)) for level in ("high", "medium", "low")},
         "statements_imported_not_loaded": MetadataValue.int(imported_not_loaded),
         "components_imported_not_loaded": MetadataValue.int(len(run_imports.not_loaded) if run_imports else 0),
@@ -185,8 +217,11 @@ def _vex_for(context: AssetExecutionContext, evidence: EvidenceStore, key: str):
         **({"imported_not_loaded": not_loaded_table(run_imports.not_loaded)} if run_imports and run_imports.not_loaded else {}),
         "openvex_version": MetadataValue.int(openvex_version),
         "vulnerability_db_version": matched["vulnerability_db"],
+        "sbom_sha256": provenance.sbom.sha256 if provenance.sbom else "none",
         "profile_digest": usage.profile_digest if usage else "none (no runtime evidence)",
         "analysis_config_hash": configured or "default (the image as it says to run)",
+        "vex_author": provenance.author,
+        "vexxy_version": provenance.version,
         "statements_table": md_table(
             ["vulnerability", "component", "status", "confidence", "why"],
             [

@@ -15,7 +15,7 @@ from typing import Any
 from dagster import AssetExecutionContext, ConfigurableResource, DagsterInstance, EventLogRecord, Failure, MetadataValue
 from pydantic import Field
 
-from vexxy.evidence.documents import Document, run_location, snapshot_location
+from vexxy.evidence.documents import Document, fleet_location, run_location, snapshot_location
 from vexxy.evidence.store import DocumentStore, EvidenceMissing
 from vexxy_pipelines.lineage import consumed_materialization, latest_materialization
 from vexxy_pipelines.partitions import digest_hex
@@ -71,6 +71,11 @@ class EvidenceStore(ConfigurableResource):
     def write_snapshot_file(self, document: Document, content_hash: str, source: Path) -> StoredObject:
         """A content-addressed document from a finished file (the advisory index is hundreds of MB)."""
         stored = self.documents().put_file(snapshot_location(document, content_hash), source)
+        return StoredObject(document, stored.path, stored.sha256, stored.size)
+
+    def write_fleet(self, context: AssetExecutionContext, document: Document, data: bytes) -> StoredObject:
+        """A document of the fleet's posture, under `fleet/<run id>/`."""
+        stored = self.documents().put(fleet_location(document, context.run.run_id), data)
         return StoredObject(document, stored.path, stored.sha256, stored.size)
 
     def snapshot_path(self, document: Document, content_hash: str) -> Path:
