@@ -371,6 +371,7 @@ class Launch:
     readiness: Readiness | None = None
     observation_seconds: int | None = None
     secret_values: tuple[str, ...] = ()  # values to redact from anything the run reports
+    secret_names: tuple[str, ...] = ()  # the variables of `env` whose values are secret
 
     @classmethod
     def of(cls, role: RoleConfig) -> Launch:
@@ -387,6 +388,7 @@ class Launch:
             else None,
             observation_seconds=role.observation_seconds,
             secret_values=tuple(sorted(set(role.secret_env.values()))),
+            secret_names=tuple(sorted(role.secret_env)),
         )
 
     def process(self, entrypoint: list[str], cmd: list[str]) -> list[str]:

@@ -99,6 +99,7 @@ def test_rbac_reaches_only_the_sandbox_namespace():
     assert resources == {
         ("", "pods"),
         ("", "services"),
+        ("", "secrets"),
         ("", "pods/log"),
         ("networking.k8s.io", "networkpolicies"),
         ("spdx.softwarecomposition.kubescape.io", "applicationprofiles"),

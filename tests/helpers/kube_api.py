@@ -2,7 +2,7 @@
 
 No Kubernetes API server can be installed on the test machines, so the sandbox backend's real
 `kubernetes` client talks to this instead: pods (with the status and log subresources),
-services, network policies, config maps and Kubescape's `applicationprofiles` /
+services, network policies, config maps, secrets and Kubescape's `applicationprofiles` /
 `containerprofiles`; create (201, 409 AlreadyExists), get (404 NotFound), list with label and
 field selectors, replace and merge-patch (the status subresource changes only the status),
 delete, and watch from a resourceVersion (410 Expired once compacted), streamed as chunked
@@ -29,6 +29,7 @@ KINDS = {
     "pods": ("/api/v1", "Pod", True),
     "services": ("/api/v1", "Service", False),
     "configmaps": ("/api/v1", "ConfigMap", False),
+    "secrets": ("/api/v1", "Secret", False),
     "networkpolicies": ("/apis/networking.k8s.io/v1", "NetworkPolicy", False),
     "applicationprofiles": (f"/apis/{KUBESCAPE}", "ApplicationProfile", False),
     "containerprofiles": (f"/apis/{KUBESCAPE}", "ContainerProfile", False),

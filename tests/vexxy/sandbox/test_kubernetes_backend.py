@@ -21,6 +21,7 @@ from kube_api import KubeApiStandIn
 from kube_cluster import Scenario, SimulatedNode, api_client, running, waiting
 from loopback_http import QuietHandler
 
+from vexxy.analysis_config import Launch, parse
 from vexxy.fuzzing.drive import drive
 from vexxy.oci.image import ImageConfig, Platform, ResolvedImage
 from vexxy.oci.registry_client import RegistryClient
@@ -411,4 +412,19 @@ def test_container_profiles_are_read_when_that_is_the_kind_kubescape_writes(stan
         profile = workload.observe()
     assert profile.complete, profile.incomplete_reason
     assert "/usr/local/lib/python3.11/dist-packages/jinja2/__init__.py" in {o.path for o in profile.opens}
+    assert_nothing_left(stand_in)
+
+
+def test_a_roles_secret_values_reach_the_pod_through_a_secret_removed_with_it(stand_in, workload_port):
+    """Whoever may read pods in the sandbox namespace (Kubernetes' `view` role) never sees a secret value."""
+    role = parse({"env": {"MODE": "web"}, "secret_env": {"API_TOKEN": "s3cr3t-value"}}).effective_roles()[0]
+    backend = sandbox(stand_in)
+    with SimulatedNode(stand_in.url, NAMESPACE, normal()), backend.session(image(workload_port), launch=Launch.of(role)) as w:
+        w.observe()
+    bodies = {kind: body for (kind, _, _), body in stand_in.bodies.items()}
+    assert "s3cr3t-value" not in json.dumps([body for kind, body in bodies.items() if kind != "secrets"])
+    assert bodies["secrets"]["stringData"] == {"API_TOKEN": "s3cr3t-value"}
+    assert bodies["secrets"]["metadata"]["labels"][INSTANCE_LABEL] == "test"  # swept like the rest if a run is killed
+    order = [kind for kind, _, _ in stand_in.created]
+    assert order.index("secrets") < order.index("pods")
     assert_nothing_left(stand_in)

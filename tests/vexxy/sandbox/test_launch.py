@@ -41,7 +41,15 @@ def test_the_pod_runs_the_role():
     )
     served = container(web)
     assert served["command"] == ["/entry", "web"] and served["args"] == []
-    assert served["env"] == [{"name": "DATABASE_URL", "value": "x"}, {"name": "TOKEN", "value": "t"}]
+    # A secret value is never in the pod spec (readable with a mere `get pods`): the pod names a Secret's key.
+    assert served["env"] == [
+        {"name": "DATABASE_URL", "value": "x"},
+        {"name": "TOKEN", "valueFrom": {"secretKeyRef": {"name": "vexxy-abc123", "key": "TOKEN"}}},
+    ]
+    secret = manifests.secret("abc123", PLACEMENT, launched(IMAGE, web), 0.0, web)
+    assert secret["kind"] == "Secret" and secret["metadata"]["name"] == "vexxy-abc123"
+    assert secret["stringData"] == {"TOKEN": "t"} and secret["immutable"] is True
+    assert manifests.secret("abc123", PLACEMENT, IMAGE, 0.0, None) is None
     assert [p["containerPort"] for p in served["ports"]] == [80, 8080]
     assert served["readinessProbe"]["httpGet"] == {"path": "/healthz", "port": 8080}
     ran = container(job)

@@ -150,6 +150,9 @@ class KubernetesSandbox:
                 service = self.core.create_namespaced_service(
                     settings.namespace, manifests.service(sandbox_id, placement, image, expires)
                 )
+                env_secret = manifests.secret(sandbox_id, placement, image, expires, launch)
+                if env_secret is not None:
+                    self.core.create_namespaced_secret(settings.namespace, env_secret)
                 self.core.create_namespaced_pod(
                     settings.namespace, manifests.pod(sandbox_id, placement, image, settings.limits, expires, launch)
                 )

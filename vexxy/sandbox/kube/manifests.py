@@ -135,7 +135,13 @@ def pod(
         # The role's process replaces the image's ENTRYPOINT and CMD; its variables are set over the image's.
         container["command"] = list(image.config.entrypoint)
         container["args"] = []
-        container["env"] = [{"name": name, "value": value} for name, value in sorted(launch.env.items())]
+        # A secret value goes in the sandbox's own Secret, never in the pod spec that `get pods` shows.
+        container["env"] = [
+            {"name": name, "valueFrom": {"secretKeyRef": {"name": object_name(sandbox_id), "key": name}}}
+            if name in launch.secret_names
+            else {"name": name, "value": value}
+            for name, value in sorted(launch.env.items())
+        ]
     ready = launch.readiness if launch is not None else None
     if ready is not None and ready.kind == "alive":
         pass
@@ -160,6 +166,20 @@ def pod(
     if placement.image_pull_secret:
         spec["imagePullSecrets"] = [{"name": placement.image_pull_secret}]
     return {"apiVersion": "v1", "kind": "Pod", "metadata": _metadata(sandbox_id, placement, image, expires), "spec": spec}
+
+
+def secret(sandbox_id: str, placement: Placement, image: ResolvedImage, expires: float, launch: Launch | None) -> dict | None:
+    """The role's secret values, for the pod to read by key (None when it has none); removed with the sandbox."""
+    if launch is None or not launch.secret_names:
+        return None
+    return {
+        "apiVersion": "v1",
+        "kind": "Secret",
+        "metadata": _metadata(sandbox_id, placement, image, expires),
+        "type": "Opaque",
+        "immutable": True,
+        "stringData": {name: launch.env[name] for name in launch.secret_names},
+    }
 
 
 def service(sandbox_id: str, placement: Placement, image: ResolvedImage, expires: float) -> dict:

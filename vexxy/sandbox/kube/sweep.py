@@ -16,6 +16,7 @@ def _kinds(core: CoreV1Api, networking: NetworkingV1Api) -> list[tuple[Callable[
         (core.list_namespaced_pod, core.delete_namespaced_pod),
         (core.list_namespaced_service, core.delete_namespaced_service),
         (networking.list_namespaced_network_policy, networking.delete_namespaced_network_policy),
+        (core.list_namespaced_secret, core.delete_namespaced_secret),
     ]
 
 
@@ -44,6 +45,6 @@ def sweep(core: CoreV1Api, networking: NetworkingV1Api, namespace: str, instance
 
 
 def delete_sandbox(core: CoreV1Api, networking: NetworkingV1Api, namespace: str, name: str) -> None:
-    """The pod first (it stops the workload), then its Service and, last, the policy that fenced it."""
+    """The pod first (it stops the workload), then its Service, the policy that fenced it and its secret values."""
     for _, delete in _kinds(core, networking):
         delete_quietly(delete, name, namespace)
