@@ -251,11 +251,13 @@ def test_without_the_variable_the_profile_is_incomplete(web_and_nightly):
     assert "DATABASE_URL is not set" in profile["workload_log_tail"]
 
 
-def test_without_the_flag_the_feature_is_not_loaded(web_and_nightly):
+def test_without_the_flag_or_the_job_role_their_packages_are_not_loaded(web_and_nightly):
     instance, key = web_and_nightly["instance"], web_and_nightly["key"]
     config = {"fuzzing": False, "env": {"DATABASE_URL": "postgresql://db.internal/app"}, "observation_seconds": 8}
     profile = sandbox_only(instance, key, config, with_vex=True)
     assert profile["complete"], profile["incomplete_reason"]
-    assert not any("/jinja2/" in path for path in profile["observations"]["opens"])
+    assert not any("/jinja2/" in path or "/yaml/" in path for path in profile["observations"]["opens"])
     openvex = json.loads(latest_document_path(instance, OPENVEX, key).read_text())
     assert statuses(openvex, JINJA2) and "affected" not in statuses(openvex, JINJA2)
+    # Without the nightly role, nothing loads PyYAML: its statements are no longer `affected` either.
+    assert statuses(openvex, PYYAML) and "affected" not in statuses(openvex, PYYAML)
