@@ -1,7 +1,8 @@
 """The HTML audit report of one analysis: one self-contained file an auditor can keep and open offline.
 
 Inline CSS only, no script, no external request (a Content-Security-Policy says so to the browser),
-and every value autoescaped: advisory text, file paths and package names come from outside.
+and every value autoescaped, its invisible characters shown as escapes: advisory text, file paths
+and package names come from outside.
 """
 
 from __future__ import annotations
@@ -76,7 +77,16 @@ section.statement { border: 1px solid #dde; border-radius: 6px; padding: .3em 1e
 </html>
 """
 
-_ENV = Environment(autoescape=True, undefined=StrictUndefined, trim_blocks=False)
+
+def _shown(value: Any) -> Any:
+    """Text with its invisible and control characters (bidi overrides, zero widths, escapes) shown as escapes:
+    a file name or an advisory must not make the report read other than what it holds."""
+    if not isinstance(value, str) or value.isprintable():
+        return value
+    return "".join(c if c.isprintable() or c in "\n\t" else c.encode("unicode_escape").decode() for c in value)
+
+
+_ENV = Environment(autoescape=True, undefined=StrictUndefined, trim_blocks=False, finalize=_shown)
 _STATUSES = ("affected", "under_investigation", "not_affected", "fixed")
 FILES_PER_STATEMENT = 50
 

@@ -82,3 +82,11 @@ def test_the_report_shows_the_diff_against_the_previous_vex():
     text = " ".join(" ".join(parsed.text).split())
     assert "1 removed, 2 unchanged (previous run previous-run" in text
     assert "removed: no longer matched" in text
+
+
+def test_invisible_and_control_characters_are_shown_not_obeyed():
+    """A right-to-left override in a file name or an advisory would make the report read other than it says."""
+    parsed = report(summary="loads /app/\u202egnp.exe\x1b[8m hidden\u200b. Line one.\nLine two.")
+    text = "".join(parsed.text)
+    assert "\u202e" not in text and "\x1b" not in text and "\u200b" not in text
+    assert "/app/\\u202egnp.exe\\x1b[8m hidden\\u200b. Line one.\nLine two." in text
