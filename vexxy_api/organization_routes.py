@@ -200,6 +200,34 @@ def rotate_notification_secret(
         return {**_watched_view(watched), **_inbox(request, secret)}
 
 
+class DefaultConfig(BaseModel):
+    default_config: AnalysisConfig | None = Field(
+        default=None, description="the analysis configuration of this repository's future analyses (none: the defaults)"
+    )
+
+
+@router.put("/watched-repositories/{watched_id}/default-config")
+def set_default_config(
+    request: Request,
+    body: DefaultConfig,
+    watched_id: int = Path(ge=1, le=2**31 - 1),
+    caller: Caller = Depends(admin_caller),
+) -> dict:
+    """Replace the configuration the repository's next analyses run with (those already submitted keep theirs)."""
+    default_config = _default_config(body.default_config)
+    with request.app.state.sessions.begin() as session:
+        watched = session.scalar(
+            select(WatchedRepository).where(
+                WatchedRepository.id == watched_id, WatchedRepository.organization_id == caller.organization_id
+            )
+        )
+        if watched is None:
+            raise NotFound(f"Watched repository {watched_id}")
+        watched.default_config = default_config
+        session.flush()
+        return _watched_view(watched)
+
+
 @router.get("/watched-repositories")
 def list_watched_repositories(request: Request, caller: Caller = Depends(current_caller)) -> dict:
     with request.app.state.sessions() as session:

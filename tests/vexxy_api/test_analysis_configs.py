@@ -103,6 +103,15 @@ def test_a_watched_repository_gives_its_submissions_its_default_configuration(cl
         watched = session.get(WatchedRepository, created.json()["id"])
         submission = submit_digest(session, watched, "sha256:" + "b" * 64, "registry_poll")
         assert submission.config["env"] == {"DATABASE_URL": "x"} and submission.config_hash.startswith("sha256:")
+    path = f"/api/v1/watched-repositories/{created.json()['id']}/default-config"
+    assert client.put(path, json={"default_config": {"env": {"A": "1"}}}, headers=headers(organization)).status_code == 403
+    other_admin = headers(make_organization(app_database.sessions), role="admin")
+    assert client.put(path, json={"default_config": {"env": {"A": "1"}}}, headers=other_admin).status_code == 404
+    changed = client.put(path, json={"default_config": {"env": {"FEATURE_X": "1"}}}, headers=admin)
+    assert changed.status_code == 200 and changed.json()["default_config"]["env"] == {"FEATURE_X": "1"}
+    assert client.put(path, json={"default_config": {"secret_env": {"T": "v"}}}, headers=admin).status_code == 422
+    cleared = client.put(path, json={}, headers=admin)
+    assert cleared.status_code == 200 and cleared.json()["default_config"] == {}
 
 
 def test_the_sensor_shares_runs_only_within_one_configuration():
