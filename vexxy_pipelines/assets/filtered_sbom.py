@@ -18,6 +18,7 @@ from vexxy_pipelines.checks import checked_images, image_check
 from vexxy_pipelines.metadata import md_table
 from vexxy_pipelines.partitions import image_partitions
 from vexxy_pipelines.resources.evidence_store import EvidenceStore
+from vexxy_pipelines.versions import content_version
 
 
 @asset(
@@ -64,6 +65,7 @@ def filtered_sbom(context: AssetExecutionContext, evidence: EvidenceStore) -> Ma
     missing = missing_from_full(filtered, full)
     schema_errors = cyclonedx_errors(text)
     return MaterializeResult(
+        data_version=content_version(stored),
         metadata={
             "components_kept": MetadataValue.int(len(filtered["components"])),
             "components_in_sbom": MetadataValue.int(len(full.get("components", []))),

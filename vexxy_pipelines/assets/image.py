@@ -9,6 +9,7 @@ from vexxy_pipelines.metadata import md_table
 from vexxy_pipelines.partitions import image_for_partition, image_partitions
 from vexxy_pipelines.resources.evidence_store import EvidenceStore
 from vexxy_pipelines.resources.registry import RegistryResource
+from vexxy_pipelines.versions import content_version
 
 
 @asset(partitions_def=image_partitions, group_name="analysis", kinds={"oci"})
@@ -25,6 +26,7 @@ def image(context: AssetExecutionContext, registry: RegistryResource, evidence: 
     stored = evidence.write_json(context, IMAGE, record)
     config = resolved.config
     return MaterializeResult(
+        data_version=content_version(stored),
         metadata={
             "reference": record["reference"],
             "image": resolved.canonical,
@@ -44,5 +46,5 @@ def image(context: AssetExecutionContext, registry: RegistryResource, evidence: 
                 ],
             ),
             **stored.metadata(),
-        }
+        },
     )

@@ -35,6 +35,7 @@ from vexxy_pipelines.resources.fuzzer import FuzzerResource
 from vexxy_pipelines.resources.registry import RegistryResource
 from vexxy_pipelines.resources.sandbox import SandboxResource, SandboxRun
 from vexxy_pipelines.step_resources import SANDBOX_STEP
+from vexxy_pipelines.versions import content_version
 
 
 class AnalysisRunConfig(Config):
@@ -173,6 +174,7 @@ def sandbox_session(
     readiness, window = profile["readiness"], profile["window"]
     yield MaterializeResult(
         asset_key="execution_profile",
+        data_version=content_version(stored),
         metadata={
             "completion": profile["annotations"]["kubescape.io/completion"],
             "incomplete_reason": profile["incomplete_reason"] or "—",
@@ -219,6 +221,7 @@ def sandbox_session(
     stored_sarif = evidence.write(context, FUZZ_FINDINGS_SARIF, json.dumps(sarif, indent=2).encode())
     yield MaterializeResult(
         asset_key="fuzz_findings",
+        data_version=content_version(stored_findings),
         metadata={
             "status": report.headline(),
             "tool": f"{report.tool} {report.tool_version}".strip() or "none",

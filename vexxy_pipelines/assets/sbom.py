@@ -17,6 +17,7 @@ from vexxy_pipelines.resources.evidence_store import EvidenceStore
 from vexxy_pipelines.resources.registry import RegistryResource
 from vexxy_pipelines.resources.sbom_generator import SyftResource
 from vexxy_pipelines.step_resources import SYFT_STEP
+from vexxy_pipelines.versions import content_version
 
 
 @asset(partitions_def=image_partitions, group_name="analysis", deps=[image], kinds={"syft", "cyclonedx"}, op_tags=SYFT_STEP)
@@ -37,6 +38,7 @@ def sbom(
     by_ecosystem = Counter((c.ecosystem or "(none)").split(":", 1)[0] for c in components)
     with_files = sum(1 for c in components if c.files)
     return MaterializeResult(
+        data_version=content_version(native),
         metadata={
             "components": MetadataValue.int(len(components)),
             "components_with_file_lists": MetadataValue.int(with_files),
@@ -45,5 +47,5 @@ def sbom(
             "syft_version": output.version,
             **native.metadata(),
             **cyclonedx.metadata(),
-        }
+        },
     )

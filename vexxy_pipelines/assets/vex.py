@@ -44,6 +44,7 @@ from vexxy_pipelines.lineage import consumed_materialization
 from vexxy_pipelines.metadata import md_table
 from vexxy_pipelines.partitions import image_partitions
 from vexxy_pipelines.resources.evidence_store import EvidenceStore, recorded_sha256
+from vexxy_pipelines.versions import recorded_version
 
 # The schema checks block: a document that fails its schema fails the step, so nothing downstream of
 # `vex_document` (billing) runs on it; the invalid document stays stored, with the failed check beside it.
@@ -103,6 +104,7 @@ def vex_document(context: AssetExecutionContext, evidence: EvidenceStore) -> Mat
     prefix = (lambda key: f"{key}: ") if len(keys) > 1 else (lambda key: "")
     return MaterializeResult(
         metadata={"images_in_run": MetadataValue.int(len(keys))},
+        data_version=recorded_version(metadata, VEX_STATEMENTS) if len(keys) == 1 else None,
         check_results=[
             *(
                 _errors_result(name, [prefix(key) + error for key, errors in by_key.items() for error in errors], keys)

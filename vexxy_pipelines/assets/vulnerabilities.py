@@ -14,6 +14,7 @@ from vexxy_pipelines.lineage import consumed_materialization
 from vexxy_pipelines.metadata import md_table
 from vexxy_pipelines.partitions import image_partitions
 from vexxy_pipelines.resources.evidence_store import EvidenceStore, recorded_sha256
+from vexxy_pipelines.versions import recorded_version
 
 _OPEN: dict[tuple, AdvisoryIndex] = {}
 
@@ -97,5 +98,9 @@ def vulnerabilities(context: AssetExecutionContext, evidence: EvidenceStore) -> 
     db_version, database = current_database(context, evidence)
     keys = context.partition_keys  # one image, or a range of them when a fleet is re-evaluated
     for key in keys:
-        context.add_asset_metadata(_match_one(context, evidence, key, db_version, database), partition_key=key)
-    return MaterializeResult(metadata={"images_in_run": MetadataValue.int(len(keys))})
+        metadata = _match_one(context, evidence, key, db_version, database)
+        context.add_asset_metadata(metadata, partition_key=key)
+    return MaterializeResult(
+        metadata={"images_in_run": MetadataValue.int(len(keys))},
+        data_version=recorded_version(metadata, VULNERABILITIES) if len(keys) == 1 else None,
+    )
