@@ -6,6 +6,7 @@ import logging
 
 from fastapi import FastAPI
 from fastapi.exceptions import RequestValidationError
+from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from appdb.engine import make_engine, make_sessionmaker
 from vexxy_api import analysis_routes, billing_routes, organization_routes, registry_routes, webhook_routes
@@ -15,6 +16,7 @@ from vexxy_api.errors import (
     correlation_middleware,
     render_api_error,
     render_database_unavailable,
+    render_http_error,
     render_unexpected,
     render_validation_error,
 )
@@ -31,6 +33,7 @@ def create_app(settings: ApiSettings | None = None) -> FastAPI:
     app.state.sessions = make_sessionmaker(make_engine(settings.database_url))
     app.add_exception_handler(ApiError, render_api_error)
     app.add_exception_handler(RequestValidationError, render_validation_error)
+    app.add_exception_handler(StarletteHTTPException, render_http_error)
     for error in DATABASE_DOWN:
         app.add_exception_handler(error, render_database_unavailable)
     app.add_exception_handler(Exception, render_unexpected)

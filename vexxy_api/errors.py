@@ -17,6 +17,7 @@ import sqlalchemy.exc
 from fastapi import Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
+from starlette.exceptions import HTTPException as StarletteHTTPException
 
 log = logging.getLogger("vexxy.api")
 CORRELATION_HEADER = "X-Correlation-ID"
@@ -73,6 +74,24 @@ async def render_api_error(request: Request, exc: ApiError) -> JSONResponse:
         json.dumps({"event": "api_error", "code": exc.code, "status": exc.status, "correlation_id": correlation_id(request)})
     )
     return JSONResponse(_body(request, exc.code, exc.message, exc.hint, exc.extra), status_code=exc.status, headers=exc.headers)
+
+
+_HTTP_CODES = {
+    404: ("not_found", "No endpoint answers this path."),
+    405: ("method_not_allowed", "This endpoint does not take {method}."),
+}
+
+
+async def render_http_error(request: Request, exc: StarletteHTTPException) -> JSONResponse:
+    """What the router answers itself (no such path, another method) in the API's error form."""
+    code, message = _HTTP_CODES.get(exc.status_code, ("http_error", str(exc.detail)))
+    body = _body(
+        request,
+        code,
+        message.format(method=request.method),
+        "See /api/v1/docs for the endpoints." if code != "http_error" else None,
+    )
+    return JSONResponse(body, status_code=exc.status_code, headers=getattr(exc, "headers", None))
 
 
 async def render_validation_error(request: Request, exc: RequestValidationError) -> JSONResponse:

@@ -160,3 +160,16 @@ def test_diff_between_two_analyses_of_one_image_and_two_builds(client, app_sessi
     theirs = stored_analysis(app_sessions, evidence, other, image)
     assert client.get(f"/api/v1/analyses/{second}/diff?against={theirs}", headers=headers).status_code == 404
     assert client.get(f"/api/v1/analyses/{theirs}/diff", headers=as_member(other)).status_code == 404  # never ours
+
+
+def test_a_path_no_endpoint_answers_is_a_404_in_the_apis_own_error_form(client, app_sessions, evidence):
+    """`%2F` in an id decodes to a `/` that no route matches: still the documented error body, not the framework's."""
+    organization = make_organization(app_sessions)
+    analysis = stored_analysis(app_sessions, evidence, organization, digest())
+    for path in (f"/api/v1/analyses/{analysis}/statements/..%2F..%2Fvex.openvex.json", "/api/v1/nowhere"):
+        answer = client.get(path, headers=as_member(organization))
+        assert answer.status_code == 404 and answer.json()["error"]["code"] == "not_found", path
+        assert answer.json()["error"]["correlation_id"]
+    wrong_method = client.put(f"/api/v1/analyses/{analysis}/diff", headers=as_member(organization))
+    assert wrong_method.status_code == 405 and wrong_method.json()["error"]["code"] == "method_not_allowed"
+    assert "GET" in wrong_method.headers["allow"]
