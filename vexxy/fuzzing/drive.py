@@ -45,9 +45,10 @@ def drive(
     ports = http_ports(workload.address, workload.ports)
     if not ports:
         return FuzzReport.skipped(f"no HTTP port (TCP {', '.join(map(str, workload.ports))} did not answer HTTP)")
-    found, notes = code_routes() if code_routes else workload.declared_routes()
-    declared, unsafe = routes_in_code(found)
     workload.mark_fuzzing_started()
+    # After the mark: a backend may read the image's code from elsewhere for a while (never through the workload).
+    found, notes = code_routes() if code_routes else workload.declared_routes(within=min(10.0, budget_seconds * EXERCISE_SHARE))
+    declared, unsafe = routes_in_code(found)
     reports = []
     share = budget_seconds / len(ports)
     for port in ports:

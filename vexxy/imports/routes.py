@@ -11,17 +11,21 @@ from __future__ import annotations
 
 import ast
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from vexxy.imports.first_party import find_first_party
 from vexxy.imports.image_files import ImageFiles
+from vexxy.imports.registry_layers import read_image_files
 from vexxy.imports.sites import EntryPoint
+from vexxy.oci.image import ResolvedImage
+from vexxy.oci.registry_client import RegistryClient
 
 DECORATOR_METHODS = {"get", "post", "put", "patch", "delete"}
 _CONVERTER = re.compile(r"<(?:[A-Za-z_]\w*(?:\([^)]*\))?:)?([A-Za-z_]\w*)>")
 _ROUTERS = {"Blueprint": "url_prefix", "APIRouter": "prefix"}
 MAX_ROUTES_PER_FILE = 500
 MAX_SOURCE_BYTES = 32 << 20  # first-party source read for routes, in all
+_INSTALLED = re.compile(r"/(site-packages|dist-packages)/|/lib/python\d[\d.]*/")  # a console script's target, say
 
 
 @dataclass(frozen=True)
@@ -130,7 +134,7 @@ def first_party_routes(
     routes: list[DeclaredRoute] = []
     notes = list(found.incomplete)
     budget = max_bytes
-    for path in sorted(p for p in found.files if p.endswith(".py")):
+    for path in sorted(p for p in found.files if p.endswith(".py") and not _INSTALLED.search(p)):
         try:
             source = image.read_bytes(path)
         except OSError as error:
@@ -142,3 +146,17 @@ def first_party_routes(
             break
         routes += declared_routes(path, source)
     return routes, notes
+
+
+def registry_routes(client: RegistryClient, image: ResolvedImage) -> tuple[list[DeclaredRoute], list[str]]:
+    """`first_party_routes` of an image read straight from its layer blobs (a client of its own: this may run
+    beside other registry reads); never raises, what went wrong is the note."""
+    own = replace(client, _authorization={})
+    try:
+        files = read_image_files(own, image)
+        config = image.config
+        return first_party_routes(files, EntryPoint(tuple(config.entrypoint + config.cmd), config.working_dir or "/"))
+    except Exception as error:  # the image's layers are the image's word: any failure is a note, never the analysis'
+        return [], [f"first-party code not read for routes: {str(error)[:200]}"]
+    finally:
+        own.close()

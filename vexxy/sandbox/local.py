@@ -118,8 +118,8 @@ class Workload:
     def symlinks(self) -> dict[str, str]:
         return self.image_symlinks
 
-    def declared_routes(self) -> tuple[list[DeclaredRoute], list[str]]:
-        return self.code_routes
+    def declared_routes(self, within: float = 10.0) -> tuple[list[DeclaredRoute], list[str]]:
+        return self.code_routes  # read before the workload started
 
     def notes(self) -> list[str]:
         notes = [f"symlink pointing outside the image root (resolved inside it): {link}" for link in self.unpack.clamped_links]

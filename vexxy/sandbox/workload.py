@@ -60,8 +60,9 @@ class Workload(Protocol):
     def notes(self) -> list[str]:
         """What an operator should know about this run (unsafe links clamped, ...)."""
 
-    def declared_routes(self) -> tuple[list[DeclaredRoute], list[str]]:
-        """HTTP routes the image's first-party code declares (read before it ran), and what could not be read."""
+    def declared_routes(self, within: float = 10.0) -> tuple[list[DeclaredRoute], list[str]]:
+        """HTTP routes the image's first-party code declares (never read through the traced workload), and what
+        could not be read; taking at most about `within` seconds."""
 
 
 class SandboxBackend(Protocol):

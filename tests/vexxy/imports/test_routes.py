@@ -1,7 +1,9 @@
 """Routes first-party code declares, read statically from Flask, FastAPI and Django source."""
 
+from dataclasses import replace
+
 from vexxy.imports.image_files import ImageFiles
-from vexxy.imports.routes import DeclaredRoute, declared_routes, first_party_routes
+from vexxy.imports.routes import DeclaredRoute, declared_routes, first_party_routes, registry_routes
 from vexxy.imports.sites import EntryPoint
 
 FLASK = """
@@ -118,3 +120,19 @@ def test_reading_first_party_sources_for_routes_is_bounded(tmp_path):
     routes, notes = first_party_routes(ImageFiles(tmp_path), EntryPoint(("python3", "/app/a.py"), "/app"), max_bytes=2500)
     assert [r.path for r in routes] == ["/a", "/b"]
     assert notes == ["first-party sources beyond 2500 bytes were not read for routes, from /app/c.py on"]
+
+
+def test_routes_are_read_from_an_images_layers_in_the_registry(registry):
+    from sandbox_images import python_image
+
+    from vexxy.oci.registry_client import RegistryClient
+
+    code = 'from flask import Flask\napp = Flask(__name__)\n\n@app.post("/api/upload")\ndef upload(): ...\n'
+    pushed = python_image(registry, "declared-routes", code, ports=["8080/tcp"])
+    client = RegistryClient()
+    routes, notes = registry_routes(client, pushed)
+    assert routes == [DeclaredRoute("POST", "/api/upload", "/app/main.py:4")] and notes == []
+    missing = replace(pushed, name=f"{registry.address}/hostile/absent", reference=f"{registry.address}/hostile/absent:1")
+    routes, notes = registry_routes(client, missing)
+    assert routes == [] and notes[0].startswith("first-party code not read for routes: ")
+    client.close()

@@ -224,6 +224,7 @@ def test_fuzzing_through_the_protocol_splits_idle_and_fuzzing_paths(stand_in, wo
     (report,) = reports
     assert report.status == "completed", report.reason
     assert report.targets == [f"http://{stand_in.cluster_ip}:{workload_port}/"]
+    assert report.route_coverage.notes[0].startswith("first-party code not read for routes")  # no such image anywhere
     phases = profile.to_dict()["observations"]["opens"]
     assert phases["/app/app.py"]["phase"] == "idle"
     assert phases["/usr/local/lib/python3.11/dist-packages/jinja2/__init__.py"]["phase"] == "fuzzing"

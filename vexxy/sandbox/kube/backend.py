@@ -24,7 +24,7 @@ from kubernetes.client.exceptions import ApiException
 
 from vexxy.analysis_config import Launch
 from vexxy.errors import VexxyError
-from vexxy.imports.routes import DeclaredRoute
+from vexxy.imports.routes import DeclaredRoute, registry_routes
 from vexxy.oci.image import ResolvedImage
 from vexxy.oci.registry_client import RegistryClient
 from vexxy.sandbox.kube import kubescape, manifests
@@ -301,8 +301,14 @@ class KubernetesWorkload:
     def notes(self) -> list[str]:
         return list(self._notes)
 
-    def declared_routes(self) -> tuple[list[DeclaredRoute], list[str]]:
-        return [], ["routes declared in code are not read on the Kubernetes backend (the pod's files are on the node)"]
+    def declared_routes(self, within: float = 10.0) -> tuple[list[DeclaredRoute], list[str]]:
+        """Read from the image's verified layers in the registry (the pod's files are on its node), for at most
+        `within` seconds: a large image must not eat the scanner's share of the window."""
+        found: list[tuple[list[DeclaredRoute], list[str]]] = []
+        thread = threading.Thread(target=lambda: found.append(registry_routes(self.sandbox.registry, self.image)), daemon=True)
+        thread.start()
+        thread.join(within)
+        return found[0] if found else ([], [f"first-party code not read for routes within {within:.0f} s"])
 
     def _read_profile(self) -> kubescape.ProfileSnapshot | None:
         try:
