@@ -38,8 +38,10 @@ _BATCH = 500
 def latest_by_partition(instance: DagsterInstance, asset_name: str, partitions: set[str]) -> dict[str, EventLogRecord]:
     """The latest materialization of `asset_name` for each of `partitions` (a query per 500 partitions)."""
     key = AssetKey(asset_name)
-    ids = instance.get_latest_storage_id_by_partition(key, DagsterEventType.ASSET_MATERIALIZATION, partitions=partitions)
-    storage_ids = sorted(ids.values())
+    # Every partition's latest id, filtered here: a list of thousands of keys in the query would pass
+    # SQLite's limit on bound variables.
+    ids = instance.get_latest_storage_id_by_partition(key, DagsterEventType.ASSET_MATERIALIZATION)
+    storage_ids = sorted(storage_id for partition, storage_id in ids.items() if partition in partitions)
     records: dict[str, EventLogRecord] = {}
     for start in range(0, len(storage_ids), _BATCH):
         batch = storage_ids[start : start + _BATCH]
