@@ -25,6 +25,7 @@ _CONVERTER = re.compile(r"<(?:[A-Za-z_]\w*(?:\([^)]*\))?:)?([A-Za-z_]\w*)>")
 _ROUTERS = {"Blueprint": "url_prefix", "APIRouter": "prefix"}
 MAX_ROUTES_PER_FILE = 500
 MAX_SOURCE_BYTES = 32 << 20  # first-party source read for routes, in all
+MAX_FILE_BYTES = 256 << 10  # one file: parsing costs ~500 bytes of memory per byte of a long literal
 _INSTALLED = re.compile(r"/(site-packages|dist-packages)/|/lib/python\d[\d.]*/")  # a console script's target, say
 
 
@@ -139,6 +140,9 @@ def first_party_routes(
             source = image.read_bytes(path)
         except OSError as error:
             notes.append(f"{path}: not read ({error.strerror or error})")
+            continue
+        if len(source) > MAX_FILE_BYTES:
+            notes.append(f"{path}: larger than {MAX_FILE_BYTES} bytes, not read for routes")
             continue
         budget -= len(source)
         if budget < 0:

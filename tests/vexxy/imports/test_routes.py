@@ -3,7 +3,7 @@
 from dataclasses import replace
 
 from vexxy.imports.image_files import ImageFiles
-from vexxy.imports.routes import DeclaredRoute, declared_routes, first_party_routes, registry_routes
+from vexxy.imports.routes import MAX_FILE_BYTES, DeclaredRoute, declared_routes, first_party_routes, registry_routes
 from vexxy.imports.sites import EntryPoint
 
 FLASK = """
@@ -136,3 +136,13 @@ def test_routes_are_read_from_an_images_layers_in_the_registry(registry):
     routes, notes = registry_routes(client, missing)
     assert routes == [] and notes[0].startswith("first-party code not read for routes: ")
     client.close()
+
+
+def test_a_first_party_file_too_large_to_be_hand_written_is_not_parsed(tmp_path):
+    """Parsing takes about 500 bytes of memory per byte of a long literal: one 32 MiB file would need gigabytes."""
+    (tmp_path / "app").mkdir()
+    (tmp_path / "app" / "a.py").write_text('@app.get("/a")\ndef f(): ...\n')
+    (tmp_path / "app" / "b.py").write_text('@app.get("/b")\ndef f(): ...\nx = [' + "1," * (MAX_FILE_BYTES // 2) + "]\n")
+    routes, notes = first_party_routes(ImageFiles(tmp_path), EntryPoint(("python3", "/app/a.py"), "/app"))
+    assert [r.path for r in routes] == ["/a"]
+    assert notes == [f"/app/b.py: larger than {MAX_FILE_BYTES} bytes, not read for routes"]
