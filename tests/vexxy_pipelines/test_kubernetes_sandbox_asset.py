@@ -7,6 +7,7 @@ reports Jinja2 loaded, the fake ZAP daemon's spider really fetches the workload'
 
 import random
 import threading
+import time
 from http.server import ThreadingHTTPServer
 from pathlib import Path
 
@@ -46,11 +47,20 @@ class Page(QuietHandler):
 def test_the_sandbox_step_runs_on_the_kubernetes_backend(instance, demo_image):
     learning = yaml.safe_load((FIXTURES / "webapp-learning.yaml").read_text())
     completed = yaml.safe_load((FIXTURES / "webapp-completed.yaml").read_text())
+    zap = FakeZap(FakeZapState(scan_step=100))
+
+    def once_fuzzing_started(node, pod):
+        """The files the scan makes the workload open reach the profile after the scan began, however slow the step is."""
+        deadline = time.monotonic() + 120
+        while not any(call.startswith(("spider/", "ascan/")) for call in zap.state.calls) and time.monotonic() < deadline:
+            time.sleep(0.1)
+        node.write_profile(pod, "completed", "complete", completed)
+
     scenario = Scenario(
         [
             (0.1, lambda node, pod: node.patch_status(pod, running(pod, True, node.pod_ip))),
             (0.1, lambda node, pod: node.write_profile(pod, "ready", "complete", learning)),
-            (3.0, lambda node, pod: node.write_profile(pod, "completed", "complete", completed)),
+            (0.5, once_fuzzing_started),
         ]
     )
     cluster_ip = f"127.{random.randint(1, 250)}.{random.randint(1, 250)}.{random.randint(1, 250)}"
@@ -58,7 +68,6 @@ def test_the_sandbox_step_runs_on_the_kubernetes_backend(instance, demo_image):
     app.daemon_threads = True
     threading.Thread(target=app.serve_forever, daemon=True).start()
     stand_in = KubeApiStandIn(cluster_ip=cluster_ip).start()
-    zap = FakeZap(FakeZapState(scan_step=100))
     key = add_image_partition(instance, demo_image)
     resources = {
         **resources_for("test"),
