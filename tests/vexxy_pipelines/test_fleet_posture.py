@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
-from dagster import AssetKey, DagsterInstance, RunRequest, SkipReason, build_sensor_context, materialize
+from dagster import AssetKey, DagsterInstance, DagsterRunStatus, RunRequest, SkipReason, build_sensor_context, materialize
 from fleet import fleet_of
 
 from vexxy import settings
@@ -51,6 +51,13 @@ def test_fleet_posture_numbers_equal_the_per_image_documents(instance, analyzed_
     assert materialize([vulnerability_db], resources={"osv": jinja_only, "evidence": evidence}, instance=fleet_instance).success
     changed = fleet[1]
     assert defs.resolve_job_def("reevaluate_image").execute_in_process(instance=fleet_instance, partition_key=changed).success
+    # While a refresh has not finished the sensor waits, keeping its cursor; then it asks for a new one.
+    queued = fleet_instance.create_run_for_job(
+        job_def=defs.resolve_job_def("refresh_fleet_posture"), status=DagsterRunStatus.NOT_STARTED
+    )
+    waiting, kept = refresh(fleet_instance, cursor)
+    assert isinstance(waiting, SkipReason) and queued.run_id in waiting.skip_message and kept == cursor
+    fleet_instance.delete_run(queued.run_id)
     second, _ = refresh(fleet_instance, cursor)
     assert isinstance(second, RunRequest) and second.run_key != first.run_key
 

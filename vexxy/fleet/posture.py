@@ -127,6 +127,19 @@ def vulnerability_table(outcomes: Iterable[ImageOutcome]) -> pd.DataFrame:
     )
 
 
+_FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+
+
+def to_csv(table: pd.DataFrame) -> bytes:
+    """The table as CSV for a spreadsheet: a text cell that would start a formula (an image reference
+    or a package name is the customer's text) is prefixed with `'`, so it is shown, never evaluated."""
+    safe = table.copy()
+    for column in safe.columns:
+        if safe[column].dtype == object or pd.api.types.is_string_dtype(safe[column]):
+            safe[column] = safe[column].map(lambda v: f"'{v}" if isinstance(v, str) and v.startswith(_FORMULA_START) else v)
+    return safe.to_csv(index=False).encode()
+
+
 @dataclass(frozen=True)
 class FleetPosture:
     images: pd.DataFrame

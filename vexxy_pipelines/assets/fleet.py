@@ -25,7 +25,7 @@ from vexxy.evidence.documents import (
     VEX_STATEMENTS,
 )
 from vexxy.evidence.store import EvidenceCorrupted, EvidenceMissing
-from vexxy.fleet.posture import ImageOutcome
+from vexxy.fleet.posture import ImageOutcome, to_csv
 from vexxy.fleet.posture import fleet_posture as posture_of
 from vexxy_pipelines.assets.vex import vex_document
 from vexxy_pipelines.metadata import md_table
@@ -100,9 +100,9 @@ def fleet_posture(context: AssetExecutionContext, evidence: EvidenceStore) -> Ma
     images, vulnerabilities = posture.images, posture.vulnerabilities
     stored = [
         evidence.write_fleet(context, FLEET_IMAGES, _parquet(images)),
-        evidence.write_fleet(context, FLEET_IMAGES_CSV, images.to_csv(index=False).encode()),
+        evidence.write_fleet(context, FLEET_IMAGES_CSV, to_csv(images)),
         evidence.write_fleet(context, FLEET_VULNERABILITIES, _parquet(vulnerabilities)),
-        evidence.write_fleet(context, FLEET_VULNERABILITIES_CSV, vulnerabilities.to_csv(index=False).encode()),
+        evidence.write_fleet(context, FLEET_VULNERABILITIES_CSV, to_csv(vulnerabilities)),
     ]
     totals = posture.totals()
     return MaterializeResult(

@@ -1,10 +1,11 @@
 """Fleet posture from per-image statements: counts per image, reach per vulnerability, fleet totals."""
 
+import io
 from datetime import UTC, datetime
 
 import pandas as pd
 
-from vexxy.fleet.posture import ImageOutcome, fleet_posture
+from vexxy.fleet.posture import ImageOutcome, fleet_posture, to_csv
 
 
 def statement(vulnerability, purl, status, fixed=()):
@@ -92,3 +93,15 @@ def test_an_empty_fleet_has_empty_tables_and_zero_totals():
     posture = fleet_posture([])
     assert posture.images.empty and posture.vulnerabilities.empty
     assert posture.totals()["images"] == 0 and posture.totals()["noise_reduction"] == 0.0
+
+
+def test_csv_cells_that_would_start_a_formula_are_shown_as_text():
+    at = datetime(2026, 11, 30, tzinfo=UTC)
+    hostile = ImageOutcome(
+        "reg/x@sha256:d", '=HYPERLINK("http://evil")', [statement("CVE-9", "@SUM(1)", "affected")], True, at, "r"
+    )
+    posture = fleet_posture([hostile])
+    images = pd.read_csv(io.BytesIO(to_csv(posture.images)))
+    vulnerabilities = pd.read_csv(io.BytesIO(to_csv(posture.vulnerabilities)))
+    assert images.loc[0, "reference"] == '\'=HYPERLINK("http://evil")' and images.loc[0, "image"] == "reg/x@sha256:d"
+    assert vulnerabilities.loc[0, "components"] == "'@SUM(1)" and images.loc[0, "affected"] == 1
