@@ -1,4 +1,4 @@
-"""One partition per analyzed image, keyed `registry/repository@<16+ hex of the manifest digest>`.
+"""One partition per analyzed image, keyed `repository@<16+ hex of the manifest digest>`.
 
 The key is readable (see `vexxy.oci.partition_key`); the image it stands for (registry, repository,
 full manifest digest, the reference first written for it) is recorded in the Dagster instance's
@@ -123,7 +123,7 @@ def key_for_image(instance: DagsterInstance, ref: ImageReference, reference: str
         return image.canonical
     raise KeyCollision(
         f"Every readable partition key for {image.canonical} already stands for another image: {', '.join(taken)}.",
-        hint="Two images whose digests share their first 128 bits are not both analyzed; check where this image came from.",
+        hint="Its digest shares 128 bits with images already analyzed under every such key; check where it came from.",
     )
 
 

@@ -1,98 +1,233 @@
-"""The real Dagster webserver shows the analysis, seen through GraphQL and a real headless browser."""
+"""The operator's console: `dagster dev` (webserver and daemon) driven in a real headless Chromium.
 
+One analysis: the demo image by tag, launched from `analyze_reference`'s Launchpad, taken up by the
+submission sensor and run by the daemon. Screenshots are kept in `test-artifacts/ui/`.
+"""
+
+import json
 import os
-import shutil
-import subprocess
 import sys
 import tempfile
 import time
 from pathlib import Path
+from types import SimpleNamespace
 from urllib.parse import quote
 
 import httpx
 import pytest
+from billing_helpers import gateway_for, give_card, make_organization
+from browser import Browser
 from ports import free_port
 from servers import start_server, stop_server
+from sqlalchemy import select
+from stored_documents import latest_document_path
 
-from vexxy_pipelines.partitions import add_image_partition
+from appdb.models import Submission
+from vexxy.evidence.documents import VEX_STATEMENTS
+from vexxy.oci.partition_key import default_key
+from vexxy_pipelines.partitions import image_partitions
 
 pytestmark = pytest.mark.slow
 ROOT = Path(__file__).resolve().parents[2]
-CHROMIUM_FLAGS = [
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-quic",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-]
+ARTIFACTS = ROOT / "test-artifacts" / "ui"
+ANALYSIS_TIMEOUT = 900  # a bound for a hung deployment, not a performance assertion
+
+
+def wait_for(predicate, timeout: float, what: str):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        value = predicate()
+        if value:
+            return value
+        time.sleep(1)
+    pytest.fail(f"timed out waiting for {what}")
+
+
+def graphql(url: str, query: str, variables: dict) -> dict:
+    body = httpx.post(f"{url}/graphql", json={"query": query, "variables": variables}, timeout=60).json()
+    assert "errors" not in body, body
+    return body["data"]
 
 
 @pytest.fixture(scope="module")
-def webserver(analyzed_demo):
+def dagster_dev(localstripe):
+    """The webserver, the daemon (run queue, sensors) and the code server on the test instance; Stripe is
+    the session's Stripe-compatible test server."""
+    from vexxy_pipelines.instance import ensure_dagster_home
+
+    ensure_dagster_home()
     port = free_port()
     log = tempfile.TemporaryFile()
-    process = start_server(
-        [str(Path(sys.executable).parent / "dagster-webserver"), "-w", "workspace.yaml", "-h", "127.0.0.1", "-p", str(port)],
-        ROOT,
-        os.environ.copy(),
-        log,
-    )
+    command = [str(Path(sys.executable).parent / "dagster"), "dev", "-w", "workspace.yaml", "-h", "127.0.0.1", "-p", str(port)]
+    env = {**os.environ, "STRIPE_API_KEY": "sk_test_vexxy", "STRIPE_API_BASE": localstripe.url}
+    process = start_server(command, ROOT, env, log)
     url = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 120
-    while time.monotonic() < deadline:
+
+    def up():
         try:
-            if httpx.get(f"{url}/server_info", timeout=2).status_code == 200:
-                break
+            return httpx.get(f"{url}/server_info", timeout=2).status_code == 200
         except httpx.HTTPError:
-            time.sleep(0.5)
-    else:
-        stop_server(process, grace_seconds=0)
+            return False
+
+    try:
+        wait_for(up, 180, "dagster dev")
+        yield url
+    finally:
+        stop_server(process)
         log.seek(0)
-        pytest.fail(f"dagster-webserver did not start: {log.read()[-2000:].decode(errors='replace')}")
-    yield url
-    stop_server(process)
+        (ARTIFACTS / "dagster-dev.log").write_bytes(log.read()[-200_000:])
 
 
-def rendered(url: str, tmp_path: Path) -> str:
-    """The DOM of `url` after Chromium has run the UI's JavaScript against the webserver."""
-    chromium = shutil.which("chromium") or shutil.which("chromium-browser")
-    assert chromium, "Chromium is not installed (scripts/test installs it)"
-    result = subprocess.run(
-        [chromium, *CHROMIUM_FLAGS, f"--user-data-dir={tmp_path / 'profile'}", "--virtual-time-budget=20000", "--dump-dom", url],
-        capture_output=True,
-        text=True,
-        timeout=120,
+@pytest.fixture(scope="module")
+def browser(tmp_path_factory):
+    chromium = Browser(tmp_path_factory.mktemp("chromium") / "profile", ARTIFACTS)
+    yield chromium
+    chromium.close()
+
+
+@pytest.fixture(scope="module")
+def launched(dagster_dev, browser, demo_image, app_sessions, localstripe):
+    """The demo image analyzed by tag from the Launchpad, as an operator does it: edit the example, launch."""
+    from dagster import DagsterInstance
+
+    instance = DagsterInstance.get()
+    organization = make_organization(app_sessions, tier="team")
+    give_card(app_sessions, gateway_for(localstripe), organization)
+    typed = f"{demo_image.name}:typed-by-hand"  # what Dagster's own "Add partition" lets an operator type
+    instance.add_dynamic_partitions(image_partitions.name, [typed])
+    browser.goto(f"{dagster_dev}/locations/vexxy/jobs/analyze_reference/playground")
+    browser.wait_for("!!document.querySelector('.CodeMirror')", 90, "the Launchpad's config editor")
+    example = browser.wait_for("document.querySelector('.CodeMirror').CodeMirror.getValue()", 30, "the example config")
+    browser.screenshot("1-launchpad-example")
+    reference = f"{demo_image.name}:1.0"
+    config = {
+        "ops": {
+            "submit_analysis": {
+                "config": {"reference": reference, "organization": organization, "fuzzing": False, "observation_seconds": 10}
+            }
+        }
+    }
+    browser.evaluate(f"document.querySelector('.CodeMirror').CodeMirror.setValue({json.dumps(json.dumps(config, indent=2))})")
+    browser.wait_for_text(organization, 30)
+    browser.screenshot("2-launchpad-filled")
+    browser.wait_for(
+        "[...document.querySelectorAll('button')].some(b => b.innerText.trim() === 'Launch Run' && !b.disabled)",
+        60,
+        "the Launch Run button to accept the config",
     )
-    return result.stdout
+    browser.click_button("Launch Run")
+    run_id = browser.wait_for(
+        "location.pathname.startsWith('/runs/') && location.pathname.split('/')[2]", 60, "the launched run's page"
+    )
+    submit_run = wait_for(lambda: (r := instance.get_run_by_id(run_id)) and r.is_finished and r, 300, "analyze_reference")
+    assert submit_run.is_success, f"analyze_reference ended {submit_run.status}"
+
+    def submission():
+        with app_sessions() as session:
+            return session.scalar(select(Submission).where(Submission.correlation_id == f"launchpad:{run_id}"))
+
+    queued = wait_for(submission, 30, "the submission")
+
+    def analysis_finished():
+        found = submission()
+        run = instance.get_run_by_id(found.run_id) if found.run_id else None
+        return run if run is not None and run.is_finished else None
+
+    analysis = wait_for(analysis_finished, ANALYSIS_TIMEOUT, "the analysis the submission sensor starts")
+    browser.goto(f"{dagster_dev}/runs/{analysis.run_id}")
+    browser.wait_for_text("vex_document", 60)
+    browser.screenshot("3-analysis-run")
+    assert analysis.is_success, f"analyze_image ended {analysis.status}"
+    materializations = [
+        e.asset_materialization
+        for e in instance.all_logs(analysis.run_id)
+        if e.dagster_event and e.dagster_event.is_step_materialization
+    ]
+    return SimpleNamespace(
+        typed=typed,
+        materializations=materializations,
+        example=example,
+        key=default_key(demo_image),
+        reference=reference,
+        submission=queued,
+        run=analysis,
+        organization=organization,
+    )
 
 
-def test_graphql_lists_partition_metadata_and_checks(webserver, instance, demo_image):
-    key = add_image_partition(instance, demo_image)
+def test_the_launchpad_offers_a_ready_example(launched):
+    assert "reference:" in launched.example and "/vexxy/demo:1.0" in launched.example
+    assert "organization:" in launched.example
+
+
+def test_a_launchpad_analysis_is_a_submission_like_the_apis(launched, app_sessions):
+    assert launched.submission.source == "launchpad" and launched.submission.organization_id == launched.organization
+    assert launched.run.tags["vexxy/organization"] == launched.organization
+    assert launched.run.tags["vexxy/reference"] == launched.reference
+    assert launched.run.tags["dagster/partition"] == launched.key and launched.run.job_name == "analyze_image"
+    assert int(launched.run.tags["dagster/priority"]) >= 10  # the team tier's band
+
+    def status():
+        with app_sessions() as session:
+            return session.get(Submission, launched.submission.id).status
+
+    wait_for(lambda: status() == "complete", 120, "the run status sensor to mark the submission complete")
+    billing = [e for e in launched.materializations if e.asset_key.to_user_string() == "billing_record"]
+    assert billing and billing[0].metadata["status"].value == "charged"
+    assert billing[0].metadata["organization"].value == launched.organization
+
+
+def test_the_partition_list_shows_the_repository_name(launched, browser, dagster_dev):
+    browser.goto(f"{dagster_dev}/assets/vex_document?view=partitions")
+    browser.wait_for_text(launched.key)
+    # What is on screen: the text of visible elements (the list shortens long keys in the middle with an ellipsis).
+    visible = browser.wait_for(
+        """(() => [...document.querySelectorAll('body *')]
+              .filter(e => e.children.length === 0 && e.getClientRects().length && (e.innerText || '').includes('@'))
+              .map(e => e.innerText.trim()))()""",
+        30,
+        "the partition list",
+    )
+    browser.screenshot("4-partitions")
+    assert launched.key in visible, visible  # whole, the repository's name first
+    assert launched.key.startswith("vexxy/demo@") and len(launched.key) <= 60
+
+
+def test_vex_document_leads_with_counts_by_status(launched, browser, dagster_dev, instance):
+    browser.goto(f"{dagster_dev}/assets/vex_document?view=partitions&partition={quote(launched.key, safe='')}")
+    shown = browser.wait_for_text("status_not_affected")
+    browser.screenshot("5-vex-document-partition")
+    assert "status_affected" in shown and "status_under_investigation" in shown
+    page = browser.evaluate("document.documentElement.outerHTML")  # the statements table, also where folded away
+    assert "CVE-2020-14343" in page and "pkg:pypi/pyyaml@5.3.1" in page
+    statements = json.loads(latest_document_path(instance, VEX_STATEMENTS, launched.key).read_text())
     query = """
     query ($key: String!) {
       assetOrError(assetKey: {path: ["vex_document"]}) {
         ... on Asset {
-          assetMaterializations(partitions: [$key]) { partition metadataEntries { label } }
+          assetMaterializations(partitions: [$key], limit: 1) {
+            runId metadataEntries { label ... on IntMetadataEntry { intValue } }
+          }
         }
       }
     }"""
-    response = httpx.post(f"{webserver}/graphql", json={"query": query, "variables": {"key": key}}, timeout=60)
-    body = response.json()
-    assert "errors" not in body, body
-    materializations = body["data"]["assetOrError"]["assetMaterializations"]
-    assert materializations and materializations[0]["partition"] == key
-    labels = {entry["label"] for entry in materializations[0]["metadataEntries"]}
-    assert {"statements", "statements_table", "openvex_sha256", "vulnerability_db_version"} <= labels
+    (materialization,) = graphql(dagster_dev, query, {"key": launched.key})["assetOrError"]["assetMaterializations"]
+    assert materialization["runId"] == launched.run.run_id
+    counts = {e["label"]: e.get("intValue") for e in materialization["metadataEntries"] if e["label"].startswith("status_")}
+    for status in ("affected", "not_affected", "under_investigation"):
+        assert counts[f"status_{status}"] == sum(1 for s in statements if s["status"] == status)
+    assert counts["status_affected"] >= 1 and counts["status_not_affected"] >= 1
 
 
-def test_browser_shows_the_asset_its_metadata_and_partitions(webserver, instance, demo_image, tmp_path):
-    key = add_image_partition(instance, demo_image)
-    overview = rendered(f"{webserver}/assets/vex_document", tmp_path)
-    assert "statements_table" in overview and "status_not_affected" in overview
-    partitions = rendered(f"{webserver}/assets/vex_document?view=partitions", tmp_path)
-    assert key in partitions
-    selected = rendered(f"{webserver}/assets/vex_document?view=partitions&partition={quote(key, safe='')}", tmp_path)
-    assert "CVE-2020-14343" in selected and "pkg:pypi/pyyaml@5.3.1" in selected
+def test_a_key_typed_into_add_partition_is_removed(launched, browser, dagster_dev):
+    from dagster import DagsterInstance
+
+    instance = DagsterInstance.get()
+    wait_for(
+        lambda: not instance.has_dynamic_partition(image_partitions.name, launched.typed),
+        60,
+        "partition_guard_sensor to remove it",
+    )
+    browser.goto(f"{dagster_dev}/overview/automation")
+    browser.wait_for_text("partition_guard_sensor", 60)
+    browser.screenshot("6-sensors")

@@ -1,11 +1,12 @@
-"""Partition keys people can read: `registry/repository@<digest prefix>`, at most 60 characters.
+"""Partition keys people can read: `repository@<digest prefix>`, at most 60 characters.
 
-The Dagster UI cuts long keys in the middle, which is where a full digest key
-(`registry/repository@sha256:<64 hex>`) keeps the repository name. A key here is the image's name,
-shortened from the front when it must be (registry first, then namespaces, the repository's last
-path segment stays), `@`, and the first 16 hex characters of the manifest digest. A key alone never
-names content: the full reference and digest are recorded beside it when the partition is added,
-and a key already standing for another image is not reused (longer prefixes are tried instead).
+The Dagster UI's partition list shows about 37 characters and cuts longer keys in the middle, which
+is where a full digest key (`registry/repository@sha256:<64 hex>`) keeps the repository name. A key
+here is the repository's path (leading namespaces dropped past 24 characters, its last segment
+always kept), `@`, and the first 16 hex characters of the manifest digest: `vexxy/demo@1c9004772fdf71f0`.
+A key alone never names content: the image (registry, repository, full digest) is recorded beside
+it when the partition is added, and a key already standing for another image is not reused: longer
+digest prefixes are tried, then the same with the registry in front.
 Keys of the earlier form (`registry/repository@sha256:<64 hex>`) still name content by themselves.
 """
 
@@ -19,6 +20,7 @@ from vexxy.oci.reference import SHA256_DIGEST_RE, ImageReference, parse_referenc
 
 MAX_KEY_LENGTH = 60
 PREFIX_LENGTHS = (16, 20, 24, 28, 32)  # hex characters of the digest; 16 = 64 bits
+VISIBLE_NAME_LENGTH = 24  # with `@` and 16 hex: what the UI's partition list shows whole
 SHORT_KEY_RE = re.compile(r"^[A-Za-z0-9._:/-]{1,43}@[0-9a-f]{16,32}$")
 _UNSAFE = re.compile(r"[^A-Za-z0-9._:/-]")  # `[` `]` (IPv6 registries) break the UI's partition ranges
 
@@ -49,6 +51,10 @@ def shortened_name(registry: str, repository: str, budget: int) -> str:
     full = _UNSAFE.sub("", f"{registry}/{repository}")
     if len(full) <= budget:
         return full
+    return _last_segments(repository, budget)
+
+
+def _last_segments(repository: str, budget: int) -> str:
     segments = repository.split("/")
     for start in range(len(segments)):
         candidate = "/".join(segments[start:])
@@ -58,13 +64,23 @@ def shortened_name(registry: str, repository: str, budget: int) -> str:
 
 
 def candidate_keys(ref: ImageReference) -> Iterator[str]:
-    """Readable keys for the content `ref` names, shortest digest prefix first."""
+    """Readable keys for the content `ref` names, in order of preference: the repository with 16, 20, ... 32 hex,
+    then the registry and repository with as many."""
     if not ref.digest or not SHA256_DIGEST_RE.match(ref.digest):
         raise InvalidReference(f"{ref} does not name image content (no sha256 digest).", hint="Resolve the reference first.")
     hex_digest = ref.digest.split(":", 1)[1]
-    for length in PREFIX_LENGTHS:
-        name = shortened_name(ref.registry, ref.repository, MAX_KEY_LENGTH - 1 - length)
-        yield f"{name}@{hex_digest[:length]}"
+    seen = set()
+    for with_registry in (False, True):
+        for length in PREFIX_LENGTHS:
+            budget = MAX_KEY_LENGTH - 1 - length
+            if with_registry:
+                name = shortened_name(ref.registry, ref.repository, budget)
+            else:
+                name = _last_segments(ref.repository, min(budget, VISIBLE_NAME_LENGTH))
+            key = f"{name}@{hex_digest[:length]}"
+            if key not in seen:
+                seen.add(key)
+                yield key
 
 
 def default_key(ref: ImageReference) -> str:
