@@ -10,6 +10,8 @@ from __future__ import annotations
 
 from dagster import AssetKey, AssetRecordsFilter, DagsterEventType, DagsterInstance, EventLogRecord
 
+from vexxy_pipelines import tags
+
 
 def materializations_in_run(instance: DagsterInstance, run_id: str, partition: str | None) -> dict[str, EventLogRecord]:
     """The last materialization of each asset for `partition` in the run `run_id`, by asset name."""
@@ -41,6 +43,26 @@ def consumed_materialization(instance: DagsterInstance, run_id: str, asset: str,
         limit=1,
     ).records
     return records[0] if records else None
+
+
+ORGANIZATION_LOOKBACK = 50
+
+
+def latest_materialization_of(
+    instance: DagsterInstance, asset: str, partition: str, organization: str | None
+) -> EventLogRecord | None:
+    """The newest materialization of `asset` for `partition` made by a run of `organization` (None: runs of none).
+
+    An image's partition is shared by every organization that analyzes it: what one continues from (its
+    previous VEX, with its times, version and inputs) must be its own. Looks this many materializations back."""
+    records = instance.fetch_materializations(
+        AssetRecordsFilter(asset_key=AssetKey(asset), asset_partitions=[partition]), limit=ORGANIZATION_LOOKBACK
+    ).records
+    for record in records:
+        run = instance.get_run_by_id(record.run_id)
+        if run is not None and run.tags.get(tags.ORGANIZATION) == organization:
+            return record
+    return None
 
 
 def latest_materialization(instance: DagsterInstance, asset: str, partition: str | None) -> EventLogRecord | None:

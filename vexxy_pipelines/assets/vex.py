@@ -188,7 +188,9 @@ def _vex_for(context: AssetExecutionContext, evidence: EvidenceStore, key: str):
 
     stored = [evidence.write_json(context, VEX_STATEMENTS, [s.to_dict() for s in statements], key)]
     if statements:
-        previous = evidence.latest_json(context, OPENVEX, key)  # the VEX published before this one, whichever run made it
+        # The VEX this organization published before this one: the image's partition is shared by every
+        # organization analyzing it, and another's document (times, version, inputs) is never carried on.
+        previous = evidence.latest_json(context, OPENVEX, key, own=True)
         openvex = render_openvex(resolved, statements, previous=previous, config_hash=configured, provenance=provenance)
         openvex_problems = openvex_errors(openvex)
         stored.append(evidence.write_json(context, OPENVEX, openvex, key))

@@ -17,7 +17,8 @@ from pydantic import Field
 
 from vexxy.evidence.documents import Document, fleet_location, run_location, snapshot_location
 from vexxy.evidence.store import DocumentStore, EvidenceMissing
-from vexxy_pipelines.lineage import consumed_materialization, latest_materialization
+from vexxy_pipelines import tags
+from vexxy_pipelines.lineage import consumed_materialization, latest_materialization, latest_materialization_of
 from vexxy_pipelines.partitions import digest_hex
 
 
@@ -113,9 +114,17 @@ class EvidenceStore(ConfigurableResource):
     def read_json(self, context: AssetExecutionContext, document: Document, partition: str | None = None) -> Any:
         return json.loads(self.read(context, document, partition))
 
-    def latest_json(self, context: AssetExecutionContext, document: Document, partition: str | None = None) -> Any | None:
-        """`document` of the newest materialization of its asset for this partition, whichever run made it."""
-        record = latest_materialization(context.instance, document.asset, partition or context.partition_key)
+    def latest_json(
+        self, context: AssetExecutionContext, document: Document, partition: str | None = None, own: bool = False
+    ) -> Any | None:
+        """`document` of the newest materialization of its asset for this partition, whichever run made it
+        (`own`: whichever run of this run's organization made it)."""
+        key = partition or context.partition_key
+        record = (
+            latest_materialization_of(context.instance, document.asset, key, context.run.tags.get(tags.ORGANIZATION))
+            if own
+            else latest_materialization(context.instance, document.asset, key)
+        )
         try:
             data = self.read_recorded(context.instance, record, document) if record is not None else None
         except EvidenceMissing as exc:  # written before documents were kept per run: start a new history
