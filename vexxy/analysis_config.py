@@ -14,6 +14,7 @@ import json
 import re
 from dataclasses import dataclass, field, fields, is_dataclass, replace
 from typing import Any, Literal
+from urllib.parse import quote, quote_plus
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
@@ -404,19 +405,28 @@ class Launch:
         return kept + [f"{name}={value}" for name, value in sorted(self.env.items())]
 
 
+def _written_forms(secret: str) -> set[str]:
+    """The secret as a workload or a scanner may write it: as is, percent-encoded in a URL or a form, JSON-escaped."""
+    escaped = {json.dumps(secret)[1:-1], json.dumps(secret, ensure_ascii=False)[1:-1]}
+    return {secret, quote(secret, safe=""), quote(secret), quote_plus(secret), *escaped}
+
+
 def redact(value: Any, secrets: tuple[str, ...] | list[str]) -> Any:
-    """`value` (text, or JSON-like data) with every occurrence of a secret value replaced by [secret]."""
-    needles = sorted((s for s in secrets if s), key=len, reverse=True)
-    if not needles:
-        return value
+    """`value` (text, or JSON-like data) with every occurrence of a secret value (in any of its written forms,
+    see `_written_forms`) replaced by [secret]."""
+    needles = sorted({form for s in secrets if s for form in _written_forms(s)}, key=len, reverse=True)
+    return _redacted(value, needles) if needles else value
+
+
+def _redacted(value: Any, needles: list[str]) -> Any:
     if isinstance(value, str):
         for needle in needles:
             value = value.replace(needle, "[secret]")
         return value
     if isinstance(value, dict):
-        return {redact(k, needles): redact(v, needles) for k, v in value.items()}
+        return {_redacted(k, needles): _redacted(v, needles) for k, v in value.items()}
     if isinstance(value, list | tuple):
-        return type(value)(redact(v, needles) for v in value)
+        return type(value)(_redacted(v, needles) for v in value)
     if is_dataclass(value) and not isinstance(value, type):
-        return replace(value, **{f.name: redact(getattr(value, f.name), needles) for f in fields(value) if f.init})
+        return replace(value, **{f.name: _redacted(getattr(value, f.name), needles) for f in fields(value) if f.init})
     return value

@@ -158,3 +158,21 @@ def test_redact_reaches_text_inside_data():
     data = {"log": "token=abc123 ok", "args": ["--key", "abc123"], "abc123": 1, "n": 3}
     assert redact(data, ("abc123",)) == {"log": "token=[secret] ok", "args": ["--key", "[secret]"], "[secret]": 1, "n": 3}
     assert redact("nothing", ()) == "nothing"
+
+
+def test_redact_reaches_a_secret_as_urls_and_json_escape_it():
+    """A workload that puts its token in a redirect or a JSON answer hands the scanner an encoded copy of it."""
+    secret = 'p@ss/w rd"+'
+    found = {
+        "url": "http://10.0.0.2:8080/cb?token=p%40ss%2Fw%20rd%22%2B&x=1",
+        "form": "token=p%40ss%2Fw+rd%22%2B",
+        "path": "/cb/p%40ss/w%20rd%22%2B",
+        "evidence": '{"token": "p@ss/w rd\\"+"}',
+    }
+    redacted = redact(found, (secret,))
+    assert redacted == {
+        "url": "http://10.0.0.2:8080/cb?token=[secret]&x=1",
+        "form": "token=[secret]",
+        "path": "/cb/[secret]",
+        "evidence": '{"token": "[secret]"}',
+    }
