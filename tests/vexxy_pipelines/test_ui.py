@@ -231,3 +231,37 @@ def test_a_key_typed_into_add_partition_is_removed(launched, browser, dagster_de
     browser.goto(f"{dagster_dev}/overview/automation")
     browser.wait_for_text("partition_guard_sensor", 60)
     browser.screenshot("6-sensors")
+
+
+def test_check_results_are_tied_to_the_image_partition(launched, browser, dagster_dev):
+    from dagster import DagsterEventType, DagsterInstance
+
+    records = (
+        DagsterInstance.get().get_records_for_run(launched.run.run_id, of_type=DagsterEventType.ASSET_CHECK_EVALUATION).records
+    )
+    evaluations = [r.event_log_entry.dagster_event.event_specific_data for r in records]
+    openvex = [e for e in evaluations if (e.asset_key.to_user_string(), e.check_name) == ("vex_document", "openvex_schema_valid")]
+    assert openvex and openvex[0].partition == launched.key and openvex[0].passed
+    browser.goto(f"{dagster_dev}/assets/vex_document?view=checks")
+    browser.wait_for_text("openvex_schema_valid", 60)
+    browser.screenshot("7-vex-document-checks")
+
+
+def test_the_fleet_table_adds_up_the_analysis(launched, browser, dagster_dev):
+    from dagster import AssetKey, DagsterInstance
+
+    instance = DagsterInstance.get()
+    finished = instance.get_run_record_by_id(launched.run.run_id).end_time
+
+    def refreshed():
+        event = instance.get_latest_materialization_event(AssetKey("fleet_posture"))
+        return event if event is not None and event.timestamp > finished else None
+
+    event = wait_for(refreshed, 180, "fleet_posture_sensor to refresh the fleet after the analysis")
+    table = event.asset_materialization.metadata["images_table"].value
+    assert launched.reference in table
+    browser.goto(f"{dagster_dev}/assets/fleet_posture")
+    browser.wait_for_text("images_table", 60)
+    page = browser.evaluate("document.documentElement.outerHTML")
+    assert launched.reference in page and "vulnerabilities_table" in page
+    browser.screenshot("8-fleet-posture")
