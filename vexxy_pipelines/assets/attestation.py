@@ -7,6 +7,7 @@ from dagster import AssetCheckResult, AssetCheckSpec, AssetExecutionContext, Mat
 
 from vexxy.attest import dsse
 from vexxy.attest.keys import SigningKeyInvalid, fingerprint, public_key_pem
+from vexxy.attest.policy import not_attestable
 from vexxy.attest.statement import OPENVEX_PREDICATE_TYPE, serialize, vex_statement
 from vexxy.attest.verify import read_back_problems
 from vexxy.errors import VexxyError
@@ -103,6 +104,8 @@ def _attest(
     openvex = evidence.find_json(context, OPENVEX, key)
     if openvex is None:
         return Outcome(NO_VEX, None)
+    if reason := not_attestable(openvex):
+        return Outcome(reason, None)
     resolved = ResolvedImage.from_dict(evidence.read_json(context, IMAGE, key))
     digests = [resolved.manifest_digest, *([resolved.index_digest] if resolved.index_digest else [])]
     statement = vex_statement(resolved.name, digests[0], openvex)
