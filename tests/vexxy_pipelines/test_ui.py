@@ -265,3 +265,42 @@ def test_the_fleet_table_adds_up_the_analysis(launched, browser, dagster_dev):
     page = browser.evaluate("document.documentElement.outerHTML")
     assert launched.reference in page and "vulnerabilities_table" in page
     browser.screenshot("8-fleet-posture")
+
+
+def test_a_failed_check_blocks_billing_record(launched, browser, dagster_dev):
+    """An image whose OpenVEX fails its schema, materialized in the same instance: the UI shows the failed check
+    on its partition, and `billing_record` never ran for it."""
+    import secrets
+
+    from dagster import AssetKey, DagsterInstance, materialize
+    from invalid_vex import NAME, image_documents, vulnerability_documents
+
+    from vexxy.oci.reference import ImageReference, parse_reference
+    from vexxy_pipelines.assets.billing import billing_record
+    from vexxy_pipelines.assets.vex import vex_document
+    from vexxy_pipelines.environment import resources_for
+    from vexxy_pipelines.partitions import add_image_partition
+
+    instance = DagsterInstance.get()
+    name = parse_reference(NAME)
+    key = add_image_partition(instance, ImageReference(name.registry, name.repository, None, f"sha256:{secrets.token_hex(32)}"))
+    result = materialize(
+        [image_documents, vulnerability_documents, vex_document, billing_record],
+        partition_key=key,
+        instance=instance,
+        resources=resources_for(),
+        raise_on_error=False,
+    )
+    assert not result.success and result.is_node_untouched("billing_record")
+    assert key not in instance.get_materialized_partitions(AssetKey("billing_record"))
+    browser.goto(f"{dagster_dev}/assets/vex_document?view=partitions&partition={quote(key, safe='')}")
+    browser.wait_for_text(key, 60)
+    browser.screenshot("9-invalid-vex-partition")
+    browser.goto(f"{dagster_dev}/assets/vex_document?view=checks")
+    browser.wait_for_text("openvex_schema_valid", 60)
+    browser.wait_for_text("Failed", 60)
+    browser.wait_for_text(key, 60)  # the latest check execution names the image partition it judged
+    browser.screenshot("10-failed-check")
+    browser.goto(f"{dagster_dev}/assets/billing_record?view=partitions&partition={quote(key, safe='')}")
+    browser.wait_for_text(key, 60)
+    browser.screenshot("11-billing-record-not-run")
