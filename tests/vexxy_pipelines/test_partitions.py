@@ -139,3 +139,36 @@ def test_one_image_under_long_names_that_shorten_alike_is_never_refused(fresh):
     keys = [add_image_partition(fresh, copy) for copy in copies]
     assert len(set(keys)) == readable + 1 and all(len(key) <= 60 for key in keys[:readable])
     assert keys[-1] == copies[-1].canonical() and reference_for_partition(fresh, keys[-1]) == copies[-1]
+
+
+def test_an_analyzed_partition_is_removed_only_with_force(fresh):
+    from dagster import AssetMaterialization, job, op
+
+    key = add_image_partition(fresh, crafted(secrets.token_hex(8)))
+
+    @op
+    def record(context):
+        context.log_event(AssetMaterialization(asset_key="image", partition=key))
+
+    @job
+    def analyzed():
+        record()
+
+    assert analyzed.execute_in_process(instance=fresh).success
+    with pytest.raises(InvalidReference, match="names an analyzed image"):
+        remove_image_partition(fresh, key)
+    assert fresh.has_dynamic_partition(image_partitions.name, key)
+    assert "Removed" in remove_image_partition(fresh, key, force=True)
+    assert not fresh.has_dynamic_partition(image_partitions.name, key)
+
+
+def test_a_run_of_a_typed_key_fails_in_its_first_step_saying_what_to_do(fresh):
+    from vexxy_pipelines.definitions import defs
+
+    typed = "registry.example.com/team/app:1.4"
+    fresh.add_dynamic_partitions(image_partitions.name, [typed])
+    result = defs.resolve_job_def("analyze_image").execute_in_process(instance=fresh, partition_key=typed, raise_on_error=False)
+    (failure,) = [e for e in result.all_events if e.is_step_failure]
+    assert failure.step_key == "image"
+    assert "does not name image content" in failure.step_failure_data.user_failure_data.description
+    assert "analyze_reference" in failure.step_failure_data.user_failure_data.metadata["what_to_do"].value
