@@ -363,8 +363,16 @@ def cmd_demo(args: argparse.Namespace) -> int:
     registry = _local_registry(args).start()
     console.print(f"Local registry on {registry.address}")
     build_and_push(DEMO, registry.address, log=lambda msg: console.print(f"  {escape(msg)}"))
-    args.reference = f"{registry.address}/{DEMO.repository}:{DEMO.tag}"
-    return cmd_analyze(args)
+    reference = f"{registry.address}/{DEMO.repository}:{DEMO.tag}"
+    # The demo analyzes the image as it is: `vexxy analyze`'s own defaults (its --port is a workload
+    # port, the demo's the registry's).
+    analyze = [
+        "analyze",
+        reference,
+        *(["--out", args.out] if args.out else []),
+        *(["--platform", args.platform] if args.platform else []),
+    ]
+    return cmd_analyze(build_parser().parse_args(analyze))
 
 
 def cmd_sandbox_sweep(args: argparse.Namespace) -> int:
