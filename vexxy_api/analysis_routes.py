@@ -22,9 +22,9 @@ from sqlalchemy import func, select
 from appdb import lifecycle
 from appdb.models import Submission
 from billing.errors import PaymentRequired, QuotaExceeded, UnknownOrganization
-from billing.pricing import config_limits, run_priority
 from billing.quota import organization_tier
-from vexxy.analysis_config import AnalysisConfig, ConfigError, check_limits
+from billing.terms import TermsRefused, submission_terms
+from vexxy.analysis_config import AnalysisConfig
 from vexxy.audit.diff import diff_statements
 from vexxy.audit.explain import MAX_VULNERABILITY_ID, AnalysisDocuments, explain, valid_vulnerability_id
 from vexxy.audit.stored import load_documents, read_lineage
@@ -41,7 +41,6 @@ from vexxy.evidence.documents import (
 )
 from vexxy.evidence.store import DocumentStore, EvidenceCorrupted, EvidenceMissing
 from vexxy.oci.reference import parse_reference
-from vexxy.secret_box import seal_config
 from vexxy_api.auth import Caller, current_caller
 from vexxy_api.egress import refuse_internal_registry
 from vexxy_api.errors import ApiError, InvalidState, NotFound, correlation_id
@@ -136,22 +135,18 @@ def submit(request: Request, body: SubmitAnalysis, caller: Caller = Depends(curr
     try:
         with request.app.state.sessions.begin() as session:
             plan = organization_tier(session, caller.organization_id)
-            observation = body.observation_seconds or min(60, plan.max_observation_seconds)
-            if observation > plan.max_observation_seconds:
-                raise ApiError(
-                    422,
-                    "observation_too_long",
-                    f"The {plan.name} tier observes for at most {plan.max_observation_seconds} s.",
-                    "Ask for less, or upgrade.",
+            try:
+                terms = submission_terms(
+                    plan,
+                    observation_seconds=body.observation_seconds,
+                    fuzzing=body.fuzzing,
+                    fuzzing_asked="fuzzing" in body.model_fields_set,
+                    priority=body.priority,
+                    config=body.config,
                 )
-            if body.fuzzing and not plan.fuzzing_included and body.model_fields_set.intersection({"fuzzing"}):
-                raise ApiError(
-                    422,
-                    "fuzzing_not_included",
-                    f"Fuzzing is not included in the {plan.name} tier.",
-                    "Submit with fuzzing false, or upgrade.",
-                )
-            sealed = _sealed(body.config, plan, observation)
+            except TermsRefused as exc:
+                raise ApiError(422, exc.code, exc.message, exc.hint) from None
+            sealed = terms.sealed
             submission = lifecycle.create(
                 session,
                 submission_id=submission_id,
@@ -159,9 +154,9 @@ def submit(request: Request, body: SubmitAnalysis, caller: Caller = Depends(curr
                 submitted_by=caller.subject,
                 source="api",
                 image_reference=body.image,
-                priority=run_priority(plan, body.priority),
-                fuzzing=_fuzzing(body) and plan.fuzzing_included,
-                observation_seconds=observation,
+                priority=terms.priority,
+                fuzzing=terms.fuzzing,
+                observation_seconds=terms.observation_seconds,
                 correlation_id=correlation_id(request),
                 config=sealed.public if sealed else None,
                 config_hash=sealed.hash if sealed else None,
@@ -183,21 +178,6 @@ def submit(request: Request, body: SubmitAnalysis, caller: Caller = Depends(curr
     except UnknownOrganization:
         raise ApiError(403, "unknown_organization", "The token's organization is not known to vexxy.") from None
     return JSONResponse(view, status_code=201, headers={"Location": view["links"]["self"]})
-
-
-def _fuzzing(body: SubmitAnalysis) -> bool:
-    return body.config.fuzzing if body.config is not None and body.config.fuzzing is not None else body.fuzzing
-
-
-def _sealed(config: AnalysisConfig | None, plan, observation: int):
-    """The configuration checked against the tier and split for storage; None for the default configuration."""
-    if config is None or config == AnalysisConfig():
-        return None
-    try:
-        check_limits(config, config_limits(plan), observation)
-        return seal_config(config)
-    except ConfigError as exc:
-        raise ApiError(422, "invalid_configuration", exc.message, exc.hint) from None
 
 
 def _utc(value: datetime, name: str) -> datetime:

@@ -8,8 +8,6 @@ the image's partition at once, so it is in the UI's partition list before the an
 concurrency, billing).
 """
 
-from dataclasses import dataclass
-
 from dagster import Config, Failure, MetadataValue, OpExecutionContext, RunConfig, in_process_executor, job, op
 from pydantic import Field, ValidationError
 from sqlalchemy import select
@@ -17,14 +15,13 @@ from sqlalchemy import select
 from appdb import lifecycle
 from appdb.models import Organization
 from billing.errors import UnknownOrganization
-from billing.pricing import config_limits, run_priority
 from billing.quota import organization_tier
-from vexxy.analysis_config import AnalysisConfig, ConfigError, check_limits, raw_secret_values
+from billing.terms import submission_terms
+from vexxy.analysis_config import AnalysisConfig, ConfigError, raw_secret_values
 from vexxy.errors import VexxyError
 from vexxy.oci.egress import check_registry
 from vexxy.oci.image import Platform
 from vexxy.oci.reference import parse_reference
-from vexxy.secret_box import Sealed, seal_config
 from vexxy_pipelines.failures import fail_clearly
 from vexxy_pipelines.partitions import add_image_partition, remove_image_partition
 from vexxy_pipelines.resources.app_database import AppDatabaseResource
@@ -82,20 +79,6 @@ def _configuration(text: str) -> AnalysisConfig | None:
     return parsed
 
 
-@dataclass(frozen=True)
-class _Sealed:
-    stored: Sealed
-    fuzzing: bool | None
-
-
-def _sealed(configuration: AnalysisConfig | None, plan, observation: int) -> _Sealed | None:
-    """Checked against the tier and put in the stored form, as the API does; None for the default configuration."""
-    if configuration is None or configuration == AnalysisConfig():
-        return None
-    check_limits(configuration, config_limits(plan), observation)
-    return _Sealed(seal_config(configuration), configuration.fuzzing)
-
-
 @op(description="Resolve the reference, add the image's partition and queue a submission for it.")
 def submit_analysis(
     context: OpExecutionContext, config: AnalyzeReferenceConfig, registry: RegistryResource, app_db: AppDatabaseResource
@@ -116,26 +99,26 @@ def submit_analysis(
         submitted = config.reference if config.platform is None else resolved.canonical
         with app_db.sessions().begin() as session:
             organization_id = _organization_id(session, config.organization)
-            plan = organization_tier(session, organization_id)
-            observation = config.observation_seconds or min(60, plan.max_observation_seconds)
-            if observation > plan.max_observation_seconds:
-                raise VexxyError(
-                    f"The {plan.name} tier observes for at most {plan.max_observation_seconds} s.", hint="Ask for less."
-                )
-            sealed = _sealed(configuration, plan, observation)
-            fuzzing = sealed.fuzzing if sealed and sealed.fuzzing is not None else config.fuzzing
+            terms = submission_terms(
+                organization_tier(session, organization_id),
+                observation_seconds=config.observation_seconds,
+                fuzzing=config.fuzzing,
+                fuzzing_asked=False,  # a Launchpad default: on a tier without fuzzing it is simply off
+                priority=config.priority,
+                config=configuration,
+            )
             submission = lifecycle.create(
                 session,
                 organization_id=organization_id,
                 image_reference=submitted,
                 source="launchpad",
                 submitted_by=f"dagster-run:{context.run_id}",
-                priority=run_priority(plan, config.priority),
-                fuzzing=fuzzing and plan.fuzzing_included,
-                observation_seconds=observation,
+                priority=terms.priority,
+                fuzzing=terms.fuzzing,
+                observation_seconds=terms.observation_seconds,
                 correlation_id=f"launchpad:{context.run_id}",
-                config=sealed.stored.public if sealed else None,
-                config_hash=sealed.stored.hash if sealed else None,
+                config=terms.sealed.public if terms.sealed else None,
+                config_hash=terms.sealed.hash if terms.sealed else None,
             )
             submission_id = submission.id
     context.log.info(f"Submission {submission_id} queued for {resolved.canonical} (partition {key}).")
