@@ -88,7 +88,7 @@ def test_dagster_and_the_application_share_one_postgresql_database(shared_databa
         resources = {"app_db": AppDatabaseResource(url=url), "registry": RegistryResource(allowed_registries="127.0.0.1")}
         result = submission_sensor(build_sensor_context(instance=instance, cursor="0", resources=resources))
         (request,) = result.run_requests
-        assert request.run_key == queued and request.partition_key.startswith(f"{registry.address}/vexxy/shared-db@")
+        assert request.run_key == queued and "vexxy/shared-db@" in request.partition_key
         with sessions() as session:
             row = session.get(Submission, queued)
             assert (row.status, row.phase, row.partition_key) == ("queued", "run requested", request.partition_key)
