@@ -108,6 +108,9 @@ def pytest_configure(config):
     connection.close()
     config._vexxy_app_database = database
     os.environ["DATABASE_URL"] = _with_database(url, database)
+    from secrets_key import TEST_SECRETS_KEY
+
+    os.environ["VEXXY_SECRETS_KEY"] = TEST_SECRETS_KEY  # before any step process can fork (see secrets_key.py)
 
 
 def pytest_unconfigure(config):

@@ -16,6 +16,7 @@ import pytest
 from billing_helpers import JWT_KEY, make_organization, token
 from dagster import AssetKey, DagsterEventType, build_sensor_context, execute_job, materialize, reconstructable
 from fastapi.testclient import TestClient
+from secrets_key import TEST_SECRETS_KEY
 from sqlalchemy import MetaData, select
 from stored_documents import latest_document_path
 
@@ -37,7 +38,6 @@ from vexxy_pipelines.sensors.submission_intake import submission_sensor
 
 pytestmark = pytest.mark.slow
 
-SECRETS_KEY = "cPz0xT3Jk8mJ4M0yq2cO8t0Jm3oB5c1t1U7uQpQf7yE="
 APP = '''"""Needs DATABASE_URL; the feature module (it imports Jinja2) only with FEATURE_X=1."""
 import os
 import sys
@@ -97,9 +97,9 @@ def secret():
 
 @pytest.fixture(scope="module")
 def secrets_key():
-    os.environ["VEXXY_SECRETS_KEY"] = SECRETS_KEY  # the API's and the sandbox step's (a forked step process inherits it)
-    yield
-    os.environ.pop("VEXXY_SECRETS_KEY", None)
+    # The API's and the sandbox step's: the session's key, which step processes already have.
+    assert os.environ.get("VEXXY_SECRETS_KEY") == TEST_SECRETS_KEY
+    return TEST_SECRETS_KEY
 
 
 @pytest.fixture(scope="module")

@@ -36,9 +36,12 @@ def attest(instance, key, signer, allowed):
 
 def partition_of(instance, image) -> str:
     """The partition whose `image` materialization resolved to `image`'s digest (whatever its key looks like)."""
-    records = instance.fetch_materializations(AssetRecordsFilter(asset_key=AssetKey("image")), limit=1000).records
-    for record in records:
-        if record.asset_materialization.metadata["manifest_digest"].value == image.digest:
+    records = instance.fetch_materializations(
+        AssetRecordsFilter(asset_key=AssetKey("image")), limit=1000, ascending=False
+    ).records
+    for record in records:  # newest first; other tests' images may record other metadata
+        digest = record.asset_materialization.metadata.get("manifest_digest")
+        if digest is not None and digest.value == image.digest:
             return record.partition_key
     raise AssertionError(f"{image} was never analyzed")
 
