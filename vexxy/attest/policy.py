@@ -11,15 +11,7 @@ from __future__ import annotations
 
 from typing import Any
 
-CONFIGURATION_MARK = "; analysis configuration "
-
-
-def configuration_named(openvex: dict[str, Any]) -> str | None:
-    """The configuration hash an OpenVEX document's `tooling` names, if the image was run with one."""
-    tooling = openvex.get("tooling")
-    if not isinstance(tooling, str) or CONFIGURATION_MARK not in tooling:
-        return None
-    return tooling.rsplit(CONFIGURATION_MARK, 1)[1].strip() or "unnamed"
+from vexxy.vex.openvex import configuration_named
 
 
 def not_attestable(openvex: dict[str, Any]) -> str | None:

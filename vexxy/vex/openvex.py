@@ -63,10 +63,20 @@ def document_id(image: ResolvedImage) -> str:
     return f"urn:vexxy:openvex:{image.manifest_digest}"
 
 
+CONFIGURATION_MARK = "; analysis configuration "
+
+
 def _configuration(tooling: str) -> str:
     """The `; analysis configuration <hash>` ending of a `tooling` value ("" without one)."""
-    at = tooling.rfind("; analysis configuration ")
+    at = tooling.rfind(CONFIGURATION_MARK)
     return tooling[at:] if at >= 0 else ""
+
+
+def configuration_named(document: dict[str, Any]) -> str | None:
+    """The configuration hash an OpenVEX document's `tooling` names, if the image was run with one."""
+    tooling = document.get("tooling")
+    ending = _configuration(tooling) if isinstance(tooling, str) else ""
+    return (ending.removeprefix(CONFIGURATION_MARK).strip() or "unnamed") if ending else None
 
 
 def _timestamped(body: list[dict[str, Any]], previous: dict[str, Any] | None, timestamp: str) -> list[dict[str, Any]]:
@@ -99,7 +109,7 @@ def render_openvex(
     products = image_products(image)
     timestamp = (now or datetime.now(UTC)).isoformat(timespec="seconds").replace("+00:00", "Z")
     body = _timestamped([_statement(s, products) for s in statements], previous, timestamp)
-    configured = f"; analysis configuration {config_hash}" if config_hash else ""
+    configured = f"{CONFIGURATION_MARK}{config_hash}" if config_hash else ""
     tooling = (provenance.tooling() if provenance else TOOLING) + configured
     if (
         previous
