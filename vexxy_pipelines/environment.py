@@ -98,6 +98,7 @@ def _kubernetes_sandbox() -> KubernetesSandboxResource:
         cpu_millicores=_env_int("VEXXY_SANDBOX_CPU_MILLICORES", 1000),
         writable_mb=_env_int("VEXXY_SANDBOX_WRITABLE_MB", 256),
         kubescape_namespace=_env("VEXXY_KUBESCAPE_NAMESPACE", "kubescape"),
+        node_agent_config_map=_env("VEXXY_KUBESCAPE_NODE_AGENT_CONFIG_MAP", "node-agent"),
         profile_kind=_env("VEXXY_K8S_PROFILE_KIND", "applicationprofiles"),
     )
 

@@ -80,7 +80,7 @@ def test_defaults_render_the_api_the_migration_and_a_closed_sandbox_namespace():
     manifests = render({})
     kinds = sorted(m["kind"] for m in manifests)
     assert kinds == sorted(
-        ["Deployment", "Service", "PodDisruptionBudget", "Job", "Namespace", "Role", "RoleBinding", "NetworkPolicy"]
+        ["Deployment", "Service", "PodDisruptionBudget", "Job", "Namespace", "NetworkPolicy"] + ["Role", "RoleBinding"] * 2
     )
     (deny,) = by_kind(manifests, "NetworkPolicy")
     assert deny["metadata"]["namespace"] == "vexxy-sandbox"
@@ -93,8 +93,13 @@ def test_defaults_render_the_api_the_migration_and_a_closed_sandbox_namespace():
 def test_rbac_reaches_only_the_sandbox_namespace():
     manifests = render(PRODUCTION)
     assert not by_kind(manifests, "ClusterRole") and not by_kind(manifests, "ClusterRoleBinding")
-    (role,) = by_kind(manifests, "Role")
-    assert role["metadata"]["namespace"] == "analysis"
+    roles = {r["metadata"]["namespace"]: r for r in by_kind(manifests, "Role")}
+    assert set(roles) == {"analysis", "kubescape"}
+    # In Kubescape's namespace: reading its node agent's configuration (the learning period), nothing else.
+    assert roles["kubescape"]["rules"] == [
+        {"apiGroups": [""], "resources": ["configmaps"], "resourceNames": ["node-agent"], "verbs": ["get"]}
+    ]
+    role = roles["analysis"]
     resources = {(g, r) for rule in role["rules"] for g in rule["apiGroups"] for r in rule["resources"]}
     assert resources == {
         ("", "pods"),
@@ -107,8 +112,14 @@ def test_rbac_reaches_only_the_sandbox_namespace():
     }
     kubescape_rule = next(r for r in role["rules"] if r["apiGroups"] == ["spdx.softwarecomposition.kubescape.io"])
     assert kubescape_rule["verbs"] == ["get", "list", "watch"]
-    (binding,) = by_kind(manifests, "RoleBinding")
-    assert [s["name"] for s in binding["subjects"]] == ["dagster", "vexxy-runs"]
+    bindings = {b["metadata"]["namespace"]: b for b in by_kind(manifests, "RoleBinding")}
+    assert set(bindings) == {"analysis", "kubescape"}
+    for namespace, binding in bindings.items():
+        assert binding["roleRef"]["name"] == roles[namespace]["metadata"]["name"]
+        assert [s["name"] for s in binding["subjects"]] == ["dagster", "vexxy-runs"]
+    # Without Kubescape's namespace nothing is granted there (the learning period is then only noted as unchecked).
+    unread = render({"sandbox": {"kubescape": {"namespace": ""}}})
+    assert {r["metadata"]["namespace"] for r in by_kind(unread, "Role") + by_kind(unread, "RoleBinding")} == {"vexxy-sandbox"}
 
 
 def test_secrets_are_only_referenced_by_name():
@@ -181,4 +192,10 @@ def test_the_dagster_values_carry_the_launcher_monitoring_and_run_queue_limits()
     labels = values["runLauncher"]["config"]["k8sRunLauncher"]["runK8sConfig"]["podTemplateSpecMetadata"]["labels"]
     assert chart_defaults["sandbox"]["proberPodLabels"].items() <= labels.items()
     assert env["VEXXY_K8S_PROBER_LABELS"] == ",".join(f"{k}={v}" for k, v in labels.items())
-    assert env["VEXXY_K8S_PROBER_NAMESPACE"] == chart_defaults["sandbox"]["serviceAccounts"][0]["namespace"]
+    # The probers are Dagster's run and step pods and helm/vexxy's ZAP daemon: both namespaces are admitted, and
+    # the ZAP pod carries the prober labels.
+    prober_namespaces = set(env["VEXXY_K8S_PROBER_NAMESPACE"].split(","))
+    zap_namespace = env["VEXXY_ZAP_URL"].removeprefix("http://").split(".")[1]
+    assert prober_namespaces == {chart_defaults["sandbox"]["serviceAccounts"][0]["namespace"], zap_namespace}
+    (zap,) = [d for d in by_kind(render({"zap": {"enabled": True}}), "Deployment") if d["metadata"]["name"] == "vexxy-zap"]
+    assert labels.items() <= zap["spec"]["template"]["metadata"]["labels"].items()

@@ -4,7 +4,7 @@ import pytest
 
 from vexxy_pipelines.environment import resources_for
 from vexxy_pipelines.resources.sandbox import LocalSandboxResource
-from vexxy_pipelines.resources.sandbox_kubernetes import KubernetesSandboxResource, parse_labels
+from vexxy_pipelines.resources.sandbox_kubernetes import KubernetesSandboxResource, parse_labels, parse_namespaces
 
 
 def test_production_gets_the_kubernetes_backend_and_local_the_runc_one(monkeypatch):
@@ -30,3 +30,11 @@ def test_prober_labels_are_parsed_strictly():
     assert parse_labels("vexxy.dev/prober=true, team=sec") == {"vexxy.dev/prober": "true", "team": "sec"}
     with pytest.raises(ValueError, match="not key=value"):
         parse_labels("vexxy.dev/prober")
+
+
+def test_prober_namespaces_are_a_list_of_namespace_names():
+    assert parse_namespaces("vexxy, dagster,dagster") == ("dagster", "vexxy")
+    assert parse_namespaces("") == ()
+    assert KubernetesSandboxResource(prober_namespace="dagster,vexxy").settings().prober_namespaces == ("dagster", "vexxy")
+    with pytest.raises(ValueError, match="'Dagster' is not a Kubernetes namespace name"):
+        parse_namespaces("Dagster")

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import re
 import time
 from collections.abc import Callable, Iterator
 
@@ -20,6 +21,8 @@ from vexxy.sandbox.kube.backend import KubernetesSandbox, KubeSettings
 from vexxy.sandbox.kube.manifests import PodLimits
 from vexxy.sandbox.kube.sweep import sweep as kube_sweep
 from vexxy_pipelines.resources.sandbox import SandboxResource
+
+_NAMESPACE = re.compile(r"[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?")
 
 
 def parse_labels(text: str) -> dict[str, str]:
@@ -33,6 +36,16 @@ def parse_labels(text: str) -> dict[str, str]:
     return labels
 
 
+def parse_namespaces(text: str) -> tuple[str, ...]:
+    """`dagster, vexxy` -> ("dagster", "vexxy"); a name Kubernetes would not accept is refused (it would match no
+    namespace, and the workload would silently be unreachable)."""
+    names = {n.strip() for n in (text or "").split(",") if n.strip()}
+    for name in names:
+        if not _NAMESPACE.fullmatch(name):
+            raise ValueError(f"{name!r} is not a Kubernetes namespace name")
+    return tuple(sorted(names))
+
+
 class KubernetesSandboxResource(SandboxResource):
     """A Pod + Service + NetworkPolicy per analysis; the profile is Kubescape's ApplicationProfile."""
 
@@ -42,7 +55,8 @@ class KubernetesSandboxResource(SandboxResource):
         default="vexxy.dev/prober=true", description="k=v,... of the pods allowed to reach workloads (Dagster's step pods)."
     )
     prober_namespace: str | None = Field(
-        default=None, description="The namespace of those pods (Dagster's); default: any namespace."
+        default=None,
+        description="The namespaces of those pods, comma-separated (Dagster's, and ZAP's when it scans); default: any.",
     )
     image_pull_secret: str | None = Field(default=None, description="Pull secret in the sandbox namespace, by name.")
     api_url: str | None = Field(default=None, description="Kubernetes API URL (no auth); default: in-cluster or kubeconfig.")
@@ -64,7 +78,7 @@ class KubernetesSandboxResource(SandboxResource):
             instance=self.instance,
             prober_labels=parse_labels(self.prober_labels),
             image_pull_secret=self.image_pull_secret or None,
-            prober_namespace=self.prober_namespace or None,
+            prober_namespaces=parse_namespaces(self.prober_namespace or ""),
             limits=PodLimits(self.memory_mb, self.cpu_millicores, self.writable_mb),
             observation_seconds=observation_seconds or self.observation_seconds,
             readiness_timeout=self.readiness_timeout_seconds,

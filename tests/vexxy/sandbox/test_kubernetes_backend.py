@@ -103,7 +103,7 @@ def settings(**overrides) -> KubeSettings:
         instance="test",
         prober_labels={"vexxy.dev/prober": "true"},
         image_pull_secret="customer-registry",
-        prober_namespace="dagster",
+        prober_namespaces=("dagster", "vexxy"),
         limits=PodLimits(memory_mb=128, cpu_millicores=500, writable_mb=32),
         observation_seconds=3,
         readiness_timeout=3,
@@ -184,7 +184,10 @@ def test_the_pod_service_and_policy_are_locked_down_and_labelled(stand_in, workl
     (ingress,) = policy["spec"]["ingress"]
     assert ingress["from"] == [
         {
-            "namespaceSelector": {"matchLabels": {"kubernetes.io/metadata.name": "dagster"}},
+            # Dagster's step pods and the ZAP daemon (helm/vexxy's namespace) scan the workload.
+            "namespaceSelector": {
+                "matchExpressions": [{"key": "kubernetes.io/metadata.name", "operator": "In", "values": ["dagster", "vexxy"]}]
+            },
             "podSelector": {"matchLabels": {"vexxy.dev/prober": "true"}},
         }
     ]

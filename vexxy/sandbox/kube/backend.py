@@ -49,7 +49,7 @@ class KubeSettings:
     instance: str = "default"
     prober_labels: dict[str, str] = field(default_factory=dict)
     image_pull_secret: str | None = None
-    prober_namespace: str | None = None
+    prober_namespaces: tuple[str, ...] = ()
     limits: PodLimits = PodLimits()
     observation_seconds: float = 60.0
     readiness_timeout: float = 60.0
@@ -62,7 +62,7 @@ class KubeSettings:
     probe_address: str | None = None  # default: the Service's cluster IP
 
     def placement(self) -> Placement:
-        return Placement(self.namespace, self.instance, dict(self.prober_labels), self.image_pull_secret, self.prober_namespace)
+        return Placement(self.namespace, self.instance, dict(self.prober_labels), self.image_pull_secret, self.prober_namespaces)
 
     def lifetime(self) -> float:
         """How long an analysis's objects may live before a sweep may remove them."""

@@ -38,7 +38,7 @@ class Placement:
     instance: str
     prober_labels: dict[str, str] = field(default_factory=dict)
     image_pull_secret: str | None = None
-    prober_namespace: str | None = None  # where the probers run (None: any namespace)
+    prober_namespaces: tuple[str, ...] = ()  # where the probers run: the step pods', the scanner's (empty: any)
 
 
 def tcp_ports(exposed: list[str]) -> list[int]:
@@ -205,8 +205,16 @@ def network_policy(sandbox_id: str, placement: Placement, image: ResolvedImage, 
             {
                 "from": [
                     {
-                        "namespaceSelector": {"matchLabels": {"kubernetes.io/metadata.name": placement.prober_namespace}}
-                        if placement.prober_namespace
+                        "namespaceSelector": {
+                            "matchExpressions": [
+                                {
+                                    "key": "kubernetes.io/metadata.name",
+                                    "operator": "In",
+                                    "values": sorted(set(placement.prober_namespaces)),
+                                }
+                            ]
+                        }
+                        if placement.prober_namespaces
                         else {},
                         "podSelector": {"matchLabels": dict(placement.prober_labels)},
                     }
