@@ -315,6 +315,19 @@ def test_kubescape_missing_is_a_clear_failure_before_anything_is_created(cluster
     assert stand_in.created == []
 
 
+def test_kubescape_served_but_no_node_agent_writing_profiles_is_an_incomplete_profile_that_says_so(stand_in, workload_port):
+    """Kubescape's storage answers, but no node agent profiles the workload's node: no profile, a reason, nothing left."""
+    scenario = Scenario([(0.1, lambda node, pod: node.patch_status(pod, running(pod, True, node.pod_ip)))])
+    backend = sandbox(stand_in, observation_seconds=2, completion_grace=1)
+    with SimulatedNode(stand_in.url, NAMESPACE, scenario), backend.session(image(workload_port)) as workload:
+        assert workload.readiness.outcome == "ready", workload.readiness
+        profile = workload.observe()
+    assert not profile.complete and profile.opens == [] and profile.execs == []
+    assert "Kubescape wrote no profile" in profile.incomplete_reason
+    assert "capabilities.runtimeObservability=enable" in profile.incomplete_reason
+    assert_nothing_left(stand_in)
+
+
 def test_a_learning_period_longer_than_the_window_is_refused_naming_the_chart_setting(stand_in, workload_port):
     stand_in.put("configmaps", "kubescape", node_agent_config("24h"))
     with pytest.raises(KubescapeError) as failure, sandbox(stand_in).session(image(workload_port)):
