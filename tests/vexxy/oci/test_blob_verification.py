@@ -5,6 +5,7 @@ a stored manifest, config and layer (keeping the size) and expect the client to 
 """
 
 import io
+import uuid
 
 import pytest
 from ports import free_port
@@ -17,24 +18,28 @@ from vexxy.oci.registry_client import RegistryClient
 
 
 @pytest.fixture(scope="module")
-def tampered(tmp_path_factory):
-    """An image pushed to its own registry, then three of its stored blobs altered on disk."""
-    root = tmp_path_factory.mktemp("tampered-registry")
-    server = LocalRegistry(root=root, port=free_port()).start()
-    client = RegistryClient()
-    ref = parse_reference(f"{server.address}/vexxy/tampered:1")
+def registry(tmp_path_factory):
+    server = LocalRegistry(root=tmp_path_factory.mktemp("tampered-registry"), port=free_port()).start()
+    try:
+        yield server
+    finally:
+        server.stop()
+
+
+@pytest.fixture
+def tampered(registry):
+    """An image of its own (no blob shared with another test's), pushed and read back intact."""
+    client, marker = RegistryClient(), uuid.uuid4().hex
+    ref = parse_reference(f"{registry.address}/vexxy/tampered:{marker[:12]}")
     layers = [
-        layer_from_entries([directory_entry("app"), file_entry("app/a.txt", "first layer")]),
-        layer_from_entries([file_entry("app/b.txt", "second layer")]),
+        layer_from_entries([directory_entry("app"), file_entry("app/a.txt", f"first layer {marker}")]),
+        layer_from_entries([file_entry("app/b.txt", f"second layer {marker}")]),
     ]
-    digest, _ = push_image(client, ref, layers, RuntimeConfig(entrypoint=["true"]), tag="1")
+    digest, _ = push_image(client, ref, layers, RuntimeConfig(entrypoint=["true"]), tag=marker[:12])
     resolved = client.resolve(ref.with_digest(digest))
     intact = {"manifest": digest, "config": resolved.config_digest, "layer": resolved.layers[1].digest}
     assert client.get_blob(ref, intact["config"]) and client.get_blob(ref, intact["layer"])  # intact before tampering
-    try:
-        yield server, client, ref, intact, resolved
-    finally:
-        server.stop()
+    return registry, client, ref, intact, resolved
 
 
 def alter(server: LocalRegistry, digest: str) -> None:

@@ -94,7 +94,7 @@ def test_basic_auth_registry(auth_registry, demo_layers):
     assert client.resolve(ref).manifest_digest == digest
 
 
-def test_blob_digest_is_verified(demo_image):
+def test_the_config_blob_reads_back(demo_image):
     client = RegistryClient()
     resolved = client.resolve(demo_image)
     config = json.loads(client.get_blob(demo_image, resolved.config_digest))
