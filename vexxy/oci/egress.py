@@ -66,6 +66,7 @@ def internal_address(address: str) -> bool:
         or ip.is_multicast
         or ip.is_unspecified
         or (ip.version == 4 and ip in _SHARED_ADDRESS_SPACE)
+        or (ip.version == 6 and ip.is_site_local)  # fec0::/10: deprecated, still routed inside some networks
     )
 
 

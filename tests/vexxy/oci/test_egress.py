@@ -19,6 +19,11 @@ NOTHING_ALLOWED = frozenset()
         "169.254.169.254",
         "169.254.169.254:80",
         "[fe80::1]",
+        "[fd00::1]:5000",
+        "[fc00::7]",
+        "[fec0::1]",
+        "[::ffff:169.254.169.254]",
+        "[2002:a9fe:a9fe::]",
         "10.0.0.8:5000",
         "172.16.4.4",
         "192.168.1.10",
@@ -51,9 +56,15 @@ def test_a_hostname_resolving_to_loopback_is_refused_with_its_address():
 
 
 def test_one_internal_address_among_several_is_enough_to_refuse():
-    resolver = {"mixed.example.com": ["93.184.216.34", "10.1.2.3"], "public.example.com": ["93.184.216.34"]}.get
+    resolver = {
+        "mixed.example.com": ["93.184.216.34", "10.1.2.3"],
+        "ula.example.com": ["2606:4700::1111", "fd12:3456::1"],
+        "public.example.com": ["93.184.216.34"],
+    }.get
     with pytest.raises(RegistryNotAllowed, match="10.1.2.3"):
         check_registry("mixed.example.com", NOTHING_ALLOWED, resolver)
+    with pytest.raises(RegistryNotAllowed, match="fd12:3456::1"):
+        check_registry("ula.example.com:443", NOTHING_ALLOWED, resolver)
     check_registry("public.example.com:443", NOTHING_ALLOWED, resolver)
 
 
