@@ -2,8 +2,8 @@
 
 No Kubernetes API server can be installed on the test machines, so the sandbox backend's real
 `kubernetes` client talks to this instead: pods (with the status and log subresources),
-services, network policies, config maps, secrets and Kubescape's `applicationprofiles` /
-`containerprofiles`; create (201, 409 AlreadyExists), get (404 NotFound), list with label and
+services, network policies, config maps, secrets, Jobs (what dagster-k8s submits) and
+Kubescape's `applicationprofiles` / `containerprofiles`; create (201, 409 AlreadyExists), get (404 NotFound), list with label and
 field selectors, replace and merge-patch (the status subresource changes only the status),
 delete, and watch from a resourceVersion (410 Expired once compacted), streamed as chunked
 JSON lines the way the API server does. Every object ever created is remembered, so a test can
@@ -31,6 +31,7 @@ KINDS = {
     "configmaps": ("/api/v1", "ConfigMap", False),
     "secrets": ("/api/v1", "Secret", False),
     "networkpolicies": ("/apis/networking.k8s.io/v1", "NetworkPolicy", False),
+    "jobs": ("/apis/batch/v1", "Job", True),
     "applicationprofiles": (f"/apis/{KUBESCAPE}", "ApplicationProfile", False),
     "containerprofiles": (f"/apis/{KUBESCAPE}", "ContainerProfile", False),
 }
