@@ -237,6 +237,7 @@ def cmd_analyze(args: argparse.Namespace) -> int:
         os.environ["VEXXY_PLATFORM"] = args.platform
     started = time.monotonic()
     check_url_reachable()  # billing_record writes the ledger there: a database that is down is said now, not at the end
+    sealed = _sealed_config(args)  # a flag or file in error is said before the registry is contacted
     console.print(f"Resolving [bold]{escape(args.reference)}[/] ...")
     resolved = resolve_reference(args.reference)
     console.print(f"  [green]✓[/] {escape(str(resolved.platform))} manifest {escape(resolved.manifest_digest)}")
@@ -253,7 +254,6 @@ def cmd_analyze(args: argparse.Namespace) -> int:
         run_tags.MANIFEST_DIGEST: resolved.manifest_digest,
         **({run_tags.INDEX_DIGEST: resolved.index_digest} if resolved.index_digest else {}),
     }
-    sealed = _sealed_config(args)
     owner = f"cli-{uuid.uuid4().hex}"
     if sealed is not None:
         tags[run_tags.CONFIG_HASH] = sealed.hash

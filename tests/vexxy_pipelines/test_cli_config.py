@@ -2,7 +2,7 @@
 for the run's sandbox step and forgotten when the command ends."""
 
 from appdb.models import AnalysisSecret
-from vexxy_pipelines.cli import _sealed_config, _store_secrets, build_parser
+from vexxy_pipelines.cli import _sealed_config, _store_secrets, build_parser, main
 from vexxy_pipelines.resources.app_database import AppDatabaseResource
 
 KEY = "cPz0xT3Jk8mJ4M0yq2cO8t0Jm3oB5c1t1U7uQpQf7yE="
@@ -27,3 +27,13 @@ def test_secrets_are_kept_for_the_run_and_then_forgotten():
     _store_secrets("cli-test-owner", None)
     with sessions() as session:
         assert session.get(AnalysisSecret, "cli-test-owner") is None
+
+
+def test_a_configuration_in_error_is_said_before_the_registry_is_contacted(capsys, tmp_path):
+    missing = tmp_path / "[red]app.json"
+    assert main(["analyze", "127.0.0.1:1/team/app:1", "--config", str(missing)]) == 2
+    err = " ".join(capsys.readouterr().err.split())
+    assert f"Cannot read the configuration file {missing}" in err and "Resolving" not in err
+    assert main(["analyze", "127.0.0.1:1/team/app:1", "--workdir", "relative"]) == 2
+    err = " ".join(capsys.readouterr().err.split())
+    assert "working_dir" in err and "Resolving" not in err
