@@ -48,6 +48,8 @@ from vexxy.sandbox.userns import ID_SHIFT
 from vexxy.sandbox.workload import ScannerPlacement
 
 BACKEND = "local-runc"
+# Host programs the sandbox runs besides its OCI runtime (scripts/setup installs each one that is missing).
+HOST_TOOLS = ("ip", "nft", "sysctl", "mount", "umount")
 
 
 class SandboxError(VexxyError):
@@ -185,11 +187,11 @@ class LocalSandbox:
     def _require_tools(self) -> None:
         if os.geteuid() != 0:
             raise SandboxError("The local sandbox must run as root (it mounts, creates namespaces and runs runc).")
-        for tool in (self.settings.runtime, "ip", "nft", "mount", "umount"):
+        for tool in (self.settings.runtime, *HOST_TOOLS):
             if not shutil.which(tool):
                 raise SandboxError(
                     f"`{tool}` is not installed; the local sandbox needs it.",
-                    hint="Run scripts/setup, which installs runc, iproute2 and nftables.",
+                    hint="Run scripts/setup, which installs runc, iproute2, nftables and procps.",
                 )
 
     @contextlib.contextmanager
