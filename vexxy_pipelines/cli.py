@@ -226,6 +226,19 @@ def _store_secrets(owner: str, secrets: bytes | None) -> None:
             session.add(AnalysisSecret(owner_id=owner, ciphertext=secrets))
 
 
+def _out_directory(out: str | None) -> Path | None:
+    """`--out`, created now: a path that cannot hold the results is said before the analysis, not after it."""
+    if not out:
+        return None
+    destination = Path(out).resolve()
+    try:
+        destination.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        hint = "Name a directory (it is created if missing)."
+        raise VexxyError(f"Cannot use {out} for the results: {exc.strerror}.", hint=hint) from None
+    return destination
+
+
 def cmd_analyze(args: argparse.Namespace) -> int:
     from appdb.engine import check_url_reachable
     from vexxy.oci.reference import parse_reference
@@ -236,6 +249,7 @@ def cmd_analyze(args: argparse.Namespace) -> int:
     if args.platform:
         os.environ["VEXXY_PLATFORM"] = args.platform
     started = time.monotonic()
+    destination = _out_directory(args.out)  # said now, not after the analysis
     check_url_reachable()  # billing_record writes the ledger there: a database that is down is said now, not at the end
     sealed = _sealed_config(args)  # a flag or file in error is said before the registry is contacted
     console.print(f"Resolving [bold]{escape(args.reference)}[/] ...")
@@ -280,9 +294,6 @@ def cmd_analyze(args: argparse.Namespace) -> int:
     from vexxy.evidence import documents
 
     written = {}
-    destination = Path(args.out).resolve() if args.out else None
-    if destination:
-        destination.mkdir(parents=True, exist_ok=True)
     run_documents = _documents_of_run(instance, result.run_id, key)
     for out_name, document in _out_files().items():
         if document not in run_documents:

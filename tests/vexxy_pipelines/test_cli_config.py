@@ -37,3 +37,12 @@ def test_a_configuration_in_error_is_said_before_the_registry_is_contacted(capsy
     assert main(["analyze", "127.0.0.1:1/team/app:1", "--workdir", "relative"]) == 2
     err = " ".join(capsys.readouterr().err.split())
     assert "working_dir" in err and "Resolving" not in err
+
+
+def test_an_out_path_that_cannot_be_a_directory_is_said_before_the_registry_is_contacted(capsys, tmp_path):
+    (tmp_path / "results-file").write_text("a file, not a directory")
+    out = tmp_path / "results-file" / "out"
+    # Nothing listens on port 1: had the reference been resolved first, the error would be that the registry is unreachable.
+    assert main(["analyze", "127.0.0.1:1/team/app:1", "--out", str(out)]) == 2
+    err = " ".join(capsys.readouterr().err.split())
+    assert f"Cannot use {out} for the results" in err and "Resolving" not in err and "unreachable" not in err
