@@ -101,11 +101,18 @@ def _mounts() -> frozenset[str]:
     return frozenset(points)
 
 
+def _unreadable(error: OSError) -> None:
+    """A directory that vanished while walked was removed (by this test or other work); any other
+    error leaves part of the tree unread, which os.walk alone would pass over in silence."""
+    if not isinstance(error, FileNotFoundError):
+        raise InspectionFailed(f"{error.filename} could not be read: {error.strerror or error}") from error
+
+
 def _cgroups() -> frozenset[str]:
     if not CGROUP_ROOT.is_dir():
         raise InspectionFailed(f"{CGROUP_ROOT} is not mounted")
     found = set()
-    for root, dirs, _files in os.walk(CGROUP_ROOT):
+    for root, dirs, _files in os.walk(CGROUP_ROOT, onerror=_unreadable):
         found.update(os.path.join(root, d) for d in dirs)
     return frozenset(found)
 
@@ -114,7 +121,7 @@ def _files(directories: list[Path]) -> frozenset[str]:
     found = set()
     for directory in directories:
         if directory.exists():
-            for root, dirs, files in os.walk(directory):
+            for root, dirs, files in os.walk(directory, onerror=_unreadable):
                 found.update(os.path.join(root, name) for name in dirs + files)
     return frozenset(found)
 

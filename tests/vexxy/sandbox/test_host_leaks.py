@@ -36,6 +36,9 @@ def test_a_failing_inspection_is_an_error_not_a_clean_host(tmp_path, monkeypatch
     (state / "runc").write_text("not a runc root")  # `runc list` fails on it
     with pytest.raises(InspectionFailed, match="runc"):
         snapshot(state, tmp_path / "cache")
+    (tmp_path / "not-a-directory").write_text("")  # a state directory that cannot be walked is not an empty one
+    with pytest.raises(InspectionFailed, match="not-a-directory could not be read"):
+        snapshot(tmp_path / "not-a-directory", tmp_path / "cache")
     monkeypatch.setenv("PATH", str(tmp_path / "empty"))  # no `ip` to ask
     with pytest.raises(InspectionFailed, match="ip netns list"):
         snapshot(tmp_path / "other-state", tmp_path / "cache")
