@@ -79,6 +79,7 @@ def _local_sandbox() -> LocalSandboxResource:
         hard_limit_seconds=_env_int("VEXXY_SANDBOX_HARD_LIMIT_SECONDS", 0),
         max_entries=_env_int("VEXXY_SANDBOX_MAX_ENTRIES", 65536),
         cache_mb=_env_int("VEXXY_SANDBOX_CACHE_MB", 10240),
+        cache_entries=_env_int("VEXXY_SANDBOX_CACHE_ENTRIES", 1_000_000),
     )
 
 

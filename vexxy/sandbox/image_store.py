@@ -33,6 +33,7 @@ class StoreLimits:
     max_rootfs_bytes: int = 4 << 30
     max_entries: int = 65_536  # files, directories, links of one image (inodes)
     max_cache_bytes: int = 10 << 30  # unpacked layers kept for reuse
+    max_cache_entries: int = 1_000_000  # their files, directories and links (inodes)
 
 
 @dataclass
@@ -70,7 +71,7 @@ class ImageStore:
         self.cache_dir = Path(cache_dir)
         self.client = client
         self.limits = limits
-        self.layers = LayerCache(self.cache_dir, limits.max_cache_bytes)
+        self.layers = LayerCache(self.cache_dir, limits.max_cache_bytes, limits.max_cache_entries)
 
     @contextlib.contextmanager
     def _download(self, image: ResolvedImage, digest: str) -> Iterator[Path]:

@@ -5,7 +5,8 @@ diff_id, and it records which `registry/repository@blob` sources were seen to pr
 image may reuse it only through a blob its own repository served and that was checked here, so
 copying another image's diff_ids buys neither that image's files nor a place in its cache entry.
 A sandbox holds a lease on the layers it stacks; eviction (least recently used first, until the
-cache fits its size setting) never removes a leased layer, nor one being unpacked.
+cache fits its size and entry settings: empty files take no blocks but do take inodes) never
+removes a leased layer, nor one being unpacked.
 """
 
 from __future__ import annotations
@@ -62,10 +63,11 @@ def disk_usage(root: Path) -> int:
 
 
 class LayerCache:
-    def __init__(self, cache_dir: Path, max_bytes: int):
+    def __init__(self, cache_dir: Path, max_bytes: int, max_entries: int = 1_000_000):
         self.root = Path(cache_dir) / "layers"
         self.leases = Path(cache_dir) / "leases"
         self.max_bytes = max_bytes
+        self.max_entries = max_entries
 
     # --- paths and metadata ------------------------------------------------------------------
 
@@ -183,8 +185,8 @@ class LayerCache:
                 lease.unlink(missing_ok=True)
         return leased
 
-    def entries(self) -> list[tuple[float, str, int]]:
-        """(last used, diff hex, disk bytes) of every stored layer."""
+    def _stored(self) -> list[tuple[float, str, int, int]]:
+        """(last used, diff hex, disk bytes, files and directories) of every stored layer, least recent first."""
         found = []
         for directory in self.root.iterdir() if self.root.exists() else []:
             if directory.name.startswith("."):
@@ -192,22 +194,33 @@ class LayerCache:
             meta = self._read_meta(directory)
             if meta is None:
                 continue
-            found.append(((directory / META).stat().st_mtime, directory.name, int(meta["disk_bytes"])))
+            entries = int(meta["report"].get("entries", 0))
+            found.append(((directory / META).stat().st_mtime, directory.name, int(meta["disk_bytes"]), entries))
         return sorted(found)
 
+    def entries(self) -> list[tuple[float, str, int]]:
+        """(last used, diff hex, disk bytes) of every stored layer."""
+        return [(used, name, size) for used, name, size, _ in self._stored()]
+
     def size(self) -> int:
-        return sum(size for _, _, size in self.entries())
+        return sum(size for _, _, size, _ in self._stored())
+
+    def entry_count(self) -> int:
+        """Files, directories and links of every stored layer: the cache's inodes."""
+        return sum(count for _, _, _, count in self._stored())
 
     def evict(self) -> list[str]:
-        """Remove least recently used layers until the cache fits `max_bytes`; leased ones stay. Returns diff_ids."""
+        """Remove least recently used layers until the cache fits `max_bytes` and `max_entries`; leased ones
+        stay. Returns diff_ids."""
         doomed: list[Path] = []
         evicted: list[str] = []
         with self._locked():
             leased = self._leased()
-            entries = self.entries()
-            total = sum(size for _, _, size in entries)
-            for _, name, size in entries:
-                if total <= self.max_bytes:
+            stored = self._stored()
+            total = sum(size for _, _, size, _ in stored)
+            total_entries = sum(count for _, _, _, count in stored)
+            for _, name, size, count in stored:
+                if total <= self.max_bytes and total_entries <= self.max_entries:
                     break
                 if name in leased:
                     continue
@@ -216,6 +229,7 @@ class LayerCache:
                 doomed.append(target)
                 evicted.append(f"sha256:{name}")
                 total -= size
+                total_entries -= count
             doomed.extend(self.root.glob(".evict-*"))  # left by a process killed while removing
             for stale in self.root.glob(".unpack-*"):
                 pid = stale.name.split("-")[1]

@@ -74,6 +74,7 @@ class SandboxSettings:
     max_rootfs_bytes: int = 4 << 30
     max_entries: int = 65_536
     max_cache_bytes: int = 10 << 30
+    max_cache_entries: int = 1_000_000
     trace: bool = True  # False only to measure the tracer's cost
     hard_limit_seconds: float = 0.0  # the watchdog removes the sandbox after this long; 0 = derived from the rest
 
@@ -181,7 +182,7 @@ class LocalSandbox:
         self.images = ImageStore(
             Path(settings.cache_dir),
             client,
-            StoreLimits(settings.max_rootfs_bytes, settings.max_entries, settings.max_cache_bytes),
+            StoreLimits(settings.max_rootfs_bytes, settings.max_entries, settings.max_cache_bytes, settings.max_cache_entries),
         )
 
     def _require_tools(self) -> None:

@@ -76,6 +76,9 @@ class LocalSandboxResource(SandboxResource):
     state_dir: str = Field(description="Runtime state: run directories, runc state, sandbox state files.")
     cache_dir: str = Field(description="Unpacked image layers, one directory per verified diff_id, shared between images.")
     cache_mb: int = Field(default=10240, description="Unpacked layers kept for reuse; least recently used evicted past this.")
+    cache_entries: int = Field(
+        default=1_000_000, description="Files, directories and links the cached layers may hold; LRU evicted past this."
+    )
     max_entries: int = Field(default=65536, description="Most files, directories and links one image may unpack to.")
     runtime: str = "runc"
     observation_seconds: int = Field(default=60, description="Longest observation window.")
@@ -115,6 +118,7 @@ class LocalSandboxResource(SandboxResource):
             hard_limit_seconds=self.hard_limit_seconds,
             max_entries=self.max_entries,
             max_cache_bytes=self.cache_mb << 20,
+            max_cache_entries=self.cache_entries,
         )
 
     def sweep(self, run_alive: Callable[[str], bool]) -> list[str]:

@@ -129,6 +129,22 @@ def test_eviction_keeps_the_cache_under_its_setting_and_spares_leased_layers(reg
     assert tight.layers.entries() == []
 
 
+def test_empty_files_count_against_the_cache_by_entries(registry, tmp_path):
+    """Layers of empty files take almost no blocks; the entry setting still bounds the cache's inodes."""
+    images = [
+        push(registry, f"store/inodes-{i}", [layer_from_entries([file_entry(f"e{i}-{n}", b"") for n in range(2000)])])
+        for i in range(4)
+    ]
+    store = ImageStore(tmp_path / "cache", RegistryClient(), StoreLimits(max_cache_bytes=1 << 40, max_cache_entries=4500))
+    for image in images:
+        with store.prepared(image, "run"):
+            assert store.layers.entry_count() <= 4500
+    assert store.layers.size() < 4500 * 4096  # the bytes alone would never have evicted anything
+    diff_ids = [store.diff_ids(image)[0] for image in images]
+    assert {f"sha256:{name}" for _, name, _ in store.layers.entries()} == set(diff_ids[2:])  # the least recent went
+    assert store.layers.entry_count() == 4000
+
+
 def test_a_lease_of_a_dead_process_does_not_pin_layers(registry, tmp_path):
     image = push(registry, "store/stale", [layer("stale", 1000)])
     cache = tmp_path / "cache"
