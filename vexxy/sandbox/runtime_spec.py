@@ -3,7 +3,7 @@
 It runs the image as the image says (entrypoint, cmd, env, user, working dir) with: resource
 limits (memory, pids, CPU), no new privileges, a minimal capability set, a seccomp allow-list at least
 as strict as Docker's default (see seccomp.py), masked and read-only kernel paths, its own PID,
-IPC, UTS, mount, cgroup and network namespaces, a user namespace (container root is host uid
+IPC, UTS, mount and network namespaces, a user namespace (container root is host uid
 100000, see userns.py), and an empty resolv.conf (no DNS). /sys is an empty read-only tmpfs: sysfs
 cannot be mounted from a user namespace that does not own the network namespace.
 """
