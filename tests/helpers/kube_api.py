@@ -93,6 +93,7 @@ class KubeApiStandIn:
         self.version = 0
         self.changed = threading.Condition()
         self.requests: list[tuple[str, str]] = []
+        self.failing_deletes: dict[str, int] = {}  # plural -> how many deletes of it answer 500 first
 
     # --- state ----------------------------------------------------------------------------
 
@@ -301,6 +302,9 @@ class KubeApiStandIn:
 
     def _delete(self, plural, namespace, name, sub, query, body):
         with self.changed:
+            if self.failing_deletes.get(plural, 0) > 0:
+                self.failing_deletes[plural] -= 1
+                return 500, _status(500, "InternalError", f'Internal error occurred: deleting {plural} "{name}"')
             obj = self.objects.pop((plural, namespace, name), None)
             if obj is None:
                 return 404, _status(404, "NotFound", f'{plural} "{name}" not found')

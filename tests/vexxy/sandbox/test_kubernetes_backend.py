@@ -25,7 +25,7 @@ from vexxy.analysis_config import Launch, parse
 from vexxy.fuzzing.drive import drive
 from vexxy.oci.image import ImageConfig, Platform, ResolvedImage
 from vexxy.oci.registry_client import RegistryClient
-from vexxy.sandbox.kube.backend import KubernetesSandbox, KubeSettings
+from vexxy.sandbox.kube.backend import KubernetesSandbox, KubernetesSandboxError, KubeSettings
 from vexxy.sandbox.kube.kubescape import KubescapeError
 from vexxy.sandbox.kube.manifests import EXPIRES_ANNOTATION, INSTANCE_LABEL, MANAGED_BY, SANDBOX_LABEL, PodLimits
 from vexxy.sandbox.workload import Workload
@@ -445,3 +445,35 @@ def test_a_roles_secret_values_reach_the_pod_through_a_secret_removed_with_it(st
     order = [kind for kind, _, _ in stand_in.created]
     assert order.index("secrets") < order.index("pods")
     assert_nothing_left(stand_in)
+
+
+def test_a_failed_delete_leaves_only_that_object_for_the_expiry_sweep(stand_in, workload_port):
+    stand_in.failing_deletes["pods"] = 1
+    with (
+        pytest.raises(KubernetesSandboxError, match=r"delete the sandbox objects .*: 500"),
+        SimulatedNode(stand_in.url, NAMESPACE, normal()),
+        sandbox(stand_in).session(image(workload_port)) as workload,
+    ):
+        workload.observe()
+    # The Service, the NetworkPolicy and the rest went although the pod's delete failed first.
+    assert [kind for kind, _, _ in stand_in.leftovers() if not kind.endswith("profiles")] == ["pods"]
+    (pod,) = [name for kind, _, name in stand_in.leftovers() if kind == "pods"]
+    # Past its expiry, the next session's sweep removes it.
+    expired = stand_in.objects[("pods", NAMESPACE, pod)]
+    expired["metadata"]["annotations"][EXPIRES_ANNOTATION] = "1000"
+    with SimulatedNode(stand_in.url, NAMESPACE, normal()), sandbox(stand_in).session(image(workload_port)) as workload:
+        workload.observe()
+    assert_nothing_left(stand_in)
+
+
+def test_a_failed_delete_after_a_failed_analysis_reports_the_analysis_failure(stand_in, workload_port):
+    stand_in.failing_deletes["services"] = 1
+    logged = []
+    with (
+        pytest.raises(RuntimeError, match="the analysis's own failure"),
+        SimulatedNode(stand_in.url, NAMESPACE, normal()),
+        sandbox(stand_in).session(image(workload_port), log=logged.append),
+    ):
+        raise RuntimeError("the analysis's own failure")
+    assert any("Could not delete every object of sandbox" in line and "500" in line for line in logged)
+    assert [kind for kind, _, _ in stand_in.leftovers() if not kind.endswith("profiles")] == ["services"]

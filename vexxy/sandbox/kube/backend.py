@@ -133,7 +133,7 @@ class KubernetesSandbox:
         try:
             swept = sweep(self.core, self.networking, settings.namespace, settings.instance, time.time())
         except ApiException as exc:
-            raise _api_error(exc, f"list sandbox objects in {settings.namespace}") from exc
+            raise _api_error(exc, f"sweep expired sandbox objects in {settings.namespace}") from exc
         if swept:
             log(f"Removed {len(swept)} sandbox(es) left behind by killed runs: {', '.join(swept)}")
         sandbox_id = secrets.token_hex(6)
@@ -166,8 +166,20 @@ class KubernetesSandbox:
             workload.runs_to_completion = manifests.runs_to_completion(launch)
             workload.wait_ready()
             yield workload
-        finally:
-            delete_sandbox(self.core, self.networking, settings.namespace, name)
+        except BaseException:
+            try:
+                delete_sandbox(self.core, self.networking, settings.namespace, name)
+            except ApiException as exc:  # the analysis's own failure is the one to report; the sweep retries
+                log(
+                    f"Could not delete every object of sandbox {settings.namespace}/{name} "
+                    f"({exc.status} {exc.reason}); the expiry sweep removes the rest"
+                )
+            raise
+        else:
+            try:
+                delete_sandbox(self.core, self.networking, settings.namespace, name)
+            except ApiException as exc:
+                raise _api_error(exc, f"delete the sandbox objects {settings.namespace}/{name}") from exc
 
     # --- reads ----------------------------------------------------------------------------
 

@@ -31,6 +31,7 @@ def delete_quietly(delete: Callable[..., Any], name: str, namespace: str) -> Non
 def sweep(core: CoreV1Api, networking: NetworkingV1Api, namespace: str, instance: str, now: float) -> list[str]:
     """Delete this instance's sandbox objects whose expiry passed; the swept sandbox ids."""
     swept: set[str] = set()
+    failures: list[ApiException] = []
     for list_kind, delete in _kinds(core, networking):
         for item in list_kind(namespace, label_selector=instance_selector(instance)).items:
             annotations = item.metadata.annotations or {}
@@ -39,12 +40,28 @@ def sweep(core: CoreV1Api, networking: NetworkingV1Api, namespace: str, instance
             except ValueError:
                 expires = 0.0  # an unreadable expiry is no reason to keep an object forever
             if expires < now:
-                delete_quietly(delete, item.metadata.name, namespace)
+                try:
+                    delete_quietly(delete, item.metadata.name, namespace)
+                except ApiException as exc:
+                    failures.append(exc)  # the next sweep retries it; the other leftovers go now
+                    continue
                 swept.add((item.metadata.labels or {}).get(SANDBOX_LABEL, item.metadata.name))
+    if failures:
+        raise failures[0]
     return sorted(swept)
 
 
 def delete_sandbox(core: CoreV1Api, networking: NetworkingV1Api, namespace: str, name: str) -> None:
-    """The pod first (it stops the workload), then its Service, the policy that fenced it and its secret values."""
+    """The pod first (it stops the workload), then its Service, the policy that fenced it and its secret values.
+
+    Every kind is attempted even when one delete fails (the API server answers 5xx, a webhook refuses), so one
+    failure leaves one object for the expiry sweep rather than everything after it; the first failure is raised.
+    """
+    failures: list[ApiException] = []
     for _, delete in _kinds(core, networking):
-        delete_quietly(delete, name, namespace)
+        try:
+            delete_quietly(delete, name, namespace)
+        except ApiException as exc:
+            failures.append(exc)
+    if failures:
+        raise failures[0]
