@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 import hmac
 import secrets
+import time
 from dataclasses import dataclass
 
 import jwt
@@ -12,6 +13,7 @@ from fastapi import Depends, Request
 from sqlalchemy import select
 
 from appdb.models import ApiKey, Organization
+from vexxy.errors import VexxyError
 from vexxy_api.errors import ApiError
 from vexxy_api.settings import ApiSettings
 
@@ -48,6 +50,21 @@ def decode_token(token: str, settings: ApiSettings) -> Caller:
     if not _bounded(subject, MAX_SUBJECT):
         raise ApiError(401, "invalid_token", f"The bearer token's subject must be 1 to {MAX_SUBJECT} printable characters.")
     return Caller(subject=subject, organization_id=organization, role=role)
+
+
+def issue_token(settings: ApiSettings, organization_id: str, subject: str, role: str, lifetime_seconds: int) -> str:
+    """A bearer token this API accepts, signed with its own shared key: to try the API where no identity provider issues them."""
+    shared = [a for a in settings.jwt_algorithms if a.startswith("HS")]
+    if not settings.jwt_key or not shared:
+        raise VexxyError(
+            "Issuing a token needs VEXXY_JWT_KEY set to a shared secret and an HS algorithm in VEXXY_JWT_ALGORITHMS.",
+            hint="With a public key, tokens come from the identity provider that holds its private key.",
+        )
+    if not _bounded(subject, MAX_SUBJECT) or role not in ("member", "admin") or lifetime_seconds <= 0:
+        raise VexxyError(f"A token's subject is 1 to {MAX_SUBJECT} printable characters, its role member or admin.")
+    now = int(time.time())
+    claims = {"sub": subject, "org": organization_id, "role": role, "iss": settings.jwt_issuer, "aud": settings.jwt_audience}
+    return jwt.encode({**claims, "iat": now, "exp": now + lifetime_seconds}, settings.jwt_key, algorithm=shared[0])
 
 
 def _bounded(value: object, limit: int) -> bool:

@@ -431,6 +431,22 @@ def cmd_appdb(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_organization(args: argparse.Namespace) -> int:
+    from appdb.organizations import create_organization, require_organization
+    from vexxy_api.auth import issue_token
+    from vexxy_api.settings import ApiSettings
+    from vexxy_pipelines.resources.app_database import AppDatabaseResource
+
+    sessions = AppDatabaseResource().sessions()
+    with sessions.begin() as session:
+        if args.organization_command == "create":
+            out.print(create_organization(session, args.name, args.tier))
+            return 0
+        require_organization(session, args.organization)
+    out.print(issue_token(ApiSettings(), args.organization, args.subject, args.role, args.minutes * 60), soft_wrap=True)
+    return 0
+
+
 def cmd_ui(args: argparse.Namespace) -> int:
     from appdb.engine import check_url_reachable
 
@@ -570,6 +586,18 @@ def build_parser() -> argparse.ArgumentParser:
     verify.add_argument("reference", help="registry/repository:tag or registry/repository@sha256:<digest>")
     verify.add_argument("--key", required=True, help="PEM public key (ECDSA P-256) the attestations must verify with.")
     verify.set_defaults(func=cmd_attestation_verify)
+
+    organization = sub.add_parser("organization", help="Organizations the API serves: create one, issue a token to try the API.")
+    organization_sub = organization.add_subparsers(dest="organization_command", required=True)
+    create = organization_sub.add_parser("create", help="Create an organization on a tier; prints its id.")
+    create.add_argument("name")
+    create.add_argument("--tier", default="free", help="free, team or enterprise (default free).")
+    token = organization_sub.add_parser("token", help="Print a bearer token signed with VEXXY_JWT_KEY (a shared secret).")
+    token.add_argument("organization", help="The organization's id.")
+    token.add_argument("--subject", default="admin@localhost", help="The token's user (sub claim).")
+    token.add_argument("--role", default="admin", choices=("admin", "member"))
+    token.add_argument("--minutes", type=int, default=60, help="Lifetime (default 60).")
+    organization.set_defaults(func=cmd_organization)
 
     ui = sub.add_parser("ui", help="Start the Dagster UI (and daemon) on this instance.")
     ui.add_argument("--host", default="127.0.0.1")
