@@ -13,6 +13,7 @@ from rich.table import Table
 from vexxy.errors import VexxyError
 
 _DIGEST = re.compile(r"sha256:([0-9a-f]{64})")
+MAX_RUNS_SEARCHED = 1000  # VEX materializations of a partition searched for a run named by the start of its id
 
 
 def printable(text: object) -> str:
@@ -72,13 +73,27 @@ def _vex_records(instance, partition: str, limit: int):
     ).records
 
 
+def _vex_record_of_short_run(instance, partition: str, prefix: str):
+    """The VEX materialization of the one run whose id starts with `prefix` (`vexxy analyze` prints the first 8 characters)."""
+    records = _vex_records(instance, partition, MAX_RUNS_SEARCHED)
+    found = {r.run_id: r for r in records if len(prefix) >= 4 and r.run_id.startswith(prefix.lower())}
+    if len(found) == 1:
+        return next(iter(found.values()))
+    latest = ", ".join(dict.fromkeys(r.run_id for r in records[:5])) or "none yet"
+    if found:
+        raise VexxyError(
+            f"{prefix} starts the ids of {len(found)} runs that wrote a VEX for {partition}.", hint="Give more of the id."
+        )
+    raise VexxyError(f"Run {prefix} wrote no VEX for {partition}.", hint=f"Runs that did, latest first: {latest}.")
+
+
 def vex_record(instance, partition: str, run_id: str | None = None):
     """The partition's latest VEX materialization, or the one made by `run_id`."""
     from vexxy_pipelines.lineage import materialization_in_run
 
     record = materialization_in_run(instance, run_id, "vex_document", partition) if run_id else None
     if run_id and record is None:
-        raise VexxyError(f"Run {run_id} wrote no VEX for {partition}.")
+        record = _vex_record_of_short_run(instance, partition, run_id)
     records = [record] if record else _vex_records(instance, partition, 1)
     if not records:
         raise VexxyError(f"{partition} has no VEX yet.", hint=f"Analyze it with `vexxy analyze {partition}`.")

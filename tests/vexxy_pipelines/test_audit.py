@@ -78,8 +78,12 @@ def test_explain_a_not_affected_statement_as_json(analyzed_demo, demo_image, cap
     assert all(i["run_id"] == provenance["run_id"] for i in provenance["inputs"] if i["asset"] != "vulnerability_db")
     assert main(["explain", demo_image.canonical(), "CVE-2020-14343", "--run", provenance["run_id"], "--json"]) == 0
     assert json.loads(capsys.readouterr().out)["statements"][0]["provenance"]["run_id"] == provenance["run_id"]
+    # The start of the id, as `vexxy analyze` prints it, names the run too.
+    assert main(["explain", demo_image.canonical(), "CVE-2020-14343", "--run", provenance["run_id"][:8], "--json"]) == 0
+    assert json.loads(capsys.readouterr().out)["statements"][0]["provenance"]["run_id"] == provenance["run_id"]
     assert main(["explain", demo_image.canonical(), "CVE-2020-14343", "--run", "no-such-run"]) == 2
-    assert "wrote no VEX" in capsys.readouterr().err
+    err = "".join(capsys.readouterr().err.split())
+    assert "wrotenoVEX" in err and "Runsthatdid,latestfirst:" in err and provenance["run_id"] in err
 
 
 def test_explain_refuses_what_it_cannot_answer(analyzed_demo, demo_image, capsys):
