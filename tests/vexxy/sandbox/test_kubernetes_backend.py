@@ -477,3 +477,12 @@ def test_a_failed_delete_after_a_failed_analysis_reports_the_analysis_failure(st
         raise RuntimeError("the analysis's own failure")
     assert any("Could not delete every object of sandbox" in line and "500" in line for line in logged)
     assert [kind for kind, _, _ in stand_in.leftovers() if not kind.endswith("profiles")] == ["services"]
+
+
+def test_a_roles_readiness_timeout_holds_for_its_own_session_only(stand_in, workload_port):
+    role = parse({"readiness": {"kind": "tcp", "timeout_seconds": 9}}).effective_roles()[0]
+    backend = sandbox(stand_in)
+    with SimulatedNode(stand_in.url, NAMESPACE, normal()), backend.session(image(workload_port), launch=Launch.of(role)) as w:
+        assert w.settings.readiness_timeout == 9
+        w.observe()
+    assert backend.settings.readiness_timeout == 3  # the next analysis on this resource waits as configured

@@ -122,9 +122,9 @@ class KubernetesSandbox:
         self, image: ResolvedImage, log: Callable[[str], None] = lambda message: None, launch: Launch | None = None
     ) -> Iterator[Workload]:
         """`launch` (a role of an analysis configuration) sets the pod's command, env, working dir, ports and probe."""
+        settings = self.settings  # a role's own readiness timeout holds for this session only
         if launch is not None and launch.readiness is not None and launch.readiness.timeout_seconds:
-            self.settings = replace(self.settings, readiness_timeout=float(launch.readiness.timeout_seconds))
-        settings = self.settings
+            settings = replace(settings, readiness_timeout=float(launch.readiness.timeout_seconds))
         image = launched(image, launch)
         notes: list[str] = []
         self._require_kubescape()
@@ -160,7 +160,9 @@ class KubernetesSandbox:
                 raise _api_error(exc, f"create the sandbox objects {settings.namespace}/{name}") from exc
             address = settings.probe_address or service.spec.cluster_ip
             log(f"Sandbox pod {settings.namespace}/{name} created; waiting for readiness")
-            workload = KubernetesWorkload(self, image, name, address, tcp_ports(image.config.exposed_ports), learning, notes)
+            workload = KubernetesWorkload(
+                self, settings, image, name, address, tcp_ports(image.config.exposed_ports), learning, notes
+            )
             # A role that only has to run (readiness "alive", e.g. a job) is ready once its pod is, whatever its ports
             # do, and may run to completion.
             workload.runs_to_completion = manifests.runs_to_completion(launch)
@@ -201,6 +203,7 @@ class KubernetesWorkload:
     def __init__(
         self,
         sandbox: KubernetesSandbox,
+        settings: KubeSettings,
         image: ResolvedImage,
         pod_name: str,
         address: str,
@@ -208,7 +211,7 @@ class KubernetesWorkload:
         learning: float | None,
         notes: list[str],
     ):
-        self.sandbox, self.settings = sandbox, sandbox.settings
+        self.sandbox, self.settings = sandbox, settings
         self.image, self.pod_name, self.address, self.ports = image, pod_name, address, ports
         self.learning, self._notes = learning, notes
         self.runs_to_completion = False  # a job: exit 0 ends it well; readiness needs no TCP connection then
