@@ -79,7 +79,7 @@ def _run_job(
                 holder["result"] = execute_job(
                     reconstructable(definitions.reconstructable_analyze_image),
                     instance=instance,
-                    tags={**tags, **({"dagster/partition": partition_key} if partition_key else {})},
+                    tags={**tags, **({run_tags.DAGSTER_PARTITION: partition_key} if partition_key else {})},
                     run_config=run_config,
                     raise_on_error=False,
                 )

@@ -17,6 +17,9 @@ SECRETS = "vexxy/secrets"  # whose encrypted secret values the sandbox step read
 INVOCATION = "vexxy/invocation"  # one CLI invocation, to find the run it started
 VULNERABILITY_DB = "vexxy/vulnerability_db"  # the advisory snapshot a re-evaluation run was requested for
 DAGSTER_PRIORITY = "dagster/priority"  # Dagster's own: the run queue's order
+DAGSTER_PARTITION = "dagster/partition"  # Dagster's own: the partition a run materializes
+RANGE_START = "dagster/asset_partition_range_start"  # Dagster's own: the first partition of a range run
+RANGE_END = "dagster/asset_partition_range_end"  # and its last
 
 
 def concurrency(tier: str) -> str:
