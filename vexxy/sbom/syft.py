@@ -12,7 +12,9 @@ from importlib import resources
 from pathlib import Path
 
 from vexxy.errors import SbomError
-from vexxy.oci.registry_client import is_loopback_host
+from vexxy.oci.reference import ImageReference
+from vexxy.oci.registry_client import RegistryClient, is_loopback_host
+from vexxy.sbom.registry_mirror import RegistryMirror
 
 SYFT_JSON = "syft-json"
 CYCLONEDX_JSON = "cyclonedx-json@1.6"
@@ -66,7 +68,23 @@ class SyftScanner:
             env["SYFT_REGISTRY_AUTH_PASSWORD"] = self.password or ""
         return env
 
-    def scan_registry_image(self, canonical_ref: str, registry: str, platform: str) -> SyftOutput:
+    def scan_through_mirror(self, client: RegistryClient, ref: ImageReference, platform: str) -> SyftOutput:
+        """Scan `ref` (by digest) with every request going out through `client` (see `registry_mirror`).
+
+        The documents name the image as `ref` does, not the mirror's ephemeral address."""
+        with RegistryMirror(client, ref) as mirror:
+            try:
+                output = self.scan_registry_image(
+                    f"{mirror.address}/{ref.repository}@{ref.digest}", mirror.address, platform, source_name=ref.name
+                )
+            except SbomError as exc:
+                if mirror.failures:
+                    raise SbomError(f"Syft could not read {ref.canonical()}: {mirror.failures[0]}", hint=exc.hint) from exc
+                raise
+        seen_as, named = f"{mirror.address}/{ref.repository}".encode(), ref.name.encode()
+        return SyftOutput(output.native.replace(seen_as, named), output.cyclonedx.replace(seen_as, named), output.version)
+
+    def scan_registry_image(self, canonical_ref: str, registry: str, platform: str, source_name: str | None = None) -> SyftOutput:
         """Scan `registry/repo@sha256:...` straight from the registry (no local daemon involved)."""
         binary = self.binary or bundled_syft()
         with tempfile.TemporaryDirectory(prefix="vexxy-syft-") as tmp:
@@ -77,6 +95,7 @@ class SyftScanner:
                 f"registry:{canonical_ref}",
                 "--platform",
                 platform,
+                *(["--source-name", source_name] if source_name else []),
                 "--quiet",
                 "-o",
                 f"{SYFT_JSON}={native}",

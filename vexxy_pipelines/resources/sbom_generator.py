@@ -1,4 +1,4 @@
-"""The SBOM generator resource: the real Syft binary scanning images from their registry."""
+"""The SBOM generator resource: the real Syft binary scanning images from their registry, through vexxy's registry client."""
 
 from __future__ import annotations
 
@@ -18,13 +18,10 @@ class SyftResource(ConfigurableResource):
     timeout_seconds: int = 900
 
     def scan(self, image: ResolvedImage, registry: RegistryResource) -> SyftOutput:
-        registry_name = parse_reference(image.canonical).registry
-        username, password = registry.login_for(registry_name)
-        scanner = SyftScanner(
-            binary=self.binary,
-            timeout_seconds=self.timeout_seconds,
-            username=username,
-            password=password,
-            insecure_registries=registry.insecure,
-        )
-        return scanner.scan_registry_image(image.canonical, registry_name, str(image.platform))
+        """Syft pulls the image through a loopback mirror of `registry`'s client: it follows no redirect or realm itself."""
+        scanner = SyftScanner(binary=self.binary, timeout_seconds=self.timeout_seconds)
+        client = registry.client()
+        try:
+            return scanner.scan_through_mirror(client, parse_reference(image.canonical), str(image.platform))
+        finally:
+            client.close()
