@@ -52,12 +52,6 @@ class RegistryResource(ConfigurableResource):
             )
         return registries
 
-    def login_for(self, registry: str) -> tuple[str | None, str | None]:
-        """(username, password) for `registry` if the login belongs to it, else anonymous."""
-        if self.username and registry.lower() in self.login_registries:
-            return self.username, self.password
-        return None, None
-
     def client(self) -> RegistryClient:
         return RegistryClient(
             username=self.username,
