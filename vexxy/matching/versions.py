@@ -1,10 +1,22 @@
-"""Which version ordering each OSV ecosystem uses (all from `univers`, none hand-written)."""
+"""Which version ordering each OSV ecosystem uses (all from `univers`, none hand-written; Alpine's >= and <= completed)."""
 
 from __future__ import annotations
 
 from functools import lru_cache
 
 from univers import versions as uv
+
+
+class AlpineVersion(uv.AlpineLinuxVersion):
+    """univers orders Alpine versions with Gentoo's vercmp for <, > and ==, but leaves >= and <= to attrs,
+    which compare the version strings (3.1.9-r0 >= 3.1.10-r0): all four follow vercmp here."""
+
+    def __ge__(self, other):
+        return NotImplemented if not isinstance(other, self.__class__) else not self < other
+
+    def __le__(self, other):
+        return NotImplemented if not isinstance(other, self.__class__) else not self > other
+
 
 _BY_ECOSYSTEM: dict[str, type[uv.Version]] = {
     "PyPI": uv.PypiVersion,
@@ -13,7 +25,7 @@ _BY_ECOSYSTEM: dict[str, type[uv.Version]] = {
     "Maven": uv.MavenVersion,
     "Debian": uv.DebianVersion,
     "Ubuntu": uv.DebianVersion,
-    "Alpine": uv.AlpineLinuxVersion,
+    "Alpine": AlpineVersion,
     "RubyGems": uv.RubygemsVersion,
     "NuGet": uv.NugetVersion,
     "Packagist": uv.ComposerVersion,

@@ -102,3 +102,10 @@ def test_go_advisories_with_semver_ranges_order_the_module_version_as_semver():
     assert affected_by("Go", "v1.2.3", go) is None
     listed = synthetic([{"introduced": "2.0.0"}, {"fixed": "2.1.0"}], versions=["v1.0.0"], ecosystem="Go", range_type="SEMVER")
     assert (affected_by("Go", "v1.0.0", listed).kind, affected_by("Go", "v1.0.0", listed).fixed) == ("versions", "2.1.0")
+
+
+def test_alpine_fixed_in_a_later_release_with_more_digits():
+    """3.1.9-r0 is before 3.1.10-r0 (as strings it would sort after, and be taken as fixed)."""
+    apk = synthetic([{"introduced": "0"}, {"fixed": "3.1.10-r0"}], ecosystem="Alpine:v3.19")
+    assert affected_by("Alpine:v3.19", "3.1.9-r0", apk).fixed == "3.1.10-r0"
+    assert affected_by("Alpine:v3.19", "3.1.10-r0", apk) is None

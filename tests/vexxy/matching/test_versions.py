@@ -33,6 +33,13 @@ def test_maven_and_go():
     assert ordered("Go", "v1.2.3", "v1.10.0")
 
 
+def test_alpine_orders_every_comparison_by_its_version_not_its_string():
+    assert ordered("Alpine:v3.19", "3.1.9-r0", "3.1.10-r0", "3.1.10-r1", "3.10.0-r0")
+    older, newer = parse_version("Alpine:v3.19", "3.1.9-r0"), parse_version("Alpine:v3.19", "3.1.10-r0")
+    assert newer >= older and not older >= newer and older <= newer and not newer <= older
+    assert older >= parse_version("Alpine:v3.19", "3.1.9-r0") <= older
+
+
 def test_unparsable_version_is_reported_not_guessed():
     with pytest.raises(UnorderableVersion, match="not a valid PyPI version"):
         parse_version("PyPI", "not a version!")
