@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 from collections import Counter
+from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from typing import Any, Protocol
 
-from vexxy.matching.ranges import affected_by
+from vexxy.matching.ranges import RangeHit
 from vexxy.matching.versions import UnorderableVersion, version_class
 from vexxy.osv.description import describe_advisory
 from vexxy.osv.records import Advisory, AffectedPackage
@@ -67,6 +68,10 @@ class AdvisoryLookup(Protocol):
 
     def candidates(self, ecosystem: str, name: str) -> list[tuple[Advisory, AffectedPackage]]: ...
 
+    def evaluator(self, ecosystem: str, name: str, version: str) -> Callable[[AffectedPackage], RangeHit | None]:
+        """Why `version` of the package is affected by one of its `affected[]` entries (`ranges.affected_by`'s answer)."""
+        ...
+
 
 def match_components(components: list[Component], database: AdvisoryLookup) -> MatchReport:
     report = MatchReport()
@@ -77,11 +82,13 @@ def match_components(components: list[Component], database: AdvisoryLookup) -> M
             continue
         report.components_checked += 1
         purl = None  # computed for the first match only: parsing purls is not free
-        for advisory, affected in database.candidates(component.ecosystem, component.osv_name):
+        candidates = database.candidates(component.ecosystem, component.osv_name)
+        affected_by = database.evaluator(component.ecosystem, component.osv_name, component.osv_version) if candidates else None
+        for advisory, affected in candidates:
             if (advisory.id, component.ref) in seen:
                 continue
             try:
-                hit = affected_by(component.ecosystem, component.osv_version, affected)
+                hit = affected_by(affected)
             except UnorderableVersion as exc:
                 report.unorderable.append((component.purl, str(exc)))
                 break

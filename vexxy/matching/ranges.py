@@ -27,14 +27,25 @@ class RangeHit:
 
 
 def _in_range(version, ecosystem: str, affected_range: AffectedRange) -> RangeHit | None:
-    """OSV's algorithm: walk events in version order; introduced opens, fixed/last_affected close."""
-    events = []
-    for event in affected_range.events:
-        if event.kind == "introduced" and event.version == "0":
-            events.append((None, event))
-            continue
-        events.append((parse_version(ecosystem, event.version, affected_range.type), event))
-    events.sort(key=lambda pair: (0,) if pair[0] is None else (1, pair[0]))
+    """OSV's algorithm on versions parsed with the ecosystem's ordering."""
+    keyed = [
+        (None if opens_at_zero(event) else parse_version(ecosystem, event.version, affected_range.type), event)
+        for event in affected_range.events
+    ]
+    return walk_events(version, keyed, affected_range.type)
+
+
+def opens_at_zero(event) -> bool:
+    return event.kind == "introduced" and event.version == "0"
+
+
+def walk_events(version, keyed_events: list, range_type: str) -> RangeHit | None:
+    """OSV's algorithm: walk events in version order; introduced opens, fixed/last_affected close.
+
+    `keyed_events` pairs each event with its position in the version order (None for `introduced: 0`):
+    parsed versions, or ranks in a package's pre-sorted bounds; `version` is keyed the same way.
+    """
+    events = sorted(keyed_events, key=lambda pair: (0,) if pair[0] is None else (1, pair[0]))
     affected, opened_by, closed_by = False, None, None
     for parsed, event in events:
         if event.kind == "introduced" and (parsed is None or version >= parsed):
@@ -51,7 +62,7 @@ def _in_range(version, ecosystem: str, affected_range: AffectedRange) -> RangeHi
     if not affected:
         return None
     return RangeHit(
-        kind=affected_range.type,
+        kind=range_type,
         introduced=opened_by,
         fixed=closed_by.version if closed_by and closed_by.kind == "fixed" else None,
         last_affected=closed_by.version if closed_by and closed_by.kind == "last_affected" else None,

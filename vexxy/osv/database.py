@@ -7,8 +7,11 @@ import hashlib
 import json
 import re
 from collections import defaultdict
+from collections.abc import Callable
 from dataclasses import dataclass, field
+from functools import partial
 
+from vexxy.matching.ranges import RangeHit, affected_by
 from vexxy.osv.records import Advisory, AffectedPackage
 
 
@@ -37,6 +40,10 @@ class AdvisoryDatabase:
 
     def candidates(self, ecosystem: str, name: str) -> list[tuple[Advisory, AffectedPackage]]:
         return self._index.get((ecosystem, normalize_name(ecosystem, name)), [])
+
+    def evaluator(self, ecosystem: str, name: str, version: str) -> Callable[[AffectedPackage], RangeHit | None]:
+        """Each entry's ranges evaluated on parsed versions: the reference the index's pre-sorted bounds agree with."""
+        return partial(affected_by, ecosystem, version)
 
     def ecosystems(self) -> dict[str, int]:
         counts: dict[str, int] = defaultdict(int)

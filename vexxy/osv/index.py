@@ -1,7 +1,8 @@
 """The advisory index: one SQLite file per snapshot, keyed by (ecosystem, package name).
 
 Built by streaming records (never the whole corpus in memory), so all of OSV fits; matching reads
-only the advisories of the SBOM's packages. The file is a pure function of the snapshot (records
+only the advisories of the SBOM's packages, and compares versions on each package's bounds sorted
+once at build time (`vexxy.matching.ranks`). The file is a pure function of the snapshot (records
 inserted in snapshot order, nothing time- or source-dependent inside), so its SHA-256 is a
 checksum that a rebuild from the snapshot reproduces. A file that fails its checksum is never
 queried: it is rebuilt from the snapshot, itself checked against its own SHA-256 and content hash.
@@ -20,13 +21,15 @@ from collections import Counter
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import asdict, dataclass
 from functools import lru_cache
+from itertools import groupby
 from pathlib import Path
 
 from vexxy.errors import VexxyError
+from vexxy.matching.ranks import RankedVersion, bounds, order_classes
 from vexxy.osv.database import normalize_name
 from vexxy.osv.records import Advisory, AffectedPackage, AffectedRange, RangeEvent
 
-SCHEMA_VERSION = "4"
+SCHEMA_VERSION = "5"
 _CHUNK = 1 << 20
 _BATCH = 2000
 
@@ -110,12 +113,17 @@ def _write_index(lines: Iterable[bytes], index_path: Path, on_line: Callable[[by
                 "CREATE TABLE advisories (seq INTEGER PRIMARY KEY, id TEXT NOT NULL, head TEXT NOT NULL, record BLOB NOT NULL);"
                 "CREATE TABLE packages (ecosystem TEXT NOT NULL, name TEXT NOT NULL, seq INTEGER NOT NULL,"
                 " position INTEGER NOT NULL, id TEXT NOT NULL, affected TEXT NOT NULL);"
+                "CREATE TABLE orders (ecosystem TEXT NOT NULL, name TEXT NOT NULL, scale TEXT NOT NULL, classes TEXT NOT NULL,"
+                " PRIMARY KEY (ecosystem, name, scale)) WITHOUT ROWID;"
+                "CREATE TEMP TABLE bounds (ecosystem TEXT NOT NULL, name TEXT NOT NULL, scale TEXT NOT NULL,"
+                " version TEXT NOT NULL);"
             )
             hasher = hashlib.sha256()
             ecosystems: Counter[str] = Counter()
             advisories = packages = 0
             rows: list[tuple[int, str, bytes]] = []
             keys: list[tuple[str, str, int, int]] = []
+            versions: list[tuple[str, str, str, str]] = []
             for line in lines:
                 hasher.update(line + b"\n")
                 if on_line is not None:
@@ -127,11 +135,13 @@ def _write_index(lines: Iterable[bytes], index_path: Path, on_line: Callable[[by
                     name = normalize_name(affected.ecosystem, affected.name)
                     compact = json.dumps(asdict(affected), separators=(",", ":"))
                     keys.append((affected.ecosystem, name, advisories, position, advisory.id, compact))
+                    versions.extend((affected.ecosystem, name, scale, version) for scale, version in bounds(affected))
                 ecosystems.update({a.ecosystem.split(":", 1)[0] for a in advisory.affected})
                 if len(rows) >= _BATCH:
-                    packages += _flush(db, rows, keys)
-            packages += _flush(db, rows, keys)
+                    packages += _flush(db, rows, keys, versions)
+            packages += _flush(db, rows, keys, versions)
             db.execute("CREATE INDEX packages_by_name ON packages (ecosystem, name, seq, position)")
+            _write_orders(db)
             content_hash = hasher.hexdigest()
             meta = {
                 "schema_version": SCHEMA_VERSION,
@@ -153,13 +163,31 @@ def _write_index(lines: Iterable[bytes], index_path: Path, on_line: Callable[[by
     return BuiltIndex(content_hash, advisories, packages, dict(sorted(ecosystems.items())))
 
 
-def _flush(db: sqlite3.Connection, rows: list, keys: list) -> int:
+def _flush(db: sqlite3.Connection, rows: list, keys: list, versions: list) -> int:
     db.executemany("INSERT INTO advisories VALUES (?, ?, ?, ?)", rows)
     db.executemany("INSERT INTO packages VALUES (?, ?, ?, ?, ?, ?)", keys)
+    db.executemany("INSERT INTO temp.bounds VALUES (?, ?, ?, ?)", versions)
     count = len(keys)
     rows.clear()
     keys.clear()
+    versions.clear()
     return count
+
+
+def _write_orders(db: sqlite3.Connection) -> None:
+    """Each package's distinct bounds, per ordering, sorted into classes of equal versions (one package in memory at a time)."""
+    distinct = db.execute(
+        "SELECT DISTINCT ecosystem, name, scale, version FROM temp.bounds ORDER BY ecosystem, name, scale, version"
+    )
+    batch = []
+    for (ecosystem, name, scale), group in groupby(distinct, key=lambda row: row[:3]):
+        classes = order_classes(ecosystem, scale, (row[3] for row in group))
+        batch.append((ecosystem, name, scale, json.dumps(classes, separators=(",", ":"))))
+        if len(batch) >= _BATCH:
+            db.executemany("INSERT INTO orders VALUES (?, ?, ?, ?)", batch)
+            batch.clear()
+    db.executemany("INSERT INTO orders VALUES (?, ?, ?, ?)", batch)
+    db.execute("DROP TABLE temp.bounds")
 
 
 class AdvisoryIndex:
@@ -194,6 +222,13 @@ class AdvisoryIndex:
             (ecosystem, normalize_name(ecosystem, name)),
         ).fetchall()
         return [(_LazyAdvisory(advisory_id, seq, self), _affected(affected)) for seq, advisory_id, affected in rows]
+
+    def evaluator(self, ecosystem: str, name: str, version: str) -> RankedVersion:
+        """What `affected_by` answers for `version` of this package, on the package's pre-sorted bounds."""
+        rows = self._db.execute(
+            "SELECT scale, classes FROM orders WHERE ecosystem = ? AND name = ?", (ecosystem, normalize_name(ecosystem, name))
+        )
+        return RankedVersion(ecosystem, version, {scale: json.loads(classes) for scale, classes in rows})
 
     def _load_head(self, seq: int) -> dict:
         (head,) = self._db.execute("SELECT head FROM advisories WHERE seq = ?", (seq,)).fetchone()
