@@ -33,6 +33,11 @@ class StepProgress:
 
 def step_progress(instance: DagsterInstance, run_id: str) -> StepProgress:
     records = instance.get_records_for_run(run_id, of_type={DagsterEventType.STEP_START, DagsterEventType.STEP_SUCCESS}).records
+    return progress_of(records)
+
+
+def progress_of(records) -> StepProgress:
+    """How far a run got after these step start/success records (in storage order)."""
     done: list[str] = []
     started: list[str] = []
     for record in records:
