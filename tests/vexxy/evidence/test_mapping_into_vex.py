@@ -154,3 +154,29 @@ def test_a_package_first_party_code_imports_but_the_run_never_loaded_stays_under
         "CVE-2020-1": "exploitable",
         "CVE-2020-2": "in_triage",
     }
+
+
+def pyyaml_statement(evidence: ProfileEvidence):
+    (pyyaml,) = [s for s in build_statements(matches(), evidence) if s.component_ref == "y"]
+    return pyyaml
+
+
+def test_first_party_imports_checked_or_not_reach_the_not_affected_statement():
+    """The import analysis's verdict travels through the evidence: checked is high confidence, not
+    checked says why (or that nothing analyzed them)."""
+    report = map_profile(COMPONENTS, profile(complete=True), {})
+    checked = pyyaml_statement(ProfileEvidence(report, {}, imports_checked=True, imports_note="ignored once checked"))
+    assert (checked.status.value, checked.confidence, checked.confidence_reason) == (
+        "not_affected",
+        "high",
+        "not_loaded_not_imported",
+    )
+    assert checked.status_notes.endswith(" No first-party code imports it.")
+    unchecked = pyyaml_statement(ProfileEvidence(report, {}, imports_checked=False, imports_note="no Python entry point"))
+    assert (unchecked.status.value, unchecked.confidence) == ("not_affected", "medium")
+    assert unchecked.status_notes.endswith(" First-party imports not checked: no Python entry point.")
+    default = pyyaml_statement(ProfileEvidence(report))
+    assert (default.confidence, default.confidence_reason) == ("medium", "not_loaded_imports_unchecked")
+    assert default.status_notes.endswith(" First-party imports not checked: not analyzed.")
+    evidence = ProfileEvidence(report).for_component("y")
+    assert (evidence.imported_by, evidence.imports_checked, evidence.imports_note) == ((), False, "")
