@@ -109,3 +109,29 @@ def test_alpine_fixed_in_a_later_release_with_more_digits():
     apk = synthetic([{"introduced": "0"}, {"fixed": "3.1.10-r0"}], ecosystem="Alpine:v3.19")
     assert affected_by("Alpine:v3.19", "3.1.9-r0", apk).fixed == "3.1.10-r0"
     assert affected_by("Alpine:v3.19", "3.1.10-r0", apk) is None
+
+
+def test_a_listed_version_takes_its_fix_from_the_ranges_that_can_order_it():
+    """A range whose type cannot order the component's version (`1.0.0-01` is PyPI's 1.0.0.post1, not
+    semver) is passed over, and the fix comes from the ranges that can, bounds that parse, the lowest above."""
+    entry = parse_osv(
+        {
+            "id": "TEST-2",
+            "modified": "2024-01-01T00:00:00Z",
+            "affected": [
+                {
+                    "package": {"ecosystem": "PyPI", "name": "pkg"},
+                    "ranges": [
+                        {"type": "SEMVER", "events": [{"introduced": "0"}, {"fixed": "1.0.5"}]},
+                        {
+                            "type": "ECOSYSTEM",
+                            "events": [{"introduced": "5.0"}, {"fixed": "not a version"}, {"fixed": "6.1"}, {"fixed": "6.0"}],
+                        },
+                    ],
+                    "versions": ["1.0.0-01"],
+                }
+            ],
+        }
+    ).affected[0]
+    hit = affected_by("PyPI", "1.0.0-01", entry)
+    assert hit and hit.kind == "versions" and hit.fixed == "6.0"
