@@ -92,3 +92,20 @@ def test_imported_but_not_loaded_is_under_investigation_with_the_import_sites():
     assert statements["loaded"].status == Status.AFFECTED and "imported_by" not in statements["loaded"].evidence
     assert statements["partial"].status == Status.UNDER_INVESTIGATION
     assert "profile is incomplete" in statements["partial"].status_notes
+
+
+def test_import_sites_are_shown_up_to_five_and_kept_up_to_twenty():
+    def imported_by(count: int):
+        sites = tuple(f"/app/views.py:{line}" for line in range(1, count + 1))
+        evidence = {"c1": ComponentEvidence(10, (), True, "sha256:p", "60 s", imported_by=sites)}
+        (statement,) = build_statements([match("P", "CVE-1")], Evidence(evidence))
+        return statement
+
+    five, six, twenty_one = imported_by(5), imported_by(6), imported_by(21)
+    assert (
+        five.status_notes.startswith("Imported by `/app/views.py:1`,") and "`/app/views.py:5` but not loaded" in five.status_notes
+    )
+    assert "`/app/views.py:5` ... but not loaded" in six.status_notes and "views.py:6" not in six.status_notes
+    assert five.evidence["imported_by_count"] == 5 and len(five.evidence["imported_by"]) == 5
+    assert twenty_one.evidence["imported_by"] == [f"/app/views.py:{line}" for line in range(1, 21)]
+    assert twenty_one.evidence["imported_by_count"] == 21
