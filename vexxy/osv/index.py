@@ -215,13 +215,16 @@ class AdvisoryIndex:
         return json.loads(self.meta.get("ecosystems", "{}"))
 
     def candidates(self, ecosystem: str, name: str) -> list[tuple[Advisory, AffectedPackage]]:
-        """Each advisory comes as a stand-in that reads its whole record only when asked for more than its id
-        (most candidates do not match: only the package entry is needed to tell)."""
+        """Each advisory comes as a stand-in holding its head undecoded, read in the same query (a match
+        reports from it), that reads its whole record only when asked for more (most candidates do not
+        match: only the package entry is needed to tell)."""
         rows = self._db.execute(
-            "SELECT seq, id, affected FROM packages WHERE ecosystem = ? AND name = ? ORDER BY seq, position",
+            "SELECT packages.seq, packages.id, packages.affected, advisories.head FROM packages"
+            " JOIN advisories ON advisories.seq = packages.seq"
+            " WHERE packages.ecosystem = ? AND packages.name = ? ORDER BY packages.seq, packages.position",
             (ecosystem, normalize_name(ecosystem, name)),
         ).fetchall()
-        return [(_LazyAdvisory(advisory_id, seq, self), _affected(affected)) for seq, advisory_id, affected in rows]
+        return [(_LazyAdvisory(advisory_id, seq, self, head), _affected(affected)) for seq, advisory_id, affected, head in rows]
 
     def evaluator(self, ecosystem: str, name: str, version: str) -> RankedVersion:
         """What `affected_by` answers for `version` of this package, on the package's pre-sorted bounds."""
@@ -229,10 +232,6 @@ class AdvisoryIndex:
             "SELECT scale, classes FROM orders WHERE ecosystem = ? AND name = ?", (ecosystem, normalize_name(ecosystem, name))
         )
         return RankedVersion(ecosystem, version, {scale: json.loads(classes) for scale, classes in rows})
-
-    def _load_head(self, seq: int) -> dict:
-        (head,) = self._db.execute("SELECT head FROM advisories WHERE seq = ?", (seq,)).fetchone()
-        return json.loads(head)
 
     def _load_advisory(self, seq: int) -> Advisory:
         (record,) = self._db.execute("SELECT record FROM advisories WHERE seq = ?", (seq,)).fetchone()
@@ -274,15 +273,15 @@ class _LazyAdvisory:
     """An `Advisory` read from the index on demand: what a match reports from the record's head, the rest
     from the whole record."""
 
-    __slots__ = ("id", "_seq", "_index", "_head")
+    __slots__ = ("id", "_seq", "_index", "_head_text", "_head")
 
-    def __init__(self, advisory_id: str, seq: int, index: AdvisoryIndex):
-        self.id, self._seq, self._index, self._head = advisory_id, seq, index, None
+    def __init__(self, advisory_id: str, seq: int, index: AdvisoryIndex, head_text: str):
+        self.id, self._seq, self._index, self._head_text, self._head = advisory_id, seq, index, head_text, None
 
     def __getattr__(self, name: str):
         if name in HEAD_FIELDS:
             if self._head is None:
-                self._head = self._index._load_head(self._seq)
+                self._head = json.loads(self._head_text)
             if name in self._head:
                 value = self._head[name]
                 return tuple(value) if isinstance(value, list) else value
