@@ -4,7 +4,8 @@ A customer-submitted reference makes vexxy's own network identity connect to its
 reference to loopback, link-local (cloud metadata endpoints live at 169.254.169.254), private or
 otherwise internal addresses would let a customer probe the inside of the deployment. Such
 registries are refused unless the operator allows them by name (`VEXXY_ALLOWED_REGISTRIES`);
-a hostname is judged by every address it resolves to.
+a hostname is judged by every address it resolves to. The registry client judges again when it
+connects, and connects only to the addresses it judged (`egress_backend.py`).
 """
 
 from __future__ import annotations
@@ -72,9 +73,18 @@ def internal_address(address: str) -> bool:
 
 def check_registry(registry: str, allowed: frozenset[str], resolve: Resolver = system_resolver) -> None:
     """Raise RegistryNotAllowed if `registry` (host[:port]) is internal and not in `allowed`."""
+    external_addresses(registry, allowed, resolve)
+
+
+def external_addresses(registry: str, allowed: frozenset[str], resolve: Resolver = system_resolver) -> list[str] | None:
+    """Every address `registry` (host[:port]) resolves to, resolved once and each judged external;
+    None when the operator allowed the registry by name. A connection made with these very addresses
+    cannot be sent elsewhere by a second answer from DNS.
+
+    Raises RegistryNotAllowed, naming the internal addresses, if any of them is internal."""
     host, port = split_host(registry.strip().lower())
     if registry.strip().lower() in allowed or host in allowed:
-        return
+        return None
     if host in INTERNAL_NAMES or host.endswith(INTERNAL_SUFFIXES):
         reason = f"{host} names this host or an internal service"
     else:
@@ -84,7 +94,7 @@ def check_registry(registry: str, allowed: frozenset[str], resolve: Resolver = s
             addresses = list(resolve(host))
         internal = sorted({a for a in addresses if internal_address(a)})
         if not internal:
-            return
+            return addresses
         shown = host if internal == [host] else f"{host} (resolves to {', '.join(internal)})"
         reason = f"{shown} is a loopback, link-local, private or reserved address"
     raise RegistryNotAllowed(

@@ -4,7 +4,9 @@ It speaks to any OCI/Docker v2 registry: anonymous, HTTP basic, or bearer tokens
 the realm named in the registry's `WWW-Authenticate` challenge. A registry is someone else's
 server: its answers are size-bounded, the login goes only to the registries it was configured
 for, and a token realm or a redirect that points at another host is followed only when that host
-passes the same egress check as a submitted reference.
+passes the same egress check as a submitted reference. A client with `allowed_hosts` also judges
+every connection's addresses as it connects (egress_backend.py), so a name cannot pass the check
+with one address and be connected to at another.
 """
 
 from __future__ import annotations
@@ -30,7 +32,8 @@ from vexxy.errors import (
     RegistryUnavailable,
     UnsupportedManifest,
 )
-from vexxy.oci.egress import RegistryNotAllowed, check_registry, system_resolver
+from vexxy.oci.egress import RegistryNotAllowed, Resolver, check_registry, system_resolver
+from vexxy.oci.egress_backend import EgressCheckedTransport
 from vexxy.oci.image import (
     INDEX_TYPES,
     MANIFEST_TYPES,
@@ -87,13 +90,18 @@ class RegistryClient:
     timeout: float = 30.0
     # Registries the login belongs to (None: every registry, for callers that name one themselves).
     credential_registries: frozenset[str] | None = None
-    # Internal hosts a realm or redirect may still point at (None: no check, for callers that talk
-    # only to registries they chose); the registry's own host is always fine.
+    # Internal hosts the client may contact (None: no check, for callers that talk only to
+    # registries they chose). With them, every connection is judged as it is made, the
+    # registry's own included; a realm or redirect to another host is also judged before it is
+    # followed.
     allowed_hosts: frozenset[str] | None = None
+    # How names are resolved for those checks and connections.
+    resolver: Resolver = system_resolver
     _authorization: dict[tuple[str, str], str] = field(default_factory=dict, repr=False)
 
     def __post_init__(self) -> None:
-        self._http = httpx.Client(timeout=self.timeout, follow_redirects=False)
+        transport = None if self.allowed_hosts is None else EgressCheckedTransport(self.allowed_hosts, self.resolver)
+        self._http = httpx.Client(timeout=self.timeout, follow_redirects=False, transport=transport)
 
     def close(self) -> None:
         self._http.close()
@@ -178,7 +186,7 @@ class RegistryClient:
         if self.allowed_hosts is None or netloc == ref.registry.lower():
             return
         try:
-            check_registry(netloc, self.allowed_hosts, system_resolver)
+            check_registry(netloc, self.allowed_hosts, self.resolver)
         except RegistryNotAllowed as exc:
             raise RegistryError(
                 f"Registry {ref.registry} {why} to {netloc}, which cannot be contacted: {exc}",

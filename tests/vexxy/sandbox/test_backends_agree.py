@@ -42,7 +42,7 @@ def statements(components, matches, run):
 
 def test_the_same_evidence_through_both_backends_gives_the_same_vex(demo_image, demo_syft_json, tmp_path):
     resolved = RegistryClient().resolve(demo_image)
-    registry = RegistryResource()
+    registry = RegistryResource(allowed_registries=demo_image.registry)  # the loopback registry, as the deployment allows it
     local = LocalSandboxResource(
         state_dir=str(tmp_path / "state"),
         cache_dir=str(os.path.join(os.environ["VEXXY_HOME"], "sandbox-cache")),
