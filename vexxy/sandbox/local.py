@@ -50,6 +50,9 @@ from vexxy.sandbox.workload import ScannerPlacement
 BACKEND = "local-runc"
 # Host programs the sandbox runs besides its OCI runtime (scripts/setup installs each one that is missing).
 HOST_TOOLS = ("ip", "nft", "sysctl", "mount", "umount")
+# A workload with no port to probe is ready once its process has stayed up this long: one that exits
+# at once (however slowly its interpreter starts on a loaded host) is a crash, not a ready service.
+ALIVE_SETTLE_SECONDS = 1.0
 
 
 class SandboxError(VexxyError):
@@ -431,11 +434,13 @@ class _Runner:
         deadline = start + self.readiness_timeout
         if self.probe_port:
             ports = [self.probe_port]
+        alive_since: float | None = None
         while time.monotonic() < deadline:
             if self._exited() is not None:
                 return None
             self._note_resource_events()
             alive = self.container_pid() is not None
+            alive_since = (alive_since or time.monotonic()) if alive else None
             if alive and self.probe == "http" and ports:
                 status = self._http_status(ports[0])
                 if status == self.expect_status:
@@ -445,9 +450,10 @@ class _Runner:
                 time.sleep(0.2)
                 continue
             if alive and (self.probe == "alive" or not ports):
-                return Readiness(
-                    "ready", "the process is running" + ("" if not ports else ""), round(time.monotonic() - start, 2)
-                )
+                if alive_since is not None and time.monotonic() - alive_since >= ALIVE_SETTLE_SECONDS:
+                    return Readiness("ready", "the process is running", round(time.monotonic() - start, 2))
+                time.sleep(0.1)
+                continue
             if alive and all(self._port_open(port) for port in ports):
                 return Readiness(
                     "ready", f"TCP {', '.join(map(str, ports))} accepted connections", round(time.monotonic() - start, 2)
