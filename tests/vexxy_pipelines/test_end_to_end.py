@@ -3,10 +3,12 @@ Distribution registry sending push notifications, PostgreSQL. A push to a watche
 becomes a submission, a run, a complete analysis and a VEX; cancelling a running analysis through
 the API terminates its run and its sandbox leaves nothing behind."""
 
+import json
 import os
 import sys
 import tempfile
 import time
+from hashlib import sha256
 from pathlib import Path
 
 import httpx
@@ -286,7 +288,7 @@ def test_two_organizations_analyzing_one_image_at_once_each_get_their_own_eviden
         return current["status"] in ("complete", "failed", "cancelled") and current
 
     done = {
-        organization: wait_for(lambda h=headers, a=analysis: finished(h, a), 400, f"analysis {analysis}", 2)
+        organization: wait_for(lambda h=headers, a=analysis: finished(h, a), 900, f"analysis {analysis}", 2)
         for organization, (headers, analysis, _, _) in settings_by_org.items()
     }
     assert all(d["status"] == "complete" for d in done.values()), [d.get("error") for d in done.values()]
@@ -299,8 +301,16 @@ def test_two_organizations_analyzing_one_image_at_once_each_get_their_own_eviden
     assert first.dagster_run.run_id != second.dagster_run.run_id
     assert first.start_time < second.end_time and second.start_time < first.end_time  # they ran at the same time
 
+    observed = {}
     for organization, (headers, analysis, fuzzing, observation) in settings_by_org.items():
-        findings = httpx.get(f"{api}/api/v1/analyses/{analysis}/findings", headers=headers).json()
+        recorded = {
+            r.asset_key.to_user_string(): r.asset_materialization.metadata
+            for r in instance_module.get_records_for_run(
+                run_ids[organization], of_type=DagsterEventType.ASSET_MATERIALIZATION
+            ).records
+        }
+        served_findings = httpx.get(f"{api}/api/v1/analyses/{analysis}/findings", headers=headers)
+        findings = served_findings.json()
         summary = httpx.get(f"{api}/api/v1/analyses/{analysis}/results", headers=headers).json()["summary"]
         if fuzzing:
             assert findings["status"] in ("completed", "partial") and findings["tool"] == "wapiti", findings
@@ -309,15 +319,14 @@ def test_two_organizations_analyzing_one_image_at_once_each_get_their_own_eviden
         assert summary["fuzzing"] == findings["status"]
         vex = httpx.get(f"{api}/api/v1/analyses/{analysis}/vex", headers=headers)
         assert vex.status_code == 200 and {s["status"] for s in vex.json()["statements"]} == {"affected", "not_affected"}
-        records = instance_module.get_records_for_run(
-            run_ids[organization], of_type=DagsterEventType.ASSET_MATERIALIZATION
-        ).records
-        window = next(
-            r.asset_materialization.metadata["window"].value
-            for r in records
-            if r.asset_key.to_user_string() == "execution_profile"
-        )
+        # The bytes served are the ones this organization's own run wrote and recorded.
+        assert sha256(served_findings.content).hexdigest() == recorded["fuzz_findings"]["findings_sha256"].value
+        assert sha256(vex.content).hexdigest() == recorded["vex_document"]["openvex_sha256"].value
+        window = recorded["execution_profile"]["window"].value
         assert f" of {observation} s, ended by" in window, window
+        profile = Path(recorded["execution_profile"]["profile_path"].value).read_bytes()
+        assert sha256(profile).hexdigest() == recorded["execution_profile"]["profile_sha256"].value
+        observed[organization] = json.loads(profile)["window"]["observed_seconds"]
 
     with app_sessions() as session:
         ledger = {
@@ -329,5 +338,6 @@ def test_two_organizations_analyzing_one_image_at_once_each_get_their_own_eviden
         row = ledger[organization]
         assert row.submission_id == analysis and row.status == "charged" and row.details["fuzzed"] is fuzzing
         assert 0 < row.details["sandbox_seconds"] <= settings_by_org[organization][3] + 1
+        assert row.details["sandbox_seconds"] == observed[organization]  # its own run's observation, not the other's
     assert fuzzed.credits == plain.credits + 2  # fuzzing costs two credits; one sandbox minute each
     assert fuzzed.amount_cents == plain.amount_cents + 2 * 25
