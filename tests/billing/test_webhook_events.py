@@ -51,7 +51,17 @@ def state(app_sessions, organization):
         return org.status, subscription.tier, subscription.status, subscription.stripe_subscription_id, subscription
 
 
-def test_subscription_events_set_tier_status_and_period(app_sessions, linked):
+@pytest.fixture
+def host_not_in_utc(monkeypatch):
+    """A worker whose local zone is not UTC: a period read from Stripe's epoch seconds must not move."""
+    monkeypatch.setenv("TZ", "Asia/Kolkata")
+    time.tzset()
+    yield
+    monkeypatch.undo()
+    time.tzset()
+
+
+def test_subscription_events_set_tier_status_and_period(app_sessions, linked, host_not_in_utc):
     organization, customer = linked
     subscription_id = f"sub_{uuid.uuid4().hex[:12]}"
     by_price = {
