@@ -3,7 +3,7 @@
 It runs the image as the image says (entrypoint, cmd, env, user, working dir) with: resource
 limits (memory, pids, CPU), no new privileges, a minimal capability set, a seccomp allow-list at least
 as strict as Docker's default (see seccomp.py), masked and read-only kernel paths, its own PID,
-IPC, UTS, mount and network namespaces, a user namespace (container root is host uid
+IPC, UTS, mount, cgroup and network namespaces, a user namespace (container root is host uid
 100000, see userns.py), and an empty resolv.conf (no DNS). /sys is an empty read-only tmpfs: sysfs
 cannot be mounted from a user namespace that does not own the network namespace.
 """
@@ -169,6 +169,7 @@ def build_spec(
                 {"type": "uts"},
                 {"type": "mount"},
                 {"type": "user"},
+                {"type": "cgroup"},  # the workload sees its own cgroup as /, not where the host keeps it
                 {"type": "network", "path": netns_path},
             ],
             "uidMappings": [{"containerID": 0, "hostID": ID_SHIFT, "size": ID_RANGE}],

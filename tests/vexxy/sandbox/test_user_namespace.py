@@ -17,6 +17,7 @@ pytestmark = pytest.mark.slow
 WORKLOAD = """
 import os, subprocess, time
 print("uid", os.getuid(), "map", open("/proc/self/uid_map").read().split(), flush=True)
+print("cgroups", sorted({line.split(":", 2)[2] for line in open("/proc/self/cgroup").read().split()}), flush=True)
 with open("/tmp/made-by-root", "w") as handle:
     handle.write("x")
 os.chown("/tmp/made-by-root", 1000, 1000)
@@ -45,6 +46,8 @@ def test_uid_0_inside_is_an_unprivileged_host_uid_and_is_still_traced(registry, 
         assert Path(f"/proc/{pid}/gid_map").read_text().split() == ["0", "100000", "65536"]
         host_uid = next(line for line in Path(f"/proc/{pid}/status").read_text().splitlines() if line.startswith("Uid:"))
         assert host_uid.split()[1:] == ["100000"] * 4  # real, effective, saved, filesystem: all unprivileged
+        for kind in ("user", "cgroup", "pid", "mnt", "net"):
+            assert os.readlink(f"/proc/{pid}/ns/{kind}") != os.readlink(f"/proc/self/ns/{kind}"), kind
         created = runner.run_dir / "scratch" / "upper" / "tmp" / "made-by-root"
         deadline = time.monotonic() + 10
         while not created.exists() and time.monotonic() < deadline:
@@ -52,6 +55,7 @@ def test_uid_0_inside_is_an_unprivileged_host_uid_and_is_still_traced(registry, 
         assert (created.stat().st_uid, created.stat().st_gid) == (101000, 101000)  # chown inside stays in the range
         profile = sandbox.observe(workload)
     assert "uid 0 map ['0', '100000', '65536']" in profile.workload_log_tail
+    assert "cgroups ['/']" in profile.workload_log_tail.splitlines()  # its cgroups are its root: the host's paths are hidden
     opens = {o.path for o in profile.opens}
     execs = {e.path for e in profile.execs}
     assert {"/usr/lib/os-release", "/app/main.py"} <= opens  # /etc/os-release links there
