@@ -62,6 +62,18 @@ EDGE_CASES = [
     osv("E-16", "Maven", "org.example:lib", ("ECOSYSTEM", [("introduced", "1.0"), ("fixed", "1.0.1.RELEASE")])),
     osv("E-17", "RubyGems", "rack", ("ECOSYSTEM", [("introduced", "0"), ("fixed", "2.2.6.2")]), versions=["2.2.6.1"]),
     osv("E-18", "npm", "@scope/pkg", ("SEMVER", [("introduced", "1.0.0+meta"), ("fixed", "1.1.0")]), versions=["1.2.0+build.1"]),
+    # SEMVER on Debian: 1.0.0-1 is a pre-release of 1.0.0 in semver, a later revision in Debian's ordering.
+    osv("E-19", "Debian:12", "semverpkg", ("SEMVER", [("introduced", "1.0.0-1"), ("fixed", "1.0.0")])),
+    # A GIT range alone (commits, not versions) affects no version, even from "0".
+    osv("E-20", "PyPI", "gitonly", ("GIT", [("introduced", "0")])),
+    # A range whose bound no ordering parses, then one that holds the version: the second still counts.
+    osv(
+        "E-21",
+        "PyPI",
+        "later",
+        ("ECOSYSTEM", [("introduced", "0"), ("fixed", "not a version!")]),
+        ("ECOSYSTEM", [("introduced", "1.0"), ("fixed", "2.0")]),
+    ),
 ]
 PROBES = [
     "0",
