@@ -7,9 +7,10 @@ from app_databases import BACKENDS, app_database
 from billing_helpers import gateway_for, give_card, make_organization
 from sqlalchemy import func, select
 
-from appdb.models import BillingEvent
-from billing.ledger import charge_key, ensure_customer, reconcile, record_internal
+from appdb.models import BillingEvent, QuotaReservation
+from billing.ledger import charge_analysis, charge_key, ensure_customer, reconcile, record_internal
 from billing.pricing import AnalysisUsage
+from billing.quota import check_quota
 
 
 @pytest.fixture(params=BACKENDS)
@@ -139,3 +140,20 @@ def test_reconcile_adds_what_only_stripe_has_field_by_field_and_counts_what_it_c
             found.id,
         )
         assert row.details == {"repaired": "found in Stripe, missing in the ledger"}
+
+
+def test_a_charge_consumes_its_own_submissions_reservation_only(app_sessions):
+    organization = make_organization(app_sessions, tier="free")  # included credits: recorded, no Stripe call
+    earlier, charged = f"sub-{uuid.uuid4().hex[:8]}", f"sub-{uuid.uuid4().hex[:8]}"
+    with app_sessions.begin() as session:
+        check_quota(session, organization, earlier)
+        check_quota(session, organization, charged)
+    usage = AnalysisUsage(image_bytes=1 << 20, sandbox_seconds=10, fuzzed=False)
+    entry = charge_analysis(
+        app_sessions, None, organization_id=organization, submission_id=charged, image_digest="sha256:" + "ab" * 32, usage=usage
+    )
+    assert entry.status == "recorded"
+    with app_sessions() as session:
+        columns = select(QuotaReservation.submission_id, QuotaReservation.status)
+        rows = session.execute(columns.where(QuotaReservation.organization_id == organization)).all()
+    assert dict(rows) == {earlier: "reserved", charged: "consumed"}  # the other analysis still holds its slot
