@@ -82,6 +82,9 @@ def test_subscription_events_set_tier_status_and_period(app_sessions, linked, ho
     assert state(app_sessions, organization)[:4] == ("past_due", "enterprise", "past_due", subscription_id)
     unknown_plan = {"customer": customer, "status": "active", "items": {"data": [{"plan": {"id": "other-plan"}}]}}
     assert apply(app_sessions, "customer.subscription.updated", 300, unknown_plan) == "subscription active (enterprise)"
+    unknown_tier = unknown_plan | {"metadata": {"vexxy_tier": "platinum"}}  # a tier vexxy has no prices for
+    assert apply(app_sessions, "customer.subscription.updated", 300, unknown_tier) == "subscription active (enterprise)"
+    assert state(app_sessions, organization)[1] == "enterprise"
     assert apply(app_sessions, "customer.subscription.updated", 250, by_price) == (
         "stale: a newer event already set this subscription"
     )
