@@ -8,6 +8,7 @@ Each statement carries a level (`high`, `medium`, `low`) and the reason that set
 | `not_loaded_not_imported` | high | not_affected | files known, none loaded in a complete observation, not imported |
 | `not_loaded_imports_unchecked` | medium | not_affected | as above, but the first-party imports were not (all) read |
 | `imported_not_loaded` | medium | under_investigation | first-party code imports it, none of its files was loaded |
+| `dynamic_import_not_loaded` | medium | under_investigation | first-party code loads code by a name vexxy cannot read |
 | `incomplete_profile` | medium | under_investigation | nothing loaded, but the observation was not complete |
 | `unknown_files` | low | under_investigation | the SBOM lists no files for the component |
 | `no_runtime_evidence` | low | under_investigation | the image has not been observed |
@@ -23,6 +24,7 @@ class Reason(str, Enum):
     NOT_LOADED_NOT_IMPORTED = "not_loaded_not_imported"
     NOT_LOADED_IMPORTS_UNCHECKED = "not_loaded_imports_unchecked"
     IMPORTED_NOT_LOADED = "imported_not_loaded"
+    DYNAMIC_IMPORT_NOT_LOADED = "dynamic_import_not_loaded"
     INCOMPLETE_PROFILE = "incomplete_profile"
     UNKNOWN_FILES = "unknown_files"
     NO_RUNTIME_EVIDENCE = "no_runtime_evidence"
@@ -33,6 +35,7 @@ LEVEL: dict[Reason, str] = {
     Reason.NOT_LOADED_NOT_IMPORTED: "high",
     Reason.NOT_LOADED_IMPORTS_UNCHECKED: "medium",
     Reason.IMPORTED_NOT_LOADED: "medium",
+    Reason.DYNAMIC_IMPORT_NOT_LOADED: "medium",
     Reason.INCOMPLETE_PROFILE: "medium",
     Reason.UNKNOWN_FILES: "low",
     Reason.NO_RUNTIME_EVIDENCE: "low",

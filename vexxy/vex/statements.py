@@ -3,7 +3,8 @@
 The decision is the product's core rule, so it lives here, in one place:
 - `affected` when a file of the component was loaded;
 - `not_affected` / `vulnerable_code_not_in_execute_path` only when the component's files are
-  known, none was loaded during a complete observation, and no first-party code imports it;
+  known, none was loaded during a complete observation, no first-party code imports it, and no
+  first-party code loads code by a name vexxy cannot read that could be the component's;
 - `under_investigation` otherwise, saying which evidence is missing.
 Every decision also sets a confidence and its reason (`vexxy.vex.confidence`).
 """
@@ -41,6 +42,8 @@ class ComponentEvidence:
     imported_by: tuple[str, ...] = ()  # first-party import sites naming the component, as `file:line`
     imports_checked: bool = False  # first-party code was found and read in full: `imported_by` is complete
     imports_note: str = ""  # why the imports were not checked, when they were not
+    # first-party sites loading code by a name vexxy cannot read that could load this component: (`file:line`, construct)
+    dynamic_loads: tuple[tuple[str, str], ...] = ()
 
 
 class EvidenceSource(Protocol):
@@ -129,6 +132,20 @@ def _decide(
         )
         details = {**details, "imported_by": list(evidence.imported_by[:20]), "imported_by_count": len(evidence.imported_by)}
         return Status.UNDER_INVESTIGATION, None, None, None, note, Reason.IMPORTED_NOT_LOADED, details
+    if evidence.dynamic_loads:
+        loads = evidence.dynamic_loads
+        shown = ", ".join(f"`{where}` ({what})" for where, what in loads[:3]) + (" ..." if len(loads) > 3 else "")
+        note = (
+            f"First-party code loads a module or library whose name vexxy cannot read at {shown}; none of the component's "
+            f"{evidence.files_known} files was loaded during a complete observation of {evidence.window}, but that code "
+            f"path may load it; profile {evidence.profile_digest}."
+        )
+        details = {
+            **details,
+            "dynamic_loads": [{"site": where, "construct": what} for where, what in loads[:20]],
+            "dynamic_loads_count": len(loads),
+        }
+        return Status.UNDER_INVESTIGATION, None, None, None, note, Reason.DYNAMIC_IMPORT_NOT_LOADED, details
     note = (
         f"None of the component's {evidence.files_known} files was opened or executed during a complete observation "
         f"({evidence.window}); profile {evidence.profile_digest}."

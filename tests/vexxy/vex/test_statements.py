@@ -109,3 +109,42 @@ def test_import_sites_are_shown_up_to_five_and_kept_up_to_twenty():
     assert five.evidence["imported_by_count"] == 5 and len(five.evidence["imported_by"]) == 5
     assert twenty_one.evidence["imported_by"] == [f"/app/views.py:{line}" for line in range(1, 21)]
     assert twenty_one.evidence["imported_by_count"] == 21
+
+
+def test_code_loaded_by_a_name_vexxy_cannot_read_keeps_the_components_it_could_load_open():
+    loads = (("/app/main.py:7", "`__import__` with a computed name"), ("/app/plugins.py:3", "`exec` of computed source"))
+    reachable = ComponentEvidence(10, (), True, "sha256:p", "60 s", imports_note="dynamic", dynamic_loads=loads)
+    loaded = ComponentEvidence(10, ("/a/yaml/__init__.py",), True, "sha256:p", "60 s", dynamic_loads=loads)
+    imported = ComponentEvidence(10, (), True, "sha256:p", "60 s", imported_by=("/app/x.py:1",), dynamic_loads=loads)
+    no_code = ComponentEvidence(4, (), True, "sha256:p", "60 s", imports_note="dynamic")  # holds no module or library
+    refs = {"reachable": reachable, "loaded": loaded, "imported": imported, "no_code": no_code}
+    statements = {
+        s.component_ref: s
+        for s in build_statements([match("P", "CVE-1", purl=f"pkg:pypi/{r}@1", ref=r) for r in refs], Evidence(refs))
+    }
+    statement = statements["reachable"]
+    assert (statement.status, statement.justification, statement.confidence) == (Status.UNDER_INVESTIGATION, None, "medium")
+    assert statement.confidence_reason == "dynamic_import_not_loaded"
+    assert statement.status_notes == (
+        "First-party code loads a module or library whose name vexxy cannot read at `/app/main.py:7` (`__import__` with a"
+        " computed name), `/app/plugins.py:3` (`exec` of computed source); none of the component's 10 files was loaded"
+        " during a complete observation of 60 s, but that code path may load it; profile sha256:p."
+    )
+    assert statement.evidence["dynamic_loads"] == [
+        {"site": "/app/main.py:7", "construct": "`__import__` with a computed name"},
+        {"site": "/app/plugins.py:3", "construct": "`exec` of computed source"},
+    ]
+    assert statement.evidence["dynamic_loads_count"] == 2
+    assert statements["loaded"].status is Status.AFFECTED and statements["loaded"].confidence_reason == "loaded"
+    assert statements["imported"].confidence_reason == "imported_not_loaded"
+    assert statements["no_code"].status is Status.NOT_AFFECTED
+    assert statements["no_code"].confidence_reason == "not_loaded_imports_unchecked"
+
+
+def test_dynamic_load_sites_are_shown_up_to_three_and_kept_up_to_twenty():
+    loads = tuple((f"/app/x.py:{line}", "`exec` of computed source") for line in range(1, 22))
+    evidence = {"c1": ComponentEvidence(10, (), True, "sha256:p", "60 s", dynamic_loads=loads)}
+    (statement,) = build_statements([match("P", "CVE-1")], Evidence(evidence))
+    assert "`/app/x.py:3` (`exec` of computed source) ...; none" in statement.status_notes
+    assert "/app/x.py:4" not in statement.status_notes
+    assert len(statement.evidence["dynamic_loads"]) == 20 and statement.evidence["dynamic_loads_count"] == 21
