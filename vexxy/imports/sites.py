@@ -30,6 +30,25 @@ class ImportSite:
         return f"{self.path}:{self.line}"
 
 
+PYTHON_CODE, SHARED_OBJECT = "python", "shared_object"  # what a dynamic load can bring in
+
+
+@dataclass(frozen=True)
+class DynamicLoad:
+    """Code loaded at `path:line` by a name vexxy cannot read (`what`: the construct), or first-party
+    bytecode shipped without its source (`line` 0): the source does not say what it loads. `loads`:
+    `python` (any module: source, bytecode or extension) or `shared_object` (ctypes)."""
+
+    path: str
+    line: int
+    what: str
+    loads: str = PYTHON_CODE
+
+    @property
+    def where(self) -> str:
+        return f"{self.path}:{self.line}" if self.line else self.path
+
+
 @dataclass(frozen=True)
 class EntryPoint:
     """How the image starts: the full argv (entrypoint + cmd) and the working directory."""
@@ -52,6 +71,7 @@ class ImportAnalysis:
     sites: tuple[ImportSite, ...]
     components: tuple[ComponentImport, ...]
     unreadable: tuple[str, ...]  # first-party files (or trees) that could not be read, with the reason
+    dynamic: tuple[DynamicLoad, ...] = ()  # sites loading code by a name vexxy cannot read
 
     def by_ref(self) -> dict[str, ComponentImport]:
         return {c.component_ref: c for c in self.components}
@@ -73,6 +93,7 @@ def merged(analyses: list[ImportAnalysis]) -> ImportAnalysis:
         sites=sites,
         components=tuple(ComponentImport(ref, tuple(found)) for ref, found in sorted(by_ref.items())),
         unreadable=tuple(dict.fromkeys(u for analysis in analyses for u in analysis.unreadable)),
+        dynamic=tuple(dict.fromkeys(load for analysis in analyses for load in analysis.dynamic)),
     )
 
 
