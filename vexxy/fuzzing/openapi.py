@@ -1,7 +1,9 @@
 """An OpenAPI 3 / Swagger 2 document the workload serves, read as routes on the workload itself.
 
 The document is the image's word, so it is read defensively: bounded size, JSON or YAML without
-aliases (no expansion bombs), bounded nesting and route count. Every server it names is resolved
+aliases (no expansion bombs), bounded nesting and route count. Nesting is refused beyond
+MAX_NESTING by a cheap scan of the text before any parse (PyYAML's time grows with nesting), and
+YAML is parsed in a child process under CPU and memory limits, killed at the caller's deadline. Every server it names is resolved
 against the workload's own base URL; a server on another host is dropped and reported (its paths
 are then served from the workload's root, the OpenAPI default), and so is any path that is not a
 plain absolute path. Request bodies come from the document's examples, else from a minimal value
@@ -10,12 +12,17 @@ that satisfies the schema's required properties.
 
 from __future__ import annotations
 
+import io
 import json
+import math
+import pickle
+import re
+import subprocess
+import sys
+import time
 from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import urljoin, urlsplit
-
-import yaml
 
 from vexxy.fuzzing.routes import METHODS, Route, safe_path
 
@@ -23,34 +30,190 @@ MAX_DOCUMENT_BYTES = 1 << 20
 MAX_ROUTES = 200
 MAX_DEPTH = 12  # schema nesting followed when building a body
 MAX_NODES = 200  # schema nodes visited per body
+MAX_NESTING = 100  # collections inside collections, JSON or YAML, flow or block
+PARSE_SECONDS = 10.0  # when the caller gives no deadline
+PARSE_MEMORY_BYTES = 1 << 30  # address space of the YAML parsing process
 
 
 class NotAnApiDocument(ValueError):
     """The bytes are not an OpenAPI/Swagger document we accept; the message says why."""
 
 
-def load_document(raw: bytes) -> dict[str, Any]:
-    """JSON, else YAML (safe, without anchors/aliases), bounded; an object with `openapi` or `swagger`."""
+def load_document(raw: bytes, deadline: float | None = None) -> dict[str, Any]:
+    """JSON, else YAML (safe, without anchors/aliases, parsed apart until `deadline`), bounded; an object with
+    `openapi` or `swagger`."""
     if len(raw) > MAX_DOCUMENT_BYTES:
         raise NotAnApiDocument(f"larger than {MAX_DOCUMENT_BYTES} bytes")
     text = raw.decode("utf-8", "replace")
+    if nesting_depth(text) > MAX_NESTING:
+        raise NotAnApiDocument(f"nests deeper than {MAX_NESTING} levels; not used")
     try:
         document = json.loads(text)
     except RecursionError as error:
-        raise NotAnApiDocument("nested too deeply") from error
+        raise NotAnApiDocument(f"nests deeper than {MAX_NESTING} levels; not used") from error
     except ValueError:
-        try:
-            for event in yaml.parse(text, Loader=yaml.SafeLoader):
-                if isinstance(event, yaml.AliasEvent) or getattr(event, "anchor", None):
-                    raise NotAnApiDocument("YAML anchors and aliases are not accepted")
-            document = yaml.safe_load(text)
-        except (yaml.YAMLError, RecursionError) as error:
-            raise NotAnApiDocument(f"neither JSON nor YAML ({error.__class__.__name__})") from error
+        document = parse_yaml_apart(raw, deadline if deadline is not None else time.monotonic() + PARSE_SECONDS)
+    else:
+        if _deeper_than(document, MAX_NESTING):
+            raise NotAnApiDocument(f"nests deeper than {MAX_NESTING} levels; not used")
     if not isinstance(document, dict) or not ("openapi" in document or "swagger" in document):
         raise NotAnApiDocument("no `openapi` or `swagger` field")
     if not isinstance(document.get("paths"), dict):
         raise NotAnApiDocument("no `paths` object")
     return document
+
+
+_DOUBLE_QUOTED_REST = re.compile(r'(?:[^"\\]|\\.)*"')
+_SINGLE_QUOTED_REST = re.compile(r"(?:[^']|'')*'(?!')")
+_FLOW_PLAIN = re.compile(r"(?:[^\s,?\[\]{}:]|:(?=[^\s,\[\]{}]))*")  # where PyYAML ends a plain scalar in flow context
+_BLOCK_PLAIN = re.compile(r"(?:[^\s:]|:(?=\S))*")  # and in block context (a comment starts after a space)
+
+
+def _after_quote(line: str, start: int, quote: str) -> int:
+    """Where the quoted scalar open at `start` ends on this line, or -1 if it goes on."""
+    found = (_DOUBLE_QUOTED_REST if quote == '"' else _SINGLE_QUOTED_REST).match(line, start)
+    return found.end() if found else -1
+
+
+def nesting_depth(text: str, limit: int = MAX_NESTING) -> int:
+    """How deep the text nests collections, read in one linear pass and given up once past `limit`.
+
+    Flow collections (`[`, `{`) count outside quoted scalars and comments, on top of block ones (one
+    per deeper indentation, one per compact `- ` or `? `). A quote opens a scalar only where a node
+    starts and block scalars' text is skipped, as a parser would, but this reading is rougher than a
+    parser's: it refuses the documents nested past any sane depth before a slow parse starts, and the
+    YAML parse checks nesting again, exactly, from the parser's own events.
+    """
+    deepest = flow = 0
+    indents: list[int] = []
+    quote = ""  # the quote a scalar begun on an earlier line still waits for
+    text_indent = -1  # a block scalar's text is the lines indented deeper than this
+    for line in text.split("\n"):
+        line = line.rstrip("\r")
+        content = line.lstrip(" ")
+        indent = len(line) - len(content)
+        if quote:
+            position = _after_quote(line, 0, quote)
+            if position < 0:
+                continue
+            quote, at_node = "", False
+        else:
+            if text_indent >= 0:
+                if not content.strip() or indent > text_indent:
+                    continue
+                text_indent = -1
+            if not content or content.startswith("#"):
+                continue
+            position, at_node = indent, True
+            if not flow:
+                while indents and indents[-1] > indent:
+                    indents.pop()
+                if not indents or indents[-1] < indent:
+                    indents.append(indent)
+        block = len(indents)
+        deepest = max(deepest, block + flow)
+        while position < len(line):
+            char = line[position]
+            following = line[position + 1 : position + 2]
+            if char in " \t":
+                position += 1
+                continue
+            if char == "#" and (position == 0 or line[position - 1] in " \t"):
+                break
+            if char in "[{":
+                flow += 1
+                deepest = max(deepest, block + flow)
+                at_node = True
+            elif char in "]}":
+                flow, at_node = max(0, flow - 1), False
+            elif flow and char in ",?:":
+                at_node = True
+            elif char == ":" and following in ("", " ", "\t"):
+                at_node = True
+            elif at_node and char in "-?" and following in ("", " ", "\t"):
+                block += 1  # a compact nested collection: `- - x`, `? - x`
+                deepest = max(deepest, block + flow)
+            elif at_node and char in "\"'":
+                position = _after_quote(line, position + 1, char)
+                if position < 0:
+                    quote = char
+                    break
+                at_node = False
+                continue
+            elif at_node and char in "!&*":  # a tag, anchor or alias: the node itself follows
+                while position < len(line) and line[position] not in " \t":
+                    position += 1
+                continue
+            elif at_node and char in "|>" and not flow:
+                text_indent = indent
+                break
+            else:
+                position = (_FLOW_PLAIN if flow else _BLOCK_PLAIN).match(line, position + 1).end()
+                at_node = False
+                continue
+            if deepest > limit:
+                return deepest
+            position += 1
+    return deepest
+
+
+def _deeper_than(value: Any, limit: int) -> bool:
+    """Whether a parsed value nests collections more than `limit` deep (without recursing)."""
+    stack = [(value, 1)] if isinstance(value, (dict, list)) else []
+    while stack:
+        node, depth = stack.pop()
+        if depth > limit:
+            return True
+        children = node.values() if isinstance(node, dict) else node
+        stack.extend((child, depth + 1) for child in children if isinstance(child, (dict, list)))
+    return False
+
+
+class _PlainValues(pickle.Unpickler):
+    """Reads back what the parsing process wrote: plain values and the dates YAML makes, no other class."""
+
+    ALLOWED = {("datetime", name) for name in ("date", "datetime", "timedelta", "timezone")} | {
+        ("builtins", "set"),
+        ("builtins", "frozenset"),
+    }
+
+    def find_class(self, module: str, name: str) -> Any:
+        if (module, name) not in self.ALLOWED:
+            raise pickle.UnpicklingError(f"{module}.{name} is not a plain value")
+        return super().find_class(module, name)
+
+
+def parse_yaml_apart(raw: bytes, deadline: float) -> Any:
+    """The YAML document's value, parsed in a child process limited in CPU and memory and killed at `deadline`."""
+    started = time.monotonic()
+    remaining = deadline - started
+    if remaining <= 0:
+        raise NotAnApiDocument("not parsed: the time for discovery was spent")
+    command = [
+        sys.executable,
+        "-m",
+        "vexxy.fuzzing.yaml_parse",
+        str(math.ceil(remaining)),
+        str(PARSE_MEMORY_BYTES),
+        str(MAX_NESTING),
+    ]
+    try:
+        done = subprocess.run(command, input=raw, capture_output=True, timeout=remaining, cwd="/")
+    except subprocess.TimeoutExpired as error:
+        seconds = time.monotonic() - started
+        raise NotAnApiDocument(f"still being parsed after {seconds:.1f} s, when discovery's time ran out; not used") from error
+    except OSError as error:
+        raise NotAnApiDocument(f"not parsed: the parsing process did not start ({error.__class__.__name__})") from error
+    if done.returncode != 0:
+        ending = f"signal {-done.returncode}" if done.returncode < 0 else f"status {done.returncode}"
+        raise NotAnApiDocument(f"its parsing process ended with {ending} (CPU or memory limit); not used")
+    try:
+        kind, value = _PlainValues(io.BytesIO(done.stdout)).load()
+    except (pickle.UnpicklingError, EOFError, ValueError, TypeError) as error:
+        raise NotAnApiDocument(f"its parsing process wrote no readable result ({error.__class__.__name__})") from error
+    if kind != "document":
+        raise NotAnApiDocument(str(value))
+    return value
 
 
 @dataclass

@@ -23,7 +23,7 @@ def test_json_and_yaml_documents_load():
     ("raw", "why"),
     [
         (b"a: &x [1]\nb: *x\nopenapi: 3.0.0\npaths: {}\n", "anchors and aliases"),
-        (b"[" * 100_000 + b"]" * 100_000, "nested too deeply"),
+        (b"[" * 100_000 + b"]" * 100_000, "nests deeper than 100 levels"),
         (b'{"openapi": "3.0.0"}', "no `paths`"),
         (b'{"hello": "world"}', "no `openapi` or `swagger`"),
         (b"- just\n- a list\n", "no `openapi` or `swagger`"),
