@@ -5,7 +5,10 @@ Where they are looked for: the script the entrypoint runs and its directory tree
 executable Python scripts on the usual `bin` directories (console scripts), and any unowned Python
 file the run loaded. System directories (`/`, `/usr`, ...) are never walked whole; installed
 packages (`site-packages`, `dist-packages`), virtual environments' libraries, caches and hidden
-directories are skipped. The walk is bounded.
+directories are skipped. The walk is bounded. Bytecode found there without its source (a `.pyc`
+outside `__pycache__`, or a cache whose `.py` is missing) is first-party code the source cannot
+describe: it is listed apart (`bytecode`), as the image ships it (the interpreter writes caches only
+into `__pycache__`, next to a source).
 """
 
 from __future__ import annotations
@@ -40,6 +43,17 @@ def is_python_file(image: ImageFiles, path: str) -> bool:
     return path.endswith(".py") or bool(_SHEBANG.match(image.head(path, 128)))
 
 
+def is_shipped_bytecode(image: ImageFiles, path: str) -> bool:
+    """A `.pyc` that is not the interpreter's cache of a source beside it (`__pycache__/x.TAG.pyc` next to `x.py`)."""
+    if not path.endswith(".pyc"):
+        return False
+    directory, name = posixpath.split(path)
+    if posixpath.basename(directory) != "__pycache__":
+        return True
+    source = posixpath.join(posixpath.dirname(directory), name.split(".", 1)[0] + ".py")
+    return not image.is_file(source)
+
+
 class FirstParty:
     """First-party files found, the modules the entrypoint names, and `-c` code given inline."""
 
@@ -47,6 +61,7 @@ class FirstParty:
         self.files: set[str] = set()
         self.roots: set[str] = set()  # directories treated as import roots (for relative module names)
         self.inline: list[tuple[str, str]] = []  # (label, code) of `python -c`
+        self.bytecode: set[str] = set()  # first-party `.pyc` files shipped without their source
         self.incomplete: list[str] = []  # why some first-party files may be missing (a walk cut short)
 
     def package_of(self, path: str) -> str:
@@ -140,6 +155,8 @@ def find_first_party(
         for path in walked[:max_files]:
             if path not in owned and (path.endswith(".py") or posixpath.basename(path) in ("entry_points.txt", "setup.cfg")):
                 found.files.add(path)
+            elif path not in owned and is_shipped_bytecode(image, path):
+                found.bytecode.add(path)
     for directory in BIN_DIRS:
         for name in image.listdir(directory):
             path = image.canonical(f"{directory}/{name}")
@@ -149,7 +166,10 @@ def find_first_party(
         canonical = image.canonical(path)
         if canonical.endswith(".py") and canonical not in owned and not _STDLIB.search(canonical):
             found.files.add(canonical)
+        elif canonical not in owned and not _STDLIB.search(canonical) and is_shipped_bytecode(image, canonical):
+            found.bytecode.add(canonical)
     found.files -= owned
+    found.bytecode -= owned
     return found
 
 
@@ -171,7 +191,7 @@ def _from_command(image: ImageFiles, argv: list[str], working_dir: str, found: F
         path = _absolute(script, working_dir)
         if image.is_file(path):
             canonical = image.canonical(path)
-            found.files.add(canonical)
+            (found.bytecode if is_shipped_bytecode(image, canonical) else found.files).add(canonical)
             directory = posixpath.dirname(canonical)
             found.roots.add(directory)
             if directory not in SYSTEM_DIRS:

@@ -3,7 +3,7 @@
 import os
 
 import pytest
-from import_trees import app_tree, write
+from import_trees import app_tree, component, write
 
 from vexxy.imports.first_party import find_first_party
 from vexxy.imports.image_files import ImageFiles
@@ -142,3 +142,36 @@ def test_a_tree_larger_than_the_limit_is_reported_as_cut_short(image):
     ]
     whole = PythonImports(max_files=100).analyze(ImageFiles(root), components, EntryPoint(("python3", "/app/main.py"), "/"))
     assert whole.unreadable == () and "requests" in whole.by_ref()
+
+
+def test_dynamic_loads_in_first_party_code_are_carried_with_their_sites(image):
+    root, components = image
+    write(root, "app/web/plugins.py", "import importlib\n\ndef load(name):\n    return importlib.import_module(name)\n")
+    analysis = analyze(root, components, ["python3", "/app/main.py"])
+    assert [(d.where, d.what) for d in analysis.dynamic] == [
+        ("/app/web/plugins.py:4", "`importlib.import_module` with a computed name")
+    ]
+    assert analysis.unreadable == () and "markdown" in analysis.by_ref()  # the literal one stays an import
+    inline = analyze(root, components, ["python3", "-c", "__import__(sys.argv[1])"])
+    assert [d.where for d in inline.dynamic] == ["<entrypoint -c>:1"]
+
+
+def test_bytecode_shipped_without_its_source_is_a_dynamic_load(image):
+    root, components = image
+    write(root, "app/web/compiled.pyc", "\x00bytecode")  # sourceless: imported as `web.compiled`
+    write(root, "app/web/__pycache__/views.cpython-311.pyc", "\x00cache")  # the cache of views.py
+    write(root, "app/web/__pycache__/gone.cpython-311.pyc", "\x00orphan")  # gone.py is not shipped
+    write(root, f"{SITE}/yaml/_cyaml.pyc", "\x00owned")
+    components = [*components, component("cyaml", "cyaml", [f"/{SITE}/yaml/_cyaml.pyc"])]
+    analysis = analyze(root, components, ["python3", "/app/main.py"])
+    assert [(d.where, d.what) for d in analysis.dynamic] == [("/app/web/compiled.pyc", "bytecode shipped without its source")]
+    assert "/app/web/compiled.pyc" in analysis.first_party_files
+    script = analyze(root, components, ["python3", "/app/web/__pycache__/gone.cpython-311.pyc"])
+    assert "/app/web/__pycache__/gone.cpython-311.pyc" in [d.path for d in script.dynamic]
+    loaded = analyze(
+        root,
+        components,
+        ["/usr/local/bin/gunicorn"],
+        loaded=["/app/web/__pycache__/views.cpython-311.pyc", "/app/web/__pycache__/gone.cpython-311.pyc"],
+    )
+    assert [d.path for d in loaded.dynamic] == ["/app/web/__pycache__/gone.cpython-311.pyc"]
