@@ -1,7 +1,7 @@
 """The submission life cycle, written once for the API, the registry watch and the sensors.
 
     created (queued) ─> run requested ─> running ─> complete | failed | cancelled
-                    └─> running, sharing another submission's run (same organization, same digest)
+                    └─> running, sharing another submission's run (same organization, digest and terms)
                     └─> failed at "submission" (reference not resolvable, quota refused)
 
 Quota follows it: reserved when the submission is created, consumed when the analysis is charged
@@ -118,8 +118,18 @@ def run_requested(session: Session, submission_id: str, digest: str, partition_k
     )
 
 
+def analysis_terms(
+    organization_id: str, digest: str, config_hash: str | None, fuzzing: bool, observation_seconds: int
+) -> tuple[str, str, str, bool, int]:
+    """What a submission must agree on with a live analysis of its digest to share its run: the organization
+    and every setting that changes the evidence (the configuration, whose hash covers its roles and their
+    windows; fuzzing; the observation window). A submission asking for fuzzing never follows a run without it."""
+    return organization_id, digest, config_hash or "", bool(fuzzing), int(observation_seconds)
+
+
 def share_run(session: Session, submission_id: str, digest: str, partition_key: str, primary_id: str) -> None:
-    """The organization is already analyzing this digest: follow that run instead of starting another."""
+    """The organization is already analyzing this digest on the same terms: follow that run instead of starting
+    another (see `analysis_terms`)."""
     session.execute(
         update(Submission)
         .where(Submission.id == submission_id, Submission.status == QUEUED)

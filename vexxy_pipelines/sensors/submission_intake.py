@@ -5,7 +5,8 @@ within a batch; each becomes a run of `analyze_image` with `run_key = submission
 that fails after submitting some runs loses none and duplicates none when it is retried).
 Per-organization concurrency comes from the run queue (tag concurrency limits per tier, see
 `vexxy_pipelines.instance`), priority from `dagster/priority`. A second submission of a digest an
-organization is already analyzing with the same configuration shares that run. The configuration's
+organization is already analyzing on the same terms (configuration, fuzzing, observation window:
+`lifecycle.analysis_terms`) shares that run. The configuration's
 public form travels in the run config, its hash in a tag; secret values stay in the application
 database, encrypted, for the sandbox step to read.
 """
@@ -75,7 +76,7 @@ def customer_resolver(registry: RegistryResource, instance: DagsterInstance):
     return resolve
 
 
-def plan_runs(submissions: list[Submission], resolve, tiers: dict[str, str], active: dict[tuple[str, str], str]):
+def plan_runs(submissions: list[Submission], resolve, tiers: dict[str, str], active: dict[tuple, str]):
     """Decide, without side effects: which submissions get runs, which share one, which fail.
     Returns (run requests, {id: (digest, key)} requested, {id: (digest, key, primary)} shared, {id: message} failed)."""
     requests, requested, shared, failures = [], {}, {}, {}
@@ -85,7 +86,9 @@ def plan_runs(submissions: list[Submission], resolve, tiers: dict[str, str], act
         except VexxyError as exc:
             failures[submission.id] = str(exc)
             continue
-        analysis = (submission.organization_id, digest, submission.config_hash or "")  # same image, same configuration
+        analysis = lifecycle.analysis_terms(
+            submission.organization_id, digest, submission.config_hash, submission.fuzzing, submission.observation_seconds
+        )
         primary = active.get(analysis)
         if primary and primary != submission.id:
             shared[submission.id] = (digest, key, primary)
@@ -127,14 +130,21 @@ def submission_sensor(context: SensorEvaluationContext, app_db: AppDatabaseResou
             return SkipReason(f"No queued submissions after #{cursor}.")
         tiers = {org: organization_tier(session, org).name for org in {s.organization_id for s in batch}}
         running = session.execute(
-            select(Submission.organization_id, Submission.image_digest, Submission.config_hash, Submission.id).where(
+            select(
+                Submission.organization_id,
+                Submission.image_digest,
+                Submission.config_hash,
+                Submission.fuzzing,
+                Submission.observation_seconds,
+                Submission.id,
+            ).where(
                 Submission.status.in_(lifecycle.LIVE),
                 Submission.image_digest.is_not(None),
                 Submission.shared_with.is_(None),
                 Submission.seq <= cursor,
             )
         ).all()
-    active = {(org, digest, config or ""): submission_id for org, digest, config, submission_id in running}
+    active = {lifecycle.analysis_terms(*terms): submission_id for *terms, submission_id in running}
     requests, requested, shared, failures = plan_runs(batch, customer_resolver(registry, context.instance), tiers, active)
     with sessions.begin() as session:
         for submission_id, (digest, key) in requested.items():

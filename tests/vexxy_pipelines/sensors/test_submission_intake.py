@@ -112,3 +112,49 @@ def test_ten_thousand_submissions_become_run_requests(advisories_loaded, app_ses
         )
     with app_sessions.begin() as session:  # leave no load behind for other tests
         session.execute(update(Submission).where(Submission.id.in_(ids)).values(status="cancelled"))
+
+
+def submission(app_sessions, organization: str, reference: str, fuzzing: bool, observation_seconds: int = 60) -> str:
+    submission_id = str(uuid.uuid4())
+    with app_sessions.begin() as session:
+        session.add(
+            Submission(
+                id=submission_id,
+                organization_id=organization,
+                image_reference=reference,
+                fuzzing=fuzzing,
+                observation_seconds=observation_seconds,
+                correlation_id=submission_id,
+            )
+        )
+    return submission_id
+
+
+def test_a_submission_shares_a_live_run_only_on_the_same_terms(advisories_loaded, app_sessions, demo_image):
+    """Fuzzing, or another observation window, is other evidence: such a submission gets a run of its own."""
+    instance = advisories_loaded
+    with app_sessions() as session:  # start after whatever other tests queued
+        cursor = str(session.scalar(select(Submission.seq).order_by(Submission.seq.desc()).limit(1)) or 0)
+        session.execute(update(Submission).where(Submission.status == "queued").values(status="cancelled"))
+        session.commit()
+    placeholder, (organization,) = queue(app_sessions, f"{demo_image.name}:1.0", 1, organizations=1)
+    with app_sessions.begin() as session:  # an organization and its subscription, with nothing queued
+        session.execute(update(Submission).where(Submission.id.in_(placeholder)).values(status="cancelled"))
+    resources = {"app_db": resources_for()["app_db"], "registry": resources_for()["registry"]}
+    reference = f"{demo_image.name}:1.0"
+    without_fuzzing = submission(app_sessions, organization, reference, fuzzing=False)
+    first = submission_sensor(build_sensor_context(instance=instance, cursor=cursor, resources=resources))
+    assert [r.run_key for r in first.run_requests] == [without_fuzzing]
+
+    fuzzing = submission(app_sessions, organization, reference, fuzzing=True)
+    longer = submission(app_sessions, organization, reference, fuzzing=False, observation_seconds=120)
+    same = submission(app_sessions, organization, reference, fuzzing=False)
+    second = submission_sensor(build_sensor_context(instance=instance, cursor=first.cursor, resources=resources))
+    assert sorted(r.run_key for r in second.run_requests) == sorted([fuzzing, longer])
+    assert {r.run_key: r.tags["vexxy/fuzzing"] for r in second.run_requests}[fuzzing] == "true"
+    with app_sessions() as session:
+        mine = session.scalars(select(Submission).where(Submission.organization_id == organization))
+        shared = {s.id: s.shared_with for s in mine if s.id not in placeholder}
+    assert shared == {without_fuzzing: None, fuzzing: None, longer: None, same: without_fuzzing}
+    with app_sessions.begin() as session:  # leave nothing live behind for other tests
+        session.execute(update(Submission).where(Submission.organization_id == organization).values(status="cancelled"))
