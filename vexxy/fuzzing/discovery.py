@@ -77,7 +77,7 @@ def discover(
                 if status != 200:
                     found.probes.append(f"{path}: HTTP {status}")
                     continue
-                document = load_document(raw)
+                document = load_document(raw, deadline)
             except (httpx.HTTPError, ValueError) as error:
                 reason = str(error) if isinstance(error, (NotAnApiDocument, ValueError)) else error.__class__.__name__
                 found.probes.append(f"{path}: {reason[:200]}")

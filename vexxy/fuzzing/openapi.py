@@ -120,7 +120,7 @@ def nesting_depth(text: str, limit: int = MAX_NESTING) -> int:
                 continue
             if char == "#" and (position == 0 or line[position - 1] in " \t"):
                 break
-            if char in "[{":
+            if char in "[{" and (flow or at_node):  # in block context, only where a node starts
                 flow += 1
                 deepest = max(deepest, block + flow)
                 at_node = True
@@ -201,7 +201,7 @@ def parse_yaml_apart(raw: bytes, deadline: float) -> Any:
         done = subprocess.run(command, input=raw, capture_output=True, timeout=remaining, cwd="/")
     except subprocess.TimeoutExpired as error:
         seconds = time.monotonic() - started
-        raise NotAnApiDocument(f"still being parsed after {seconds:.1f} s, when discovery's time ran out; not used") from error
+        raise NotAnApiDocument(f"its parse was stopped at the discovery deadline, after {seconds:.1f} s; not used") from error
     except OSError as error:
         raise NotAnApiDocument(f"not parsed: the parsing process did not start ({error.__class__.__name__})") from error
     if done.returncode != 0:

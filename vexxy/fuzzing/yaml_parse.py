@@ -47,7 +47,11 @@ def outcome(text: str, max_nesting: int) -> tuple[str, object]:
         return "document", parse(text, max_nesting)
     except Refused as error:
         return "refused", str(error)
-    except (yaml.YAMLError, RecursionError) as error:
+    except RecursionError:
+        return "refused", f"nests deeper than {max_nesting} levels; not used"
+    except yaml.YAMLError as error:
+        if "nesting depth" in str(error):  # libyaml's own limit, met while its scanner reads ahead
+            return "refused", f"nests deeper than {max_nesting} levels; not used"
         return "refused", f"neither JSON nor YAML ({error.__class__.__name__})"
 
 
