@@ -5,6 +5,7 @@ import time
 
 import pytest
 from loopback_http import LoopbackServer, QuietHandler
+from openapi_documents import nested_flow_yaml, nested_json
 
 from vexxy.fuzzing.discovery import discover
 from vexxy.fuzzing.drive import exercise_declared
@@ -200,3 +201,19 @@ def test_a_malformed_document_is_reported_and_the_declared_routes_are_still_exer
         assert found.description is None and found.probes[0].startswith(f"{path}: not a usable OpenAPI document ("), path
     coverage, _ = exercise_declared(api.url, [Route("GET", "/api/items/1", "code")], [], "/format.json", budget_seconds=5)
     assert coverage.exercised == ["GET /api/items/1"]
+
+
+def test_a_document_nested_300_000_deep_is_given_up_within_the_budget_and_the_declared_routes_still_run(app):
+    """Served over HTTP as JSON and as YAML flow sequences, each under 1 MiB; PyYAML alone took minutes on it."""
+    api = app({"/openapi.json": (200, nested_json(300_000), {}), "/openapi.yaml": (200, nested_flow_yaml(300_000), {})})
+    budget = 10.0
+    started = time.monotonic()
+    found = discover(api.url, budget_seconds=budget)
+    assert time.monotonic() - started < budget
+    assert found.description is None
+    assert "/openapi.json: nests deeper than 100 levels; not used" in found.probes
+    assert "/openapi.yaml: nests deeper than 100 levels; not used" in found.probes
+    code = [Route("GET", "/api/items/1", "code")]
+    coverage, seeds = exercise_declared(api.url, code, [], "/openapi.yaml", budget_seconds=budget)
+    assert coverage.probes == ["/openapi.yaml: nests deeper than 100 levels; not used"] and coverage.document == ""
+    assert coverage.exercised == ["GET /api/items/1"] and seeds.description is None
