@@ -136,7 +136,8 @@ def map_profile(components: list[Component], profile: dict[str, Any], symlinks: 
 
 class ProfileEvidence:
     """VEX evidence from a usage report (the `EvidenceSource` the statement builder asks), with the
-    first-party import sites (`file:line`) naming each component when they were analyzed."""
+    first-party import sites (`file:line`) naming each component when they were analyzed, and the
+    sites that could load it by a name vexxy cannot read."""
 
     def __init__(
         self,
@@ -144,12 +145,16 @@ class ProfileEvidence:
         imported_by: dict[str, tuple[str, ...]] | None = None,
         imports_checked: bool = False,
         imports_note: str = "",
+        dynamic_loads: dict[str, tuple[tuple[str, str], ...]] | None = None,
     ):
         self.report = report
         self._by_ref = report.by_ref()
         self._imported_by = imported_by or {}
         self._imports_checked = imports_checked
         self._imports_note = imports_note
+        # component ref -> (`file:line`, construct) of the first-party sites loading code by a name
+        # vexxy cannot read that could bring the component in
+        self._dynamic_loads = dynamic_loads or {}
 
     def for_component(self, component_ref: str) -> ComponentEvidence | None:
         usage = self._by_ref.get(component_ref)
@@ -165,4 +170,5 @@ class ProfileEvidence:
             imported_by=self._imported_by.get(component_ref, ()),
             imports_checked=self._imports_checked,
             imports_note=self._imports_note,
+            dynamic_loads=self._dynamic_loads.get(component_ref, ()),
         )

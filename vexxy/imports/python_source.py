@@ -10,10 +10,8 @@ from vexxy.imports.first_party import MAX_FILES, find_first_party
 from vexxy.imports.image_files import ImageFiles
 from vexxy.imports.owners import ModuleOwners
 from vexxy.imports.python_ast import Unparsable, entry_point_imports, read_python
-from vexxy.imports.sites import ComponentImport, DynamicLoad, EntryPoint, ImportAnalysis, ImportSite
+from vexxy.imports.sites import BYTECODE, ComponentImport, DynamicLoad, EntryPoint, ImportAnalysis, ImportSite
 from vexxy.sbom.components import Component
-
-BYTECODE = "bytecode shipped without its source"
 
 
 class PythonImports:

@@ -31,6 +31,7 @@ class ImportSite:
 
 
 PYTHON_CODE, SHARED_OBJECT = "python", "shared_object"  # what a dynamic load can bring in
+BYTECODE = "bytecode shipped without its source"
 
 
 @dataclass(frozen=True)

@@ -2,11 +2,21 @@
 
 import json
 
+from import_trees import component
+
 from vexxy.evidence.mapping import ComponentUsage, ProfileEvidence, UsageReport
 from vexxy.imports.evidence import ImportEvidence, against_run, import_evidence
-from vexxy.imports.sites import ComponentImport, EntryPoint, ImportAnalysis, ImportSite, merged
+from vexxy.imports.sites import SHARED_OBJECT, ComponentImport, DynamicLoad, EntryPoint, ImportAnalysis, ImportSite, merged
+from vexxy.matching.matcher import VulnerabilityMatch
+from vexxy.vex.statements import build_statements
 
 ENTRY = [EntryPoint(("python3", "/app/app.py"), "/app")]
+
+
+def vulnerable(ref):
+    return VulnerabilityMatch(
+        ref, ref, "1", f"pkg:pypi/{ref}@1", "PyPI", "PYSEC-1", (), "CVE-1", "", "ECOSYSTEM >= 0", "0", None, None
+    )
 
 
 def usage(unowned=(), **statuses):
@@ -93,3 +103,84 @@ def test_the_entrypoints_of_several_roles_are_one_analysis():
     found = import_evidence(both, [*ENTRY, EntryPoint(("python3", "-m", "jobs.worker"), "/srv")], "python")
     assert found.entrypoints[1] == {"argv": ["python3", "-m", "jobs.worker"], "working_dir": "/srv"}
     assert ImportEvidence.from_dict(json.loads(json.dumps(found.to_dict()))) == found
+
+
+COMPUTED = DynamicLoad("/app/app.py", 7, "`__import__` with a computed name")
+NATIVE = DynamicLoad("/app/native.py", 3, "`ctypes.CDLL` of a computed path", SHARED_OBJECT)
+
+
+def sbom():
+    site = "/usr/lib/python3/site-packages"
+    return [
+        component("pyyaml", "pyyaml", [f"{site}/yaml/__init__.py", f"{site}/_yaml.cpython-311-x86_64-linux-gnu.so"]),
+        component("idna", "idna", [f"{site}/idna/__init__.pyc"]),
+        component("libssl", "libssl", ["/usr/lib/x86_64-linux-gnu/libssl.so.3"]),
+        component("tzdata", "tzdata", ["/usr/share/zoneinfo/UTC"]),
+    ]
+
+
+def with_dynamic(*loads):
+    base = analysis()
+    return ImportAnalysis(base.first_party_files, base.sites, base.components, base.unreadable, tuple(loads))
+
+
+def test_dynamic_loads_leave_the_imports_unchecked_naming_the_first_site():
+    found = import_evidence(with_dynamic(COMPUTED, NATIVE), ENTRY, "python", components=sbom())
+    assert not found.checked
+    assert (
+        found.note == "2 places load code by a name vexxy cannot read (first `/app/app.py:7`: `__import__` with a computed name)"
+    )
+    assert found.code_holders == {"python": ("idna", "libssl", "pyyaml"), "shared_object": ("libssl", "pyyaml")}
+    assert ImportEvidence.from_dict(json.loads(json.dumps(found.to_dict()))) == found
+
+
+def test_a_document_written_before_dynamic_loads_is_read_as_having_none():
+    old = import_evidence(analysis(), ENTRY, "python").to_dict()
+    for key in ("dynamic_loads", "loose_dynamic", "code_holders"):
+        del old[key]
+    read = ImportEvidence.from_dict(old)
+    assert read.checked and read.dynamic_loads == () and read.loose_dynamic == {} and read.code_holders == {}
+
+
+def test_each_component_a_dynamic_load_could_bring_in_is_named_unless_the_run_loaded_it():
+    found = import_evidence(with_dynamic(COMPUTED, NATIVE), ENTRY, "python", components=sbom())
+    run = against_run(found, usage(pyyaml="not_loaded", idna="loaded", libssl="not_loaded", tzdata="not_loaded"))
+    computed, native = (COMPUTED.where, COMPUTED.what), (NATIVE.where, NATIVE.what)
+    assert run.dynamic_loads == {"pyyaml": (computed, native), "libssl": (computed, native)}  # idna loaded, tzdata no code
+    assert not run.checked and run.note == found.note and run.dynamic == (COMPUTED, NATIVE)
+    only_native = against_run(
+        import_evidence(with_dynamic(NATIVE), ENTRY, "python", components=[sbom()[1]]), usage(idna="not_loaded")
+    )
+    assert only_native.dynamic_loads == {}  # `ctypes` loads shared objects: idna holds none
+
+
+def test_a_loose_file_the_run_loaded_or_shipped_bytecode_it_ran_counts_as_a_dynamic_load():
+    worker = DynamicLoad("/srv/jobs/worker.py", 9, "`exec` of computed source")
+    spare = ImportAnalysis((), (), (), (), (worker,))
+    found = import_evidence(analysis(), ENTRY, "python", spare, components=sbom())
+    assert found.checked and found.loose_dynamic == {"/srv/jobs/worker.py": (worker,)}
+    unrun = against_run(found, usage(pyyaml="not_loaded"))
+    assert unrun.checked and unrun.dynamic_loads == {} and unrun.note == ""
+    run = against_run(found, usage(unowned=["/srv/jobs/worker.py"], pyyaml="not_loaded"))
+    assert not run.checked and run.dynamic_loads == {"pyyaml": (("/srv/jobs/worker.py:9", "`exec` of computed source"),)}
+    assert run.note.endswith("(first `/srv/jobs/worker.py:9`: `exec` of computed source)")
+    bytecode = against_run(found, usage(unowned=["/opt/tool/plugin.pyc"], pyyaml="not_loaded"))
+    assert bytecode.dynamic_loads == {"pyyaml": (("/opt/tool/plugin.pyc", "bytecode shipped without its source"),)}
+
+
+def test_profile_evidence_carries_the_dynamic_loads_into_the_statement():
+    found = import_evidence(with_dynamic(COMPUTED), ENTRY, "python", components=sbom())
+    report = usage(libssl="not_loaded", pyyaml="not_loaded", tzdata="not_loaded", idna="loaded")
+    run = against_run(found, report)
+    evidence = ProfileEvidence(report, run.imported_by, run.checked, run.note, run.dynamic_loads)
+    assert evidence.for_component("libssl").dynamic_loads == ((COMPUTED.where, COMPUTED.what),)
+    assert evidence.for_component("tzdata").dynamic_loads == () and not evidence.for_component("tzdata").imports_checked
+    by_ref = {s.component_ref: s for s in build_statements([vulnerable(ref) for ref in report.by_ref()], evidence)}
+    assert (by_ref["libssl"].status.value, by_ref["libssl"].confidence_reason) == (
+        "under_investigation",
+        "dynamic_import_not_loaded",
+    )
+    assert "`/app/app.py:7` (`__import__` with a computed name)" in by_ref["libssl"].status_notes
+    assert by_ref["pyyaml"].confidence_reason == "imported_not_loaded"  # a site naming it says more
+    assert (by_ref["tzdata"].status.value, by_ref["tzdata"].confidence_reason) == ("not_affected", "not_loaded_imports_unchecked")
+    assert evidence.for_component("idna").dynamic_loads == ()  # loaded: its statement says so
