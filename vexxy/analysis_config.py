@@ -411,10 +411,15 @@ def _written_forms(secret: str) -> set[str]:
     return {secret, quote(secret, safe=""), quote(secret), quote_plus(secret), *escaped}
 
 
+def written_forms(secrets: tuple[str, ...] | list[str]) -> list[str]:
+    """Every written form of every secret value, longest first (what a redactor looks for)."""
+    return sorted({form for s in secrets if s for form in _written_forms(s)}, key=len, reverse=True)
+
+
 def redact(value: Any, secrets: tuple[str, ...] | list[str]) -> Any:
     """`value` (text, or JSON-like data) with every occurrence of a secret value (in any of its written forms,
     see `_written_forms`) replaced by [secret]."""
-    needles = sorted({form for s in secrets if s for form in _written_forms(s)}, key=len, reverse=True)
+    needles = written_forms(secrets)
     return _redacted(value, needles) if needles else value
 
 

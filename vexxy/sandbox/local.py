@@ -36,11 +36,22 @@ from vexxy.oci.registry_client import RegistryClient
 from vexxy.sandbox import watchdog
 from vexxy.sandbox.image_store import ImageStore, PreparedImage, StoreLimits
 from vexxy.sandbox.launch import launched
+from vexxy.sandbox.log_tail import CHUNK_BYTES, TAIL_BYTES, redacted_tail
 from vexxy.sandbox.network import SandboxNetwork
 from vexxy.sandbox.profile import ExecutionProfile, Observation, Readiness
 from vexxy.sandbox.rootfs import UnpackReport
 from vexxy.sandbox.runtime_spec import CAPABILITIES, Limits, build_spec
-from vexxy.sandbox.state import CONTAINER_PREFIX, SandboxPaths, SandboxState, cgroup_dirs, pids_in_cgroups, process_start
+from vexxy.sandbox.state import (
+    CONTAINER_PREFIX,
+    PRIVATE_DIR,
+    SandboxPaths,
+    SandboxState,
+    cgroup_dirs,
+    pids_in_cgroups,
+    private_dir,
+    private_file,
+    process_start,
+)
 from vexxy.sandbox.sweep import sweep, teardown
 from vexxy.sandbox.symlinks import collect_symlinks
 from vexxy.sandbox.tracer import FileTracer, NullTracer
@@ -301,6 +312,7 @@ class _Runner:
 
         It is mounted where the container's root user (an unprivileged host uid) can reach it, with short
         links to the layers so that many layers fit in the mount options (as Docker's overlay2 does)."""
+        self.sandbox.paths.make_run_dir(self.sandbox_id)
         scratch, links = self.run_dir / "scratch", self.run_dir / "l"
         merged = self.sandbox.paths.rootfs_mount(self.sandbox_id)
         for directory in (scratch, links, merged):
@@ -335,8 +347,7 @@ class _Runner:
         resolv, hosts = self.run_dir / "resolv.conf", self.run_dir / "hosts"
         resolv.write_text("# no DNS inside the vexxy sandbox\n")
         hosts.write_text(f"127.0.0.1\tlocalhost\n{self.network.sandbox_address}\tsandbox\n")
-        bundle = self.run_dir / "bundle"
-        bundle.mkdir()
+        bundle = private_dir(self.run_dir / "bundle")
         spec = build_spec(
             sandbox_id=self.sandbox_id,
             rootfs=merged,
@@ -346,7 +357,8 @@ class _Runner:
             hosts=hosts,
             limits=self.settings.limits,
         )
-        (bundle / "config.json").write_text(json.dumps(spec, indent=1))
+        with private_file(bundle / "config.json") as config:
+            config.write(json.dumps(spec, indent=1).encode())
         self.bundle = bundle
         readiness = self._start_and_wait()
         ports = _tcp_ports(self.image.config.exposed_ports)
@@ -358,8 +370,8 @@ class _Runner:
         return workload
 
     def _launch(self) -> None:
-        self.sandbox.paths.runc_root.mkdir(parents=True, exist_ok=True)
-        log = open(self.run_dir / "workload.log", "ab")
+        self.sandbox.paths.runc_root.mkdir(mode=PRIVATE_DIR, parents=True, exist_ok=True)  # runc's state holds the config
+        log = private_file(self.run_dir / "workload.log", append=True)
         self.process = subprocess.Popen(
             # --keep: the container (and its cgroup, with OOM and pids counters) stays until we delete it.
             [
@@ -649,12 +661,16 @@ class _Runner:
             workload_log_tail=self.log_tail(),
         )
 
-    def log_tail(self, limit: int = 2000) -> str:
+    def log_tail(self, limit: int = TAIL_BYTES) -> str:
+        """The log's last bytes, secret values hidden in the whole log first (see log_tail.py)."""
+        secrets = self.launch.secret_values if self.launch else ()
         try:
-            data = (self.run_dir / "workload.log").read_bytes()
+            with open(self.run_dir / "workload.log", "rb") as log:
+                if not secrets:
+                    log.seek(max(0, os.fstat(log.fileno()).st_size - limit))
+                return redacted_tail(iter(lambda: log.read(CHUNK_BYTES), b""), secrets, limit)
         except OSError:
             return ""
-        return data[-limit:].decode(errors="replace").strip()
 
     # --- shutdown ---------------------------------------------------------------------------
 

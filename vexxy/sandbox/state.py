@@ -18,6 +18,7 @@ import os
 import secrets
 from dataclasses import asdict, dataclass, fields
 from pathlib import Path
+from typing import BinaryIO
 
 CONTAINER_PREFIX = "vexxy-"
 CGROUP_PARENT = "vexxy"
@@ -31,6 +32,23 @@ def instance_id(state_dir: Path) -> str:
 
 
 ROOTFS_MOUNTS = Path("/run/vexxy")
+# A run directory holds the bundle config (the workload's environment: its secret values) and the workload's log.
+PRIVATE_DIR, PRIVATE_FILE = 0o700, 0o600
+
+
+def private_dir(path: Path) -> Path:
+    """`path` created readable by its owner only (its parents as they are); the mode holds before anything is in it,
+    whatever the umask."""
+    path.mkdir(mode=PRIVATE_DIR)
+    os.chmod(path, PRIVATE_DIR)  # the umask may have taken bits off; the directory is still empty
+    return path
+
+
+def private_file(path: Path, *, append: bool = False) -> BinaryIO:
+    """`path` opened for writing, created readable by its owner only (never through a symlink; a new file
+    unless `append`)."""
+    flags = os.O_WRONLY | os.O_CREAT | os.O_NOFOLLOW | os.O_CLOEXEC | (os.O_APPEND if append else os.O_EXCL)
+    return os.fdopen(os.open(path, flags, PRIVATE_FILE), "ab" if append else "wb")
 
 
 @dataclass
@@ -86,6 +104,12 @@ class SandboxPaths:
 
     def run_dir(self, sandbox_id: str) -> Path:
         return self.runs / sandbox_id
+
+    def make_run_dir(self, sandbox_id: str) -> Path:
+        """The sandbox's run directory, owner-only from the start, under a `runs` directory that is owner-only too."""
+        self.runs.mkdir(mode=PRIVATE_DIR, parents=True, exist_ok=True)
+        os.chmod(self.runs, PRIVATE_DIR)
+        return private_dir(self.run_dir(sandbox_id))
 
     def state_file(self, sandbox_id: str) -> Path:
         return self.states / f"{sandbox_id}.json"

@@ -447,6 +447,24 @@ def test_a_roles_secret_values_reach_the_pod_through_a_secret_removed_with_it(st
     assert_nothing_left(stand_in)
 
 
+def test_a_secret_the_workload_logs_across_the_tail_cut_is_hidden_whole(stand_in, workload_port):
+    """The whole log is read and redacted before its tail is kept: a tail the API cut could start inside the value."""
+    secret = "s3cr3t-" + "9f8e7d6c5b4a3928"
+    role = parse({"secret_env": {"API_TOKEN": secret}}).effective_roles()[0]
+    log = "x" * 5000 + secret + "y" * (2000 - 10 - len("\nserving\n")) + "\nserving\n"  # the cut: 10 bytes into it
+    scenario = normal()
+    scenario.steps.insert(0, (0.05, lambda node, pod: stand_in.logs.update({(NAMESPACE, pod["metadata"]["name"]): log})))
+    with (
+        SimulatedNode(stand_in.url, NAMESPACE, scenario),
+        sandbox(stand_in).session(image(workload_port), launch=Launch.of(role)) as w,
+    ):
+        profile = w.observe()
+    tail = profile.workload_log_tail
+    assert tail.endswith("serving") and "x[secret]y" in tail
+    assert not any(secret[i : i + 6] in json.dumps(profile.to_dict()) for i in range(len(secret) - 5))
+    assert_nothing_left(stand_in)
+
+
 def test_a_failed_delete_leaves_only_that_object_for_the_expiry_sweep(stand_in, workload_port):
     stand_in.failing_deletes["pods"] = 1
     with (

@@ -33,6 +33,7 @@ from vexxy.sandbox.kube.pod_state import PodState, classify
 from vexxy.sandbox.kube.sweep import delete_sandbox, sweep
 from vexxy.sandbox.launch import launched
 from vexxy.sandbox.layer_symlinks import layer_symlinks
+from vexxy.sandbox.log_tail import CHUNK_BYTES, TAIL_BYTES, redacted_tail
 from vexxy.sandbox.profile import ExecutionProfile, Observation, Readiness
 from vexxy.sandbox.workload import ScannerPlacement, Workload
 
@@ -166,6 +167,7 @@ class KubernetesSandbox:
             # A role that only has to run (readiness "alive", e.g. a job) is ready once its pod is, whatever its ports
             # do, and may run to completion.
             workload.runs_to_completion = manifests.runs_to_completion(launch)
+            workload.secret_values = launch.secret_values if launch else ()
             workload.wait_ready()
             yield workload
         except BaseException:
@@ -215,6 +217,7 @@ class KubernetesWorkload:
         self.image, self.pod_name, self.address, self.ports = image, pod_name, address, ports
         self.learning, self._notes = learning, notes
         self.runs_to_completion = False  # a job: exit 0 ends it well; readiness needs no TCP connection then
+        self.secret_values: tuple[str, ...] = ()  # hidden from the log before its tail is kept
         self.readiness = Readiness("timeout", "not yet observed")
         self.state = PodState(None)
         self.resource_events: list[str] = []
@@ -437,11 +440,16 @@ class KubernetesWorkload:
             workload_log_tail=self._log_tail(),
         )
 
-    def _log_tail(self, limit: int = 2000) -> str:
+    def _log_tail(self, limit: int = TAIL_BYTES) -> str:
+        """The log's last bytes, secret values hidden in the whole log first (see log_tail.py): the log is
+        streamed whole, since a tail the API cut could start inside a secret."""
         try:
-            text = self.sandbox.core.read_namespaced_pod_log(
-                self.pod_name, self.settings.namespace, container=CONTAINER, tail_lines=50
+            response = self.sandbox.core.read_namespaced_pod_log(
+                self.pod_name, self.settings.namespace, container=CONTAINER, _preload_content=False
             )
+            try:
+                return redacted_tail(response.stream(CHUNK_BYTES), self.secret_values, limit)
+            finally:
+                response.release_conn()
         except ApiException:
             return ""
-        return (text or "")[-limit:].strip()
