@@ -9,7 +9,7 @@ from vexxy.imports.first_party import MAX_FILES
 from vexxy.imports.layer_files import LayerLimitExceeded
 from vexxy.imports.python_source import PythonImports
 from vexxy.imports.registry_layers import read_image_files
-from vexxy.imports.sites import EntryPoint, ImportAnalysis, merged
+from vexxy.imports.sites import DynamicLoad, EntryPoint, ImportAnalysis, merged
 from vexxy.oci.image import ResolvedImage
 from vexxy.sandbox.launch import launched_config
 from vexxy.sbom.components import components_from_syft
@@ -19,7 +19,7 @@ from vexxy_pipelines.failures import fail_clearly
 from vexxy_pipelines.metadata import md_table
 from vexxy_pipelines.partitions import image_partitions
 from vexxy_pipelines.resources.evidence_store import EvidenceStore
-from vexxy_pipelines.resources.registry import RegistryResource
+from vexxy_pipelines.resources.registry import RegistryResource, for_run
 from vexxy_pipelines.step_resources import IMPORTS_STEP
 
 NONE = ImportAnalysis((), (), (), ())
@@ -30,6 +30,11 @@ def not_loaded_table(not_loaded: tuple[NotLoaded, ...]) -> MetadataValue:
         ["component", "imported by", "how"],
         [(n.purl, ", ".join(n.sites[:3]) + (" …" if len(n.sites) > 3 else ""), "; ".join(n.hows[:2])) for n in not_loaded],
     )
+
+
+def dynamic_loads_table(loads: tuple[DynamicLoad, ...]) -> MetadataValue:
+    """Where first-party code loads code by a name vexxy cannot read (the first 50)."""
+    return md_table(["site", "construct", "can load"], [(d.where, d.what, d.loads) for d in loads[:50]])
 
 
 def entrypoints(run_config: dict, resolved: ResolvedImage) -> list[EntryPoint]:
@@ -49,7 +54,7 @@ def first_party_imports(context: AssetExecutionContext, registry: RegistryResour
     with fail_clearly(context.partition_key):
         entries = entrypoints(context.run.run_config if context.run else {}, resolved)
     source = PythonImports()
-    client = registry.client()
+    client = for_run(registry, context).client()
     try:
         with fail_clearly(context.partition_key):
             files = read_image_files(client, resolved)
@@ -66,7 +71,7 @@ def first_party_imports(context: AssetExecutionContext, registry: RegistryResour
         analysis, loose, unreadable = NONE, NONE, (f"the image's layers were not read: {exc}",)
     finally:
         client.close()
-    found = import_evidence(analysis, entries, source.language, loose, unreadable)
+    found = import_evidence(analysis, entries, source.language, loose, unreadable, components)
     stored = evidence.write_json(context, IMPORT_EVIDENCE, found.to_dict())
     by_ref = {c.ref: c for c in components}
     return MaterializeResult(
@@ -86,6 +91,8 @@ def first_party_imports(context: AssetExecutionContext, registry: RegistryResour
                     for ref, sites in sorted(found.imported_by.items())
                 ],
             ),
+            "dynamic_load_sites": MetadataValue.int(len(found.dynamic_loads)),
+            **({"dynamic_loads": dynamic_loads_table(found.dynamic_loads)} if found.dynamic_loads else {}),
             **({"unreadable": MetadataValue.text("\n".join(found.unreadable[:20]))} if found.unreadable else {}),
             **stored.metadata(),
         }

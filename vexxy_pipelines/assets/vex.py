@@ -36,7 +36,7 @@ from vexxy.vex.statements import NoRuntimeEvidence, Status, build_statements
 from vexxy.vex.validation import cyclonedx_errors, openvex_errors
 from vexxy_pipelines.assets.filtered_sbom import filtered_sbom
 from vexxy_pipelines.assets.image import image
-from vexxy_pipelines.assets.imports import first_party_imports, not_loaded_table
+from vexxy_pipelines.assets.imports import dynamic_loads_table, first_party_imports, not_loaded_table
 from vexxy_pipelines.assets.vulnerabilities import vulnerabilities
 from vexxy_pipelines.audit import write_audit
 from vexxy_pipelines.checks import checked_images, image_check
@@ -137,7 +137,7 @@ def _evidence_source(usage: UsageReport | None, imports: ImportEvidence | None, 
         return NoRuntimeEvidence()
     if imports is None or run_imports is None:
         return ProfileEvidence(usage)
-    return ProfileEvidence(usage, run_imports.imported_by, imports.checked, imports.note)
+    return ProfileEvidence(usage, run_imports.imported_by, run_imports.checked, run_imports.note, run_imports.dynamic_loads)
 
 
 def _provenance(context: AssetExecutionContext, evidence: EvidenceStore, key: str, snapshot: str, observed: bool) -> Provenance:
@@ -209,6 +209,10 @@ def _vex_for(context: AssetExecutionContext, evidence: EvidenceStore, key: str):
     by_status = Counter(s.status.value for s in statements)
     by_confidence = Counter(s.confidence for s in statements)
     imported_not_loaded = sum(1 for s in statements if s.confidence_reason == Reason.IMPORTED_NOT_LOADED.value)
+    dynamic_not_loaded = sum(1 for s in statements if s.confidence_reason == Reason.DYNAMIC_IMPORT_NOT_LOADED.value)
+    # a loose file the run loaded can leave the imports unchecked: the run's verdict once there is one
+    imports_checked = run_imports.checked if run_imports else bool(imports and imports.checked)
+    imports_note = run_imports.note if run_imports else imports.note if imports else "not analyzed"
     shown = (Status.AFFECTED, Status.NOT_AFFECTED, Status.UNDER_INVESTIGATION, Status.FIXED)
     metadata = {  # the outcome first: the UI lists metadata in this order
         "outcome": MetadataValue.text(" · ".join(f"{by_status.get(status.value, 0)} {status.value}" for status in shown)),
@@ -217,7 +221,10 @@ def _vex_for(context: AssetExecutionContext, evidence: EvidenceStore, key: str):
         **{f"confidence_{level}": MetadataValue.int(by_confidence.get(level, 0)) for level in ("high", "medium", "low")},
         "statements_imported_not_loaded": MetadataValue.int(imported_not_loaded),
         "components_imported_not_loaded": MetadataValue.int(len(run_imports.not_loaded) if run_imports else 0),
-        "imports_checked": "yes" if imports and imports.checked else f"no: {imports.note if imports else 'not analyzed'}",
+        "statements_dynamic_import_not_loaded": MetadataValue.int(dynamic_not_loaded),
+        "components_dynamic_import_not_loaded": MetadataValue.int(len(run_imports.dynamic_loads) if run_imports else 0),
+        "imports_checked": "yes" if imports_checked else f"no: {imports_note}",
+        **({"dynamic_loads": dynamic_loads_table(run_imports.dynamic)} if run_imports and run_imports.dynamic else {}),
         **({"imported_not_loaded": not_loaded_table(run_imports.not_loaded)} if run_imports and run_imports.not_loaded else {}),
         "openvex_version": MetadataValue.int(openvex_version),
         "vulnerability_db_version": matched["vulnerability_db"],
