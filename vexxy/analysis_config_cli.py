@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import json
+import os
 import shlex
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
@@ -20,6 +22,8 @@ def _read(path: str, what: str) -> str:
         return file.read_text()
     except OSError as exc:
         raise ConfigError(f"Cannot read {what} {path}: {exc.strerror}.") from None
+    except UnicodeDecodeError:
+        raise ConfigError(f"{what[0].upper()}{what[1:]} {path} is not UTF-8 text.") from None
 
 
 def pairs(items: list[str], what: str) -> dict[str, str]:
@@ -29,6 +33,39 @@ def pairs(items: list[str], what: str) -> dict[str, str]:
         name, sep, value = item.partition("=")
         if not sep:
             raise ConfigError(f"{what} {name[:40]!r} is not NAME=value.")
+        values[name] = value
+    return values
+
+
+SECRET_FORMS = "--secret-env NAME (the value of the environment variable NAME) or --secret-env NAME=@FILE (the file's content)"
+
+
+def secret_values(items: list[str], environ: Mapping[str, str]) -> dict[str, str]:
+    """`--secret-env` items: NAME takes the value of the environment variable NAME, NAME=@FILE the file's content
+    (one trailing newline dropped). A value written on the command line is refused: any user can read it in `ps`."""
+    values = {}
+    for item in items:
+        name, sep, source = item.partition("=")
+        if not sep:
+            if name not in environ:
+                raise ConfigError(
+                    f"--secret-env {name[:40]}: the environment variable {name[:40]} is not set.",
+                    hint=f"Export it before running the command, or use a file: {SECRET_FORMS}.",
+                )
+            value = environ[name]
+            where = f"the environment variable {name}"
+        elif source.startswith("@") and len(source) > 1:
+            value = _read(source[1:], f"--secret-env {name[:40]}'s file")
+            value = value.removesuffix("\n").removesuffix("\r")
+            where = f"the file {source[1:]}"
+        else:
+            raise ConfigError(
+                f"--secret-env {name[:40]}=...: a secret value on the command line is visible to every user in `ps`, "
+                "so it is refused (the value was not used).",
+                hint=f"Use {SECRET_FORMS}.",
+            )
+        if not value:
+            raise ConfigError(f"--secret-env {name[:40]}: {where} is empty.")
         values[name] = value
     return values
 
@@ -55,6 +92,7 @@ def from_flags(
     config_file: str | None = None,
     env: list[str] | None = None,
     secret_env: list[str] | None = None,
+    environ: Mapping[str, str] | None = None,
     env_files: list[str] | None = None,
     command: str | None = None,
     workdir: str | None = None,
@@ -75,7 +113,7 @@ def from_flags(
     for path in env_files or []:
         plain.update(env_file(path))
     plain.update(pairs(env or [], "--env"))
-    secrets = {**body.get("secret_env", {}), **pairs(secret_env or [], "--secret-env")}
+    secrets = {**body.get("secret_env", {}), **secret_values(secret_env or [], os.environ if environ is None else environ)}
     for name in secrets:
         plain.pop(name, None)
     if plain:

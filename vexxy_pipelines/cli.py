@@ -522,7 +522,12 @@ def build_parser() -> argparse.ArgumentParser:
     configuration.add_argument("--config", help="JSON file: env, secret_env, command, args, ports, readiness, roles ...")
     configuration.add_argument("--env", action="append", default=[], metavar="NAME=VALUE", help="Set a variable.")
     configuration.add_argument(
-        "--secret-env", action="append", default=[], metavar="NAME=VALUE", help="Set a secret variable (never stored)."
+        "--secret-env",
+        action="append",
+        default=[],
+        metavar="NAME[=@FILE]",
+        help="Set a secret variable (never stored) from the environment variable NAME, or from FILE's content "
+        "(one trailing newline dropped). NAME=value is refused: a value on the command line shows in `ps`.",
     )
     configuration.add_argument("--env-file", action="append", default=[], metavar="FILE", help="NAME=value lines.")
     configuration.add_argument("--command", dest="command_override", help="Replace the image's ENTRYPOINT and CMD.")

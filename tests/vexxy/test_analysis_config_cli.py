@@ -5,7 +5,7 @@ import json
 import pytest
 
 from vexxy.analysis_config import ConfigError
-from vexxy.analysis_config_cli import env_file, from_flags, pairs
+from vexxy.analysis_config_cli import env_file, from_flags, pairs, secret_values
 
 
 def test_flags_are_set_over_the_file(tmp_path):
@@ -16,7 +16,8 @@ def test_flags_are_set_over_the_file(tmp_path):
     result = from_flags(
         config_file=str(config),
         env=["A=flag", "EMPTY="],
-        secret_env=["T=s3cret"],
+        secret_env=["T"],
+        environ={"T": "s3cret"},
         env_files=[str(dotenv)],
         command="gunicorn 'app:create()' -b 0.0.0.0:8080",
         workdir="/srv",
@@ -59,3 +60,38 @@ def test_a_bad_file_is_named(tmp_path):
     (tmp_path / "line.env").write_text("JUSTANAME\n")
     with pytest.raises(ConfigError, match="Line 1 of"):
         env_file(str(tmp_path / "line.env"))
+
+
+def test_a_secret_comes_from_the_environment_or_a_file_never_from_the_command_line(tmp_path):
+    token = tmp_path / "token"
+    token.write_text("from-a-file\n")  # as `echo ... > token` writes it
+    found = secret_values(["API_TOKEN", f"DB_PASSWORD=@{token}"], {"API_TOKEN": "from-the-environment"})
+    assert found == {"API_TOKEN": "from-the-environment", "DB_PASSWORD": "from-a-file"}
+    config = from_flags(secret_env=["API_TOKEN"], env=["API_TOKEN=plain"], environ={"API_TOKEN": "s3cret"})
+    assert config.secret_env == {"API_TOKEN": "s3cret"} and config.env == {}
+
+
+@pytest.mark.parametrize("item", ["API_TOKEN=s3cret-on-argv", "API_TOKEN=", "API_TOKEN=@"])
+def test_a_value_on_the_command_line_is_refused_naming_both_forms(item):
+    with pytest.raises(ConfigError) as refused:
+        secret_values([item], {"API_TOKEN": "ignored"})
+    said = refused.value.message + refused.value.hint
+    assert "visible to every user in `ps`" in said and "s3cret-on-argv" not in said
+    assert "--secret-env NAME (the value of the environment variable NAME)" in said and "NAME=@FILE" in said
+
+
+def test_a_missing_variable_or_an_unreadable_file_is_named(tmp_path):
+    (tmp_path / "latin1").write_bytes(b"caf\xe9")
+    (tmp_path / "empty").write_text("\n")
+    cases = [
+        (["API_TOKEN"], "--secret-env API_TOKEN: the environment variable API_TOKEN is not set"),
+        (["EMPTY"], "--secret-env EMPTY: the environment variable EMPTY is empty"),
+        ([f"T=@{tmp_path / 'absent'}"], f"Cannot read --secret-env T's file {tmp_path / 'absent'}: No such file"),
+        ([f"T=@{tmp_path}"], f"Cannot read --secret-env T's file {tmp_path}: Is a directory"),
+        ([f"T=@{tmp_path / 'latin1'}"], f"--secret-env T's file {tmp_path / 'latin1'} is not UTF-8 text"),
+        ([f"T=@{tmp_path / 'empty'}"], f"--secret-env T: the file {tmp_path / 'empty'} is empty"),
+    ]
+    for items, message in cases:
+        with pytest.raises(ConfigError) as refused:
+            secret_values(items, {"EMPTY": ""})
+        assert message in refused.value.message, refused.value.message

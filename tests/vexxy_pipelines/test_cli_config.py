@@ -2,6 +2,7 @@
 for the run's sandbox step and forgotten when the command ends."""
 
 from appdb.models import AnalysisSecret
+from vexxy.secret_box import SecretBox
 from vexxy_pipelines.cli import _sealed_config, _store_secrets, build_parser, main
 from vexxy_pipelines.resources.app_database import AppDatabaseResource
 
@@ -10,8 +11,9 @@ KEY = "cPz0xT3Jk8mJ4M0yq2cO8t0Jm3oB5c1t1U7uQpQf7yE="
 
 def test_flags_become_a_sealed_configuration(monkeypatch):
     monkeypatch.setenv("VEXXY_SECRETS_KEY", KEY)
+    monkeypatch.setenv("T", "s3cret")
     args = build_parser().parse_args(
-        ["analyze", "r.example.com/a:1", "--env", "A=1", "--secret-env", "T=s3cret", "--health", "/healthz", "--port", "8080"]
+        ["analyze", "r.example.com/a:1", "--env", "A=1", "--secret-env", "T", "--health", "/healthz", "--port", "8080"]
     )
     sealed = _sealed_config(args)
     assert sealed.public["env"] == {"A": "1"} and sealed.public["readiness"]["path"] == "/healthz"
@@ -46,3 +48,33 @@ def test_an_out_path_that_cannot_be_a_directory_is_said_before_the_registry_is_c
     assert main(["analyze", "127.0.0.1:1/team/app:1", "--out", str(out)]) == 2
     err = " ".join(capsys.readouterr().err.split())
     assert f"Cannot use {out} for the results" in err and "Resolving" not in err and "unreachable" not in err
+
+
+def test_a_secret_value_on_the_command_line_is_refused_before_anything_else(capsys, monkeypatch, tmp_path):
+    monkeypatch.setenv("VEXXY_SECRETS_KEY", KEY)
+    assert main(["analyze", "127.0.0.1:1/team/app:1", "--secret-env", "API_TOKEN=s3cret-on-argv"]) == 2
+    err = " ".join(capsys.readouterr().err.split())
+    assert "visible to every user in `ps`" in err and "--secret-env NAME=@FILE" in err
+    assert "s3cret-on-argv" not in err and "Traceback" not in err and "Resolving" not in err
+    monkeypatch.delenv("API_TOKEN", raising=False)
+    assert main(["analyze", "127.0.0.1:1/team/app:1", "--secret-env", "API_TOKEN"]) == 2
+    err = " ".join(capsys.readouterr().err.split())
+    assert "the environment variable API_TOKEN is not set" in err and "Traceback" not in err
+    assert main(["analyze", "127.0.0.1:1/team/app:1", "--secret-env", f"API_TOKEN=@{tmp_path / 'absent'}"]) == 2
+    err = " ".join(capsys.readouterr().err.split())
+    assert f"Cannot read --secret-env API_TOKEN's file {tmp_path / 'absent'}" in err and "Traceback" not in err
+
+
+def test_a_secret_file_becomes_the_sealed_value(monkeypatch, tmp_path):
+    monkeypatch.setenv("VEXXY_SECRETS_KEY", KEY)
+    (tmp_path / "token").write_text("from-a-file\n")
+    args = build_parser().parse_args(["analyze", "r.example.com/a:1", "--secret-env", f"T=@{tmp_path / 'token'}"])
+    sealed = _sealed_config(args)
+    assert "from-a-file" not in str(sealed.public) and sealed.public["secret_env"]["T"].startswith("hmac-sha256:")
+    assert SecretBox.from_env().open(sealed.secrets) == {"*": {"T": "from-a-file"}}
+
+
+def test_the_help_names_both_forms():
+    analyze = build_parser()._subparsers._group_actions[0].choices["analyze"]
+    text = " ".join(analyze.format_help().split())
+    assert "--secret-env NAME[=@FILE]" in text and "environment variable NAME" in text and "refused" in text
