@@ -310,9 +310,10 @@ class _Visitor(ast.NodeVisitor):
             return True
         if name in CTYPES_LOADERS:
             argument = _first_argument(node, "name")
-            found = isinstance(argument, ast.Call) and _name_of(argument.func) == "find_library" and argument.args
+            if isinstance(argument, ast.Call) and _name_of(argument.func) == "find_library":  # `find_library("ssl")`
+                argument = argument.args[0] if argument.args else None
             named = _literal(argument) is not None or (isinstance(argument, ast.Constant) and argument.value is None)
-            if not named and not (found and _literal(argument.args[0]) is not None):  # type: ignore[union-attr]
+            if not named:
                 self._dynamic(node.lineno, f"`ctypes.{name}` of a computed path", SHARED_OBJECT)
             return True
         if name == "getattr" and len(node.args) >= 2 and _name_of(node.args[0]) in IMPORTING_MODULES:
