@@ -72,6 +72,7 @@ FILE_LOADERS = {
 CTYPES_LOADERS = frozenset({"CDLL", "PyDLL", "WinDLL", "OleDLL", "LoadLibrary"})
 IMPORT_PATHS = frozenset({"path", "meta_path", "path_hooks"})  # `sys.` lists that decide where imports come from
 # Path expressions fixed by the file's own location (`os.path.dirname(__file__)`, `Path(__file__).parent`).
+ARCHIVES = (".zip", ".egg", ".whl", ".pyz")  # `sys.path` entries Python imports from with `zipimport`
 PATH_MODULES = frozenset({"os", "path", "pathlib"})
 PATH_FUNCTIONS = frozenset(
     {"dirname", "join", "abspath", "realpath", "normpath", "Path", "PurePath", "str", "fspath", "getcwd", "resolve"}
@@ -184,6 +185,7 @@ class _Visitor(ast.NodeVisitor):
         self.guards = 0
         self.called: set[int] = set()  # ids of the expressions called (an importer named as a call)
         self.path_names: set[str] = set()  # names bound to paths fixed by the file's location
+        self.archive_names: set[str] = set()  # names bound to paths of archives (`/tmp/x.zip`)
 
     def _dynamic(self, line: int, what: str, loads: str = PYTHON_CODE) -> None:
         self.dynamic.append(DynamicLoad(self.path, line, what, loads))
@@ -334,6 +336,15 @@ class _Visitor(ast.NodeVisitor):
             self._dynamic(line, f"a finder added to `sys.{listed}`")
         elif value is not None and not self._static_path(value):
             self._dynamic(line, "`sys.path` extended with a computed path")
+        elif value is not None and self._names_archive(value):
+            self._dynamic(line, "an archive added to `sys.path` (imported with `zipimport`)")
+
+    def _names_archive(self, value: ast.AST) -> bool:
+        return any(
+            (isinstance(n, ast.Constant) and isinstance(n.value, str) and n.value.lower().endswith(ARCHIVES))
+            or (isinstance(n, ast.Name) and n.id in self.archive_names)
+            for n in ast.walk(value)
+        )
 
     def visit_Call(self, node: ast.Call) -> None:
         func = node.func
@@ -393,6 +404,8 @@ class _Visitor(ast.NodeVisitor):
                 self._sys_list_changed(listed, value, line)
             elif isinstance(target, ast.Name) and self._static_path(value):
                 self.path_names.add(target.id)
+                if self._names_archive(value):
+                    self.archive_names.add(target.id)
 
     def visit_Assign(self, node: ast.Assign) -> None:
         self._assigned(node.targets, node.value)

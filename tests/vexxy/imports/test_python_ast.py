@@ -342,6 +342,9 @@ def test_computed_import_paths_and_finders_are_dynamic():
     sys.meta_path.insert(0, PluginFinder())
     sys.meta_path.append(finder)
     sys.path_hooks.append(hook)
+    sys.path.insert(0, "/opt/plugins.zip")
+    ARCHIVE = "/tmp/x.egg"
+    sys.path.insert(0, ARCHIVE)
     """
     assert dynamic(code) == [
         (2, "`sys.path` extended with a computed path", "python"),
@@ -352,6 +355,8 @@ def test_computed_import_paths_and_finders_are_dynamic():
         (7, "a finder added to `sys.meta_path`", "python"),
         (8, "a finder added to `sys.meta_path`", "python"),
         (9, "a finder added to `sys.path_hooks`", "python"),
+        (10, "an archive added to `sys.path` (imported with `zipimport`)", "python"),
+        (12, "an archive added to `sys.path` (imported with `zipimport`)", "python"),
     ]
 
 
