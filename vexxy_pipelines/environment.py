@@ -47,6 +47,7 @@ def _shared_resources() -> dict[str, Any]:
             username=_env("VEXXY_REGISTRY_USERNAME", None),
             password=_env("VEXXY_REGISTRY_PASSWORD", None),
             credentials_for=_env("VEXXY_REGISTRY_CREDENTIALS_FOR", ""),
+            credentials_organizations=_env("VEXXY_REGISTRY_CREDENTIALS_ORGANIZATIONS", ""),
             insecure_registries=_env("VEXXY_INSECURE_REGISTRIES", ""),
             allowed_registries=_env("VEXXY_ALLOWED_REGISTRIES", ""),
             platform=_env("VEXXY_PLATFORM", "linux/amd64"),

@@ -87,6 +87,8 @@ def submit_analysis(
         configuration = _configuration(config.configuration)
         ref = parse_reference(config.reference)
         check_registry(ref.registry, registry.allowed)
+        with app_db.sessions()() as session:  # pulled as the organization's own analysis would be
+            registry = registry.for_organization(_organization_id(session, config.organization))
         client = registry.client()
         try:
             platform = Platform.parse(config.platform or registry.platform)

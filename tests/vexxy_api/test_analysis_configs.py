@@ -133,7 +133,7 @@ def test_the_sensor_shares_runs_only_within_one_configuration():
 
     batch = [queued(1, None), queued(2, "sha256:1"), queued(3, "sha256:1"), queued(4, None)]
     requests, requested, shared, failures = plan_runs(
-        batch, lambda ref: (digest, "team/app-" + digest[7:19]), {organization: "team"}, {}
+        batch, lambda ref, organization: (digest, "team/app-" + digest[7:19]), {organization: "team"}, {}
     )
     assert set(requested) == {batch[0].id, batch[1].id} and not failures
     assert {k: v[2] for k, v in shared.items()} == {batch[2].id: batch[1].id, batch[3].id: batch[0].id}

@@ -97,6 +97,8 @@ class RegistryClient:
     allowed_hosts: frozenset[str] | None = None
     # How names are resolved for those checks and connections.
     resolver: Resolver = system_resolver
+    # Why there is no login, when a registry asks for one (e.g. it is withheld from this organization).
+    login_hint: str | None = None
     _authorization: dict[tuple[str, str], str] = field(default_factory=dict, repr=False)
 
     def __post_init__(self) -> None:
@@ -194,6 +196,8 @@ class RegistryClient:
             ) from exc
 
     def _login_hint(self, ref: ImageReference) -> str:
+        if self.login_hint and not self.username:
+            return self.login_hint
         if self.username:
             return (
                 "The configured login is only sent to the registries in VEXXY_REGISTRY_CREDENTIALS_FOR; "

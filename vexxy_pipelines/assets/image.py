@@ -8,7 +8,7 @@ from vexxy_pipelines.failures import fail_clearly
 from vexxy_pipelines.metadata import md_table
 from vexxy_pipelines.partitions import image_for_partition, image_partitions
 from vexxy_pipelines.resources.evidence_store import EvidenceStore
-from vexxy_pipelines.resources.registry import RegistryResource
+from vexxy_pipelines.resources.registry import RegistryResource, for_run
 from vexxy_pipelines.versions import content_version
 
 
@@ -18,7 +18,7 @@ def image(context: AssetExecutionContext, registry: RegistryResource, evidence: 
     key = context.partition_key
     with fail_clearly(key):
         partition = image_for_partition(context.instance, key)  # a key typed in the UI that names no content stops here
-        resolved = registry.resolve(partition.ref, pinned=True)
+        resolved = for_run(registry, context).resolve(partition.ref, pinned=True)
     record = resolved.to_dict()
     tags = context.run.tags if context.run else {}
     record["reference"] = tags.get(run_tags.REFERENCE, partition.reference)

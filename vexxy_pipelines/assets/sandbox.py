@@ -32,7 +32,7 @@ from vexxy_pipelines.partitions import image_partitions
 from vexxy_pipelines.resources.app_database import AppDatabaseResource
 from vexxy_pipelines.resources.evidence_store import EvidenceStore
 from vexxy_pipelines.resources.fuzzer import FuzzerResource
-from vexxy_pipelines.resources.registry import RegistryResource
+from vexxy_pipelines.resources.registry import RegistryResource, for_run
 from vexxy_pipelines.resources.sandbox import SandboxResource, SandboxRun
 from vexxy_pipelines.step_resources import SANDBOX_STEP
 from vexxy_pipelines.versions import content_version
@@ -150,7 +150,7 @@ def sandbox_session(
                     log(f"Role {launch.role}: starting")
                 run = sandbox.run(
                     resolved,
-                    registry,
+                    for_run(registry, context),
                     log=log,
                     during=drive_workload if fuzz else None,
                     observation_seconds=(launch.observation_seconds if launch else None) or observation,

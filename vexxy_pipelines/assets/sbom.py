@@ -14,7 +14,7 @@ from vexxy_pipelines.failures import fail_clearly
 from vexxy_pipelines.metadata import md_table
 from vexxy_pipelines.partitions import image_partitions
 from vexxy_pipelines.resources.evidence_store import EvidenceStore
-from vexxy_pipelines.resources.registry import RegistryResource
+from vexxy_pipelines.resources.registry import RegistryResource, for_run
 from vexxy_pipelines.resources.sbom_generator import SyftResource
 from vexxy_pipelines.step_resources import SYFT_STEP
 from vexxy_pipelines.versions import content_version
@@ -27,7 +27,7 @@ def sbom(
     """Every package in the image and the files it owns (Syft JSON), plus a CycloneDX 1.6 export."""
     resolved = ResolvedImage.from_dict(evidence.read_json(context, IMAGE))
     with fail_clearly(context.partition_key):
-        output = syft.scan(resolved, registry)
+        output = syft.scan(resolved, for_run(registry, context))
         try:
             components = components_from_syft(json.loads(output.native))
         except ValueError as exc:

@@ -20,6 +20,7 @@ from appdb.models import RegistryEvent, SeenDigest, WatchedRepository
 from appdb.registry_watch import confirm_push, poll_page, submit_digest
 from vexxy.errors import RegistryUnavailable, VexxyError
 from vexxy.oci.egress import check_registry
+from vexxy.oci.registry_client import RegistryClient
 from vexxy_pipelines.resources.app_database import AppDatabaseResource
 from vexxy_pipelines.resources.registry import RegistryResource
 
@@ -30,7 +31,7 @@ MAX_RETRYING = 1000  # notified pushes waiting in the cursor at most
 
 
 def _consume_inbox(
-    sessions, client, allowed: frozenset[str], after: int, retrying: dict[str, int], log
+    sessions, client_for, allowed: frozenset[str], after: int, retrying: dict[str, int], log
 ) -> tuple[int, int, int, dict[str, int]]:
     """(events read, submissions created, the last event id read, events to retry with their attempts).
 
@@ -54,6 +55,11 @@ def _consume_inbox(
                 )
             ).all()
         )
+        owners = dict(
+            session.execute(
+                select(WatchedRepository.id, WatchedRepository.organization_id).where(WatchedRepository.id.in_(watched_ids))
+            ).all()
+        )
     confirmed: list[tuple[int, str]] = []
     down: dict[str, str] = {}
     again: dict[str, int] = {}
@@ -63,7 +69,7 @@ def _consume_inbox(
         try:
             if host in down:
                 raise RegistryUnavailable(down[host])
-            refused = confirm_push(client, host, repository, digest, allowed)
+            refused = confirm_push(client_for(owners.get(watched_id)), host, repository, digest, allowed)
         except RegistryUnavailable as exc:
             down[host] = exc.message
             attempts = retrying.get(str(event_id), 0) + 1
@@ -97,36 +103,46 @@ def registry_push_sensor(context: SensorEvaluationContext, app_db: AppDatabaseRe
     cursor = json.loads(context.cursor) if context.cursor else {}
     positions: dict[str, str] = cursor.get("poll", {})
     sessions = app_db.sessions()
-    client = registry.client()
+    clients: dict[bool, RegistryClient] = {}
+
+    def client_for(organization: str | None) -> RegistryClient:
+        """The organization's registry access: with the login only if it serves them."""
+        served = registry.serves(organization)
+        if served not in clients:
+            clients[served] = registry.for_organization(organization).client()
+        return clients[served]
+
     try:
         notified, created, inbox, retrying = _consume_inbox(
-            sessions, client, registry.allowed, cursor.get("inbox", 0), cursor.get("retry", {}), context.log
+            sessions, client_for, registry.allowed, cursor.get("inbox", 0), cursor.get("retry", {}), context.log
         )
     finally:
-        client.close()
+        for client in clients.values():
+            client.close()
+        clients.clear()
 
     with sessions() as session:  # no transaction is held open while the registry answers
         polled = [
-            (w.id, w.registry, w.repository)
+            (w.id, w.organization_id, w.registry, w.repository)
             for w in session.scalars(
                 select(WatchedRepository).where(WatchedRepository.mode == "poll").order_by(WatchedRepository.id)
             )
         ]
     found: dict[int, set[str]] = {}
     next_positions: dict[str, str] = {}
-    client = registry.client()
     try:
-        for watched_id, host, repository in polled:
+        for watched_id, organization, host, repository in polled:
             last = positions.get(str(watched_id)) or None
             try:
                 check_registry(host, registry.allowed)  # the name may resolve elsewhere than when it was watched
-                found[watched_id], last = poll_page(client, host, repository, last, POLL_PAGE)
+                found[watched_id], last = poll_page(client_for(organization), host, repository, last, POLL_PAGE)
             except VexxyError as exc:  # this repository waits for the next tick, at the same position
                 context.log.warning(f"Polling {host}/{repository} failed: {exc}")
             if last:
                 next_positions[str(watched_id)] = last
     finally:
-        client.close()
+        for client in clients.values():
+            client.close()
     with sessions.begin() as session:
         for watched_id, digests in found.items():
             watched = session.get(WatchedRepository, watched_id)

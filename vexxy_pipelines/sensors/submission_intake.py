@@ -59,19 +59,22 @@ def run_tags(submission: Submission, tier: str, reference: str, digest: str | No
 
 
 def customer_resolver(registry: RegistryResource, instance: DagsterInstance):
-    """Resolve customers' references to (manifest digest, partition key), once each per tick; a registry on an
-    internal address (judged again now: names can resolve elsewhere than at submission) is refused unless
-    allowed. The key's image is recorded in `instance` (partitions are added with the tick's result)."""
-    resolved: dict[str, tuple[str, str]] = {}
+    """Resolve customers' references to (manifest digest, partition key), once each per tick and login; a
+    registry on an internal address (judged again now: names can resolve elsewhere than at submission) is
+    refused unless allowed. An organization the registry login does not serve resolves without it. The key's
+    image is recorded in `instance` (partitions are added with the tick's result)."""
+    resolved: dict[tuple[str, bool], tuple[str, str]] = {}
 
-    def resolve(reference: str) -> tuple[str, str]:
-        if reference not in resolved:
+    def resolve(reference: str, organization: str | None = None) -> tuple[str, str]:
+        access = registry.for_organization(organization)
+        seen = (reference, access.username is not None)
+        if seen not in resolved:
             ref = parse_reference(reference)
-            check_registry(ref.registry, registry.allowed)
-            image = registry.resolve(ref)
+            check_registry(ref.registry, access.allowed)
+            image = access.resolve(ref)
             pinned = parse_reference(image.canonical)
-            resolved[reference] = (image.manifest_digest, key_for_image(instance, pinned, reference))
-        return resolved[reference]
+            resolved[seen] = (image.manifest_digest, key_for_image(instance, pinned, reference))
+        return resolved[seen]
 
     return resolve
 
@@ -82,7 +85,7 @@ def plan_runs(submissions: list[Submission], resolve, tiers: dict[str, str], act
     requests, requested, shared, failures = [], {}, {}, {}
     for submission in sorted(submissions, key=lambda s: (-s.priority, s.seq)):
         try:
-            digest, key = resolve(submission.image_reference)
+            digest, key = resolve(submission.image_reference, submission.organization_id)
         except VexxyError as exc:
             failures[submission.id] = str(exc)
             continue
