@@ -5,16 +5,23 @@ import json
 
 import pytest
 from attestation_keys import new_key, private_pem, reference_verify
+from audit_documents import documents as small_analysis
+from audit_documents import match
 from dagster import AssetKey, AssetRecordsFilter, DagsterInstance, materialize
+from recorded_analyses import record as record_analysis
 from securesystemslib.exceptions import VerificationError
 
 from vexxy.attest.keys import public_key_pem
-from vexxy.evidence.documents import VEX_ATTESTATION
+from vexxy.attest.statement import OPENVEX_PREDICATE_TYPE
+from vexxy.evidence.documents import EXECUTION_PROFILE, FUZZ_FINDINGS, IMAGE, OPENVEX, VEX_ATTESTATION
 from vexxy.oci.attestations import read_attestations
 from vexxy.oci.registry_client import RegistryClient
+from vexxy.vex.openvex import render_openvex
+from vexxy.vex.statements import NoRuntimeEvidence, build_statements
 from vexxy_pipelines.assets.attestation import NO_KEY, vex_attestation
 from vexxy_pipelines.cli import _documents_of_run, _out_files, main
 from vexxy_pipelines.environment import resources_for
+from vexxy_pipelines.partitions import add_image_partition
 from vexxy_pipelines.resources.attestation import AttestationSignerResource
 from vexxy_pipelines.resources.registry import RegistryResource
 
@@ -106,3 +113,37 @@ def test_a_registry_that_is_not_allowed_fails_the_check_not_the_run(analyzed_dem
     instance, signer = DagsterInstance.get(), AttestationSignerResource(signing_key=private_pem(new_key()))
     metadata, check = attest(instance, partition_of(instance, demo_image), signer, "")
     assert metadata["status"].value.startswith("failed: Registry 127.0.0.1") and check.passed is False
+
+
+def test_a_weaker_analysis_does_not_replace_the_attested_vex(demo_image, registry):
+    """The attested VEX came from a complete, web-scanned observation: a later analysis without the scan keeps
+    its VEX in its own results and the registry keeps the attested one; the same evidence again replaces it."""
+    instance = DagsterInstance.ephemeral()  # the session's instance keeps the demo's own analyses
+    key = add_image_partition(instance, demo_image)
+    resolved = RegistryResource(allowed_registries=registry.address).resolve(demo_image)
+    docs = small_analysis()
+    jinja2 = match("CVE-2020-28493", "PYSEC-2021-66", "j", "jinja2", "2.11.2", "pkg:pypi/jinja2@2.11.2", "ReDoS.")
+    openvex = render_openvex(resolved, build_statements([jinja2], NoRuntimeEvidence()))
+    scanned = {EXECUTION_PROFILE: docs.profile, FUZZ_FINDINGS: {"status": "completed"}}
+    record_analysis(instance, key, {IMAGE: resolved.to_dict(), OPENVEX: openvex, **scanned})
+    signer = AttestationSignerResource(signing_key=private_pem(new_key()))
+    first, check = attest(instance, key, signer, registry.address)
+    assert first["status"].value == "attached" and check.passed, check.metadata
+    assert "fuzzing=completed" in first["evidence"].value
+
+    record_analysis(
+        instance, key, {EXECUTION_PROFILE: docs.profile, FUZZ_FINDINGS: {"status": "skipped", "reason": "not requested"}}
+    )
+    second, check = attest(instance, key, signer, registry.address)
+    assert second["status"].value.startswith("skipped: the attested VEX stays") and check.passed
+    assert "its web scan is none, the attested analysis's was completed" in second["status"].value
+    (held,) = [a for a in read_attestations(RegistryClient(), demo_image) if a.predicate_type == OPENVEX_PREDICATE_TYPE]
+    assert held.envelope == open(first["attestation_path"].value, "rb").read()
+
+    record_analysis(instance, key, {**scanned, EXECUTION_PROFILE: {**docs.profile, "complete": False}})
+    partial, _ = attest(instance, key, signer, registry.address)
+    assert "its execution profile is partial" in partial["status"].value
+
+    record_analysis(instance, key, scanned)  # the same evidence (a re-evaluation of the attested analysis) replaces it
+    third, check = attest(instance, key, signer, registry.address)
+    assert third["status"].value == "attached" and third["replaced_attestations"].value == 1 and check.passed

@@ -15,6 +15,7 @@ from typing import Any
 from cryptography.hazmat.primitives.asymmetric import ec
 
 from vexxy.attest import dsse
+from vexxy.attest.policy import EvidenceStrength
 from vexxy.attest.statement import OPENVEX_PREDICATE_TYPE, subject_digests
 from vexxy.oci.attestations import read_attestations
 from vexxy.oci.reference import ImageReference
@@ -42,18 +43,33 @@ def check_statement(payload: bytes, digest: str) -> dict[str, Any]:
 
 
 def attached_vex(client: RegistryClient, image: ImageReference, public_key: ec.EllipticCurvePublicKey) -> AttachedVex:
-    verified, rejected = [], []
+    verified, rejected, _ = _checked(client, image, public_key)
+    return AttachedVex(verified, rejected)
+
+
+def attested_evidence(
+    client: RegistryClient, image: ImageReference, public_key: ec.EllipticCurvePublicKey
+) -> list[EvidenceStrength | None]:
+    """What each attached OpenVEX attestation that verifies with `public_key` rests on (None: it does not say).
+
+    Only verified ones count: a layer anyone could push says nothing about what the operator signed."""
+    return _checked(client, image, public_key)[2]
+
+
+def _checked(client: RegistryClient, image: ImageReference, public_key: ec.EllipticCurvePublicKey):
+    verified, rejected, strengths = [], [], []
     for index, attestation in enumerate(read_attestations(client, image), start=1):
         if attestation.predicate_type != OPENVEX_PREDICATE_TYPE:
             continue
         try:
             payload = dsse.verify(dsse.Envelope.from_json(attestation.envelope), public_key)
             verified.append(check_statement(payload, image.digest or ""))
+            strengths.append(EvidenceStrength.from_annotations(attestation.annotations))
         except dsse.EnvelopeInvalid as exc:
             rejected.append(f"attestation {index}: {exc.message}")
         except (ValueError, TypeError, AttributeError) as exc:
             rejected.append(f"attestation {index}: {exc}")
-    return AttachedVex(verified, rejected)
+    return verified, rejected, strengths
 
 
 def read_back_problems(

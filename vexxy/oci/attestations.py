@@ -105,8 +105,10 @@ def attach_attestation(
     predicate_type: str,
     allowed_registries: frozenset[str],
     resolve: Callable[[str], Iterable[str]] = system_resolver,
+    annotations: dict[str, str] | None = None,
 ) -> AttachedAttestation:
-    """Push `envelope` (DSSE JSON) to `image`'s `.att` tag, replacing attestations of `predicate_type`."""
+    """Push `envelope` (DSSE JSON) to `image`'s `.att` tag, replacing attestations of `predicate_type`;
+    `annotations` go on its layer beside cosign's."""
     target = _target(image)
     check_registry(image.registry, allowed_registries, resolve)
     existing = _existing_layers(client, target)
@@ -118,7 +120,7 @@ def attach_attestation(
             "mediaType": DSSE_LAYER_TYPE,
             "size": len(envelope),
             "digest": layer_digest,
-            "annotations": {SIGNATURE_ANNOTATION: "", PREDICATE_TYPE_ANNOTATION: predicate_type},
+            "annotations": {**(annotations or {}), SIGNATURE_ANNOTATION: "", PREDICATE_TYPE_ANNOTATION: predicate_type},
         },
     ]
     config = _config([layer["digest"] for layer in layers])

@@ -7,12 +7,13 @@ from dagster import AssetCheckResult, AssetCheckSpec, AssetExecutionContext, Mat
 
 from vexxy.attest import dsse
 from vexxy.attest.keys import SigningKeyInvalid, fingerprint, public_key_pem
-from vexxy.attest.policy import not_attestable
+from vexxy.attest.policy import EvidenceStrength, not_attestable, strength_of, weaker
 from vexxy.attest.statement import OPENVEX_PREDICATE_TYPE, serialize, vex_statement
-from vexxy.attest.verify import read_back_problems
+from vexxy.attest.verify import attested_evidence, read_back_problems
 from vexxy.errors import VexxyError
-from vexxy.evidence.documents import IMAGE, OPENVEX, VEX_ATTESTATION
+from vexxy.evidence.documents import EXECUTION_PROFILE, FUZZ_FINDINGS, IMAGE, OPENVEX, VEX_ATTESTATION
 from vexxy.oci.attestations import AttachedAttestation, attach_attestation
+from vexxy.oci.egress import check_registry
 from vexxy.oci.image import ResolvedImage
 from vexxy.oci.reference import ImageReference, parse_reference
 from vexxy.oci.registry_client import RegistryClient
@@ -22,7 +23,7 @@ from vexxy_pipelines.metadata import md_table
 from vexxy_pipelines.partitions import image_partitions
 from vexxy_pipelines.resources.attestation import AttestationSignerResource
 from vexxy_pipelines.resources.evidence_store import EvidenceStore
-from vexxy_pipelines.resources.registry import RegistryResource
+from vexxy_pipelines.resources.registry import RegistryResource, for_run
 
 CHECK = AssetCheckSpec(
     "attestation_verifies",
@@ -64,6 +65,7 @@ def vex_attestation(
         except SigningKeyInvalid as exc:
             outcomes = {key: Outcome(f"failed: {exc}", False) for key in keys}
         else:
+            registry = for_run(registry, context)
             client = registry.client()
             try:
                 outcomes = {key: _attest(context, evidence, registry, client, signing_key, key) for key in keys}
@@ -108,27 +110,62 @@ def _attest(
         return Outcome(reason, None)
     resolved = ResolvedImage.from_dict(evidence.read_json(context, IMAGE, key))
     digests = [resolved.manifest_digest, *([resolved.index_digest] if resolved.index_digest else [])]
+    base = parse_reference(resolved.name)
+    targets = [ImageReference(base.registry, base.repository, None, digest) for digest in digests]
+    strength = strength_of(evidence.find_json(context, EXECUTION_PROFILE, key), evidence.find_json(context, FUZZ_FINDINGS, key))
+    try:
+        if reason := _weaker_than_attested(client, targets, signing_key, strength, registry.allowed):
+            return Outcome(f"skipped: the attested VEX stays, this one may not replace it: {reason}", None, _evidence(strength))
+    except VexxyError as exc:
+        context.log.warning(f"The attestation of {resolved.name}@{digests[0]} was not attached: {exc}")
+        return Outcome(f"failed: {exc}", False, _evidence(strength), [str(exc)])
     statement = vex_statement(resolved.name, digests[0], openvex)
     if len(digests) > 1:  # a multi-platform image: its index is attested too, as the VEX names both
         statement["subject"].append({"name": resolved.name, "digest": {"sha256": digests[1].split(":", 1)[1]}})
     envelope = dsse.sign(serialize(statement), signing_key).to_json()
     stored = evidence.write(context, VEX_ATTESTATION, envelope, key)
-    base = parse_reference(resolved.name)
-    targets = [ImageReference(base.registry, base.repository, None, digest) for digest in digests]
     common = {
         "predicate_type": OPENVEX_PREDICATE_TYPE,
+        **_evidence(strength),
         "public_key_fingerprint": fingerprint(signing_key),
         "public_key": MetadataValue.text(public_key_pem(signing_key)),
         **stored.metadata(),
     }
     try:
-        attached = [attach_attestation(client, target, envelope, OPENVEX_PREDICATE_TYPE, registry.allowed) for target in targets]
+        attached = [
+            attach_attestation(
+                client, target, envelope, OPENVEX_PREDICATE_TYPE, registry.allowed, annotations=strength.to_annotations()
+            )
+            for target in targets
+        ]
         public_key = signing_key.public_key()
         problems = [problem for target in targets for problem in read_back_problems(client, target, public_key, envelope)]
     except VexxyError as exc:
         context.log.warning(f"The attestation of {resolved.name}@{digests[0]} was not attached: {exc}")
         return Outcome(f"failed: {exc}", False, common, [str(exc)])
     return Outcome("attached", not problems, {**common, **_attached_metadata(attached, digests[0])}, problems)
+
+
+def _weaker_than_attested(
+    client: RegistryClient,
+    targets: list[ImageReference],
+    signing_key: ec.EllipticCurvePrivateKey,
+    strength: EvidenceStrength,
+    allowed: frozenset[str],
+) -> str | None:
+    """Why an OpenVEX attached with this key to any target rests on evidence this one may not replace (None: none does).
+    One attached before attestations stated their evidence cannot be compared, and is replaced as it always was."""
+    public_key = signing_key.public_key()
+    for target in targets:
+        check_registry(target.registry, allowed)
+        for attested in attested_evidence(client, target, public_key):
+            if attested is not None and (reason := weaker(strength, attested)):
+                return reason
+    return None
+
+
+def _evidence(strength: EvidenceStrength) -> dict:
+    return {"evidence": ", ".join(f"{k.rsplit('.', 1)[-1]}={v}" for k, v in strength.to_annotations().items())}
 
 
 def _attached_metadata(attached: list[AttachedAttestation], manifest_digest: str) -> dict:
