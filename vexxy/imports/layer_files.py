@@ -20,16 +20,14 @@ from dataclasses import dataclass
 from typing import BinaryIO
 
 from vexxy.imports.image_files import MAX_FILE_BYTES
+from vexxy.layers.entries import DIR, FILE, HARDLINK, OPAQUE, SYMLINK, WHITEOUT, layer_entries
+from vexxy.layers.identity import IDENTITY_HEAD, CodeIdentity, identity_hasher, is_code
 from vexxy.sandbox.symlinks import resolve
 
 MAX_ENTRIES = 500_000
-MAX_PATH = 4096  # PATH_MAX: a longer name cannot be opened in the container either
-MAX_NOTES = 20
 MAX_KEPT_BYTES = 64 << 20
 KEPT_NAMES = frozenset({"top_level.txt", "entry_points.txt", "setup.cfg"})
 _NOT_FIRST_PARTY_PY = re.compile(r"/(site-packages|dist-packages)/|/lib/python\d[\d.]*/")
-WHITEOUT = ".wh."
-OPAQUE = ".wh..wh..opq"
 
 
 class LayerLimitExceeded(Exception):
@@ -38,18 +36,69 @@ class LayerLimitExceeded(Exception):
 
 @dataclass
 class _Node:
-    kind: str  # "file" | "dir" | "link"
+    kind: str  # "file" | "dir" | "link" | "whiteout" (the last only in one layer's own tree)
     size: int = 0
     content: bytes | None = None  # kept content (files only)
     target: str = ""  # symlink target as written
+    opaque: bool = False  # a directory that hides what lower layers hold at its path
+    identity: CodeIdentity | None = None  # what a code file is, by content
 
 
-def _clean(name: str) -> str | None:
-    """`./app/x.py` -> `/app/x.py`; None for a name that climbs with `..` (never applied)."""
-    parts = [p for p in name.replace("\\", "/").split("/") if p not in ("", ".")]
-    if ".." in parts:
-        return None
-    return "/" + "/".join(parts)
+class _Tree:
+    """Paths to nodes with each directory's children: one layer's own tree, or the merged image."""
+
+    def __init__(self) -> None:
+        self.nodes: dict[str, _Node] = {"/": _Node("dir")}
+        self.children: dict[str, set[str]] = {"/": set()}
+
+    def remove(self, path: str) -> None:
+        node = self.nodes.pop(path, None)
+        if node is None:
+            return
+        self.children.get(posixpath.dirname(path), set()).discard(posixpath.basename(path))
+        for child in list(self.children.pop(path, ())):
+            self.remove(posixpath.join(path, child))
+
+    def ensure_dir(self, path: str) -> _Node:
+        node = self.nodes.get(path)
+        if node is not None and node.kind == "dir":
+            return node
+        parent = posixpath.dirname(path)
+        self.ensure_dir(parent)
+        self.remove(path)
+        node = self.nodes[path] = _Node("dir")
+        self.children[path] = set()
+        self.children[parent].add(posixpath.basename(path))
+        return node
+
+    def put(self, path: str, node: _Node) -> None:
+        """Place `node` at `path`, replacing what was there; a directory over a directory keeps its children."""
+        if node.kind == "dir":
+            self.ensure_dir(path)
+            return
+        parent = posixpath.dirname(path)
+        self.ensure_dir(parent)
+        self.remove(path)
+        self.nodes[path] = node
+        self.children[parent].add(posixpath.basename(path))
+
+    def merge(self, upper: _Tree, path: str = "/") -> None:
+        """Lay `upper` (one layer's own tree) over this one the way overlayfs does: a whiteout removes,
+        an opaque directory hides what is below it, a directory over a directory merges, anything
+        else replaces."""
+        if upper.nodes[path].opaque:
+            for child in list(self.children.get(path, ())):
+                self.remove(posixpath.join(path, child))
+        for name in sorted(upper.children.get(path, ())):
+            child = posixpath.join(path, name)
+            node = upper.nodes[child]
+            if node.kind == "whiteout":
+                self.remove(child)
+            elif node.kind == "dir":
+                self.ensure_dir(child)
+                self.merge(upper, child)
+            else:
+                self.put(child, node)
 
 
 def wanted(path: str, head: bytes) -> bool:
@@ -66,128 +115,81 @@ class LayerFiles:
     """The merged tree of an image's layers; the same reading interface as `ImageFiles`."""
 
     def __init__(self, max_entries: int = MAX_ENTRIES, max_kept_bytes: int = MAX_KEPT_BYTES):
-        self._nodes: dict[str, _Node] = {"/": _Node("dir")}
-        self._children: dict[str, set[str]] = {"/": set()}
-        self.symlinks: dict[str, str] = {}
+        self._tree = _Tree()
+        self._nodes = self._tree.nodes
+        self._children = self._tree.children
         self.max_entries = max_entries
         self.max_kept_bytes = max_kept_bytes
         self.entries = 0
         self.kept_bytes = 0
-        self.incomplete: list[str] = []  # what a bound or a malformed entry left unread
+        self.incomplete: list[str] = []  # what a bound left unread
         self._unkept = 0
-        self._skipped = 0  # malformed entries beyond the first MAX_NOTES noted
+
+    @property
+    def symlinks(self) -> dict[str, str]:
+        return {path: node.target for path, node in self._nodes.items() if node.kind == "link"}
 
     # -- building --------------------------------------------------------------------------------
 
-    def _remove(self, path: str) -> None:
-        node = self._nodes.pop(path, None)
-        if node is None:
-            return
-        self.symlinks.pop(path, None)
-        parent = posixpath.dirname(path)
-        self._children.get(parent, set()).discard(posixpath.basename(path))
-        for child in list(self._children.pop(path, ())):
-            self._remove(posixpath.join(path, child))
-
-    def _ensure_dir(self, path: str) -> None:
-        if self._nodes.get(path, _Node("none")).kind == "dir":
-            return
-        parent = posixpath.dirname(path)
-        self._ensure_dir(parent)
-        self._remove(path)
-        self._nodes[path] = _Node("dir")
-        self._children[path] = set()
-        self._children[parent].add(posixpath.basename(path))
-
-    def _put(self, path: str, node: _Node) -> None:
-        if path == "/":
-            return
-        parent = posixpath.dirname(path)
-        self._ensure_dir(parent)
-        existing = self._nodes.get(path)
-        if existing is not None and existing.kind == "dir" and node.kind == "dir":
-            return  # a directory entry over a directory keeps its children
-        self._remove(path)
-        self._nodes[path] = node
-        self._children[parent].add(posixpath.basename(path))
-        if node.kind == "dir":
-            self._children[path] = set()
-        elif node.kind == "link":
-            self.symlinks[path] = node.target
-
-    def _keep(self, path: str, member: tarfile.TarInfo, reader: tarfile.TarFile) -> bytes | None:
-        if member.size > MAX_FILE_BYTES:
-            return None
+    def _read_file(self, path: str, member: tarfile.TarInfo, reader: tarfile.TarFile) -> _Node:
+        """A regular file's node: its content when the import reader wants it, its identity when it is code."""
         stream = reader.extractfile(member)
         if stream is None:
-            return None
-        head = stream.read(2)
-        if not wanted(path, head):
-            return None
-        if self.kept_bytes + member.size > self.max_kept_bytes:
+            return _Node("file", member.size)
+        head = stream.read(IDENTITY_HEAD)
+        code = is_code(path, member.mode, head)
+        keep = member.size <= MAX_FILE_BYTES and wanted(path, head[:2])
+        if keep and self.kept_bytes + member.size > self.max_kept_bytes:
             self._unkept += 1
-            return None
-        content = head + stream.read(member.size)
-        self.kept_bytes += len(content)
-        return content
+            keep = False
+        if not (keep or code):
+            return _Node("file", member.size)
+        hasher = identity_hasher(path, head)
+        chunks = [head]
+        while chunk := stream.read(1 << 20):
+            hasher.update(chunk)
+            if keep:
+                chunks.append(chunk)
+        content = b"".join(chunks) if keep else None
+        if content is not None:
+            self.kept_bytes += len(content)
+        return _Node("file", member.size, content, identity=hasher.finish() if code else None)
 
     def add_layer(self, stream: BinaryIO, name: str) -> None:
-        """Apply one uncompressed layer tar stream (read once, front to back) over the layers below it."""
-        lower = set(self._nodes)  # whiteouts and opaque directories hide only what lower layers made
-        opaque: list[str] = []
-        whiteouts: list[str] = []
-        additions: list[tuple[str, _Node]] = []
-        hard_links: list[tuple[str, str]] = []
+        """Apply one uncompressed layer tar stream (read once, front to back) over the layers below it,
+        from the checked entries every reader of layers takes (`vexxy.layers.entries`)."""
+        upper = _Tree()
+        files: dict[int, _Node] = {}
         with tarfile.open(fileobj=stream, mode="r|") as reader:
-            for member in reader:
+            for entry in layer_entries(reader, name):
                 self.entries += 1
                 if self.entries > self.max_entries:
                     raise LayerLimitExceeded(f"more than {self.max_entries} entries (layer {name})")
-                path = _clean(member.name) if len(member.name) <= MAX_PATH else None
-                if path is None:
-                    self._note(f"layer {name}: entry {member.name[:200]!r} climbs with '..' or is too long (not applied)")
-                    continue
-                base = posixpath.basename(path)
-                if base == OPAQUE:
-                    opaque.append(posixpath.dirname(path))
-                elif base.startswith(WHITEOUT):
-                    whiteouts.append(posixpath.join(posixpath.dirname(path), base[len(WHITEOUT) :]))
-                elif member.isdir():
-                    additions.append((path, _Node("dir")))
-                elif member.issym():
-                    additions.append((path, _Node("link", target=member.linkname)))
-                elif member.islnk():
-                    target = _clean(member.linkname)
-                    if target is not None:
-                        hard_links.append((path, target))
-                elif member.isreg():
-                    additions.append((path, _Node("file", member.size, self._keep(path, member, reader))))
-        for directory in opaque:
-            for child in list(self._children.get(directory, ())):
-                if posixpath.join(directory, child) in lower:
-                    self._remove(posixpath.join(directory, child))
-        for path in whiteouts:
-            if path in lower:
-                self._remove(path)
-        for path, node in additions:
-            self._put(path, node)
-        for path, target in hard_links:
-            source = self._nodes.get(target)
-            if source is not None and source.kind == "file":
-                self._put(path, _Node("file", source.size, source.content))
-
-    def _note(self, note: str) -> None:
-        if len(self.incomplete) < MAX_NOTES:
-            self.incomplete.append(note)
-        else:
-            self._skipped += 1
+                if entry.kind == OPAQUE:
+                    upper.ensure_dir(entry.path).opaque = True
+                elif entry.kind == WHITEOUT:
+                    upper.put(entry.path, _Node("whiteout"))
+                elif entry.kind == DIR:
+                    upper.put(entry.path, _Node("dir"))
+                elif entry.kind == SYMLINK:
+                    upper.put(entry.path, _Node("link", target=entry.target))
+                elif entry.kind == FILE:
+                    files[entry.file_id] = node = self._read_file(entry.path, entry.member, reader)
+                    upper.put(entry.path, node)
+                elif entry.kind == HARDLINK:
+                    upper.put(entry.path, files[entry.file_id])  # the file as it was when linked
+                else:  # a device or FIFO: never materialized, but it replaces what was there
+                    upper.remove(entry.path)
+        self._tree.merge(upper)
 
     def finish(self) -> LayerFiles:
-        if self._skipped:
-            self.incomplete.append(f"{self._skipped} more malformed entries not applied")
         if self._unkept:
             self.incomplete.append(f"{self._unkept} candidate files not read: over the limit of {self.max_kept_bytes} bytes kept")
         return self
+
+    def code_identities(self) -> dict[str, CodeIdentity]:
+        """Every code file of the final filesystem (by its path in the image) with what it is by content."""
+        return {path: node.identity for path, node in sorted(self._nodes.items()) if node.identity is not None}
 
     def kept_python_files(self) -> list[str]:
         """Every `.py` file whose content was kept (outside installed packages and the standard library)."""

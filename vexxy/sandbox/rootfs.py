@@ -2,12 +2,14 @@
 
 Each layer is written on its own (the way Docker's overlay2 driver and containerd's overlay
 snapshotter do), so one unpacked directory serves every image that shares the layer, stacked as
-an overlay lower layer. Whiteouts become overlay whiteouts (0/0 character devices) and opaque
-markers the `trusted.overlay.opaque` attribute; parent paths are resolved *inside* the layer's
-directory (a symlink can never lead a write outside it), hard links must point inside the layer,
-device nodes are skipped, ownership is shifted into the sandbox's user-namespace range, and the
-bytes and entries (inodes) are capped. The uncompressed stream is hashed as it is read: a layer
-whose digest differs from the config's diff_id is refused, whatever it unpacked to.
+an overlay lower layer. The entries come checked from `vexxy.layers.entries`, as every other
+reader of layers takes them, so the sandbox runs the filesystem the analysis reads. Whiteouts
+become overlay whiteouts (0/0 character devices) and opaque markers the `trusted.overlay.opaque`
+attribute; no entry is placed beneath a link (the checked entries never ask for it), hard links
+name a file this layer wrote earlier, device nodes are skipped, ownership is shifted into the
+sandbox's user-namespace range, and the bytes and entries (inodes) are capped. The uncompressed
+stream is hashed as it is read: a layer whose digest differs from the config's diff_id is refused,
+whatever it unpacked to.
 """
 
 from __future__ import annotations
@@ -20,18 +22,12 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import BinaryIO
 
-from vexxy.errors import VexxyError
-from vexxy.sandbox.symlinks import TooManyLinks, walk
+from vexxy.layers.entries import HARDLINK, OPAQUE, OPAQUE_MARKER, WHITEOUT, WHITEOUT_PREFIX, UnsafeLayer, layer_entries
 
-WHITEOUT_PREFIX = ".wh."
-OPAQUE_MARKER = ".wh..wh..opq"
+__all__ = ["OPAQUE_MARKER", "WHITEOUT_PREFIX", "UnsafeLayer", "unpack_layer"]
 OPAQUE_XATTR = "trusted.overlay.opaque"
 MAX_ID = 65535  # ids an image may use; larger ones become `nobody` inside the sandbox
 NOBODY = 65534
-
-
-class UnsafeLayer(VexxyError):
-    """A layer tries to place something outside its directory, or is too large."""
 
 
 @dataclass(frozen=True)
@@ -79,16 +75,6 @@ class HashingReader:
         return "sha256:" + self._hash.hexdigest()
 
 
-def _clean_name(name: str, layer: str) -> list[str]:
-    parts = [p for p in name.replace("\\", "/").split("/") if p not in ("", ".")]
-    if ".." in parts:
-        raise UnsafeLayer(
-            f"Layer {layer} contains the path {name!r}, which climbs out of the root filesystem with '..'.",
-            hint="The image is malformed or hostile; rebuild it with a standard tool.",
-        )
-    return parts
-
-
 def _shift(value: int, id_shift: int) -> int:
     return (value if 0 <= value <= MAX_ID else NOBODY) + id_shift
 
@@ -102,41 +88,25 @@ class LayerWriter:
         self.id_shift = id_shift
         self.report = UnpackReport()
 
-    def resolve(self, parts: list[str], follow_last: bool = False) -> Path:
-        """The host path for `parts`, following symlinks in parents as the container would, clamped to root."""
-
-        def read_link(prefix: list[str]) -> str | None:
-            candidate = self.root.joinpath(*prefix)
-            return os.readlink(candidate) if candidate.is_symlink() else None
-
-        try:
-            return self.root.joinpath(*walk(parts, read_link, follow_last))
-        except TooManyLinks:
-            raise UnsafeLayer(f"Too many levels of symbolic links under /{'/'.join(parts)}.") from None
-
     def apply(self, stream: BinaryIO, layer: str) -> None:
         os.chown(self.root, self.id_shift, self.id_shift)
         with tarfile.open(fileobj=stream, mode="r|") as tar:
-            for member in tar:
-                parts = _clean_name(member.name, layer)
-                if not parts:
-                    continue
+            for entry in layer_entries(tar, layer):
                 self._count_entry(layer)
-                base = parts[-1]
-                parent = self.resolve(parts[:-1], follow_last=True)
-                self._make_dirs(parent)
-                if base == OPAQUE_MARKER:
-                    os.setxattr(parent, OPAQUE_XATTR, b"y", follow_symlinks=False)
+                target = self.root.joinpath(*entry.path.strip("/").split("/"))
+                if entry.kind == OPAQUE:
+                    self._make_dirs(target)
+                    os.setxattr(target, OPAQUE_XATTR, b"y", follow_symlinks=False)
                     continue
-                if base.startswith(WHITEOUT_PREFIX):
-                    hidden = base[len(WHITEOUT_PREFIX) :]
-                    if hidden in ("", ".", ".."):
-                        raise UnsafeLayer(f"Layer {layer} contains the whiteout {member.name!r}, which hides no file.")
-                    target = parent / hidden
+                self._make_dirs(target.parent)
+                if entry.kind == WHITEOUT:
                     _remove(target)
                     os.mknod(target, 0o600 | 0o020000, os.makedev(0, 0))  # an overlay whiteout
-                    continue
-                self._extract(tar, member, parent / base, layer)
+                elif entry.kind == HARDLINK:
+                    _remove(target)
+                    os.link(self.root.joinpath(*entry.target.strip("/").split("/")), target, follow_symlinks=False)
+                else:
+                    self._extract(tar, entry.member, target, layer)
 
     def _count_entry(self, layer: str) -> None:
         self.report.entries += 1
@@ -182,14 +152,6 @@ class LayerWriter:
                 if _escapes(target.relative_to(self.root), member.linkname):
                     self.report.clamped_links.append(f"/{target.relative_to(self.root)} -> {member.linkname}")
                 return  # symlinks keep their own (link) metadata
-            elif member.islnk():
-                source_path = self.resolve(_clean_name(member.linkname, layer))
-                if source_path.is_symlink() or not source_path.is_file():
-                    raise UnsafeLayer(
-                        f"Layer {layer} hard-links {member.name!r} to {member.linkname!r}, which is not a file of that layer."
-                    )
-                os.link(source_path, target, follow_symlinks=False)
-                return
             else:  # character/block devices, FIFOs: never materialized from an image
                 self.report.skipped_devices.append(f"/{target.relative_to(self.root)}")
                 return

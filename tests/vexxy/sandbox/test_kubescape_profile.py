@@ -5,6 +5,8 @@ import tarfile
 
 import pytest
 
+from vexxy.imports.layer_files import LayerFiles
+from vexxy.layers.entries import UnsafeLayer
 from vexxy.sandbox.kube.kubescape import (
     KubescapeError,
     check_learning_period,
@@ -115,12 +117,14 @@ def layer(*entries):
                 info.type, info.linkname = tarfile.SYMTYPE, target
             archive.addfile(info, io.BytesIO(b""))
     buffer.seek(0)
-    return tarfile.open(fileobj=buffer, mode="r:")
+    return buffer
 
 
-def test_symlinks_from_layer_headers_follow_whiteouts_and_ignore_escapes():
-    links = {}
-    apply_layer(links, layer(("lib", "usr/lib"), ("etc/alternatives/python", "/usr/bin/python3.11"), ("opt/x/a", "b")))
-    apply_layer(links, layer(("../evil", "/etc"), ("etc/alternatives/.wh.python", None), ("opt/x/.wh..wh..opq", None)))
-    apply_layer(links, layer(("bin", "usr/bin"), ("lib", None)))  # a directory replaces the link
-    assert links == {"/bin": "usr/bin"}
+def test_symlinks_from_layer_headers_follow_whiteouts_and_refuse_escapes():
+    files = LayerFiles()
+    apply_layer(files, layer(("lib", "usr/lib"), ("etc/alternatives/python", "/usr/bin/python3.11"), ("opt/x/a", "b")), "1")
+    apply_layer(files, layer(("etc/alternatives/.wh.python", None), ("opt/x/.wh..wh..opq", None), ("opt/x/c", "d")), "2")
+    apply_layer(files, layer(("bin", "usr/bin"), ("lib", None)), "3")  # a directory replaces the link
+    assert files.symlinks == {"/bin": "usr/bin", "/opt/x/c": "d"}
+    with pytest.raises(UnsafeLayer, match="climbs out of the root"):
+        apply_layer(files, layer(("../evil", "/etc")), "4")
