@@ -9,7 +9,7 @@ concurrency, billing).
 """
 
 from dagster import Config, Failure, MetadataValue, OpExecutionContext, RunConfig, in_process_executor, job, op
-from pydantic import Field, ValidationError
+from pydantic import Field
 from sqlalchemy import select
 
 from appdb import lifecycle
@@ -17,7 +17,7 @@ from appdb.models import Organization
 from billing.errors import UnknownOrganization
 from billing.quota import organization_tier
 from billing.terms import submission_terms
-from vexxy.analysis_config import AnalysisConfig, ConfigError, raw_secret_values
+from vexxy.analysis_config import AnalysisConfig, parse
 from vexxy.errors import VexxyError
 from vexxy.oci.egress import check_registry
 from vexxy.oci.image import Platform
@@ -29,6 +29,50 @@ from vexxy_pipelines.resources.registry import RegistryResource
 
 EXAMPLE_REFERENCE = "127.0.0.1:5000/vexxy/demo:1.0"  # what `scripts/demo` pushes
 EXAMPLE_ORGANIZATION = "name or id of the organization"
+
+
+class LaunchpadReadiness(Config):
+    """The API's `readiness`; left-out fields keep the API's defaults."""
+
+    kind: str | None = Field(default=None, description="tcp (default), http or alive")
+    port: int | None = None
+    path: str | None = Field(default=None, description="the HTTP path, e.g. /healthz (kind http)")
+    expect_status: int | None = None
+    timeout_seconds: int | None = None
+
+
+class LaunchpadScan(Config):
+    urls: list[str] | None = Field(default=None, description="paths like /api/items, crawled first")
+    openapi_path: str | None = None
+
+
+class LaunchpadRole(Config):
+    """A role as the API takes it, without secret_env (this schema has no place for a secret value)."""
+
+    name: str
+    command: list[str] | None = None
+    args: list[str] | None = None
+    env: dict[str, str] | None = Field(default=None, description="plain variables, stored and shown as given")
+    working_dir: str | None = None
+    ports: list[int] | None = None
+    readiness: LaunchpadReadiness | None = None
+    observation_seconds: int | None = None
+
+
+class LaunchpadConfiguration(Config):
+    """The API's `config` without secret_env: Dagster checks run config against this schema before it stores a
+    run, so a secret value is refused at launch instead of kept in clear with the run."""
+
+    command: list[str] | None = None
+    args: list[str] | None = None
+    env: dict[str, str] | None = Field(default=None, description="plain variables, stored and shown as given")
+    working_dir: str | None = None
+    ports: list[int] | None = None
+    readiness: LaunchpadReadiness | None = None
+    observation_seconds: int | None = None
+    fuzzing: bool | None = None
+    scan: LaunchpadScan | None = None
+    roles: list[LaunchpadRole] | None = None
 
 
 class AnalyzeReferenceConfig(Config):
@@ -44,10 +88,10 @@ class AnalyzeReferenceConfig(Config):
         default=None, ge=10, le=3600, description="Observation window; default 60 s or the tier's longest, if shorter."
     )
     priority: int = Field(default=0, ge=0, le=9, description="0-9 within the tier's priority band.")
-    configuration: str = Field(
-        default="",
-        description="The analysis configuration as JSON, as the API's `config` takes it (env, command, args, "
-        "working_dir, ports, readiness, scan seeds, roles); no secret_env: run config is stored in clear.",
+    configuration: LaunchpadConfiguration | None = Field(
+        default=None,
+        description="The analysis configuration, as the API's `config` takes it (its JSON is YAML here too), "
+        "without secret_env: Dagster keeps run config in clear, so a config naming secret_env is refused at launch.",
     )
 
 
@@ -64,19 +108,18 @@ def _organization_id(session, wanted: str) -> str:
     return named[0].id
 
 
-def _configuration(text: str) -> AnalysisConfig | None:
-    if not text.strip():
-        return None
-    try:
-        parsed = AnalysisConfig.model_validate_json(text)
-    except ValidationError as exc:
-        raise ConfigError(f"The configuration is invalid: {exc.errors()[0]['msg']}.", hint="See the API's `config`.") from None
-    if raw_secret_values(parsed):
-        raise ConfigError(
-            "The Launchpad takes no secret_env: Dagster stores run config in clear.",
-            hint="Submit configurations with secret values through POST /api/v1/analyses.",
-        )
-    return parsed
+def _given(value):
+    """The fields an operator gave (None is a field left out, so a role inherits it from the top level)."""
+    if isinstance(value, dict):
+        return {key: _given(item) for key, item in value.items() if item is not None}
+    if isinstance(value, list):
+        return [_given(item) for item in value]
+    return value
+
+
+def _configuration(given: LaunchpadConfiguration | None) -> AnalysisConfig | None:
+    body = _given(given.model_dump()) if given is not None else {}
+    return parse(body) if body else None
 
 
 @op(description="Resolve the reference, add the image's partition and queue a submission for it.")
