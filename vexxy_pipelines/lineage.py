@@ -3,7 +3,9 @@
 A step reads the documents of the materialization it actually depends on, never "the newest file
 on disk": the one made in this run (or in the run it re-executes), else the latest one recorded
 before this run was created (a re-evaluation reuses an earlier run's sandbox evidence). Two runs
-of one image at the same time therefore never read each other's documents.
+of one image at the same time therefore never read each other's documents. A re-evaluation of one
+organization's analyses reads only the evidence of runs on the same terms (organization,
+configuration, fuzzing, window), never another organization's latest analysis of the image.
 """
 
 from __future__ import annotations
@@ -73,6 +75,9 @@ def consumed_materialization(instance: DagsterInstance, run_id: str, asset: str,
         current = run.parent_run_id if run else None
     run_record = instance.get_run_record_by_id(run_id)
     created = run_record.create_timestamp.timestamp() if run_record and run_record.create_timestamp else None
+    run_tags = run_record.dagster_run.tags if run_record else {}
+    if partition is not None and run_tags.get(tags.REEVALUATES):
+        return _latest_on_terms(instance, asset, partition, tags.analysis_terms(run_tags), created)
     records = instance.fetch_materializations(
         AssetRecordsFilter(
             asset_key=AssetKey(asset), asset_partitions=[partition] if partition else None, before_timestamp=created
@@ -83,6 +88,27 @@ def consumed_materialization(instance: DagsterInstance, run_id: str, asset: str,
 
 
 ORGANIZATION_LOOKBACK = 50
+_TERMS: dict[str, tuple[str, str, str, str] | None] = {}
+
+
+def _terms_of_run(instance: DagsterInstance, run_id: str) -> tuple[str, str, str, str] | None:
+    if run_id not in _TERMS:
+        if len(_TERMS) > 10000:
+            _TERMS.clear()
+        run = instance.get_run_by_id(run_id)
+        _TERMS[run_id] = tags.analysis_terms(run.tags) if run is not None else None
+    return _TERMS[run_id]
+
+
+def _latest_on_terms(
+    instance: DagsterInstance, asset: str, partition: str, terms: tuple, before: float | None
+) -> EventLogRecord | None:
+    """The newest materialization of `asset` for `partition` before `before` by a run on `terms` (None: none)."""
+    records = instance.fetch_materializations(
+        AssetRecordsFilter(asset_key=AssetKey(asset), asset_partitions=[partition], before_timestamp=before),
+        limit=ORGANIZATION_LOOKBACK,
+    ).records
+    return next((r for r in records if _terms_of_run(instance, r.run_id) == terms), None)
 
 
 def latest_materialization_of(

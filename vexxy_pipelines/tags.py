@@ -16,10 +16,31 @@ CONFIG_HASH = "vexxy/config_hash"  # the analysis configuration's hash (absent: 
 SECRETS = "vexxy/secrets"  # whose encrypted secret values the sandbox step reads (a submission or CLI invocation id)
 INVOCATION = "vexxy/invocation"  # one CLI invocation, to find the run it started
 VULNERABILITY_DB = "vexxy/vulnerability_db"  # the advisory snapshot a re-evaluation run was requested for
+REEVALUATES = "vexxy/reevaluates"  # a re-evaluation run of the analyses whose terms its tags repeat ("analysis")
 DAGSTER_PRIORITY = "dagster/priority"  # Dagster's own: the run queue's order
 DAGSTER_PARTITION = "dagster/partition"  # Dagster's own: the partition a run materializes
 RANGE_START = "dagster/asset_partition_range_start"  # Dagster's own: the first partition of a range run
 RANGE_END = "dagster/asset_partition_range_end"  # and its last
+
+
+# The tags that tell one organization's analysis of a digest from another's: who, and everything that changes
+# the evidence (configuration, fuzzing, observation window).
+ANALYSIS_TERMS = (ORGANIZATION, CONFIG_HASH, FUZZING, OBSERVATION_SECONDS)
+
+
+def analysis_terms(run_tags: dict[str, str]) -> tuple[str, str, str, str]:
+    """The terms of the analysis a run made or re-evaluates, as its tags state them (absent: the defaults)."""
+    return (
+        run_tags.get(ORGANIZATION, ""),
+        run_tags.get(CONFIG_HASH, ""),
+        "false" if run_tags.get(FUZZING) == "false" else "true",
+        run_tags.get(OBSERVATION_SECONDS, ""),
+    )
+
+
+def terms_tags(terms: tuple[str, str, str, str]) -> dict[str, str]:
+    """The tags a re-evaluation of the analyses with `terms` carries (and reads its evidence by)."""
+    return {REEVALUATES: "analysis", **{tag: value for tag, value in zip(ANALYSIS_TERMS, terms, strict=True) if value}}
 
 
 def concurrency(tier: str) -> str:
