@@ -144,7 +144,7 @@ def layer_entries(tar: tarfile.TarFile, layer: str) -> Iterator[LayerEntry]:
         elif member.islnk():
             source = clean_path(member.linkname, layer)
             file_id = state.file_ids.get(source) if state.kinds.get(source) == FILE else None
-            if file_id is None or source == path:
+            if file_id is None or source == path or source.startswith(path + "/"):
                 raise UnsafeLayer(
                     f"Layer {layer} hard-links {member.name[:200]!r} to {member.linkname[:200]!r}, which is not a file "
                     "the same layer wrote before it; the layer is refused.",
