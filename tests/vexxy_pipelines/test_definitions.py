@@ -42,7 +42,11 @@ def test_asset_graph():
     }
     # Read from the image alone, so it runs while the sandbox observes.
     assert graph.get(AssetKey("first_party_imports")).parent_keys == {AssetKey("image"), AssetKey("sbom")}
-    assert graph.get(AssetKey("filtered_sbom")).parent_keys == {AssetKey("sbom"), AssetKey("execution_profile")}
+    assert graph.get(AssetKey("filtered_sbom")).parent_keys == {
+        AssetKey("sbom"),
+        AssetKey("execution_profile"),
+        AssetKey("first_party_imports"),  # the identity of each code file of the image
+    }
     assert graph.get(AssetKey("vulnerabilities")).parent_keys == {AssetKey("sbom"), AssetKey("vulnerability_db")}
     # The sandbox needs only the image, so it runs beside `sbom` (two step processes).
     assert graph.get(AssetKey("execution_profile")).parent_keys == {AssetKey("image")}

@@ -84,7 +84,10 @@ def test_the_sandbox_step_runs_on_the_kubernetes_backend(instance, demo_image):
     try:
         with SimulatedNode(stand_in.url, NAMESPACE, scenario) as node:
             result = materialize(
-                [image, sbom, sandbox_session, filtered_sbom], partition_key=key, instance=instance, resources=resources
+                [image, sbom, first_party_imports, sandbox_session, filtered_sbom],
+                partition_key=key,
+                instance=instance,
+                resources=resources,
             )
         assert node.errors == []
         assert [k for k in stand_in.leftovers() if k[0] != "applicationprofiles"] == []

@@ -43,6 +43,7 @@ FUZZ_FINDINGS_SARIF = Document("fuzz_findings.sarif.json", "application/sarif+js
 FILTERED_SBOM = Document("sbom.filtered.cdx.json", CYCLONEDX, "filtered_sbom", Scope.RUN, "filtered_sbom")
 COMPONENT_USAGE = Document("component_usage.json", JSON, "filtered_sbom", Scope.RUN, "usage")
 IMPORT_EVIDENCE = Document("imports.json", JSON, "first_party_imports", Scope.RUN, "imports")
+IMAGE_CODE = Document("image_code.json", JSON, "first_party_imports", Scope.RUN, "image_code")
 VULNERABILITIES = Document("vulnerabilities.json", JSON, "vulnerabilities", Scope.RUN, "vulnerabilities_json")
 VEX_STATEMENTS = Document("vex.statements.json", JSON, "vex_document", Scope.RUN, "statements")
 OPENVEX = Document("vex.openvex.json", JSON, "vex_document", Scope.RUN, "openvex")
@@ -73,6 +74,7 @@ CATALOGUE: tuple[Document, ...] = (
     FILTERED_SBOM,
     COMPONENT_USAGE,
     IMPORT_EVIDENCE,
+    IMAGE_CODE,
     VULNERABILITIES,
     VEX_STATEMENTS,
     OPENVEX,

@@ -1,9 +1,12 @@
-"""Map observed paths to the SBOM components that own them.
+"""Map what the workload loaded to the SBOM's components, and say what that leaves open.
 
 Component file lists (dpkg, Python RECORD, ...) and observed paths are both canonicalized
-through the image's symlinks; a compiled `__pycache__/x.cpython-3XX.pyc` counts as its `x.py`;
-shared objects are counted separately (they are what the dynamic loader pulled in). A component
-whose metadata lists no files is "unknown", never "unused".
+through the image's symlinks; bytecode counts as its source under any cache layout, and a file is
+also recognised by its content (`vexxy.evidence.attribution`): a copy, rename or zipped copy of a
+package's file loads that package. Unowned code that looks like a component, and code loaded that
+nobody can attribute, are carried to the statements, which then never say `not_affected` for what
+that code could be. Shared objects are counted separately (they are what the dynamic loader pulled
+in). A component whose metadata lists no files is "unknown", never "unused".
 """
 
 from __future__ import annotations
@@ -12,6 +15,8 @@ import re
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
+from vexxy.evidence.attribution import Attributor
+from vexxy.layers.identity import CodeIdentity
 from vexxy.sandbox.symlinks import resolve
 from vexxy.sbom.components import Component
 from vexxy.vex.statements import ComponentEvidence
@@ -40,6 +45,8 @@ class ComponentUsage:
     shared_objects_loaded: int = 0
     first_seen: float | None = None
     loaded_while_fuzzing_only: bool = False
+    lookalikes: list[str] = field(default_factory=list)  # unowned code loaded that looks like this component
+    unattributed_reaching: list[str] = field(default_factory=list)  # unattributable code loaded that could be it
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -53,6 +60,7 @@ class UsageReport:
     profile_complete: bool
     incomplete_reason: str
     window: str
+    unattributed: list[str] = field(default_factory=list)  # code loaded that no component or image file accounts for
 
     def by_ref(self) -> dict[str, ComponentUsage]:
         return {c.ref: c for c in self.components}
@@ -65,6 +73,7 @@ class UsageReport:
             "window": self.window,
             "components": [c.to_dict() for c in self.components],
             "unowned_paths": self.unowned_paths,
+            "unattributed": self.unattributed,
         }
 
     @classmethod
@@ -76,6 +85,7 @@ class UsageReport:
             profile_complete=data["profile_complete"],
             incomplete_reason=data["incomplete_reason"],
             window=data["window"],
+            unattributed=data.get("unattributed", []),
         )
 
 
@@ -84,25 +94,36 @@ def describe_window(profile: dict[str, Any]) -> str:
     return f"{window['observed_seconds']:.0f} s of {window['configured_seconds']:.0f} s, ended by {window['ended_by']}"
 
 
-def map_profile(components: list[Component], profile: dict[str, Any], symlinks: dict[str, str]) -> UsageReport:
-    observations = {**profile["observations"]["opens"], **profile["observations"]["execs"]}
-    seen: dict[str, dict[str, Any]] = {}
-    for path, info in observations.items():
-        canonical = resolve(path, symlinks)
-        for candidate in filter(None, (canonical, source_of(canonical))):
-            entry = seen.setdefault(
-                candidate, {"first_seen": info["first_seen"], "phase": info.get("phase", "idle"), "observed": path}
-            )
-            if info["first_seen"] < entry["first_seen"]:
-                entry.update(first_seen=info["first_seen"], phase=info.get("phase", "idle"))
-    owned: set[str] = set()
+def map_profile(
+    components: list[Component],
+    profile: dict[str, Any],
+    symlinks: dict[str, str],
+    image_code: dict[str, CodeIdentity] | None = None,
+) -> UsageReport:
+    """Attribute what the profile saw to components (`vexxy.evidence.attribution`): `image_code` is the
+    identity of each code file of the image as built, read from its layers."""
+    opens, execs = profile["observations"]["opens"], profile["observations"]["execs"]
+    observations = {**opens, **execs}
+    identities = {sha: CodeIdentity.from_dict(found) for sha, found in (profile.get("identities") or {}).items()}
+    attributor = Attributor(components, symlinks, image_code)
+    attribution = attributor.attribute(observations, identities, set(execs))
+    reach = {kind: attributor.reach(kind) for kind in set(attribution.unattributed.values())}
+
+    def earliest(paths: list[str]) -> dict[str, Any] | None:
+        """When the first of `paths` (observed paths, `archive!/member` for a member) was seen, and in which phase."""
+        infos = [observations[p.split("!/", 1)[0]] for p in paths]
+        first = min(infos, key=lambda info: info["first_seen"], default=None)
+        return None if first is None else {"first_seen": first["first_seen"], "phase": first.get("phase", "idle")}
+
     usages = []
     for component in components:
         files = {resolve(f, symlinks) for f in component.files}
-        owned |= files
-        loaded = sorted(f for f in files if f in seen)
+        owned = attribution.owned.get(component.ref, {})
+        copies = attribution.copies.get(component.ref, {})
+        loaded = sorted(owned) + sorted(f"{observed} ({why})" for observed, why in copies.items())
+        sightings = [earliest(list(paths)) for paths in owned.values()] + [earliest([p]) for p in copies]
         if not component.files:
-            status = UNKNOWN
+            status = LOADED if copies else UNKNOWN
         else:
             status = LOADED if loaded else NOT_LOADED
         usages.append(
@@ -114,15 +135,21 @@ def map_profile(components: list[Component], profile: dict[str, Any], symlinks: 
                 status=status,
                 files_known=len(files),
                 files_loaded=loaded,
-                shared_objects_loaded=sum(1 for f in loaded if _SHARED_OBJECT.search(f)),
-                first_seen=min((seen[f]["first_seen"] for f in loaded), default=None),
-                loaded_while_fuzzing_only=bool(loaded) and all(seen[f]["phase"] == "fuzzing" for f in loaded),
+                shared_objects_loaded=sum(1 for f in owned if _SHARED_OBJECT.search(f)),
+                first_seen=min((s["first_seen"] for s in sightings if s), default=None),
+                loaded_while_fuzzing_only=bool(sightings) and all(s and s["phase"] == "fuzzing" for s in sightings),
+                lookalikes=sorted(f"{seen_as} ({why})" for seen_as, why in attribution.lookalikes.get(component.ref, {}).items()),
+                unattributed_reaching=sorted(
+                    f"{observed} ({kind})" for observed, kind in attribution.unattributed.items() if component.ref in reach[kind]
+                ),
             )
         )
-    unowned = sorted(
-        info["observed"]
-        for path, info in seen.items()
-        if path not in owned and source_of(path) is None and resolve(info["observed"], symlinks) == path
+    known = attributor.owner.keys() | (image_code or {}).keys()
+    unowned = sorted(  # bytecode counts as its source when the image or a package has it; without one, it is loose
+        path
+        for path in observations
+        if (canonical := resolve(path, symlinks)) not in attributor.owner
+        and not any(source in known for source in attributor.sources(canonical))
     )
     return UsageReport(
         components=usages,
@@ -131,6 +158,7 @@ def map_profile(components: list[Component], profile: dict[str, Any], symlinks: 
         profile_complete=profile["complete"],
         incomplete_reason=profile.get("incomplete_reason", ""),
         window=describe_window(profile),
+        unattributed=sorted(f"{observed} ({kind})" for observed, kind in attribution.unattributed.items()),
     )
 
 
@@ -171,4 +199,6 @@ class ProfileEvidence:
             imports_checked=self._imports_checked,
             imports_note=self._imports_note,
             dynamic_loads=self._dynamic_loads.get(component_ref, ()),
+            lookalikes=tuple(usage.lookalikes),
+            unattributed=tuple(usage.unattributed_reaching),
         )

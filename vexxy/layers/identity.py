@@ -93,7 +93,10 @@ class IdentityHasher:
         self.kind = kind_of(path, head, mode) or SOURCE
         self._sha = hashlib.sha256(head)
         self._size = len(head)
-        self._archive: io.BytesIO | None = io.BytesIO(head) if self.kind == ARCHIVE else None
+        self._archive: io.BytesIO | None = None
+        if self.kind == ARCHIVE:
+            self._archive = io.BytesIO()
+            self._archive.write(head)
 
     def update(self, chunk: bytes) -> None:
         self._sha.update(chunk)

@@ -648,11 +648,15 @@ class _Runner:
             ended_by=ended_by,
             complete=complete,
             incomplete_reason=reason,
-            opens=[Observation(p, r.first_seen, r.count, r.phase, sorted(r.flags)) for p, r in sorted(self.tracer.opens.items())],
+            opens=[
+                Observation(p, r.first_seen, r.count, r.phase, sorted(r.flags), identities=sorted(r.identities))
+                for p, r in sorted(self.tracer.opens.items())
+            ],
             execs=[
-                Observation(p, r.first_seen, r.count, r.phase, ["exec"], self.exec_args.get(p, []))
+                Observation(p, r.first_seen, r.count, r.phase, ["exec"], self.exec_args.get(p, []), sorted(r.identities))
                 for p, r in sorted(self.tracer.execs.items())
             ],
+            identities={sha: found.to_dict() for sha, found in self.tracer.identities.items()},
             listening=_listening(self.container_pid() or 0) if self.container_pid() else [],
             outbound_attempts=self.network.outbound_attempts(),
             capabilities=list(CAPABILITIES),

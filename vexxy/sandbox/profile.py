@@ -36,6 +36,13 @@ class Observation:
     phase: str = "idle"  # idle | fuzzing
     flags: list[str] = field(default_factory=list)
     args: list[str] = field(default_factory=list)
+    identities: list[str] = field(default_factory=list)  # sha256 of each code content opened here (local tracer)
+
+    def observed(self) -> dict[str, Any]:
+        entry: dict[str, Any] = {"first_seen": self.first_seen, "count": self.count, "phase": self.phase}
+        if self.identities:
+            entry["sha256"] = sorted(self.identities)
+        return entry
 
 
 @dataclass
@@ -58,6 +65,7 @@ class ExecutionProfile:
     limits: dict[str, Any] = field(default_factory=dict)
     resource_events: list[str] = field(default_factory=list)  # e.g. "out of memory", "pids limit reached"
     workload_log_tail: str = ""
+    identities: dict[str, dict[str, Any]] = field(default_factory=dict)  # sha256 -> CodeIdentity of code opened
 
     def container_entry(self) -> dict[str, Any]:
         return {
@@ -80,9 +88,10 @@ class ExecutionProfile:
             "backend": self.backend,
             "container": self.container_entry(),
             "observations": {
-                "opens": {o.path: {"first_seen": o.first_seen, "count": o.count, "phase": o.phase} for o in self.opens},
-                "execs": {o.path: {"first_seen": o.first_seen, "count": o.count, "phase": o.phase} for o in self.execs},
+                "opens": {o.path: o.observed() for o in self.opens},
+                "execs": {o.path: o.observed() for o in self.execs},
             },
+            **({"identities": dict(sorted(self.identities.items()))} if self.identities else {}),
             "readiness": asdict(self.readiness),
             "window": {
                 "configured_seconds": self.window_seconds,

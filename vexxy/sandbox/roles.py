@@ -29,6 +29,8 @@ def merge(role_profiles: list[tuple[str, dict[str, Any]]], config: dict[str, Any
                 entry = seen.setdefault(path, {**observed, "count": 0, "roles": []})
                 entry["count"] += observed["count"]
                 entry["roles"].append(role)
+                if observed.get("sha256"):  # every content any role opened at this path
+                    entry["sha256"] = sorted(set(entry.get("sha256", [])) | set(observed["sha256"]))
         for entry in profile["container"]["opens"]:
             open_flags.setdefault(entry["path"], set()).update(entry["flags"])
         for entry in profile["container"]["execs"]:
@@ -57,6 +59,11 @@ def merge(role_profiles: list[tuple[str, dict[str, Any]]], config: dict[str, Any
             "syscalls": sorted({s for _, p in role_profiles for s in p["container"].get("syscalls", [])}),
         },
         "observations": {"opens": dict(sorted(opens.items())), "execs": dict(sorted(execs.items()))},
+        **(
+            {"identities": dict(sorted(identities.items()))}
+            if (identities := {sha: i for _, p in role_profiles for sha, i in p.get("identities", {}).items()})
+            else {}
+        ),
         "readiness": readiness,
         "window": {
             "configured_seconds": sum(p["window"]["configured_seconds"] for _, p in role_profiles),

@@ -4,6 +4,11 @@ A `FAN_MARK_FILESYSTEM` mark on the run's own overlay filesystem sees every open
 the container and nothing of the host (the overlay is a filesystem of its own). Notification-only
 events cost the workload almost nothing, unlike ptrace. Paths are reported relative to the
 image root, with first-seen time and counts.
+
+Each code file opened or executed is also identified by content (`vexxy.layers.identity`), read
+through the event's own file descriptor when it is opened: a package file copied, renamed or
+zipped elsewhere by the workload is still recognised, whatever its path says. Each inode version
+is read once.
 """
 
 from __future__ import annotations
@@ -13,10 +18,13 @@ import ctypes.util
 import errno
 import os
 import select
+import stat
 import struct
 import threading
 import time
 from dataclasses import dataclass, field
+
+from vexxy.layers.identity import IDENTITY_HEAD, CodeIdentity, identity_of_stream, kind_of
 
 FAN_CLOEXEC = 0x00000001
 FAN_NONBLOCK = 0x00000002
@@ -30,6 +38,7 @@ FAN_CLOSE_WRITE = 0x00000008
 FAN_Q_OVERFLOW = 0x00004000
 FAN_NOFD = -1
 AT_FDCWD = -100
+MAX_IDENTIFIED_BYTES = 256 << 20  # a larger code file is recorded without an identity (never matched)
 _METADATA = struct.Struct("=IBBHQii")
 
 _libc = ctypes.CDLL(ctypes.util.find_library("c"), use_errno=True)
@@ -47,6 +56,19 @@ class PathRecord:
     count: int = 0
     flags: set[str] = field(default_factory=set)
     phase: str = "idle"
+    identities: set[str] = field(default_factory=set)  # sha256 of each content seen at this path
+
+
+class _EventFile:
+    """A file-like view of a fanotify event's descriptor, read with pread (its offset is never moved)."""
+
+    def __init__(self, fd: int):
+        self._fd, self._offset = fd, 0
+
+    def read(self, size: int = -1) -> bytes:
+        data = os.pread(self._fd, size if size >= 0 else 1 << 20, self._offset)
+        self._offset += len(data)
+        return data
 
 
 class FileTracer:
@@ -60,6 +82,8 @@ class FileTracer:
         self.overflowed = False
         self.last_new_path = self.started
         self.phase = "idle"
+        self.identities: dict[str, CodeIdentity] = {}  # sha256 -> what the content is
+        self._identified: dict[tuple[int, ...], CodeIdentity | None] = {}
         self._lock = threading.Lock()
         self._stop = threading.Event()
         fd = _libc.fanotify_init(
@@ -87,13 +111,41 @@ class FileTracer:
         # Seen through the container's own mount namespace: the path is already image-relative.
         return path if path.startswith("/") else None
 
-    def _record(self, table: dict[str, PathRecord], path: str, flag: str, now: float) -> None:
+    def _record(self, table: dict[str, PathRecord], path: str, flag: str, now: float, identity: str = "") -> None:
         record = table.get(path)
         if record is None:
             table[path] = record = PathRecord(first_seen=round(now - self.started, 3), phase=self.phase)
             self.last_new_path = now
         record.count += 1
         record.flags.add(flag)
+        if identity:
+            record.identities.add(identity)
+
+    def _identify(self, fd: int, path: str) -> str:
+        """The sha256 of a code file's content as opened (empty for anything else), once per inode version."""
+        try:
+            info = os.fstat(fd)
+        except OSError:
+            return ""
+        if not stat.S_ISREG(info.st_mode):
+            return ""
+        key = (info.st_dev, info.st_ino, info.st_size, info.st_mtime_ns, info.st_ctime_ns)
+        if key not in self._identified:
+            try:
+                head = os.pread(fd, IDENTITY_HEAD, 0)
+                found = (
+                    identity_of_stream(path, _EventFile(fd), info.st_mode, MAX_IDENTIFIED_BYTES)
+                    if kind_of(path, head, info.st_mode)
+                    else None
+                )
+            except OSError:
+                found = None
+            self._identified[key] = found
+        found = self._identified[key]
+        if found is None or not found.sha256:
+            return ""
+        self.identities.setdefault(found.sha256, found)
+        return found.sha256
 
     def _loop(self) -> None:
         poller = select.poll()
@@ -118,27 +170,30 @@ class FileTracer:
                 return
             now = time.monotonic()
             offset = 0
-            with self._lock:
-                while offset + _METADATA.size <= len(data):
-                    event_len, _vers, _res, _meta_len, mask, fd, _pid = _METADATA.unpack_from(data, offset)
-                    offset += event_len or _METADATA.size
-                    if mask & FAN_Q_OVERFLOW:
-                        self.overflowed = True
-                    if fd == FAN_NOFD or fd < 0:
-                        continue
-                    try:
-                        path = os.readlink(f"/proc/self/fd/{fd}")
-                    except OSError:
-                        path = None
-                    finally:
-                        os.close(fd)
-                    relative = self._relative(path) if path else None
-                    if relative is None:
-                        continue
+            while offset + _METADATA.size <= len(data):
+                event_len, _vers, _res, _meta_len, mask, fd, _pid = _METADATA.unpack_from(data, offset)
+                offset += event_len or _METADATA.size
+                if mask & FAN_Q_OVERFLOW:
+                    self.overflowed = True
+                if fd == FAN_NOFD or fd < 0:
+                    continue
+                identity = ""
+                try:
+                    path = os.readlink(f"/proc/self/fd/{fd}")
+                    relative = self._relative(path)
+                    if relative is not None and mask & (FAN_OPEN | FAN_OPEN_EXEC):
+                        identity = self._identify(fd, relative)
+                except OSError:
+                    relative = None
+                finally:
+                    os.close(fd)
+                if relative is None:
+                    continue
+                with self._lock:
                     if mask & FAN_OPEN_EXEC:
-                        self._record(self.execs, relative, "exec", now)
+                        self._record(self.execs, relative, "exec", now, identity)
                     if mask & FAN_OPEN:
-                        self._record(self.opens, relative, "O_RDONLY", now)
+                        self._record(self.opens, relative, "O_RDONLY", now, identity)
                     if mask & FAN_CLOSE_WRITE:
                         self._record(self.opens, relative, "O_WRONLY", now)
 
@@ -163,6 +218,7 @@ class NullTracer(FileTracer):
         self.mount_point = os.path.realpath(mount_point)
         self.started = self.last_new_path = time.monotonic()
         self.opens, self.execs, self.overflowed, self.phase = {}, {}, False, "idle"
+        self.identities = {}
         self._lock = threading.Lock()
 
     def drain(self) -> None:

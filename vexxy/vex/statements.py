@@ -44,6 +44,8 @@ class ComponentEvidence:
     imports_note: str = ""  # why the imports were not checked, when they were not
     # first-party sites loading code by a name vexxy cannot read that could load this component: (`file:line`, construct)
     dynamic_loads: tuple[tuple[str, str], ...] = ()
+    lookalikes: tuple[str, ...] = ()  # unowned code the workload loaded whose module path ends like this component's
+    unattributed: tuple[str, ...] = ()  # code the workload loaded that nothing accounts for and that could be this component
 
 
 class EvidenceSource(Protocol):
@@ -124,6 +126,15 @@ def _decide(
             f"({evidence.incomplete_reason or 'reason not recorded'}); profile {evidence.profile_digest}."
         )
         return Status.UNDER_INVESTIGATION, None, None, None, note, Reason.INCOMPLETE_PROFILE, details
+    if evidence.lookalikes:
+        shown = ", ".join(f"`{f}`" for f in evidence.lookalikes[:5]) + (" ..." if len(evidence.lookalikes) > 5 else "")
+        note = (
+            f"None of the component's own files was loaded, but the workload loaded code that looks like it: {shown}; "
+            f"that code belongs to no package, so it may be this component under another path; profile "
+            f"{evidence.profile_digest}."
+        )
+        details = {**details, "lookalikes": list(evidence.lookalikes[:20]), "lookalikes_count": len(evidence.lookalikes)}
+        return Status.UNDER_INVESTIGATION, None, None, None, note, Reason.LOOKALIKE_LOADED, details
     if evidence.imported_by:
         sites = ", ".join(f"`{site}`" for site in evidence.imported_by[:5]) + (" ..." if len(evidence.imported_by) > 5 else "")
         note = (
@@ -146,6 +157,20 @@ def _decide(
             "dynamic_loads_count": len(loads),
         }
         return Status.UNDER_INVESTIGATION, None, None, None, note, Reason.DYNAMIC_IMPORT_NOT_LOADED, details
+    if evidence.unattributed:
+        shown = ", ".join(f"`{f}`" for f in evidence.unattributed[:5]) + (" ..." if len(evidence.unattributed) > 5 else "")
+        note = (
+            f"None of the component's {evidence.files_known} files was loaded during a complete observation of "
+            f"{evidence.window}, but the workload loaded code that no package and no file of the image accounts for "
+            f"({shown}): it was written or changed at run time, and could be this component; profile "
+            f"{evidence.profile_digest}."
+        )
+        details = {
+            **details,
+            "unattributed_code": list(evidence.unattributed[:20]),
+            "unattributed_code_count": len(evidence.unattributed),
+        }
+        return Status.UNDER_INVESTIGATION, None, None, None, note, Reason.UNATTRIBUTED_CODE_LOADED, details
     note = (
         f"None of the component's {evidence.files_known} files was opened or executed during a complete observation "
         f"({evidence.window}); profile {evidence.profile_digest}."

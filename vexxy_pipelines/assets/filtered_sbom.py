@@ -6,10 +6,19 @@ import json
 
 from dagster import AssetCheckResult, AssetExecutionContext, MaterializeResult, MetadataValue, asset
 
-from vexxy.evidence.documents import COMPONENT_USAGE, CYCLONEDX_SBOM, EXECUTION_PROFILE, FILTERED_SBOM, ROOTFS_SYMLINKS, SYFT_SBOM
+from vexxy.evidence.documents import (
+    COMPONENT_USAGE,
+    CYCLONEDX_SBOM,
+    EXECUTION_PROFILE,
+    FILTERED_SBOM,
+    IMAGE_CODE,
+    ROOTFS_SYMLINKS,
+    SYFT_SBOM,
+)
 from vexxy.evidence.filtered_sbom import filter_cyclonedx, missing_from_full
 from vexxy.evidence.mapping import LOADED, NOT_LOADED, UNKNOWN, map_profile
 from vexxy.fuzzing.coverage import package_coverage_gain
+from vexxy.layers.identity import CodeIdentity
 from vexxy.sandbox.roles import restricted, role_names
 from vexxy.sbom.components import components_from_syft
 from vexxy.vex.validation import cyclonedx_errors
@@ -21,10 +30,15 @@ from vexxy_pipelines.resources.evidence_store import EvidenceStore
 from vexxy_pipelines.versions import content_version
 
 
+def _by_content(usage) -> bool:
+    """Whether a component was loaded through a copy of its files (a path its package does not list)."""
+    return any(" (same content as " in loaded for loaded in usage.files_loaded)
+
+
 @asset(
     partitions_def=image_partitions,
     group_name="runtime",
-    deps=[sbom, "execution_profile"],
+    deps=[sbom, "execution_profile", "first_party_imports"],
     kinds={"cyclonedx"},
     check_specs=[
         image_check(
@@ -43,11 +57,15 @@ def filtered_sbom(context: AssetExecutionContext, evidence: EvidenceStore) -> Ma
         components_from_syft(evidence.read_json(context, SYFT_SBOM)),
         evidence.read_json(context, ROOTFS_SYMLINKS),
     )
-    usage = map_profile(components, profile, symlinks)
+    code = evidence.read_json(context, IMAGE_CODE)
+    image_code = {path: CodeIdentity.from_dict(found) for path, found in code["files"].items()}
+    usage = map_profile(components, profile, symlinks, image_code)
     # Statements cite the profile by the SHA-256 of execution_profile.json itself: `sha256sum` recomputes it.
     usage = dataclasses.replace(usage, profile_digest="sha256:" + hashlib.sha256(profile_bytes).hexdigest())
     by_role = {  # which role loaded which package, when the analysis ran more than one
-        role: sorted(c.purl for c in map_profile(components, restricted(profile, role), symlinks).components if c.files_loaded)
+        role: sorted(
+            c.purl for c in map_profile(components, restricted(profile, role), symlinks, image_code).components if c.files_loaded
+        )
         for role in (role_names(profile) if len(role_names(profile)) > 1 else [])
     }
     per_package = sorted((u for u in usage.components if u.files_loaded), key=lambda u: -len(u.files_loaded))
@@ -73,6 +91,12 @@ def filtered_sbom(context: AssetExecutionContext, evidence: EvidenceStore) -> Ma
             "components_not_loaded": MetadataValue.int(counts[NOT_LOADED]),
             "components_unknown": MetadataValue.int(counts[UNKNOWN]),
             "files_not_owned_by_any_package": MetadataValue.int(len(usage.unowned_paths)),
+            "packages_loaded_by_content": MetadataValue.int(
+                sum(1 for c in usage.components if any(" (same content as " in f for f in c.files_loaded))
+            ),
+            "packages_looked_like": MetadataValue.int(sum(1 for c in usage.components if c.lookalikes)),
+            "unattributed_code_loaded": MetadataValue.int(len(usage.unattributed)),
+            **({"unattributed": MetadataValue.text("\n".join(usage.unattributed[:20]))} if usage.unattributed else {}),
             "packages_first_loaded_while_fuzzing": MetadataValue.int(len(fuzzing_gain.packages_first_loaded_fuzzing)),
             "profile_complete": profile["complete"],
             "profile_digest": usage.profile_digest,

@@ -1,9 +1,10 @@
-"""The `first_party_imports` asset: what the application's own code imports, read from the image's layers."""
+"""The `first_party_imports` asset: what the application's own code imports, and what each code file of
+the image is by content, read from the image's layers."""
 
 from dagster import AssetExecutionContext, MaterializeResult, MetadataValue, asset
 
 from vexxy.analysis_config import Launch, parse
-from vexxy.evidence.documents import IMAGE, IMPORT_EVIDENCE, SYFT_SBOM
+from vexxy.evidence.documents import IMAGE, IMAGE_CODE, IMPORT_EVIDENCE, SYFT_SBOM
 from vexxy.imports.evidence import NotLoaded, import_evidence
 from vexxy.imports.first_party import MAX_FILES
 from vexxy.imports.layer_files import LayerLimitExceeded
@@ -67,12 +68,15 @@ def first_party_imports(context: AssetExecutionContext, registry: RegistryResour
             if len(others) > MAX_FILES
             else ()
         )
+        code = {"complete": True, "files": {path: i.to_dict() for path, i in files.code_identities().items()}}
     except LayerLimitExceeded as exc:
         analysis, loose, unreadable = NONE, NONE, (f"the image's layers were not read: {exc}",)
+        code = {"complete": False, "reason": f"the image's layers were not read: {exc}", "files": {}}
     finally:
         client.close()
     found = import_evidence(analysis, entries, source.language, loose, unreadable, components)
     stored = evidence.write_json(context, IMPORT_EVIDENCE, found.to_dict())
+    code_stored = evidence.write_json(context, IMAGE_CODE, code)
     by_ref = {c.ref: c for c in components}
     return MaterializeResult(
         metadata={
@@ -94,6 +98,8 @@ def first_party_imports(context: AssetExecutionContext, registry: RegistryResour
             "dynamic_load_sites": MetadataValue.int(len(found.dynamic_loads)),
             **({"dynamic_loads": dynamic_loads_table(found.dynamic_loads)} if found.dynamic_loads else {}),
             **({"unreadable": MetadataValue.text("\n".join(found.unreadable[:20]))} if found.unreadable else {}),
+            "code_files_identified": MetadataValue.int(len(code["files"])),
             **stored.metadata(),
+            **code_stored.metadata(),
         }
     )

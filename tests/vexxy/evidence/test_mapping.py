@@ -132,6 +132,8 @@ def test_first_sight_and_phase_come_from_the_earliest_observation_of_a_file():
         "shared_objects_loaded": 1,
         "first_seen": 1.0,
         "loaded_while_fuzzing_only": False,
+        "lookalikes": [],
+        "unattributed_reaching": [],
     }
     assert (usage["j"].first_seen, usage["j"].loaded_while_fuzzing_only, usage["j"].files_known) == (2.0, True, 2)
     assert (usage["y"].first_seen, usage["y"].loaded_while_fuzzing_only) == (4.0, True)  # a tie keeps the first seen

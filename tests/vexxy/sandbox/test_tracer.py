@@ -1,0 +1,83 @@
+"""The tracer identifies each code file by content as it is opened, on a real filesystem with a real
+fanotify mark: a renamed, copied or zipped file keeps the identity of what it was copied from."""
+
+import hashlib
+import os
+import shutil
+import subprocess
+import time
+import zipfile
+
+import pytest
+
+from vexxy.sandbox.tracer import FileTracer
+
+SOURCE = b"# a module\n" + b"def load(stream):\n    return stream\n" * 10
+
+
+@pytest.fixture
+def mounted(tmp_path):
+    """A filesystem of its own (the tracer marks whole filesystems, as it marks the run's overlay)."""
+    root = tmp_path / "fs"
+    root.mkdir()
+    subprocess.run(["mount", "-t", "tmpfs", "-o", "size=16m", "vexxy-tracer-test", str(root)], check=True)
+    try:
+        yield root
+    finally:
+        subprocess.run(["umount", str(root)], check=True)
+
+
+def settle(tracer, expected, timeout=10.0):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        tracer.drain()
+        if expected():
+            return
+        time.sleep(0.05)
+
+
+def test_each_code_file_opened_is_identified_by_content(mounted):
+    package = mounted / "site" / "yaml"
+    package.mkdir(parents=True)
+    (package / "loader.py").write_bytes(SOURCE)
+    (mounted / "data.txt").write_text("not code")
+    tracer = FileTracer(str(mounted))
+    try:
+        (package / "loader.py").read_bytes()
+        settle(tracer, lambda: "/site/yaml/loader.py" in tracer.opens)  # (a path is read when the event is)
+        os.rename(package / "loader.py", mounted / "moved.py")  # a rename opens nothing...
+        (mounted / "moved.py").read_bytes()  # ...but the renamed file, once loaded, is seen by what it is
+        shutil.copy(mounted / "moved.py", mounted / "copy.py")
+        (mounted / "copy.py").read_bytes()
+        with zipfile.ZipFile(mounted / "bundle.zip", "w") as bundle:
+            bundle.write(mounted / "copy.py", "vendored/loader.py")
+        (mounted / "bundle.zip").read_bytes()
+        (mounted / "data.txt").read_text()
+        settle(tracer, lambda: "/bundle.zip" in tracer.opens and "/data.txt" in tracer.opens)
+    finally:
+        tracer.stop()
+    digest = hashlib.sha256(SOURCE).hexdigest()
+    assert tracer.opens["/site/yaml/loader.py"].identities == {digest}
+    assert tracer.opens["/moved.py"].identities == {digest}
+    assert tracer.opens["/copy.py"].identities == {digest}
+    (archive,) = tracer.opens["/bundle.zip"].identities
+    assert tracer.identities[archive].kind == "archive"
+    assert tracer.identities[archive].members == (("vendored/loader.py", digest),)
+    assert tracer.opens["/data.txt"].identities == set()  # not code: no identity taken
+    assert tracer.identities[digest].size == len(SOURCE)
+
+
+def test_a_file_rewritten_after_it_was_loaded_keeps_both_contents(mounted):
+    module = mounted / "app.py"
+    module.write_bytes(SOURCE)
+    tracer = FileTracer(str(mounted))
+    try:
+        module.read_bytes()
+        settle(tracer, lambda: "/app.py" in tracer.opens)
+        module.write_bytes(SOURCE + b"# changed\n")
+        module.read_bytes()
+        both = {hashlib.sha256(SOURCE).hexdigest(), hashlib.sha256(SOURCE + b"# changed\n").hexdigest()}
+        settle(tracer, lambda: both <= tracer.opens["/app.py"].identities)
+    finally:
+        tracer.stop()
+    assert both <= tracer.opens["/app.py"].identities  # (the open for writing may add the emptied file's)
