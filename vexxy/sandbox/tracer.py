@@ -38,6 +38,7 @@ FAN_CLOSE_WRITE = 0x00000008
 FAN_Q_OVERFLOW = 0x00004000
 FAN_NOFD = -1
 AT_FDCWD = -100
+DELETED = " (deleted)"  # what the kernel appends to the link of a descriptor whose file was unlinked
 MAX_IDENTIFIED_BYTES = 256 << 20  # a larger code file is recorded without an identity (never matched)
 _METADATA = struct.Struct("=IBBHQii")
 
@@ -180,6 +181,8 @@ class FileTracer:
                 identity = ""
                 try:
                     path = os.readlink(f"/proc/self/fd/{fd}")
+                    if path.endswith(DELETED):  # replaced or removed since it was opened: where it was
+                        path = path[: -len(DELETED)]
                     relative = self._relative(path)
                     if relative is not None and mask & (FAN_OPEN | FAN_OPEN_EXEC):
                         identity = self._identify(fd, relative)

@@ -81,3 +81,22 @@ def test_a_file_rewritten_after_it_was_loaded_keeps_both_contents(mounted):
     finally:
         tracer.stop()
     assert both <= tracer.opens["/app.py"].identities  # (the open for writing may add the emptied file's)
+
+
+def test_a_file_replaced_before_its_event_is_read_keeps_its_path(mounted):
+    """The interpreter writes a cache by renaming a new file over the old one: the old one's open is still
+    recorded at its path, not as `... (deleted)`."""
+    cache = mounted / "__pycache__"
+    cache.mkdir()
+    (cache / "m.cpython-311.pyc").write_bytes(SOURCE)
+    tracer = FileTracer(str(mounted))
+    try:
+        with open(cache / "m.cpython-311.pyc", "rb") as old:
+            old.read()
+            (cache / "new").write_bytes(SOURCE + b"new")
+            os.rename(cache / "new", cache / "m.cpython-311.pyc")
+        settle(tracer, lambda: tracer.opens.get("/__pycache__/m.cpython-311.pyc", None) is not None)
+    finally:
+        tracer.stop()
+    assert not [p for p in tracer.opens if p.endswith("(deleted)")]
+    assert "/__pycache__/m.cpython-311.pyc" in tracer.opens
