@@ -15,7 +15,13 @@ loaded file is attributed, in this order:
    cannot be told apart from that component: the component can no longer be `not_affected`;
 5. **unattributed**: code the workload loaded that is not in the image as it was built and is
    none of the above (written at run time, or changed): nobody can say what it is, so no
-   component that holds code of that kind can be `not_affected`.
+   component that holds code of that kind can be `not_affected`. A file the tracer saw written
+   during the run (`CHANGED_MARK`) may have held something else when it was loaded than when it
+   was hashed: it is never the image's own file, and a package's own file written so is
+   unattributed as well (bytecode aside: the interpreter writes its cache).
+
+A file of no code kind (`data`) names a package only by content: a package's source read as text
+and executed is that package.
 
 Files smaller than `MIN_IDENTITY_BYTES` (an empty `__init__.py`) never name a package by content.
 """
@@ -29,7 +35,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
-from vexxy.layers.identity import ARCHIVE, BYTECODE, NATIVE, SOURCE, CodeIdentity, kind_of
+from vexxy.layers.identity import ARCHIVE, BYTECODE, CHANGED_MARK, DATA, NATIVE, SOURCE, CodeIdentity, kind_of
 from vexxy.sandbox.symlinks import resolve
 from vexxy.sbom.components import Component
 
@@ -65,9 +71,9 @@ def module_path(path: str) -> str | None:
 
 
 def _code_kind(path: str, identity: CodeIdentity | None, executed: bool) -> str | None:
-    if identity is not None:
-        return identity.kind
-    found = kind_of(path)
+    found = identity.kind if identity is not None else kind_of(path)
+    if found == DATA:
+        found = None
     if found is None and executed:
         return NATIVE
     return found
@@ -117,7 +123,8 @@ class Attributor:
             ref = self.owner.get(path) or self._owner_of_cache(path)
             if ref is None:
                 continue
-            self.kinds[ref].add(identity.kind)
+            if identity.kind != DATA:
+                self.kinds[ref].add(identity.kind)
             if not identity.distinctive:
                 continue
             self.by_content[identity.sha256].add(ref)
@@ -173,16 +180,19 @@ class Attributor:
             for identity in seen:
                 attributed |= self._by_content(found, path, identity, skip=ref)
             kind = _code_kind(canonical, seen[0] if seen else None, path in executed)
+            changed = CHANGED_MARK in (info.get("sha256") or ())
+            if ref is not None and changed and kind not in (None, BYTECODE):
+                found.unattributed[path] = kind  # what it held when loaded is not known
             if ref is not None or kind is None:
                 continue
-            names = [canonical, *sources]
+            names = [canonical, *sources, *([path] if path != canonical else [])]
             for name in names:
                 for similar in self._looks_like(name) - set(found.owned) - set(found.copies):
                     found.lookalikes[similar][path] = f"its module path ends like {similar!r}'s"
             if attributed or found_lookalike(found, path):
                 continue
             in_image = self._in_image(canonical, info)
-            if in_image or any(candidate in self.image_code for candidate in names[1:]):
+            if in_image or any(candidate in self.image_code for candidate in sources):
                 continue  # the image's own unowned code: first-party, read by the import analysis
             found.unattributed[path] = kind
         # A component loaded by path or content is loaded, however much else looks like it.
@@ -197,6 +207,8 @@ class Attributor:
         if built is None:
             return False
         recorded = info.get("sha256")
+        if recorded and CHANGED_MARK in recorded:
+            return False  # written during the run: what was hashed may not be what was loaded
         return not recorded or built.sha256 in recorded
 
     def _by_content(self, found: Attribution, path: str, identity: CodeIdentity, skip: str | None) -> bool:
@@ -213,7 +225,7 @@ class Attributor:
             for similar in self._looks_like(member):
                 if similar not in found.copies:
                     found.lookalikes[similar][f"{path}!/{member}"] = f"its module path ends like {similar!r}'s"
-        if identity.kind == ARCHIVE and identity.truncated:
+        if identity.truncated:
             found.unattributed.setdefault(path, f"{ARCHIVE} ({identity.truncated})")
         return hit
 

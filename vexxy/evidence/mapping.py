@@ -89,6 +89,16 @@ class UsageReport:
         )
 
 
+def _observed(seen_as: str, observations: dict[str, Any]) -> str:
+    """The observed path `seen_as` names: itself, or the archive of an `archive!/member` (either may hold `!/`)."""
+    if seen_as in observations:
+        return seen_as
+    at = seen_as.find("!/")
+    while at >= 0 and seen_as[:at] not in observations:
+        at = seen_as.find("!/", at + 1)
+    return seen_as[:at]
+
+
 def describe_window(profile: dict[str, Any]) -> str:
     window = profile["window"]
     return f"{window['observed_seconds']:.0f} s of {window['configured_seconds']:.0f} s, ended by {window['ended_by']}"
@@ -111,7 +121,7 @@ def map_profile(
 
     def earliest(paths: list[str]) -> dict[str, Any] | None:
         """When the first of `paths` (observed paths, `archive!/member` for a member) was seen, and in which phase."""
-        infos = [observations[p.split("!/", 1)[0]] for p in paths]
+        infos = [observations[_observed(p, observations)] for p in paths]
         first = min(infos, key=lambda info: info["first_seen"], default=None)
         return None if first is None else {"first_seen": first["first_seen"], "phase": first.get("phase", "idle")}
 

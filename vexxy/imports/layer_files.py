@@ -21,7 +21,7 @@ from typing import BinaryIO
 
 from vexxy.imports.image_files import MAX_FILE_BYTES
 from vexxy.layers.entries import DIR, FILE, HARDLINK, OPAQUE, SYMLINK, WHITEOUT, layer_entries
-from vexxy.layers.identity import IDENTITY_HEAD, CodeIdentity, identity_hasher, is_code
+from vexxy.layers.identity import DATA, IDENTITY_HEAD, CodeIdentity, identity_hasher
 from vexxy.sandbox.symlinks import resolve
 
 MAX_ENTRIES = 500_000
@@ -137,14 +137,13 @@ class LayerFiles:
         if stream is None:
             return _Node("file", member.size)
         head = stream.read(IDENTITY_HEAD)
-        code = is_code(path, member.mode, head)
         keep = member.size <= MAX_FILE_BYTES and wanted(path, head[:2])
         if keep and self.kept_bytes + member.size > self.max_kept_bytes:
             self._unkept += 1
             keep = False
-        if not (keep or code):
-            return _Node("file", member.size)
-        hasher = identity_hasher(path, head)
+        # Every file is identified: a zip is code whatever its name, and a file of no code kind still
+        # shows a package's code read under another name (`code_identities` keeps those).
+        hasher = identity_hasher(path, head, member.mode)
         chunks = [head]
         while chunk := stream.read(1 << 20):
             hasher.update(chunk)
@@ -153,7 +152,7 @@ class LayerFiles:
         content = b"".join(chunks) if keep else None
         if content is not None:
             self.kept_bytes += len(content)
-        return _Node("file", member.size, content, identity=hasher.finish() if code else None)
+        return _Node("file", member.size, content, identity=hasher.finish())
 
     def add_layer(self, stream: BinaryIO, name: str) -> None:
         """Apply one uncompressed layer tar stream (read once, front to back) over the layers below it,
@@ -191,8 +190,11 @@ class LayerFiles:
         return self
 
     def code_identities(self) -> dict[str, CodeIdentity]:
-        """Every code file of the final filesystem (by its path in the image) with what it is by content."""
-        return {path: node.identity for path, node in sorted(self._nodes.items()) if node.identity is not None}
+        """Every code file of the final filesystem (by its path in the image) with what it is by content,
+        and every other file whose content is that of a code file (a module kept under a data name)."""
+        files = [(path, node.identity) for path, node in sorted(self._nodes.items()) if node.identity is not None]
+        code = {identity.sha256 for _, identity in files if identity.kind != DATA}
+        return {path: identity for path, identity in files if identity.kind != DATA or identity.sha256 in code}
 
     def kept_python_files(self) -> list[str]:
         """Every `.py` file whose content was kept (outside installed packages and the standard library)."""

@@ -5,10 +5,12 @@ the container and nothing of the host (the overlay is a filesystem of its own). 
 events cost the workload almost nothing, unlike ptrace. Paths are reported relative to the
 image root, with first-seen time and counts.
 
-Each code file opened or executed is also identified by content (`vexxy.layers.identity`), read
+Each file opened or executed is also identified by content (`vexxy.layers.identity`), read
 through the event's own file descriptor when it is opened: a package file copied, renamed or
-zipped elsewhere by the workload is still recognised, whatever its path says. Each inode version
-is read once.
+zipped elsewhere by the workload is still recognised, whatever its path or name says. Each inode
+version is read once. The read comes after the open, so a file written while the workload ran
+(through any of its names, before or after it was opened) is marked `CHANGED_MARK`: the content
+hashed may not be what was loaded. Code too large to read in full is marked `UNREAD_MARK`.
 """
 
 from __future__ import annotations
@@ -24,7 +26,15 @@ import threading
 import time
 from dataclasses import dataclass, field
 
-from vexxy.layers.identity import IDENTITY_HEAD, CodeIdentity, identity_of_stream, kind_of
+from vexxy.layers.identity import (
+    CHANGED_MARK,
+    IDENTITY_HEAD,
+    MAX_ARCHIVE_BYTES,
+    UNREAD_MARK,
+    CodeIdentity,
+    identity_of_stream,
+    kind_of,
+)
 
 FAN_CLOEXEC = 0x00000001
 FAN_NONBLOCK = 0x00000002
@@ -39,7 +49,8 @@ FAN_Q_OVERFLOW = 0x00004000
 FAN_NOFD = -1
 AT_FDCWD = -100
 DELETED = " (deleted)"  # what the kernel appends to the link of a descriptor whose file was unlinked
-MAX_IDENTIFIED_BYTES = 256 << 20  # a larger code file is recorded without an identity (never matched)
+MAX_IDENTIFIED_BYTES = 256 << 20  # a larger code file is recorded as UNREAD_MARK (never matched)
+MAX_DATA_BYTES = MAX_ARCHIVE_BYTES  # a larger file of no code kind is not identified (no package's code is that large)
 _METADATA = struct.Struct("=IBBHQii")
 
 _libc = ctypes.CDLL(ctypes.util.find_library("c"), use_errno=True)
@@ -85,6 +96,8 @@ class FileTracer:
         self.phase = "idle"
         self.identities: dict[str, CodeIdentity] = {}  # sha256 -> what the content is
         self._identified: dict[tuple[int, ...], CodeIdentity | None] = {}
+        self._records_of: dict[tuple[int, int], list[PathRecord]] = {}  # inode -> the records of paths opened as it
+        self._written: set[tuple[int, int]] = set()  # inodes written while the workload ran
         self._lock = threading.Lock()
         self._stop = threading.Event()
         fd = _libc.fanotify_init(
@@ -112,7 +125,15 @@ class FileTracer:
         # Seen through the container's own mount namespace: the path is already image-relative.
         return path if path.startswith("/") else None
 
-    def _record(self, table: dict[str, PathRecord], path: str, flag: str, now: float, identity: str = "") -> None:
+    def _record(
+        self,
+        table: dict[str, PathRecord],
+        path: str,
+        flag: str,
+        now: float,
+        identity: str = "",
+        inode: tuple[int, int] | None = None,
+    ) -> None:
         record = table.get(path)
         if record is None:
             table[path] = record = PathRecord(first_seen=round(now - self.started, 3), phase=self.phase)
@@ -121,30 +142,40 @@ class FileTracer:
         record.flags.add(flag)
         if identity:
             record.identities.add(identity)
+        if inode is not None:
+            records = self._records_of.setdefault(inode, [])
+            if not any(r is record for r in records):
+                records.append(record)
+            if inode in self._written:
+                record.identities.add(CHANGED_MARK)
 
-    def _identify(self, fd: int, path: str) -> str:
-        """The sha256 of a code file's content as opened (empty for anything else), once per inode version."""
-        try:
-            info = os.fstat(fd)
-        except OSError:
-            return ""
+    def _changed(self, inode: tuple[int, int]) -> None:
+        """The file `inode` was written: every path it was or will be opened as is marked."""
+        self._written.add(inode)
+        for record in self._records_of.get(inode, ()):
+            record.identities.add(CHANGED_MARK)
+
+    def _identify(self, fd: int, path: str, info: os.stat_result) -> str:
+        """The sha256 of a regular file's content as opened (`UNREAD_MARK` for code too large to read,
+        empty for a large file of no code kind), once per inode version."""
         if not stat.S_ISREG(info.st_mode):
             return ""
         key = (info.st_dev, info.st_ino, info.st_size, info.st_mtime_ns, info.st_ctime_ns)
         if key not in self._identified:
             try:
-                head = os.pread(fd, IDENTITY_HEAD, 0)
-                found = (
-                    identity_of_stream(path, _EventFile(fd), info.st_mode, MAX_IDENTIFIED_BYTES)
-                    if kind_of(path, head, info.st_mode)
-                    else None
-                )
+                code = kind_of(path, os.pread(fd, IDENTITY_HEAD, 0), info.st_mode) is not None
+                limit = MAX_IDENTIFIED_BYTES if code else MAX_DATA_BYTES
+                found = identity_of_stream(path, _EventFile(fd), info.st_mode, limit, data=True)
+                if found is not None and not found.sha256 and not code:
+                    found = None
             except OSError:
                 found = None
             self._identified[key] = found
         found = self._identified[key]
-        if found is None or not found.sha256:
+        if found is None:
             return ""
+        if not found.sha256:
+            return UNREAD_MARK
         self.identities.setdefault(found.sha256, found)
         return found.sha256
 
@@ -179,13 +210,17 @@ class FileTracer:
                 if fd == FAN_NOFD or fd < 0:
                     continue
                 identity = ""
+                inode = None
                 try:
                     path = os.readlink(f"/proc/self/fd/{fd}")
                     if path.endswith(DELETED):  # replaced or removed since it was opened: where it was
                         path = path[: -len(DELETED)]
                     relative = self._relative(path)
-                    if relative is not None and mask & (FAN_OPEN | FAN_OPEN_EXEC):
-                        identity = self._identify(fd, relative)
+                    if relative is not None:
+                        info = os.fstat(fd)
+                        inode = (info.st_dev, info.st_ino) if stat.S_ISREG(info.st_mode) else None
+                        if mask & (FAN_OPEN | FAN_OPEN_EXEC):
+                            identity = self._identify(fd, relative, info)
                 except OSError:
                     relative = None
                 finally:
@@ -194,11 +229,13 @@ class FileTracer:
                     continue
                 with self._lock:
                     if mask & FAN_OPEN_EXEC:
-                        self._record(self.execs, relative, "exec", now, identity)
+                        self._record(self.execs, relative, "exec", now, identity, inode)
                     if mask & FAN_OPEN:
-                        self._record(self.opens, relative, "O_RDONLY", now, identity)
+                        self._record(self.opens, relative, "O_RDONLY", now, identity, inode)
                     if mask & FAN_CLOSE_WRITE:
-                        self._record(self.opens, relative, "O_WRONLY", now)
+                        self._record(self.opens, relative, "O_WRONLY", now, inode=inode)
+                        if inode is not None:
+                            self._changed(inode)
 
     def snapshot_size(self) -> int:
         with self._lock:
@@ -222,6 +259,7 @@ class NullTracer(FileTracer):
         self.started = self.last_new_path = time.monotonic()
         self.opens, self.execs, self.overflowed, self.phase = {}, {}, False, "idle"
         self.identities = {}
+        self._records_of, self._written = {}, set()
         self._lock = threading.Lock()
 
     def drain(self) -> None:
