@@ -7,6 +7,7 @@ import json
 import logging
 import os
 import shutil
+import signal
 import sys
 import threading
 import time
@@ -611,7 +612,18 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def _default_termination() -> None:
+    """Let SIGTERM end the processes this command starts (Dagster's compute-log `tail -F`s among them).
+
+    A launcher that ignores SIGTERM (nohup-style supervisors, some CI runners) passes that on to every
+    child; Dagster stops its log tails with SIGTERM, so they would outlive the command and hold its
+    output pipe open, and a caller reading that pipe (`$(vexxy db update)`) would wait forever."""
+    if signal.getsignal(signal.SIGTERM) is signal.SIG_IGN:
+        signal.signal(signal.SIGTERM, signal.SIG_DFL)
+
+
 def main(argv: list[str] | None = None) -> int:
+    _default_termination()
     args = build_parser().parse_args(argv)
     try:
         return args.func(args)
