@@ -149,6 +149,7 @@ def web_and_nightly(roles_image, secret, app_sessions, secrets_key):
                 for k in (
                     "image",
                     "sbom",
+                    "first_party_imports",
                     "execution_profile",
                     "fuzz_findings",
                     "filtered_sbom",

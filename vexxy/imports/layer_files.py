@@ -177,7 +177,7 @@ class LayerFiles:
                     upper.put(entry.path, node)
                 elif entry.kind == HARDLINK:
                     node = files[entry.file_id]  # the file as it was when linked
-                    if node.content is None and node.identity is None and wanted(entry.path, b""):
+                    if node.content is None and wanted(entry.path, b""):
                         self.incomplete.append(f"layer {name}: {entry.path} links to {entry.target}, whose content was not read")
                     upper.put(entry.path, node)
                 else:  # a device or FIFO: never materialized, but it replaces what was there

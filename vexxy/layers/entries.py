@@ -76,6 +76,7 @@ class _LayerState:
 
     def __init__(self) -> None:
         self.kinds: dict[str, str] = {"/": DIR}
+        self.children: dict[str, set[str]] = {"/": set()}
         self.file_ids: dict[str, int] = {}
         self._next_id = 0
 
@@ -84,10 +85,19 @@ class _LayerState:
         return self._next_id
 
     def drop(self, path: str) -> None:
-        prefix = path.rstrip("/") + "/"
-        for known in [p for p in self.kinds if p == path or p.startswith(prefix)]:
-            self.kinds.pop(known, None)
-            self.file_ids.pop(known, None)
+        """Forget `path` and, for a directory, everything beneath it."""
+        if self.kinds.pop(path, None) is None:
+            return
+        self.file_ids.pop(path, None)
+        self.children.get(posixpath.dirname(path), set()).discard(path)
+        for child in self.children.pop(path, set()):
+            self.drop(child)
+
+    def _set(self, path: str, kind: str) -> None:
+        self.kinds[path] = kind
+        self.children.setdefault(posixpath.dirname(path), set()).add(path)
+        if kind == DIR:
+            self.children.setdefault(path, set())
 
     def make_parents(self, path: str, layer: str, name: str) -> None:
         parent = posixpath.dirname(path)
@@ -105,12 +115,12 @@ class _LayerState:
                 )
             if kind != DIR:  # absent, or a whiteout this layer wrote: a directory now
                 self.drop(directory)
-                self.kinds[directory] = DIR
+                self._set(directory, DIR)
 
     def put(self, path: str, kind: str, file_id: int = 0) -> None:
         if not (kind == DIR and self.kinds.get(path) == DIR):
             self.drop(path)
-        self.kinds[path] = kind
+            self._set(path, kind)
         if file_id:
             self.file_ids[path] = file_id
 

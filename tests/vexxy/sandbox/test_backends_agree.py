@@ -18,6 +18,7 @@ from loopback_http import QuietHandler
 
 from vexxy import settings
 from vexxy.evidence.mapping import ProfileEvidence, map_profile
+from vexxy.imports.registry_layers import read_image_files
 from vexxy.matching.matcher import match_components
 from vexxy.oci.registry_client import RegistryClient
 from vexxy.osv.database import AdvisoryDatabase
@@ -32,8 +33,8 @@ pytestmark = pytest.mark.slow
 NAMESPACE = "vexxy-sandbox"
 
 
-def statements(components, matches, run):
-    usage = map_profile(components, run.profile, run.symlinks)
+def statements(components, matches, run, image_code):
+    usage = map_profile(components, run.profile, run.symlinks, image_code)
     return sorted(
         (s.vulnerability, s.component_purl, s.status.value, s.justification or "", s.confidence)
         for s in build_statements(matches, ProfileEvidence(usage))
@@ -93,6 +94,8 @@ def test_the_same_evidence_through_both_backends_gives_the_same_vex(demo_image, 
 
     components = components_from_syft(demo_syft_json)
     matches = match_components(components, AdvisoryDatabase(load_advisories(str(settings.BUNDLED_OSV)).advisories)).matches
-    local_vex, kubernetes_vex = statements(components, matches, local), statements(components, matches, kubernetes)
+    image_code = read_image_files(RegistryClient(), resolved).code_identities()  # as first_party_imports reads it
+    local_vex = statements(components, matches, local, image_code)
+    kubernetes_vex = statements(components, matches, kubernetes, image_code)
     assert local_vex == kubernetes_vex
     assert {status for _, _, status, _, _ in local_vex} == {"affected", "not_affected"}

@@ -8,7 +8,7 @@ import pytest
 from host_leaks import assert_nothing_left, snapshot
 from sandbox_images import device_entry, push, python_image, symlink_entry
 
-from vexxy.oci.build import RuntimeConfig, file_entry
+from vexxy.oci.build import RuntimeConfig, directory_entry, file_entry
 from vexxy.oci.registry_client import RegistryClient
 from vexxy.sandbox.local import LocalSandbox, SandboxSettings
 from vexxy.sandbox.rootfs import UnsafeLayer
@@ -156,20 +156,43 @@ def test_absolute_paths_stay_inside_the_root(sandbox, registry):
     assert "inside the image" in profile.workload_log_tail
 
 
-def test_symlink_out_of_the_root_then_a_write_through_it(sandbox, registry):
+def test_a_write_through_a_symlink_out_of_the_root_is_refused(sandbox, registry):
+    """Following the link or replacing it would give two filesystems: the layer is refused, the host untouched."""
+    host_target = Path("/tmp/vexxy-symlink-target")
+    host_target.mkdir(exist_ok=True)
+    for name, link in (("absolute", str(host_target)), ("relative", "../../../../../../tmp/vexxy-symlink-target")):
+        image = push(
+            registry,
+            f"symlink-escape-{name}",
+            RuntimeConfig(entrypoint=["true"]),
+            extra_entries=[symlink_entry(f"escape-{name}", link), file_entry(f"escape-{name}/pwned-{name}", "x")],
+        )
+        with pytest.raises(UnsafeLayer, match=rf"beneath '/escape-{name}', which the same layer made a symbolic link"):
+            run(sandbox, image)
+    assert list(host_target.iterdir()) == []
+
+
+def test_symlinks_out_of_the_root_resolve_inside_it(sandbox, registry):
     host_target = Path("/tmp/vexxy-symlink-target")
     host_target.mkdir(exist_ok=True)
     image = push(
         registry,
-        "symlink-escape",
+        "symlink-inside",
         RuntimeConfig(
-            entrypoint=["python3", "-c", "import os; print(sorted(os.listdir('/tmp/vexxy-symlink-target')), flush=True)"]
+            entrypoint=[
+                "python3",
+                "-c",
+                "import os\n"
+                "for link in ('/escape-absolute', '/escape-relative'):\n"
+                "    open(os.path.join(link, 'pwned'), 'w').close()\n"
+                "print(sorted(os.listdir('/tmp/vexxy-symlink-target')), flush=True)",
+            ],
+            user="0:0",
         ),
         extra_entries=[
+            directory_entry("tmp/vexxy-symlink-target"),
             symlink_entry("escape-absolute", str(host_target)),
-            file_entry("escape-absolute/pwned-absolute", "x"),
             symlink_entry("escape-relative", "../../../../../../tmp/vexxy-symlink-target"),
-            file_entry("escape-relative/pwned-relative", "x"),
             device_entry("dev/sneaky-mem"),
         ],
     )
@@ -177,6 +200,6 @@ def test_symlink_out_of_the_root_then_a_write_through_it(sandbox, registry):
         notes = workload.unpack
         profile = sandbox.observe(workload)
     assert list(host_target.iterdir()) == []
-    assert "['pwned-absolute', 'pwned-relative']" in profile.workload_log_tail  # both landed inside the image
+    assert "['pwned']" in profile.workload_log_tail  # both links led to the image's own directory
     assert any("escape-relative" in link for link in notes.clamped_links)
     assert notes.skipped_devices == ["/dev/sneaky-mem"]
