@@ -16,7 +16,7 @@ from dataclasses import asdict, dataclass, field
 from typing import Any
 
 from vexxy.evidence.attribution import Attributor
-from vexxy.layers.identity import CodeIdentity
+from vexxy.layers.identity import NATIVE, SOURCE, CodeIdentity, kind_of
 from vexxy.sandbox.symlinks import resolve
 from vexxy.sbom.components import Component
 from vexxy.vex.statements import ComponentEvidence
@@ -46,6 +46,7 @@ class ComponentUsage:
     first_seen: float | None = None
     loaded_while_fuzzing_only: bool = False
     lookalikes: list[str] = field(default_factory=list)  # unowned code loaded that looks like this component
+    listed_code_missing: int = 0  # code files the package lists that the image does not hold (most of them: files unknown)
     unattributed_reaching: list[str] = field(default_factory=list)  # unattributable code loaded that could be it
 
     def to_dict(self) -> dict[str, Any]:
@@ -104,6 +105,19 @@ def describe_window(profile: dict[str, Any]) -> str:
     return f"{window['observed_seconds']:.0f} s of {window['configured_seconds']:.0f} s, ended by {window['ended_by']}"
 
 
+def listed_code_missing(files: set[str], image_code: dict[str, CodeIdentity] | None) -> int:
+    """How many of the source and native files a package lists the image lacks, when that is most of them.
+
+    A package whose metadata names paths the image does not have says nothing about where its code
+    is (a forged RECORD, or a package moved after install): its files are unknown, never unused.
+    Bytecode is left out (images often drop `__pycache__`)."""
+    if not image_code:
+        return 0
+    code = [f for f in files if kind_of(f) in (SOURCE, NATIVE)]
+    missing = sum(1 for f in code if f not in image_code)
+    return missing if code and missing * 2 > len(code) else 0
+
+
 def map_profile(
     components: list[Component],
     profile: dict[str, Any],
@@ -132,8 +146,9 @@ def map_profile(
         copies = attribution.copies.get(component.ref, {})
         loaded = sorted(owned) + sorted(f"{observed} ({why})" for observed, why in copies.items())
         sightings = [earliest(list(paths)) for paths in owned.values()] + [earliest([p]) for p in copies]
-        if not component.files:
-            status = LOADED if copies else UNKNOWN
+        missing = listed_code_missing(files, image_code)
+        if not component.files or (missing and not loaded):
+            status = LOADED if loaded else UNKNOWN
         else:
             status = LOADED if loaded else NOT_LOADED
         usages.append(
@@ -149,6 +164,7 @@ def map_profile(
                 first_seen=min((s["first_seen"] for s in sightings if s), default=None),
                 loaded_while_fuzzing_only=bool(sightings) and all(s and s["phase"] == "fuzzing" for s in sightings),
                 lookalikes=sorted(f"{seen_as} ({why})" for seen_as, why in attribution.lookalikes.get(component.ref, {}).items()),
+                listed_code_missing=missing,
                 unattributed_reaching=sorted(
                     f"{observed} ({kind})" for observed, kind in attribution.unattributed.items() if component.ref in reach[kind]
                 ),
@@ -200,6 +216,7 @@ class ProfileEvidence:
             return None
         return ComponentEvidence(
             files_known=0 if usage.status == UNKNOWN else usage.files_known,
+            listed_code_missing=usage.listed_code_missing,
             files_loaded=tuple(usage.files_loaded),
             profile_complete=self.report.profile_complete,
             profile_digest=self.report.profile_digest,

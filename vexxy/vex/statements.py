@@ -45,6 +45,7 @@ class ComponentEvidence:
     # first-party sites loading code by a name vexxy cannot read that could load this component: (`file:line`, construct)
     dynamic_loads: tuple[tuple[str, str], ...] = ()
     lookalikes: tuple[str, ...] = ()  # unowned code the workload loaded whose module path ends like this component's
+    listed_code_missing: int = 0  # code files its metadata lists that the image lacks (then its files are unknown)
     unattributed: tuple[str, ...] = ()  # code the workload loaded that nothing accounts for and that could be this component
 
 
@@ -117,6 +118,13 @@ def _decide(
         )
         action = f"The vulnerable component is loaded at runtime. {upgrade}"
         return Status.AFFECTED, None, None, action, note, Reason.LOADED, details
+    if evidence.files_known == 0 and evidence.listed_code_missing:
+        note = (
+            f"The package's metadata lists {evidence.listed_code_missing} code files the image does not hold, so where "
+            "its code is cannot be known from it and runtime evidence cannot show whether it is used."
+        )
+        details = {**details, "listed_code_missing": evidence.listed_code_missing}
+        return Status.UNDER_INVESTIGATION, None, None, None, note, Reason.UNKNOWN_FILES, details
     if evidence.files_known == 0:
         note = "The SBOM lists no files for this component, so runtime evidence cannot show whether it is used."
         return Status.UNDER_INVESTIGATION, None, None, None, note, Reason.UNKNOWN_FILES, details

@@ -207,3 +207,19 @@ def test_bytecode_of_a_source_reached_through_a_link_is_that_sources():
     opens = {"/usr/lib/python3.11/__pycache__/sitecustomize.cpython-311.pyc": [written.sha256]}
     report = map_profile(components, profile(opens, [written]), links, IMAGE)
     assert report.by_ref()["m"].status == LOADED and report.unattributed == [] and report.unowned_paths == []
+
+
+def test_a_package_listing_code_the_image_lacks_has_unknown_files():
+    """A forged RECORD naming paths the image does not hold says nothing of where the package's code is."""
+    forged = python("f", "forged", [f"{SITE}/forged/__init__.py", f"{SITE}/forged/core.py", f"{SITE}/forged/util.py"])
+    image = {**IMAGE, f"{SITE}/forged/__init__.py": identity(f"{SITE}/forged/__init__.py", b"# forged\n" * 10)}
+    report = map_profile([*COMPONENTS, forged], profile({"/app/main.py": []}), {}, image)
+    usage = report.by_ref()["f"]
+    assert usage.status == "unknown" and usage.listed_code_missing == 2
+    (statement,) = build_statements([match("f", "forged", "pkg:pypi/forged@1.0", "CVE-2099-1")], ProfileEvidence(report))
+    assert statement.status == Status.UNDER_INVESTIGATION and statement.confidence_reason == Reason.UNKNOWN_FILES.value
+    assert "lists 2 code files the image does not hold" in statement.status_notes
+    # A slimmed package (a minority of its files removed, its caches dropped) keeps its answer.
+    slim = python("s", "slim", [f"{SITE}/slim/__init__.py", f"{SITE}/slim/a.py", f"{SITE}/slim/tests/test_a.py"])
+    kept = {f: identity(f, b"# slim\n" * 10) for f in (f"{SITE}/slim/__init__.py", f"{SITE}/slim/a.py")}
+    assert map_profile([slim], profile({}), {}, kept).by_ref()["s"].status == NOT_LOADED

@@ -133,6 +133,7 @@ def test_first_sight_and_phase_come_from_the_earliest_observation_of_a_file():
         "first_seen": 1.0,
         "loaded_while_fuzzing_only": False,
         "lookalikes": [],
+        "listed_code_missing": 0,
         "unattributed_reaching": [],
     }
     assert (usage["j"].first_seen, usage["j"].loaded_while_fuzzing_only, usage["j"].files_known) == (2.0, True, 2)
