@@ -86,6 +86,16 @@ class Statement:
         return data
 
 
+def _cited(items: tuple[str, ...], shown: int = 5) -> str:
+    """The first few items in backticks, `...` when there are more: how a note names files and sites."""
+    return ", ".join(f"`{item}`" for item in items[:shown]) + (" ..." if len(items) > shown else "")
+
+
+def _listed(key: str, items: tuple[str, ...], kept: int = 20) -> dict[str, Any]:
+    """The evidence detail for `items`: the first twenty, and how many there were."""
+    return {key: list(items[:kept]), f"{key}_count": len(items)}
+
+
 def _decide(
     evidence: ComponentEvidence | None, fixes: tuple[str, ...]
 ) -> tuple[Status, str | None, str | None, str | None, str, Reason, dict[str, Any]]:
@@ -135,21 +145,21 @@ def _decide(
         )
         return Status.UNDER_INVESTIGATION, None, None, None, note, Reason.INCOMPLETE_PROFILE, details
     if evidence.lookalikes:
-        shown = ", ".join(f"`{f}`" for f in evidence.lookalikes[:5]) + (" ..." if len(evidence.lookalikes) > 5 else "")
+        shown = _cited(evidence.lookalikes)
         note = (
             f"None of the component's own files was loaded, but the workload loaded code that looks like it: {shown}; "
             f"that code belongs to no package, so it may be this component under another path; profile "
             f"{evidence.profile_digest}."
         )
-        details = {**details, "lookalikes": list(evidence.lookalikes[:20]), "lookalikes_count": len(evidence.lookalikes)}
+        details = {**details, **_listed("lookalikes", evidence.lookalikes)}
         return Status.UNDER_INVESTIGATION, None, None, None, note, Reason.LOOKALIKE_LOADED, details
     if evidence.imported_by:
-        sites = ", ".join(f"`{site}`" for site in evidence.imported_by[:5]) + (" ..." if len(evidence.imported_by) > 5 else "")
+        sites = _cited(evidence.imported_by)
         note = (
             f"Imported by {sites} but not loaded during a complete observation of {evidence.window}: the code path "
             f"that imports it was not reached; profile {evidence.profile_digest}."
         )
-        details = {**details, "imported_by": list(evidence.imported_by[:20]), "imported_by_count": len(evidence.imported_by)}
+        details = {**details, **_listed("imported_by", evidence.imported_by)}
         return Status.UNDER_INVESTIGATION, None, None, None, note, Reason.IMPORTED_NOT_LOADED, details
     if evidence.dynamic_loads:
         loads = evidence.dynamic_loads
@@ -166,18 +176,14 @@ def _decide(
         }
         return Status.UNDER_INVESTIGATION, None, None, None, note, Reason.DYNAMIC_IMPORT_NOT_LOADED, details
     if evidence.unattributed:
-        shown = ", ".join(f"`{f}`" for f in evidence.unattributed[:5]) + (" ..." if len(evidence.unattributed) > 5 else "")
+        shown = _cited(evidence.unattributed)
         note = (
             f"None of the component's {evidence.files_known} files was loaded during a complete observation of "
             f"{evidence.window}, but the workload loaded code that no package and no file of the image accounts for "
             f"({shown}): it was written or changed at run time, and could be this component; profile "
             f"{evidence.profile_digest}."
         )
-        details = {
-            **details,
-            "unattributed_code": list(evidence.unattributed[:20]),
-            "unattributed_code_count": len(evidence.unattributed),
-        }
+        details = {**details, **_listed("unattributed_code", evidence.unattributed)}
         return Status.UNDER_INVESTIGATION, None, None, None, note, Reason.UNATTRIBUTED_CODE_LOADED, details
     note = (
         f"None of the component's {evidence.files_known} files was opened or executed during a complete observation "
