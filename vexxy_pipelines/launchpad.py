@@ -46,30 +46,28 @@ class LaunchpadScan(Config):
     openapi_path: str | None = None
 
 
-class LaunchpadRole(Config):
+class _LaunchpadLaunch(Config):
+    """How a workload is started and watched: what a role and the whole configuration both set."""
+
+    command: list[str] | None = None
+    args: list[str] | None = None
+    env: dict[str, str] | None = Field(default=None, description="plain variables, stored and shown as given")
+    working_dir: str | None = None
+    ports: list[int] | None = None
+    readiness: LaunchpadReadiness | None = None
+    observation_seconds: int | None = None
+
+
+class LaunchpadRole(_LaunchpadLaunch):
     """A role as the API takes it, without secret_env (this schema has no place for a secret value)."""
 
     name: str
-    command: list[str] | None = None
-    args: list[str] | None = None
-    env: dict[str, str] | None = Field(default=None, description="plain variables, stored and shown as given")
-    working_dir: str | None = None
-    ports: list[int] | None = None
-    readiness: LaunchpadReadiness | None = None
-    observation_seconds: int | None = None
 
 
-class LaunchpadConfiguration(Config):
+class LaunchpadConfiguration(_LaunchpadLaunch):
     """The API's `config` without secret_env: Dagster checks run config against this schema before it stores a
     run, so a secret value is refused at launch instead of kept in clear with the run."""
 
-    command: list[str] | None = None
-    args: list[str] | None = None
-    env: dict[str, str] | None = Field(default=None, description="plain variables, stored and shown as given")
-    working_dir: str | None = None
-    ports: list[int] | None = None
-    readiness: LaunchpadReadiness | None = None
-    observation_seconds: int | None = None
     fuzzing: bool | None = None
     scan: LaunchpadScan | None = None
     roles: list[LaunchpadRole] | None = None

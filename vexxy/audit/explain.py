@@ -12,7 +12,7 @@ import re
 from dataclasses import asdict, dataclass, field, replace
 from typing import Any
 
-from vexxy.evidence.mapping import source_of
+from vexxy.evidence.attribution import source_candidates
 from vexxy.sandbox.symlinks import resolve
 from vexxy.sbom.components import components_from_syft
 from vexxy.vex.confidence import label
@@ -89,7 +89,7 @@ def _observed(profile: dict[str, Any], symlinks: dict[str, str]) -> dict[str, Lo
     for path, info in observations.items():
         canonical = resolve(path, symlinks)
         first, count = info.get("first_seen"), info.get("count", 0)
-        for candidate in filter(None, (canonical, source_of(canonical))):
+        for candidate in (canonical, *(resolve(source, symlinks) for source in source_candidates(canonical))):
             entry = seen.get(candidate)
             if entry is None or (first is not None and (entry.first_seen is None or first < entry.first_seen)):
                 seen[candidate] = LoadedFile(
