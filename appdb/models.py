@@ -215,7 +215,7 @@ class SeenDigest(Base):
 
 
 class AnalysisSecret(Base):
-    """An analysis's secret environment values, encrypted (vexxy.secret_box), kept only while it runs.
+    """An analysis's secret environment values, encrypted (vexxy.config.secret_box), kept only while it runs.
 
     `owner_id` is the submission id (or a CLI invocation's id); the row is deleted when that ends."""
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 
-from vexxy.analysis_config import TierLimits
+from billing.limits import TierLimits
 
 
 @dataclass(frozen=True)

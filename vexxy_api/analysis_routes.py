@@ -24,10 +24,10 @@ from appdb.models import Submission
 from billing.errors import PaymentRequired, QuotaExceeded, UnknownOrganization
 from billing.quota import organization_tier
 from billing.terms import TermsRefused, submission_terms
-from vexxy.analysis_config import AnalysisConfig
 from vexxy.audit.diff import diff_statements
 from vexxy.audit.explain import MAX_VULNERABILITY_ID, AnalysisDocuments, explain, valid_vulnerability_id
 from vexxy.audit.stored import load_documents, read_lineage
+from vexxy.config.model import AnalysisConfig
 from vexxy.errors import InvalidReference
 from vexxy.evidence.documents import (
     CYCLONEDX_VEX,

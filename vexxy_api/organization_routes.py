@@ -15,10 +15,10 @@ from sqlalchemy import or_, select
 from sqlalchemy.exc import IntegrityError
 
 from appdb.models import ApiKey, User, WatchedRepository
-from vexxy.analysis_config import AnalysisConfig
+from vexxy.config.model import AnalysisConfig
+from vexxy.config.secret_box import seal_config
 from vexxy.errors import InvalidReference
 from vexxy.oci.reference import parse_reference
-from vexxy.secret_box import seal_config
 from vexxy_api.auth import Caller, admin_caller, current_caller, new_api_key
 from vexxy_api.egress import refuse_internal_registry
 from vexxy_api.errors import ApiError, InvalidState, NotFound

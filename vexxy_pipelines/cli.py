@@ -188,9 +188,9 @@ def resolve_reference(text: str):
 
 def _sealed_config(args: argparse.Namespace):
     """The configuration the flags describe, split for storage; None when they describe none."""
-    from vexxy.analysis_config import AnalysisConfig
-    from vexxy.analysis_config_cli import from_flags
-    from vexxy.secret_box import seal_config
+    from vexxy.config.flags import from_flags
+    from vexxy.config.model import AnalysisConfig
+    from vexxy.config.secret_box import seal_config
 
     config = from_flags(
         config_file=args.config,

@@ -8,8 +8,11 @@ import json
 from dataclasses import dataclass
 
 from appdb import lifecycle
-from vexxy.analysis_config import ConfigError, Launch, config_hash, from_public, parse, public_form
-from vexxy.secret_box import SecretBox, seal_config
+from vexxy.config.launches import launch_of
+from vexxy.config.model import ConfigError, parse
+from vexxy.config.public_form import config_hash, from_public, public_form
+from vexxy.config.secret_box import SecretBox, seal_config
+from vexxy.sandbox.launch import Launch
 
 
 @dataclass(frozen=True)
@@ -55,6 +58,6 @@ def configured_analysis(text: str, secrets_owner: str | None, app_db) -> Configu
             "The stored secret values do not match the analysis configuration's digests.",
             hint="Submit the analysis again (the encryption key may have changed since it was submitted).",
         )
-    launches = [Launch.of(role) for role in config.effective_roles()]
+    launches = [launch_of(role) for role in config.effective_roles()]
     secrets = tuple(sorted({value for launch in launches for value in launch.secret_values}))
     return ConfiguredAnalysis(public, config_hash(public), launches, secrets)

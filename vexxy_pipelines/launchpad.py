@@ -17,7 +17,7 @@ from appdb.models import Organization
 from billing.errors import UnknownOrganization
 from billing.quota import organization_tier
 from billing.terms import submission_terms
-from vexxy.analysis_config import AnalysisConfig, parse
+from vexxy.config.model import AnalysisConfig, parse
 from vexxy.errors import VexxyError
 from vexxy.oci.egress import check_registry
 from vexxy.oci.image import Platform

@@ -2,7 +2,7 @@
 for the run's sandbox step and forgotten when the command ends."""
 
 from appdb.models import AnalysisSecret
-from vexxy.secret_box import SecretBox
+from vexxy.config.secret_box import SecretBox
 from vexxy_pipelines.cli import _sealed_config, _store_secrets, build_parser, main
 from vexxy_pipelines.resources.app_database import AppDatabaseResource
 

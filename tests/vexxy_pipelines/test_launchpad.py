@@ -10,7 +10,7 @@ from dagster import AssetKey, DagsterInvalidConfigError, build_sensor_context
 from sqlalchemy import select, text
 
 from appdb.models import Submission
-from vexxy.analysis_config import from_public
+from vexxy.config.public_form import from_public
 from vexxy.oci.partition_key import default_key
 from vexxy.oci.reference import ImageReference
 from vexxy_pipelines.definitions import defs
@@ -161,7 +161,7 @@ def test_a_secret_is_refused_at_launch_before_a_run_is_stored(instance, app_sess
 
 def test_the_launchpad_schema_is_the_apis_configuration_without_secret_env():
     """Every field the API's configuration has, but the secret one, at the top level and in a role."""
-    from vexxy.analysis_config import AnalysisConfig, ReadinessConfig, RoleConfig, ScanSeeds
+    from vexxy.config.model import AnalysisConfig, ReadinessConfig, RoleConfig, ScanSeeds
     from vexxy_pipelines.launchpad import LaunchpadConfiguration, LaunchpadReadiness, LaunchpadRole, LaunchpadScan
 
     assert set(LaunchpadConfiguration.model_fields) == set(AnalysisConfig.model_fields) - {"secret_env"}

@@ -26,7 +26,6 @@ from collections.abc import Callable, Iterator
 from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 
-from vexxy.analysis_config import Launch
 from vexxy.errors import VexxyError
 from vexxy.imports.image_files import ImageFiles
 from vexxy.imports.routes import DeclaredRoute, first_party_routes
@@ -35,7 +34,7 @@ from vexxy.oci.image import ImageConfig, ResolvedImage
 from vexxy.oci.registry_client import RegistryClient
 from vexxy.sandbox import watchdog
 from vexxy.sandbox.image_store import ImageStore, PreparedImage, StoreLimits
-from vexxy.sandbox.launch import launched
+from vexxy.sandbox.launch import Launch, launched
 from vexxy.sandbox.log_tail import CHUNK_BYTES, TAIL_BYTES, redacted_tail
 from vexxy.sandbox.network import SandboxNetwork
 from vexxy.sandbox.profile import ExecutionProfile, Observation, Readiness

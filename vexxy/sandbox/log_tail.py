@@ -12,7 +12,7 @@ from __future__ import annotations
 import codecs
 from collections.abc import Iterable, Sequence
 
-from vexxy.analysis_config import written_forms
+from vexxy.sandbox.redaction import written_forms
 
 PLACEHOLDER = "[secret]"
 CHUNK_BYTES = 1 << 20

@@ -3,7 +3,7 @@ the image is by content, read from the image's layers."""
 
 from dagster import AssetExecutionContext, MaterializeResult, MetadataValue, asset
 
-from vexxy.analysis_config import Launch, parse
+from vexxy.config.model import parse
 from vexxy.evidence.documents import IMAGE, IMAGE_CODE, IMPORT_EVIDENCE, SYFT_SBOM
 from vexxy.imports.evidence import NotLoaded, import_evidence
 from vexxy.imports.first_party import MAX_FILES
@@ -12,7 +12,7 @@ from vexxy.imports.python_source import PythonImports
 from vexxy.imports.registry_layers import read_image_files
 from vexxy.imports.sites import DynamicLoad, EntryPoint, ImportAnalysis, merged
 from vexxy.oci.image import ResolvedImage
-from vexxy.sandbox.launch import launched_config
+from vexxy.sandbox.launch import Launch, launched_config
 from vexxy.sbom.components import components_from_syft
 from vexxy_pipelines.assets.image import image
 from vexxy_pipelines.assets.sbom import sbom

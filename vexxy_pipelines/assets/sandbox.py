@@ -14,13 +14,14 @@ from dagster import (
 )
 from pydantic import Field
 
-from vexxy.analysis_config import DEFAULT_ROLE, redact
 from vexxy.evidence.documents import EXECUTION_PROFILE, FUZZ_FINDINGS, FUZZ_FINDINGS_SARIF, IMAGE, ROOTFS_SYMLINKS
 from vexxy.fuzzing.coverage import coverage_gain
 from vexxy.fuzzing.drive import drive
 from vexxy.fuzzing.findings import FuzzReport
 from vexxy.fuzzing.sarif import sarif_errors, to_sarif
 from vexxy.oci.image import ResolvedImage
+from vexxy.sandbox.launch import DEFAULT_ROLE
+from vexxy.sandbox.redaction import redact
 from vexxy.sandbox.roles import merge as merge_roles
 from vexxy_pipelines import tags as run_tags
 from vexxy_pipelines.assets.image import image

@@ -16,8 +16,8 @@ from typing import Any
 from dagster import ConfigurableResource, InitResourceContext
 from pydantic import Field, PrivateAttr
 
-from vexxy.analysis_config import Launch
 from vexxy.oci.image import ResolvedImage
+from vexxy.sandbox.launch import Launch
 from vexxy.sandbox.local import LocalSandbox, SandboxSettings
 from vexxy.sandbox.runtime_spec import Limits
 from vexxy.sandbox.state import SandboxPaths

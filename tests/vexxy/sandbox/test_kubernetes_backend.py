@@ -21,7 +21,8 @@ from kube_api import KubeApiStandIn
 from kube_cluster import Scenario, SimulatedNode, api_client, running, waiting
 from loopback_http import QuietHandler
 
-from vexxy.analysis_config import Launch, parse
+from vexxy.config.launches import launch_of
+from vexxy.config.model import parse
 from vexxy.fuzzing.drive import drive
 from vexxy.oci.image import ImageConfig, Platform, ResolvedImage
 from vexxy.oci.registry_client import RegistryClient
@@ -436,7 +437,7 @@ def test_a_roles_secret_values_reach_the_pod_through_a_secret_removed_with_it(st
     """Whoever may read pods in the sandbox namespace (Kubernetes' `view` role) never sees a secret value."""
     role = parse({"env": {"MODE": "web"}, "secret_env": {"API_TOKEN": "s3cr3t-value"}}).effective_roles()[0]
     backend = sandbox(stand_in)
-    with SimulatedNode(stand_in.url, NAMESPACE, normal()), backend.session(image(workload_port), launch=Launch.of(role)) as w:
+    with SimulatedNode(stand_in.url, NAMESPACE, normal()), backend.session(image(workload_port), launch=launch_of(role)) as w:
         w.observe()
     bodies = {kind: body for (kind, _, _), body in stand_in.bodies.items()}
     assert "s3cr3t-value" not in json.dumps([body for kind, body in bodies.items() if kind != "secrets"])
@@ -456,7 +457,7 @@ def test_a_secret_the_workload_logs_across_the_tail_cut_is_hidden_whole(stand_in
     scenario.steps.insert(0, (0.05, lambda node, pod: stand_in.logs.update({(NAMESPACE, pod["metadata"]["name"]): log})))
     with (
         SimulatedNode(stand_in.url, NAMESPACE, scenario),
-        sandbox(stand_in).session(image(workload_port), launch=Launch.of(role)) as w,
+        sandbox(stand_in).session(image(workload_port), launch=launch_of(role)) as w,
     ):
         profile = w.observe()
     tail = profile.workload_log_tail
@@ -500,7 +501,7 @@ def test_a_failed_delete_after_a_failed_analysis_reports_the_analysis_failure(st
 def test_a_roles_readiness_timeout_holds_for_its_own_session_only(stand_in, workload_port):
     role = parse({"readiness": {"kind": "tcp", "timeout_seconds": 9}}).effective_roles()[0]
     backend = sandbox(stand_in)
-    with SimulatedNode(stand_in.url, NAMESPACE, normal()), backend.session(image(workload_port), launch=Launch.of(role)) as w:
+    with SimulatedNode(stand_in.url, NAMESPACE, normal()), backend.session(image(workload_port), launch=launch_of(role)) as w:
         assert w.settings.readiness_timeout == 9
         w.observe()
     assert backend.settings.readiness_timeout == 3  # the next analysis on this resource waits as configured

@@ -1,7 +1,8 @@
 """A role's launch on Kubernetes: the pod runs the role's process and variables, opens its ports and probes its
 readiness; without a role the pod is the image's own."""
 
-from vexxy.analysis_config import Launch, parse
+from vexxy.config.launches import launch_of
+from vexxy.config.model import parse
 from vexxy.oci.image import ImageConfig, Platform, ResolvedImage
 from vexxy.sandbox.kube import manifests
 from vexxy.sandbox.kube.pod_state import classify
@@ -27,7 +28,7 @@ def container(launch):
 
 def test_the_pod_runs_the_role():
     web, job = (
-        Launch.of(role)
+        launch_of(role)
         for role in parse(
             {
                 "env": {"DATABASE_URL": "x"},

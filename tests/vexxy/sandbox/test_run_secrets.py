@@ -10,8 +10,10 @@ from pathlib import Path
 import pytest
 from sandbox_images import python_image
 
-from vexxy.analysis_config import Launch, parse
+from vexxy.config.launches import launch_of
+from vexxy.config.model import parse
 from vexxy.oci.registry_client import RegistryClient
+from vexxy.sandbox.launch import Launch
 from vexxy.sandbox.local import LocalSandbox, SandboxSettings
 from vexxy.sandbox.log_tail import TAIL_BYTES
 from vexxy.sandbox.runtime_spec import Limits
@@ -65,7 +67,7 @@ def launch(secret: str, mode: str) -> Launch:
         "secret_env": {"API_TOKEN": secret},
         "readiness": {"kind": "alive"},
     }
-    return Launch.of(parse(config).effective_roles()[0])
+    return launch_of(parse(config).effective_roles()[0])
 
 
 def leaked(text: str, secret: str) -> list[str]:

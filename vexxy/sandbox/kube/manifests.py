@@ -9,8 +9,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from vexxy.analysis_config import Launch
 from vexxy.oci.image import ResolvedImage
+from vexxy.sandbox.launch import Launch
 
 MANAGED_BY = "app.kubernetes.io/managed-by"
 MANAGER = "vexxy"

@@ -1,24 +1,17 @@
-"""The analysis configuration: validation with specific messages, roles inheriting the defaults, tier limits,
+"""The analysis configuration: validation with specific messages, roles inheriting the defaults,
 the public form and its hash (secret values never in it), launches, redaction."""
 
 import json
 
 import pytest
 
-from billing.pricing import TIERS, config_limits
-from vexxy.analysis_config import (
-    ConfigError,
-    Launch,
-    check_limits,
-    config_hash,
-    from_public,
-    parse,
-    public_form,
-    redact,
-)
+from vexxy.config.launches import launch_of
+from vexxy.config.model import ConfigError, parse
+from vexxy.config.public_form import config_hash, from_public, public_form
+from vexxy.config.secret_box import SecretBox, seal_config
 from vexxy.oci.image import ImageConfig
 from vexxy.sandbox.launch import launched_config
-from vexxy.secret_box import SecretBox, seal_config
+from vexxy.sandbox.redaction import redact
 
 KEY = "ZmRhc2RmYXNkZmFzZGZhc2RmYXNkZmFzZGZhc2RmYXM="
 WEB_AND_WORKER = {
@@ -86,18 +79,6 @@ def test_a_role_can_make_a_secret_plain_and_a_plain_value_secret():
     assert role.env == {"B": "3"} and role.secret_env == {"A": "4"}
 
 
-def test_tier_limits():
-    free, team = config_limits(TIERS["free"]), config_limits(TIERS["team"])
-    three_roles = parse({"roles": [{"name": "a"}, {"name": "b"}, {"name": "c"}]})
-    with pytest.raises(ConfigError, match="The free tier analyzes at most 2 role"):
-        check_limits(three_roles, free, 60)
-    check_limits(three_roles, team, 60)
-    with pytest.raises(ConfigError, match="Role b asks for 120 s of observation; the free tier observes for at most 60 s"):
-        check_limits(parse({"roles": [{"name": "a"}, {"name": "b", "observation_seconds": 120}]}), free, 60)
-    with pytest.raises(ConfigError, match="Fuzzing is not included in the free tier"):
-        check_limits(parse({"fuzzing": True}), free, 60)
-
-
 def test_the_public_form_holds_digests_not_values_and_its_hash_names_the_configuration():
     box = SecretBox(KEY)
     sealed = seal_config(parse(WEB_AND_WORKER), box)
@@ -144,7 +125,7 @@ def test_launch_applies_the_role_to_the_image_config():
     image = ImageConfig(
         entrypoint=["/entry"], cmd=["web"], env=["PATH=/bin", "LOG_LEVEL=warn"], working_dir="/srv", exposed_ports=["80/tcp"]
     )
-    web, worker = (Launch.of(r) for r in parse(WEB_AND_WORKER).effective_roles())
+    web, worker = (launch_of(r) for r in parse(WEB_AND_WORKER).effective_roles())
     config = launched_config(image, web)
     assert config.entrypoint == ["/entry", "serve"] and config.cmd == []
     assert config.env == ["PATH=/bin", "API_TOKEN=tok-3f9a1c77e2", "DATABASE_URL=postgresql://db/app", "LOG_LEVEL=info"]

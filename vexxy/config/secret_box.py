@@ -19,14 +19,8 @@ from typing import Any
 
 from cryptography.fernet import Fernet, InvalidToken, MultiFernet
 
-from vexxy.analysis_config import (
-    SECRET_PLACEHOLDER,
-    AnalysisConfig,
-    ConfigError,
-    config_hash,
-    public_form,
-    raw_secret_values,
-)
+from vexxy.config.model import AnalysisConfig, ConfigError
+from vexxy.config.public_form import SECRET_PLACEHOLDER, config_hash, public_form, raw_secret_values
 
 ENV = "VEXXY_SECRETS_KEY"
 GENERATE = 'python3 -c "from cryptography.fernet import Fernet; print(Fernet.generate_key().decode())"'

@@ -4,8 +4,8 @@ import json
 
 import pytest
 
-from vexxy.analysis_config import ConfigError
-from vexxy.analysis_config_cli import env_file, from_flags, pairs, secret_values
+from vexxy.config.flags import env_file, from_flags, pairs, secret_values
+from vexxy.config.model import ConfigError
 
 
 def test_flags_are_set_over_the_file(tmp_path):

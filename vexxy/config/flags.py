@@ -9,7 +9,7 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-from vexxy.analysis_config import AnalysisConfig, ConfigError, parse
+from vexxy.config.model import AnalysisConfig, ConfigError, parse
 
 MAX_FILE_BYTES = 256 << 10
 

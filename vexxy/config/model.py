@@ -1,26 +1,21 @@
-"""How to run an image for its analysis: environment, command, ports, readiness, fuzzer seeds, roles.
+"""The analysis configuration as customers write it: environment, command, ports, readiness, fuzzer seeds, roles.
 
 One model for the API, the CLI, the UI launch config and watched repositories. The configuration is
-part of what an analysis is: its hash (canonical JSON, SHA-256) tells analyses of one digest apart
-and goes into the VEX's provenance. Secret environment values are never part of that JSON: the
-public form keeps their names with a keyed digest (`vexxy.secret_box`) in place of each value, and
-the values themselves travel only encrypted, for as long as the analysis runs.
+part of what an analysis is: its hash (`vexxy.config.public_form`) tells analyses of one digest
+apart and goes into the VEX's provenance; secret values never enter it.
 """
 
 from __future__ import annotations
 
-import hashlib
 import json
 import re
-from dataclasses import dataclass, field, fields, is_dataclass, replace
 from typing import Any, Literal
-from urllib.parse import quote, quote_plus
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from vexxy.errors import VexxyError
+from vexxy.sandbox.launch import DEFAULT_ROLE
 
-DEFAULT_ROLE = "main"
 MAX_ROLES = 8
 MAX_ENV = 128
 MAX_ENV_BYTES = 32 << 10
@@ -28,8 +23,6 @@ MAX_ARGS = 64
 MAX_ARG_CHARS = 4096
 MAX_PORTS = 16
 MAX_SEED_URLS = 50
-SECRET_PLACEHOLDER = "hmac-sha256:"
-
 ENV_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]{0,127}$")
 ROLE_NAME = re.compile(r"^[a-z0-9][a-z0-9-]{0,30}$")
 URL_PATH = re.compile(r"^/[\x21-\x7e]{0,2047}$")
@@ -264,174 +257,3 @@ def describe(exc: ValidationError) -> str:
         message = error["msg"].removeprefix("Value error, ")
         parts.append(f"{location}: {message}")
     return "; ".join(parts[:10]) + (f" (and {len(parts) - 10} more)" if len(parts) > 10 else "")
-
-
-@dataclass(frozen=True)
-class TierLimits:
-    name: str
-    max_observation_seconds: int
-    fuzzing_included: bool
-    max_roles: int
-
-
-def check_limits(config: AnalysisConfig, limits: TierLimits, observation_default: int) -> None:
-    """Refuse what the tier does not include: more roles, longer windows, fuzzing."""
-    roles = config.effective_roles()
-    if len(roles) > limits.max_roles:
-        raise ConfigError(
-            f"The {limits.name} tier analyzes at most {limits.max_roles} role(s) per analysis; this one has {len(roles)}.",
-            hint="Configure fewer roles, or upgrade.",
-        )
-    for role in roles:
-        window = role.observation_seconds or observation_default
-        if window > limits.max_observation_seconds:
-            raise ConfigError(
-                f"Role {role.name} asks for {window} s of observation; the {limits.name} tier observes for at most "
-                f"{limits.max_observation_seconds} s.",
-                hint="Ask for less, or upgrade.",
-            )
-    if config.fuzzing and not limits.fuzzing_included:
-        raise ConfigError(f"Fuzzing is not included in the {limits.name} tier.", hint="Set fuzzing false, or upgrade.")
-
-
-def public_form(config: AnalysisConfig, digest_secret) -> dict[str, Any]:
-    """The configuration with every secret value replaced by `digest_secret(role, name, value)`:
-    what may be stored, shown and hashed."""
-    body = config.model_dump(mode="json", exclude_none=True)
-
-    def scrub(settings: dict[str, Any], role: str) -> None:
-        if settings.get("secret_env"):
-            settings["secret_env"] = {name: digest_secret(role, name, value) for name, value in settings["secret_env"].items()}
-
-    scrub(body, "*")
-    for role in body.get("roles", []):
-        scrub(role, role["name"])
-    return body
-
-
-def config_hash(public: dict[str, Any]) -> str:
-    """SHA-256 of the canonical JSON of the public form (secret values are already digests there)."""
-    canonical = json.dumps(public, sort_keys=True, separators=(",", ":"), ensure_ascii=True)
-    return "sha256:" + hashlib.sha256(canonical.encode()).hexdigest()
-
-
-def from_public(public: dict[str, Any], secrets: dict[str, dict[str, str]] | None) -> AnalysisConfig:
-    """The configuration back from its public form and the decrypted secret values ({role: {name: value}})."""
-    body = json.loads(json.dumps(public))
-    secrets = secrets or {}
-
-    def fill(settings: dict[str, Any], role: str) -> None:
-        if settings.get("secret_env"):
-            settings["secret_env"] = {
-                name: secrets.get(role, {}).get(name, "") or _missing(role, name) for name in settings["secret_env"]
-            }
-
-    fill(body, "*")
-    for role in body.get("roles", []):
-        fill(role, role["name"])
-    return parse(body)
-
-
-def _missing(role: str, name: str) -> str:
-    raise ConfigError(
-        f"The secret value of {name} ({'every role' if role == '*' else 'role ' + role}) is no longer available.",
-        hint="Secret values are deleted when their analysis ends; submit the analysis again.",
-    )
-
-
-def raw_secret_values(config: AnalysisConfig) -> dict[str, dict[str, str]]:
-    """The secret values as written (top level under '*', each role under its name): what is encrypted."""
-    values = {"*": dict(config.secret_env)} if config.secret_env else {}
-    for role in config.roles:
-        if role.secret_env:
-            values[role.name] = dict(role.secret_env)
-    return values
-
-
-@dataclass(frozen=True)
-class Readiness:
-    """A role's readiness probe as a backend applies it."""
-
-    kind: str = "tcp"  # tcp | http | alive
-    port: int | None = None
-    path: str = ""
-    expect_status: int = 200
-    timeout_seconds: float | None = None
-
-
-@dataclass(frozen=True)
-class Launch:
-    """How a backend starts one role of the image: overrides of the image's own runtime config."""
-
-    role: str = DEFAULT_ROLE
-    command: tuple[str, ...] | None = None
-    args: tuple[str, ...] | None = None
-    env: dict[str, str] = field(default_factory=dict)
-    working_dir: str | None = None
-    ports: tuple[int, ...] = ()
-    readiness: Readiness | None = None
-    observation_seconds: int | None = None
-    secret_values: tuple[str, ...] = ()  # values to redact from anything the run reports
-    secret_names: tuple[str, ...] = ()  # the variables of `env` whose values are secret
-
-    @classmethod
-    def of(cls, role: RoleConfig) -> Launch:
-        ready = role.readiness
-        return cls(
-            role=role.name,
-            command=tuple(role.command) if role.command is not None else None,
-            args=tuple(role.args) if role.args is not None else None,
-            env={**role.env, **role.secret_env},
-            working_dir=role.working_dir,
-            ports=tuple(role.ports),
-            readiness=Readiness(ready.kind, ready.port, ready.path or "", ready.expect_status, ready.timeout_seconds)
-            if ready
-            else None,
-            observation_seconds=role.observation_seconds,
-            secret_values=tuple(sorted(set(role.secret_env.values()))),
-            secret_names=tuple(sorted(role.secret_env)),
-        )
-
-    def process(self, entrypoint: list[str], cmd: list[str]) -> list[str]:
-        """Docker's rule: a new entrypoint drops the image's CMD unless args are given too."""
-        if self.command is not None:
-            return [*self.command, *(self.args or ())]
-        return [*entrypoint, *(cmd if self.args is None else self.args)]
-
-    def environment(self, image_env: list[str]) -> list[str]:
-        """The image's KEY=VALUE list with this role's variables set (replacing the image's own)."""
-        names = set(self.env)
-        kept = [entry for entry in image_env if entry.partition("=")[0] not in names]
-        return kept + [f"{name}={value}" for name, value in sorted(self.env.items())]
-
-
-def _written_forms(secret: str) -> set[str]:
-    """The secret as a workload or a scanner may write it: as is, percent-encoded in a URL or a form, JSON-escaped."""
-    escaped = {json.dumps(secret)[1:-1], json.dumps(secret, ensure_ascii=False)[1:-1]}
-    return {secret, quote(secret, safe=""), quote(secret), quote_plus(secret), *escaped}
-
-
-def written_forms(secrets: tuple[str, ...] | list[str]) -> list[str]:
-    """Every written form of every secret value, longest first (what a redactor looks for)."""
-    return sorted({form for s in secrets if s for form in _written_forms(s)}, key=len, reverse=True)
-
-
-def redact(value: Any, secrets: tuple[str, ...] | list[str]) -> Any:
-    """`value` (text, or JSON-like data) with every occurrence of a secret value (in any of its written forms,
-    see `_written_forms`) replaced by [secret]."""
-    needles = written_forms(secrets)
-    return _redacted(value, needles) if needles else value
-
-
-def _redacted(value: Any, needles: list[str]) -> Any:
-    if isinstance(value, str):
-        for needle in needles:
-            value = value.replace(needle, "[secret]")
-        return value
-    if isinstance(value, dict):
-        return {_redacted(k, needles): _redacted(v, needles) for k, v in value.items()}
-    if isinstance(value, list | tuple):
-        return type(value)(_redacted(v, needles) for v in value)
-    if is_dataclass(value) and not isinstance(value, type):
-        return replace(value, **{f.name: _redacted(getattr(value, f.name), needles) for f in fields(value) if f.init})
-    return value
