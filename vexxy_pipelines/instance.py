@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 
 from vexxy.settings import vexxy_home
+from vexxy_pipelines import settings
 
 RUN_MONITORING_POLL_SECONDS = 10
 MANAGED_MARKER = "# managed by vexxy: rewritten to follow DAGSTER_PG_URL / DATABASE_URL"
@@ -13,19 +13,16 @@ MANAGED_MARKER = "# managed by vexxy: rewritten to follow DAGSTER_PG_URL / DATAB
 
 def postgres_setting() -> tuple[str, str] | None:
     """(variable, URL) that puts Dagster's storage on PostgreSQL, to name it when that database does not answer."""
-    for variable in ("DAGSTER_PG_URL", "DATABASE_URL"):
-        url = os.environ.get(variable)
-        if url:
-            return (variable, url) if url.startswith(("postgres://", "postgresql")) else None
-    return None
+    setting = settings.dagster_postgres_setting()
+    return setting if setting and setting[1].startswith(("postgres://", "postgresql")) else None
 
 
 def postgres_url() -> str | None:
     """DAGSTER_PG_URL, else DATABASE_URL, as a plain `postgresql://` URL (no SQLAlchemy driver suffix)."""
-    url = os.environ.get("DAGSTER_PG_URL") or os.environ.get("DATABASE_URL")
-    if not url or not url.startswith(("postgres://", "postgresql")):
+    setting = postgres_setting()
+    if setting is None:
         return None
-    scheme, rest = url.split("://", 1)
+    scheme, rest = setting[1].split("://", 1)
     return f"postgresql://{rest}"
 
 
@@ -78,11 +75,11 @@ def instance_yaml(pg_url: str | None) -> str:
 
 def ensure_dagster_home() -> Path:
     """Point DAGSTER_HOME somewhere real and write its dagster.yaml (unless the operator wrote their own)."""
-    home = Path(os.environ.setdefault("DAGSTER_HOME", str(vexxy_home() / "dagster"))).expanduser()
+    home = Path(settings.dagster_home(str(vexxy_home() / "dagster"))).expanduser()
     home.mkdir(parents=True, exist_ok=True)
     pg_url = postgres_url()
     if pg_url:
-        os.environ["DAGSTER_PG_URL"] = pg_url
+        settings.publish_dagster_postgres_url(pg_url)
     config = home / "dagster.yaml"
     if not config.exists() or config.read_text().startswith(MANAGED_MARKER):
         wanted = instance_yaml(pg_url)

@@ -13,12 +13,12 @@ import base64
 import hashlib
 import hmac
 import json
-import os
 from dataclasses import dataclass
 from typing import Any
 
 from cryptography.fernet import Fernet, InvalidToken, MultiFernet
 
+from vexxy import settings
 from vexxy.config.model import AnalysisConfig, ConfigError
 from vexxy.config.public_form import SECRET_PLACEHOLDER, config_hash, public_form, raw_secret_values
 
@@ -43,7 +43,7 @@ class SecretBox:
 
     @classmethod
     def from_env(cls, required: bool = True) -> SecretBox | None:
-        keys = os.environ.get(ENV, "")
+        keys = settings.secrets_keys()
         if not keys.strip():
             if required:
                 raise ConfigError(

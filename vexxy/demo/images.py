@@ -6,7 +6,6 @@ directory; the package and app layers are rebuilt each time (a few seconds) and 
 
 from __future__ import annotations
 
-import os
 import shutil
 import subprocess
 import sys
@@ -14,6 +13,7 @@ import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from vexxy import settings
 from vexxy.errors import VexxyError
 from vexxy.oci.build import LayerBlob, RuntimeConfig, layer_from_directory, push_image
 from vexxy.oci.image import Platform
@@ -29,7 +29,7 @@ DEMO_PACKAGES = ("jinja2==2.11.2", "markupsafe==2.0.1", "pyyaml==5.3.1")
 
 
 def cache_dir() -> Path:
-    return Path(os.environ.get("VEXXY_CACHE_DIR") or Path.home() / ".cache" / "vexxy")
+    return settings.cache_dir()
 
 
 def debian_python_layer(suite: str = DEBIAN_SUITE, *, log=print) -> LayerBlob:
@@ -47,8 +47,8 @@ def debian_python_layer(suite: str = DEBIAN_SUITE, *, log=print) -> LayerBlob:
     with tempfile.TemporaryDirectory(prefix="vexxy-rootfs-") as tmp:
         rootfs = Path(tmp) / "rootfs"
         command = ["debootstrap", "--variant=minbase", "--include=python3", suite, str(rootfs)]
-        if os.environ.get("VEXXY_DEBIAN_MIRROR"):
-            command.append(os.environ["VEXXY_DEBIAN_MIRROR"])
+        if settings.debian_mirror():
+            command.append(settings.debian_mirror())
         result = subprocess.run(command, capture_output=True, text=True)
         if result.returncode != 0:
             raise VexxyError(

@@ -11,10 +11,10 @@ connects, and connects only to the addresses it judged (`egress_backend.py`).
 from __future__ import annotations
 
 import ipaddress
-import os
 import socket
 from collections.abc import Callable, Iterable
 
+from vexxy import settings
 from vexxy.errors import VexxyError
 
 ALLOWED_REGISTRIES_VARIABLE = "VEXXY_ALLOWED_REGISTRIES"
@@ -31,7 +31,7 @@ class RegistryNotAllowed(VexxyError):
 
 
 def allowed_registries_from_env() -> frozenset[str]:
-    return parse_allowed(os.environ.get(ALLOWED_REGISTRIES_VARIABLE, ""))
+    return parse_allowed(settings.allowed_registries())
 
 
 def parse_allowed(text: str) -> frozenset[str]:

@@ -7,7 +7,6 @@ the execution profile, and the advisory snapshot's content hash; plus vexxy's ve
 
 from __future__ import annotations
 
-import os
 import re
 from dataclasses import dataclass
 from functools import lru_cache
@@ -15,6 +14,8 @@ from importlib import metadata
 from typing import Any
 
 from cyclonedx.model import XsUri
+
+from vexxy import settings
 
 DEFAULT_AUTHOR = "vexxy"
 _AUTHOR_LIMIT = 200
@@ -30,9 +31,9 @@ def vexxy_version() -> str:
         return "0+unknown"
 
 
-def vex_author(environ: dict[str, str] | None = None) -> str:
+def vex_author(written: str | None = None) -> str:
     """`VEXXY_VEX_AUTHOR` on one line and at most 200 characters (an operator's text, still bounded), else vexxy."""
-    value = " ".join((environ if environ is not None else os.environ).get("VEXXY_VEX_AUTHOR", "").split())
+    value = " ".join((settings.vex_author() if written is None else written).split())
     if not value.isprintable():
         raise ValueError("VEXXY_VEX_AUTHOR must be printable text")
     return value[:_AUTHOR_LIMIT] or DEFAULT_AUTHOR

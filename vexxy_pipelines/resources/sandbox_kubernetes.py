@@ -8,7 +8,6 @@ helm/vexxy's Role to the sandbox namespace); outside, a kubeconfig or an API URL
 from __future__ import annotations
 
 import contextlib
-import os
 import re
 import time
 from collections.abc import Callable, Iterator
@@ -20,6 +19,7 @@ from pydantic import Field
 from vexxy.sandbox.kube.backend import KubernetesSandbox, KubeSettings
 from vexxy.sandbox.kube.manifests import PodLimits
 from vexxy.sandbox.kube.sweep import sweep as kube_sweep
+from vexxy_pipelines import settings
 from vexxy_pipelines.resources.sandbox import SandboxResource
 
 _NAMESPACE = re.compile(r"[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?")
@@ -94,7 +94,7 @@ class KubernetesSandboxResource(SandboxResource):
             configuration = Configuration()
             configuration.host = self.api_url
             return ApiClient(configuration)
-        if os.environ.get("KUBERNETES_SERVICE_HOST"):
+        if settings.in_kubernetes_pod():
             configuration = Configuration()
             kube_config.load_incluster_config(client_configuration=configuration)
             return ApiClient(configuration)

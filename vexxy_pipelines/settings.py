@@ -1,0 +1,76 @@
+"""The pipelines' settings: every environment variable the Dagster code location reads, read here.
+
+A value the operator set becomes an `EnvVar` (the UI shows where it came from); an unset one is the
+default, most of which the domain library states (`vexxy.settings`).
+"""
+
+from __future__ import annotations
+
+import os
+from typing import Any
+
+from dagster import EnvVar
+
+SANDBOX_BACKENDS = ("local", "kubernetes")
+FUZZERS = ("wapiti", "zap", "none")
+
+
+def env(name: str, default: Any) -> Any:
+    """An `EnvVar` when the variable is set, else the default."""
+    return EnvVar(name) if os.environ.get(name) else default
+
+
+def env_int(name: str, default: int) -> Any:
+    return EnvVar.int(name) if os.environ.get(name) else default
+
+
+def deployment_name() -> str:
+    return os.environ.get("VEXXY_DEPLOYMENT", "local")
+
+
+def sandbox_backend(default: str) -> str:
+    """VEXXY_SANDBOX_BACKEND, else the deployment's own."""
+    choice = os.environ.get("VEXXY_SANDBOX_BACKEND", default).lower()
+    if choice not in SANDBOX_BACKENDS:
+        raise ValueError(f"VEXXY_SANDBOX_BACKEND={choice!r} is not one of {', '.join(SANDBOX_BACKENDS)}")
+    return choice
+
+
+def fuzzer() -> str:
+    """VEXXY_FUZZER: wapiti (the default, embedded), zap or none."""
+    choice = os.environ.get("VEXXY_FUZZER", "wapiti").lower()
+    if choice not in FUZZERS:
+        raise ValueError(f"VEXXY_FUZZER={choice!r} is not one of {', '.join(FUZZERS)}")
+    return choice
+
+
+def zap_ajax_spider() -> bool:
+    return os.environ.get("VEXXY_ZAP_AJAX_SPIDER", "").lower() in ("1", "true", "yes")
+
+
+def in_kubernetes_pod() -> bool:
+    """Kubernetes sets KUBERNETES_SERVICE_HOST in every pod: the API server is then found in-cluster."""
+    return bool(os.environ.get("KUBERNETES_SERVICE_HOST"))
+
+
+def refresh_run_partitions(default: int) -> int:
+    return int(os.environ.get("VEXXY_REFRESH_RUN_PARTITIONS") or default)
+
+
+def dagster_postgres_setting() -> tuple[str, str] | None:
+    """(variable, URL) when DAGSTER_PG_URL, else DATABASE_URL, is set; the URL may not be PostgreSQL's."""
+    for variable in ("DAGSTER_PG_URL", "DATABASE_URL"):
+        url = os.environ.get(variable)
+        if url:
+            return variable, url
+    return None
+
+
+def dagster_home(default: str) -> str:
+    """DAGSTER_HOME, set to `default` for this process and its children when the operator left it unset."""
+    return os.environ.setdefault("DAGSTER_HOME", default)
+
+
+def publish_dagster_postgres_url(url: str) -> None:
+    """Dagster's own storage config reads DAGSTER_PG_URL: the URL it should use is set there for it."""
+    os.environ["DAGSTER_PG_URL"] = url
