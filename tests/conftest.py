@@ -182,7 +182,7 @@ def demo_syft_json(demo_image):
 @pytest.fixture(scope="session")
 def analyzed_demo(demo_image, tmp_path_factory):
     """The demo image analyzed once through `vexxy analyze` (by tag); returns the output directory."""
-    from vexxy_pipelines.cli import main
+    from vexxy_pipelines.cli.main import main
 
     out = tmp_path_factory.mktemp("analysis")
     assert main(["analyze", f"{demo_image.name}:1.0", "--out", str(out)]) == 0

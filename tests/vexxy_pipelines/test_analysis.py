@@ -10,7 +10,8 @@ from stored_documents import latest_document_path
 from vexxy.evidence.documents import OPENVEX
 from vexxy.oci.partition_key import default_key
 from vexxy.vex.validation import cyclonedx_errors, openvex_errors
-from vexxy_pipelines.cli import main, progress_line
+from vexxy_pipelines.cli.main import main
+from vexxy_pipelines.cli.runs import progress_line
 from vexxy_pipelines.instance import ensure_dagster_home
 from vexxy_pipelines.partitions import add_image_partition, image_partitions
 from vexxy_pipelines.steps import ANALYSIS_STEPS, progress_of

@@ -15,8 +15,8 @@ from stored_documents import latest_document_path
 from vexxy import settings
 from vexxy.evidence.documents import EXECUTION_PROFILE
 from vexxy_pipelines.assets.vulnerability_db import vulnerability_db
-from vexxy_pipelines.audit_commands import diff_images, explain_image
-from vexxy_pipelines.cli import main
+from vexxy_pipelines.cli.audit import diff_images, explain_image
+from vexxy_pipelines.cli.main import main
 from vexxy_pipelines.definitions import defs
 from vexxy_pipelines.lineage import latest_materialization
 from vexxy_pipelines.partitions import add_image_partition

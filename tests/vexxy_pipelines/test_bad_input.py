@@ -8,7 +8,7 @@ from dagster import AssetKey, materialize
 
 from vexxy import settings
 from vexxy_pipelines.assets.vulnerability_db import vulnerability_db
-from vexxy_pipelines.cli import main
+from vexxy_pipelines.cli.main import main
 from vexxy_pipelines.definitions import defs
 from vexxy_pipelines.partitions import add_image_partition, image_partitions
 from vexxy_pipelines.resources.advisory_source import OsvSourceResource

@@ -3,7 +3,10 @@ for the run's sandbox step and forgotten when the command ends."""
 
 from appdb.models import AnalysisSecret
 from vexxy.config.secret_box import SecretBox
-from vexxy_pipelines.cli import _sealed_config, _store_secrets, build_parser, main
+from vexxy_pipelines.cli.analyze import sealed_config
+from vexxy_pipelines.cli.image_analysis import store_secrets
+from vexxy_pipelines.cli.main import main
+from vexxy_pipelines.cli.parser import build_parser
 from vexxy_pipelines.resources.app_database import AppDatabaseResource
 
 KEY = "cPz0xT3Jk8mJ4M0yq2cO8t0Jm3oB5c1t1U7uQpQf7yE="
@@ -15,18 +18,18 @@ def test_flags_become_a_sealed_configuration(monkeypatch):
     args = build_parser().parse_args(
         ["analyze", "r.example.com/a:1", "--env", "A=1", "--secret-env", "T", "--health", "/healthz", "--port", "8080"]
     )
-    sealed = _sealed_config(args)
+    sealed = sealed_config(args)
     assert sealed.public["env"] == {"A": "1"} and sealed.public["readiness"]["path"] == "/healthz"
     assert "s3cret" not in str(sealed.public) and sealed.secrets is not None and sealed.hash.startswith("sha256:")
-    assert _sealed_config(build_parser().parse_args(["analyze", "r.example.com/a:1"])) is None
+    assert sealed_config(build_parser().parse_args(["analyze", "r.example.com/a:1"])) is None
 
 
 def test_secrets_are_kept_for_the_run_and_then_forgotten():
     sessions = AppDatabaseResource().sessions()
-    _store_secrets("cli-test-owner", b"ciphertext")
+    store_secrets("cli-test-owner", b"ciphertext")
     with sessions() as session:
         assert bytes(session.get(AnalysisSecret, "cli-test-owner").ciphertext) == b"ciphertext"
-    _store_secrets("cli-test-owner", None)
+    store_secrets("cli-test-owner", None)
     with sessions() as session:
         assert session.get(AnalysisSecret, "cli-test-owner") is None
 
@@ -69,7 +72,7 @@ def test_a_secret_file_becomes_the_sealed_value(monkeypatch, tmp_path):
     monkeypatch.setenv("VEXXY_SECRETS_KEY", KEY)
     (tmp_path / "token").write_text("from-a-file\n")
     args = build_parser().parse_args(["analyze", "r.example.com/a:1", "--secret-env", f"T=@{tmp_path / 'token'}"])
-    sealed = _sealed_config(args)
+    sealed = sealed_config(args)
     assert "from-a-file" not in str(sealed.public) and sealed.public["secret_env"]["T"].startswith("hmac-sha256:")
     assert SecretBox.from_env().open(sealed.secrets) == {"*": {"T": "from-a-file"}}
 

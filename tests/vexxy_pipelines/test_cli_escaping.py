@@ -2,7 +2,7 @@
 
 import pytest
 
-from vexxy_pipelines.cli import main
+from vexxy_pipelines.cli.main import main
 
 
 def test_a_malformed_platform_is_reported_not_a_markup_error(monkeypatch, capsys):
@@ -21,6 +21,6 @@ def test_brackets_in_a_reference_are_printed_as_written(capsys, reference):
 
 
 def test_text_from_an_image_is_printed_with_its_control_characters_visible():
-    from vexxy_pipelines.audit_commands import printable
+    from vexxy_pipelines.cli.audit import printable
 
     assert printable("/app/\x1b[2Jevil\n[bold]x[/bold].py") == "/app/\\x1b[2Jevil\\n\\[bold]x\\[/bold].py"

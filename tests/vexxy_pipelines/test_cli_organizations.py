@@ -7,7 +7,7 @@ from fastapi.testclient import TestClient
 
 from vexxy_api.app import create_app
 from vexxy_api.settings import ApiSettings
-from vexxy_pipelines.cli import main
+from vexxy_pipelines.cli.main import main
 
 KEY = "organization-cli-test-key-0123456789abcdef"
 

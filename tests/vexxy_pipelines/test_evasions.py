@@ -58,7 +58,7 @@ from vexxy.oci.build import (
 from vexxy.oci.reference import parse_reference
 from vexxy.oci.registry_client import RegistryClient
 from vexxy.vex.validation import openvex_errors
-from vexxy_pipelines.cli import main
+from vexxy_pipelines.cli.main import main
 
 pytestmark = pytest.mark.slow
 

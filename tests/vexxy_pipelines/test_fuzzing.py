@@ -14,7 +14,7 @@ from vexxy.fuzzing.sarif import sarif_errors
 from vexxy_pipelines.assets.image import image
 from vexxy_pipelines.assets.sandbox import sandbox_session
 from vexxy_pipelines.assets.sbom import sbom
-from vexxy_pipelines.cli import main
+from vexxy_pipelines.cli.main import main
 from vexxy_pipelines.environment import _fuzzer, resources_for
 from vexxy_pipelines.partitions import add_image_partition
 from vexxy_pipelines.resources.fuzzer import WapitiResource, ZapResource

@@ -13,7 +13,7 @@ import pytest
 from vexxy.oci.build import LayerBlob, RuntimeConfig, directory_entry, file_entry, layer_from_entries, push_image
 from vexxy.oci.reference import parse_reference
 from vexxy.oci.registry_client import RegistryClient
-from vexxy_pipelines.cli import main
+from vexxy_pipelines.cli.main import main
 
 pytestmark = pytest.mark.slow
 

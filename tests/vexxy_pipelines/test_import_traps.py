@@ -16,7 +16,7 @@ from vexxy.oci.build import RuntimeConfig, push_image
 from vexxy.oci.reference import parse_reference
 from vexxy.oci.registry_client import RegistryClient
 from vexxy.vex.validation import cyclonedx_errors, openvex_errors
-from vexxy_pipelines.cli import main
+from vexxy_pipelines.cli.main import main
 
 pytestmark = pytest.mark.slow
 

@@ -9,7 +9,7 @@ from dagster import DagsterInstance, SensorResult, SkipReason, build_sensor_cont
 from vexxy.errors import InvalidReference
 from vexxy.oci.partition_key import KeyCollision, candidate_keys
 from vexxy.oci.reference import ImageReference
-from vexxy_pipelines.cli import main
+from vexxy_pipelines.cli.main import main
 from vexxy_pipelines.partitions import (
     add_image_partition,
     digest_hex,

@@ -19,7 +19,8 @@ from vexxy.oci.registry_client import RegistryClient
 from vexxy.vex.openvex import render_openvex
 from vexxy.vex.statements import NoRuntimeEvidence, build_statements
 from vexxy_pipelines.assets.attestation import NO_KEY, vex_attestation
-from vexxy_pipelines.cli import _documents_of_run, _out_files, main
+from vexxy_pipelines.cli.image_analysis import documents_of_run, out_files
+from vexxy_pipelines.cli.main import main
 from vexxy_pipelines.environment import resources_for
 from vexxy_pipelines.partitions import add_image_partition
 from vexxy_pipelines.resources.attestation import AttestationSignerResource
@@ -88,8 +89,8 @@ def test_signed_vex_is_attached_and_verifies_with_the_public_key_only(analyzed_d
     # The evidence store keeps the envelope that was pushed, byte for byte.
     assert open(metadata["attestation_path"].value, "rb").read() == stored.envelope
     # ... and `vexxy analyze --out` finds it among the run's documents (checked against the recorded SHA-256).
-    run_documents = _documents_of_run(instance, attest.last_run_id, partition_of(instance, demo_image))
-    assert run_documents[VEX_ATTESTATION][1] == stored.envelope and "openvex.intoto.dsse.json" in _out_files()
+    run_documents = documents_of_run(instance, attest.last_run_id, partition_of(instance, demo_image))
+    assert run_documents[VEX_ATTESTATION][1] == stored.envelope and "openvex.intoto.dsse.json" in out_files()
 
     # `vexxy attestation verify` finds and verifies it with the public key, and with no other.
     public, other = tmp_path / "vexxy-attestation.pub", tmp_path / "other.pub"

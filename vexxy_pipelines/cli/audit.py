@@ -1,16 +1,26 @@
-"""`vexxy explain` and `vexxy diff`: an image's VEX statements explained, and what changed between two VEX."""
+"""`vexxy explain`, `vexxy diff` and `vexxy attestation verify`: an image's VEX statements explained, what changed
+between two VEX, and which signed VEX attached to an image verify."""
 
 from __future__ import annotations
 
 import argparse
 import json
 import re
+from collections import Counter
 from contextlib import contextmanager
+from pathlib import Path
 
 from rich.markup import escape
 from rich.table import Table
 
+from vexxy.attest.keys import load_public_key
+from vexxy.audit.diff import diff_statements
+from vexxy.audit.explain import explain, explanation_lines, valid_vulnerability_id
+from vexxy.audit.stored import digest_folder, load_documents
 from vexxy.errors import VexxyError
+from vexxy.evidence.documents import VEX_STATEMENTS
+from vexxy.oci.reference import ImageReference, parse_reference
+from vexxy_pipelines.cli.common import console, dagster_instance, out, resolve_reference
 
 _DIGEST = re.compile(r"sha256:([0-9a-f]{64})")
 MAX_RUNS_SEARCHED = 1000  # VEX materializations of a partition searched for a run named by the start of its id
@@ -39,15 +49,11 @@ def _key_digest(key: str) -> str:
 
 def recorded_digest(record) -> str:
     """The image digest (hex) of a VEX materialization: the folder its statements were stored in."""
-    from vexxy.audit.stored import digest_folder
-    from vexxy.evidence.documents import VEX_STATEMENTS
-
     return digest_folder(str(record.asset_materialization.metadata[f"{VEX_STATEMENTS.key}_path"].value))
 
 
 def find_partition(instance, text: str) -> str:
     """The analyzed image `text` names: a partition key, a digest (or a reference with one), or a tag resolved now."""
-    from vexxy_pipelines.cli import resolve_reference
     from vexxy_pipelines.partitions import image_partitions
 
     keys = instance.get_dynamic_partitions(image_partitions.name)
@@ -102,7 +108,6 @@ def vex_record(instance, partition: str, run_id: str | None = None):
 
 def analysis_of(instance, evidence, record):
     """(lineage, documents) of the VEX materialization `record`, each document checked against its recorded hash."""
-    from vexxy.audit.stored import load_documents
     from vexxy_pipelines.audit import stored_lineage
 
     lineage = stored_lineage(evidence, instance, record)
@@ -111,8 +116,6 @@ def analysis_of(instance, evidence, record):
 
 def explain_image(instance, evidence, image: str, vulnerability: str, run_id: str | None = None):
     """(VEX materialization, explanations) of `vulnerability` in the analyzed `image`'s VEX (the latest, or `run_id`'s)."""
-    from vexxy.audit.explain import explain, valid_vulnerability_id
-
     if not valid_vulnerability_id(vulnerability):
         raise VexxyError(
             f"{vulnerability!r} is not a vulnerability id.", hint="Name one as the VEX does: CVE-..., GHSA-..., PYSEC-..."
@@ -132,10 +135,7 @@ def explain_image(instance, evidence, image: str, vulnerability: str, run_id: st
 
 
 def cmd_explain(args: argparse.Namespace) -> int:
-    from vexxy.audit.explain import explanation_lines
-    from vexxy_pipelines.cli import _instance, out
-
-    instance = _instance()
+    instance = dagster_instance()
     with _evidence() as evidence:
         record, answers = explain_image(instance, evidence, args.image, args.vulnerability, args.run)
     if args.json:
@@ -162,8 +162,6 @@ def _side(record, lineage: dict) -> dict:
 
 def diff_images(instance, evidence, image: str, newer: str | None = None):
     """The diff from `image`'s previous VEX to its latest, or from `image`'s latest VEX to `newer`'s."""
-    from vexxy.audit.diff import diff_statements
-    from vexxy.evidence.documents import VEX_STATEMENTS
     from vexxy_pipelines.audit import stored_lineage
 
     partition = find_partition(instance, image)
@@ -188,9 +186,7 @@ def diff_images(instance, evidence, image: str, newer: str | None = None):
 
 
 def cmd_diff(args: argparse.Namespace) -> int:
-    from vexxy_pipelines.cli import _instance, out
-
-    instance = _instance()
+    instance = dagster_instance()
     with _evidence() as evidence:
         diff = diff_images(instance, evidence, args.image, args.newer)
     if args.json:
@@ -211,6 +207,42 @@ def cmd_diff(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_attestation_verify(args) -> int:
+    """Which OpenVEX attestations attached to the image verify with the public key (exit 1 when none does)."""
+    from dagster import build_resources
+
+    from vexxy.attest.verify import attached_vex  # the registry client and its HTTP stack
+    from vexxy_pipelines.environment import resources_for
+
+    try:
+        public_key = load_public_key(Path(args.key).read_bytes())
+    except OSError as exc:
+        raise VexxyError(f"The public key {args.key} cannot be read ({exc.strerror}).") from exc
+    resolved = resolve_reference(args.reference)
+    base = parse_reference(resolved.name)
+    image = ImageReference(base.registry, base.repository, None, resolved.manifest_digest)
+    with build_resources({"registry": resources_for()["registry"]}) as resources:
+        client = resources.registry.client()
+        try:
+            found = attached_vex(client, image, public_key)
+        finally:
+            client.close()
+    for reason in found.rejected:
+        console.print(f"[red]✗[/] {escape(reason)}")
+    for statement in found.verified:
+        vex = statement["predicate"]
+        by_status = Counter(str(s.get("status")) for s in vex.get("statements") or [] if isinstance(s, dict))
+        counts = ", ".join(f"{status} {count}" for status, count in sorted(by_status.items())) or "no statements"
+        console.print(
+            f"[green]✓[/] {escape(image.canonical())}: OpenVEX {escape(str(vex.get('@id')))} "
+            f"version {escape(str(vex.get('version')))} ({escape(counts)}) verifies with {escape(args.key)}"
+        )
+    if not found.verified:
+        console.print(f"[red]no OpenVEX attestation of {escape(image.canonical())} verifies with {escape(args.key)}[/]")
+        return 1
+    return 0
+
+
 def add_commands(sub) -> None:
     explain = sub.add_parser("explain", help="Why a VEX statement is what it is: the range, the files, what was loaded and when.")
     explain.add_argument("image", help="an analyzed image: partition key, reference, or sha256 digest")
@@ -224,3 +256,10 @@ def add_commands(sub) -> None:
     diff.add_argument("newer", nargs="?", help="another analyzed image (e.g. the repository's next build): the newer side")
     diff.add_argument("--json", action="store_true", help="Print the diff as JSON.")
     diff.set_defaults(func=cmd_diff)
+
+    attestation = sub.add_parser("attestation", help="Signed VEX attached to images in their registry.")
+    attestation_sub = attestation.add_subparsers(dest="attestation_command", required=True)
+    verify = attestation_sub.add_parser("verify", help="Verify the OpenVEX attestations attached to an image with a public key.")
+    verify.add_argument("reference", help="registry/repository:tag or registry/repository@sha256:<digest>")
+    verify.add_argument("--key", required=True, help="PEM public key (ECDSA P-256) the attestations must verify with.")
+    verify.set_defaults(func=cmd_attestation_verify)
