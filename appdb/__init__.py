@@ -1,4 +1,5 @@
-"""The application database: its schema and migrations, connections, and the submission life cycle.
+"""The application database: its schema and migrations, and connections to it.
 
-Money (tiers, pricing, quota, the ledger, Stripe) is `billing/`; this package is where the rows live.
+The rules that write its rows are elsewhere: submissions in `submissions/`, money (tiers, pricing,
+quota, the ledger, Stripe) in `billing/`; this package is where the rows live.
 """

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import json
 import math
-import uuid
 from datetime import UTC, datetime
 from typing import Annotated, Literal
 
@@ -19,11 +18,11 @@ from fastapi.responses import JSONResponse
 from pydantic import BaseModel, Field
 from sqlalchemy import func, select
 
-from appdb import lifecycle
 from appdb.models import Submission
 from billing.errors import PaymentRequired, QuotaExceeded, UnknownOrganization
-from billing.quota import organization_tier
-from billing.terms import TermsRefused, submission_terms
+from submissions import lifecycle, service
+from submissions.service import SubmissionRequest
+from submissions.terms import TermsRefused
 from vexxy.audit.diff import diff_statements
 from vexxy.audit.explain import MAX_VULNERABILITY_ID, AnalysisDocuments, explain, valid_vulnerability_id
 from vexxy.audit.stored import load_documents, read_lineage
@@ -131,38 +130,23 @@ def submit(request: Request, body: SubmitAnalysis, caller: Caller = Depends(curr
     except InvalidReference as exc:
         raise ApiError(422, "invalid_image_reference", exc.message, exc.hint) from None
     refuse_internal_registry(request, ref.registry)
-    submission_id = str(uuid.uuid4())
+    asked = SubmissionRequest(
+        organization_id=caller.organization_id,
+        image_reference=body.image,
+        source="api",
+        submitted_by=caller.subject,
+        correlation_id=correlation_id(request),
+        observation_seconds=body.observation_seconds,
+        fuzzing=body.fuzzing,
+        fuzzing_asked="fuzzing" in body.model_fields_set,
+        priority=body.priority,
+        config=body.config,
+    )
     try:
         with request.app.state.sessions.begin() as session:
-            plan = organization_tier(session, caller.organization_id)
-            try:
-                terms = submission_terms(
-                    plan,
-                    observation_seconds=body.observation_seconds,
-                    fuzzing=body.fuzzing,
-                    fuzzing_asked="fuzzing" in body.model_fields_set,
-                    priority=body.priority,
-                    config=body.config,
-                )
-            except TermsRefused as exc:
-                raise ApiError(422, exc.code, exc.message, exc.hint) from None
-            sealed = terms.sealed
-            submission = lifecycle.create(
-                session,
-                submission_id=submission_id,
-                organization_id=caller.organization_id,
-                submitted_by=caller.subject,
-                source="api",
-                image_reference=body.image,
-                priority=terms.priority,
-                fuzzing=terms.fuzzing,
-                observation_seconds=terms.observation_seconds,
-                correlation_id=correlation_id(request),
-                config=sealed.public if sealed else None,
-                config_hash=sealed.hash if sealed else None,
-                secrets=sealed.secrets if sealed else None,
-            )
-            view = _view(submission)
+            view = _view(service.submit(session, asked))
+    except TermsRefused as exc:
+        raise ApiError(422, exc.code, exc.message, exc.hint) from None
     except QuotaExceeded as exc:
         retry_after = max(1, math.ceil((exc.resets_at - datetime.now(UTC)).total_seconds()))
         raise ApiError(

@@ -7,7 +7,7 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass
 
-from appdb import lifecycle
+from submissions.secrets import secrets_of
 from vexxy.config.launches import launch_of
 from vexxy.config.model import ConfigError, parse
 from vexxy.config.public_form import config_hash, from_public, public_form
@@ -44,7 +44,7 @@ def configured_analysis(text: str, secrets_owner: str | None, app_db) -> Configu
                 hint="Submit the analysis through the API or `vexxy analyze`, which store them encrypted.",
             )
         with app_db.sessions()() as session:
-            token = lifecycle.secrets_of(session, secrets_owner)
+            token = secrets_of(session, secrets_owner)
         if token is None:
             raise ConfigError(
                 "The analysis's secret values are no longer stored (they are deleted when the analysis ends).",

@@ -12,11 +12,9 @@ from dagster import Config, Failure, MetadataValue, OpExecutionContext, RunConfi
 from pydantic import Field
 from sqlalchemy import select
 
-from appdb import lifecycle
 from appdb.models import Organization
 from billing.errors import UnknownOrganization
-from billing.quota import organization_tier
-from billing.terms import submission_terms
+from submissions.service import SubmissionRequest, submit
 from vexxy.config.model import AnalysisConfig, parse
 from vexxy.errors import VexxyError
 from vexxy.oci.egress import check_registry
@@ -142,26 +140,20 @@ def submit_analysis(
         submitted = config.reference if config.platform is None else resolved.canonical
         with app_db.sessions().begin() as session:
             organization_id = _organization_id(session, config.organization)
-            terms = submission_terms(
-                organization_tier(session, organization_id),
-                observation_seconds=config.observation_seconds,
-                fuzzing=config.fuzzing,
-                fuzzing_asked=False,  # a Launchpad default: on a tier without fuzzing it is simply off
-                priority=config.priority,
-                config=configuration,
-            )
-            submission = lifecycle.create(
+            submission = submit(
                 session,
-                organization_id=organization_id,
-                image_reference=submitted,
-                source="launchpad",
-                submitted_by=f"dagster-run:{context.run_id}",
-                priority=terms.priority,
-                fuzzing=terms.fuzzing,
-                observation_seconds=terms.observation_seconds,
-                correlation_id=f"launchpad:{context.run_id}",
-                config=terms.sealed.public if terms.sealed else None,
-                config_hash=terms.sealed.hash if terms.sealed else None,
+                SubmissionRequest(
+                    organization_id=organization_id,
+                    image_reference=submitted,
+                    source="launchpad",
+                    submitted_by=f"dagster-run:{context.run_id}",
+                    correlation_id=f"launchpad:{context.run_id}",
+                    observation_seconds=config.observation_seconds,
+                    fuzzing=config.fuzzing,
+                    fuzzing_asked=False,  # a Launchpad default: on a tier without fuzzing it is simply off
+                    priority=config.priority,
+                    config=configuration,
+                ),
             )
             submission_id = submission.id
     context.log.info(f"Submission {submission_id} queued for {resolved.canonical} (partition {key}).")

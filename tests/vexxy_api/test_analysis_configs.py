@@ -11,9 +11,9 @@ from billing_helpers import JWT_KEY, make_organization, token
 from fastapi.testclient import TestClient
 from sqlalchemy import select
 
-from appdb import lifecycle
 from appdb.models import AnalysisSecret, Submission, WatchedRepository
-from appdb.registry_watch import submit_digest
+from submissions import lifecycle
+from submissions.registry_watch import submit_digest
 from vexxy_api.app import create_app
 from vexxy_api.settings import ApiSettings
 from vexxy_pipelines.sensors.submission_intake import plan_runs

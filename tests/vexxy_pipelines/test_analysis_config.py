@@ -20,8 +20,8 @@ from secrets_key import TEST_SECRETS_KEY
 from sqlalchemy import MetaData, select
 from stored_documents import latest_document_path
 
-from appdb import lifecycle
 from appdb.models import AnalysisSecret, Submission
+from submissions import lifecycle
 from vexxy.demo.images import DEMO
 from vexxy.evidence.documents import COMPONENT_USAGE, EXECUTION_PROFILE, OPENVEX
 from vexxy.oci.build import RuntimeConfig, directory_entry, file_entry, layer_from_entries, push_image

@@ -17,7 +17,7 @@ from dagster import DefaultSensorStatus, SensorEvaluationContext, SkipReason, se
 from sqlalchemy import select
 
 from appdb.models import RegistryEvent, SeenDigest, WatchedRepository
-from appdb.registry_watch import confirm_push, poll_page, submit_digest
+from submissions.registry_watch import confirm_push, poll_page, submit_digest
 from vexxy.errors import RegistryUnavailable, VexxyError
 from vexxy.oci.egress import check_registry
 from vexxy.oci.registry_client import RegistryClient

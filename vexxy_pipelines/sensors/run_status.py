@@ -2,7 +2,7 @@
 
 started → running; success → complete; failure → failed with the failing step and the error's
 message; cancel → cancelled. A progress sensor follows step events, and a cancellation sensor ends
-runs whose submission was cancelled through the API. The transitions are `appdb.lifecycle`'s.
+runs whose submission was cancelled through the API. The transitions are `submissions.lifecycle`'s.
 """
 
 from __future__ import annotations
@@ -21,8 +21,9 @@ from dagster import (
 )
 from sqlalchemy import select, update
 
-from appdb import lifecycle
 from appdb.models import Submission
+from submissions import lifecycle
+from submissions.secrets import drop_secrets
 from vexxy_pipelines import tags
 from vexxy_pipelines.jobs import analyze_image_job
 from vexxy_pipelines.resources.app_database import AppDatabaseResource
@@ -40,7 +41,7 @@ def _forget_secrets(run, app_db: AppDatabaseResource) -> None:
     that was killed before it could forget them itself)."""
     if owner := run.tags.get(tags.SECRETS):
         with app_db.sessions().begin() as session:
-            lifecycle.drop_secrets(session, [owner])
+            drop_secrets(session, [owner])
 
 
 @run_status_sensor(

@@ -25,9 +25,9 @@ from dagster import (
 )
 from sqlalchemy import select
 
-from appdb import lifecycle
 from appdb.models import Submission
 from billing.quota import organization_tier
+from submissions import lifecycle
 from vexxy.errors import VexxyError
 from vexxy.oci.egress import check_registry
 from vexxy.oci.reference import parse_reference

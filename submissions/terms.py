@@ -1,19 +1,20 @@
-"""What a submission gets under its organization's tier, whoever submits it (the API, the Launchpad).
+"""What a submission gets under its organization's tier, whoever submits it (`submissions.service.submit`).
 
 One place decides the observation window, whether the image is fuzzed, the run's priority and the
-stored form of its configuration, so every way in applies the same limits.
+stored form of its configuration, so every way in applies the same limits. The tier's facts
+(bands, windows, what a configuration may ask for) are `billing.pricing`'s.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 
+from billing.limits import check_limits
 from billing.pricing import Tier, config_limits, run_priority
-from vexxy.analysis_config import AnalysisConfig, ConfigError, check_limits
+from vexxy.config.model import AnalysisConfig, ConfigError
+from vexxy.config.secret_box import Sealed, seal_config
 from vexxy.errors import VexxyError
-from vexxy.secret_box import Sealed, seal_config
-
-DEFAULT_OBSERVATION_SECONDS = 60
+from vexxy.settings import DEFAULT_OBSERVATION_SECONDS
 
 
 class TermsRefused(VexxyError):
@@ -66,3 +67,9 @@ def submission_terms(
     if config is not None and config.fuzzing is not None:
         fuzzing = config.fuzzing
     return SubmissionTerms(observation, fuzzing and plan.fuzzing_included, run_priority(plan, priority), sealed)
+
+
+def unconfigured_terms(plan: Tier, *, observation_seconds: int | None, fuzzing: bool, priority: int) -> SubmissionTerms:
+    """The terms a refused submission is recorded with: what it asked for within the tier, without its configuration."""
+    observation = min(observation_seconds or DEFAULT_OBSERVATION_SECONDS, plan.max_observation_seconds)
+    return SubmissionTerms(observation, fuzzing and plan.fuzzing_included, run_priority(plan, priority), None)

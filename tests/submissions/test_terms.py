@@ -1,10 +1,10 @@
-"""The terms a submission gets under its tier are the same whoever submits it (API or Launchpad)."""
+"""What a submission gets under its tier is the same whoever submits it (API, Launchpad, registry watch)."""
 
 import pytest
 
 from billing.pricing import TIERS
-from billing.terms import TermsRefused, submission_terms
-from vexxy.analysis_config import AnalysisConfig
+from submissions.terms import TermsRefused, submission_terms
+from vexxy.config.model import AnalysisConfig
 
 FREE, TEAM = TIERS["free"], TIERS["team"]
 

@@ -1,4 +1,4 @@
-"""The submission life cycle, written once for the API, the registry watch and the sensors.
+"""The submission life cycle, written once for the submission service and the sensors.
 
     created (queued) ─> run requested ─> running ─> complete | failed | cancelled
                     └─> running, sharing another submission's run (same organization, digest and terms)
@@ -14,12 +14,12 @@ Every function works inside the caller's transaction.
 
 from __future__ import annotations
 
-from sqlalchemy import delete as sql_delete
 from sqlalchemy import func, or_, select, update
 from sqlalchemy.orm import Session
 
-from appdb.models import AnalysisSecret, Submission, new_id
+from appdb.models import Submission, new_id
 from billing.quota import check_quota, release
+from submissions.secrets import drop_secrets, store_secrets
 from vexxy.errors import VexxyError
 
 QUEUED, RUNNING, COMPLETE, FAILED, CANCELLED = "queued", "running", "complete", "failed", "cancelled"
@@ -71,20 +71,9 @@ def create(
         submission.seq = seq
     session.add(submission)
     if secrets is not None:
-        session.add(AnalysisSecret(owner_id=submission_id, ciphertext=secrets))
+        store_secrets(session, submission_id, secrets)
     session.flush()
     return submission
-
-
-def drop_secrets(session: Session, owner_ids: list[str]) -> None:
-    """Forget the secret values of these submissions (or CLI invocations)."""
-    if owner_ids:
-        session.execute(sql_delete(AnalysisSecret).where(AnalysisSecret.owner_id.in_(owner_ids)))
-
-
-def secrets_of(session: Session, owner_id: str) -> bytes | None:
-    row = session.get(AnalysisSecret, owner_id)
-    return bytes(row.ciphertext) if row is not None else None
 
 
 def _next_seq(session: Session) -> int | None:

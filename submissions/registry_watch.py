@@ -11,45 +11,28 @@ import uuid
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from appdb import lifecycle
-from appdb.models import SeenDigest, Submission, WatchedRepository, new_id
-from billing.errors import PaymentRequired, QuotaExceeded
-from billing.pricing import config_limits, run_priority
-from billing.quota import organization_tier
-from vexxy.analysis_config import ConfigError, check_limits, config_hash, parse
+from appdb.models import SeenDigest, Submission, WatchedRepository
+from submissions.service import SubmissionRequest, submit
 from vexxy.errors import RegistryUnavailable, VexxyError
 from vexxy.oci.egress import check_registry
 from vexxy.oci.reference import SHA256_DIGEST_RE, ImageReference
 from vexxy.oci.registry_client import RegistryClient
 
-DEFAULT_OBSERVATION_SECONDS = 60
-
 
 def submit_digest(session: Session, watched: WatchedRepository, digest: str, source: str) -> Submission | None:
-    """One submission per (watched repository, digest); quota applies as for the API (a refused one is recorded as failed)."""
+    """One submission per (watched repository, digest), on the terms `submit` decides for any submitter with the
+    repository's default configuration; a refused one is recorded as failed (nobody waits on an answer)."""
     if session.scalar(select(SeenDigest).where(SeenDigest.watched_repository_id == watched.id, SeenDigest.digest == digest)):
         return None
-    plan = organization_tier(session, watched.organization_id)
-    fields = {
-        "organization_id": watched.organization_id,
-        "submitted_by": f"registry:{source}",
-        "source": source,
-        "image_reference": f"{watched.registry}/{watched.repository}@{digest}",
-        "priority": run_priority(plan),
-        "fuzzing": plan.fuzzing_included,
-        "observation_seconds": min(DEFAULT_OBSERVATION_SECONDS, plan.max_observation_seconds),
-        "correlation_id": uuid.uuid4().hex,
-    }
-    try:
-        if watched.default_config:
-            config = parse(watched.default_config)
-            check_limits(config, config_limits(plan), fields["observation_seconds"])
-            fields["fuzzing"] = plan.fuzzing_included and config.fuzzing is not False
-            fields.update(config=watched.default_config, config_hash=config_hash(watched.default_config))
-        with session.begin_nested():
-            submission = lifecycle.create(session, **fields)
-    except (QuotaExceeded, PaymentRequired, ConfigError) as exc:
-        submission = lifecycle.refused(session, Submission(id=new_id(), **fields), str(exc))
+    request = SubmissionRequest(
+        organization_id=watched.organization_id,
+        image_reference=f"{watched.registry}/{watched.repository}@{digest}",
+        source=source,
+        submitted_by=f"registry:{source}",
+        correlation_id=uuid.uuid4().hex,
+        config=watched.default_config,
+    )
+    submission = submit(session, request, record_refusal=True)
     session.add(SeenDigest(watched_repository_id=watched.id, digest=digest, submission_id=submission.id))
     return submission
 

@@ -7,9 +7,9 @@ import pytest
 from billing_helpers import make_organization
 from sqlalchemy import select
 
-from appdb import lifecycle
 from appdb.models import QuotaReservation, Submission
 from billing.errors import QuotaExceeded
+from submissions import lifecycle
 
 
 def create(sessions, organization: str, **overrides) -> str:
