@@ -246,7 +246,7 @@ def parse(data: dict[str, Any] | str | None) -> AnalysisConfig:
         raise ConfigError("The analysis configuration is not valid: " + describe(exc), hint=HINT) from None
 
 
-HINT = "See 'Configuring an analysis' in the README for the fields and their limits."
+HINT = "See docs/configuration.md ('Configuring an analysis') for the fields and their limits."
 
 
 def describe(exc: ValidationError) -> str:

@@ -77,7 +77,7 @@ def absent_error(namespace: str) -> KubescapeError:
         f"Kubescape is not installed in this cluster: the API group {API_VERSION} is not served, so "
         f"no execution profile can be read for workloads in {namespace}.",
         hint="Install the kubescape-operator chart with capabilities.runtimeObservability=enable "
-        f"and {LEARNING_SETTING} at most the observation window (see the README).",
+        f"and {LEARNING_SETTING} at most the observation window; see docs/kubernetes.md ('Deploying on Kubernetes').",
     )
 
 
