@@ -8,7 +8,7 @@ window alone, warm and cold (bench/time_to_vex.py); matching a 1 000-component S
 generated OSV corpus of 10k/100k/250k advisories (bench/advisory_index.py); re-evaluating 1 000
 analyzed partitions after an advisory refresh against one full analysis (bench/refresh.py); the
 tracer's overhead on a file-heavy and an exec-heavy app (bench/tracer_overhead.py). The table
-is Markdown, ready for the README.
+is Markdown, ready for docs/performance.md.
 """
 
 from __future__ import annotations

@@ -1,4 +1,4 @@
-"""Dagster's storage and the application database in one PostgreSQL database (the README allows one
+"""Dagster's storage and the application database in one PostgreSQL database (docs/configuration.md allows one
 DATABASE_URL for both): each keeps its own migration history, runs and submissions round-trip."""
 
 import os
