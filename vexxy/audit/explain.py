@@ -13,7 +13,7 @@ from dataclasses import asdict, dataclass, field, replace
 from typing import Any
 
 from vexxy.evidence.attribution import source_candidates
-from vexxy.sandbox.symlinks import resolve
+from vexxy.oci.layers.symlinks import resolve
 from vexxy.sbom.components import components_from_syft
 from vexxy.vex.confidence import label
 

@@ -35,8 +35,8 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
-from vexxy.layers.identity import ARCHIVE, BYTECODE, CHANGED_MARK, DATA, NATIVE, SOURCE, CodeIdentity, kind_of
-from vexxy.sandbox.symlinks import resolve
+from vexxy.oci.layers.identity import ARCHIVE, BYTECODE, CHANGED_MARK, DATA, NATIVE, SOURCE, CodeIdentity, kind_of
+from vexxy.oci.layers.symlinks import resolve
 from vexxy.sbom.components import Component
 
 _CACHED = re.compile(r"^(?P<dir>.*)/__pycache__/(?P<module>[^/.]+)\.[^/]+\.py[co]$")

@@ -16,8 +16,8 @@ from dataclasses import asdict, dataclass, field
 from typing import Any
 
 from vexxy.evidence.attribution import Attributor
-from vexxy.layers.identity import NATIVE, SOURCE, CodeIdentity, kind_of
-from vexxy.sandbox.symlinks import resolve
+from vexxy.oci.layers.identity import NATIVE, SOURCE, CodeIdentity, kind_of
+from vexxy.oci.layers.symlinks import resolve
 from vexxy.sbom.components import Component
 from vexxy.vex.statements import ComponentEvidence
 

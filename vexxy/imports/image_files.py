@@ -12,9 +12,8 @@ import stat
 from collections.abc import Iterator
 from pathlib import Path
 
-from vexxy.sandbox.symlinks import collect_symlinks, resolve
-
-MAX_FILE_BYTES = 2 * 1024 * 1024
+from vexxy.oci.layers.merged import MAX_FILE_BYTES
+from vexxy.oci.layers.symlinks import collect_symlinks, resolve
 
 
 class ImageFiles:

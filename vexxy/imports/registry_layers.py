@@ -14,13 +14,13 @@ import tempfile
 import zlib
 from typing import BinaryIO
 
-from vexxy.imports.layer_files import MAX_ENTRIES, MAX_KEPT_BYTES, LayerFiles
 from vexxy.oci.image import ResolvedImage
+from vexxy.oci.layers.digests import ImageIntegrityError, checked_digest
+from vexxy.oci.layers.entries import UnsafeLayer
+from vexxy.oci.layers.merged import MAX_ENTRIES, MAX_KEPT_BYTES, LayerFiles
+from vexxy.oci.layers.reading import HashingReader, config_diff_ids
 from vexxy.oci.reference import parse_reference
 from vexxy.oci.registry_client import RegistryClient
-from vexxy.sandbox.digests import ImageIntegrityError, checked_digest
-from vexxy.sandbox.image_store import config_diff_ids
-from vexxy.sandbox.rootfs import HashingReader, UnsafeLayer
 
 MAX_UNCOMPRESSED_BYTES = 4 << 30
 

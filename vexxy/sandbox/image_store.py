@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import contextlib
 import gzip
-import json
 import os
 import tarfile
 import tempfile
@@ -20,11 +19,13 @@ from pathlib import Path
 from typing import BinaryIO
 
 from vexxy.oci.image import ResolvedImage
+from vexxy.oci.layers.digests import ImageIntegrityError, checked_digest
+from vexxy.oci.layers.entries import UnsafeLayer
+from vexxy.oci.layers.reading import HashingReader, config_diff_ids
+from vexxy.oci.layers.unpack import Budget, UnpackReport, unpack_layer
 from vexxy.oci.reference import parse_reference
 from vexxy.oci.registry_client import RegistryClient
-from vexxy.sandbox.digests import ImageIntegrityError, checked_digest
 from vexxy.sandbox.layer_cache import CachedLayer, DiffIdMismatch, LayerCache
-from vexxy.sandbox.rootfs import Budget, HashingReader, UnpackReport, UnsafeLayer, unpack_layer
 from vexxy.sandbox.userns import ID_SHIFT
 
 
@@ -46,24 +47,6 @@ def _open_layer(path: Path) -> BinaryIO:
     with open(path, "rb") as probe:
         gzipped = probe.read(2) == b"\x1f\x8b"
     return gzip.open(path, "rb") if gzipped else open(path, "rb")  # type: ignore[return-value]
-
-
-def config_diff_ids(client: RegistryClient, image: ResolvedImage) -> list[str]:
-    """The config's diff_ids: exactly one per layer, each a well-formed sha256 digest."""
-    digest = checked_digest(image.config_digest, "config digest", image.canonical)
-    raw = client.get_blob(parse_reference(image.canonical), digest)
-    try:
-        rootfs = json.loads(raw).get("rootfs") or {}
-        diff_ids = rootfs.get("diff_ids")
-    except (ValueError, AttributeError):
-        diff_ids = None
-    if not isinstance(diff_ids, list) or len(diff_ids) != len(image.layers):
-        count = len(diff_ids) if isinstance(diff_ids, list) else "no"
-        raise ImageIntegrityError(
-            f"Image {image.canonical}: its config lists {count} diff_ids for {len(image.layers)} layers; the image is refused.",
-            hint="Every layer needs exactly one diff_id in the config's rootfs; rebuild the image with a standard tool.",
-        )
-    return [checked_digest(d, f"diff_id of layer {i + 1}", image.canonical) for i, d in enumerate(diff_ids)]
 
 
 class ImageStore:

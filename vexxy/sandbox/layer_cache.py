@@ -23,8 +23,8 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
-from vexxy.sandbox.digests import digest_hex
-from vexxy.sandbox.rootfs import UnpackReport
+from vexxy.oci.layers.digests import digest_hex
+from vexxy.oci.layers.unpack import UnpackReport
 from vexxy.sandbox.state import owner_alive
 
 META = "meta.json"

@@ -31,6 +31,8 @@ from vexxy.imports.image_files import ImageFiles
 from vexxy.imports.routes import DeclaredRoute, first_party_routes
 from vexxy.imports.sites import EntryPoint
 from vexxy.oci.image import ImageConfig, ResolvedImage
+from vexxy.oci.layers.symlinks import collect_symlinks
+from vexxy.oci.layers.unpack import UnpackReport
 from vexxy.oci.registry_client import RegistryClient
 from vexxy.sandbox import watchdog
 from vexxy.sandbox.image_store import ImageStore, PreparedImage, StoreLimits
@@ -38,7 +40,6 @@ from vexxy.sandbox.launch import Launch, launched
 from vexxy.sandbox.log_tail import CHUNK_BYTES, TAIL_BYTES, redacted_tail
 from vexxy.sandbox.network import SandboxNetwork
 from vexxy.sandbox.profile import ExecutionProfile, Observation, Readiness
-from vexxy.sandbox.rootfs import UnpackReport
 from vexxy.sandbox.runtime_spec import CAPABILITIES, Limits, build_spec
 from vexxy.sandbox.state import (
     CONTAINER_PREFIX,
@@ -52,7 +53,6 @@ from vexxy.sandbox.state import (
     process_start,
 )
 from vexxy.sandbox.sweep import sweep, teardown
-from vexxy.sandbox.symlinks import collect_symlinks
 from vexxy.sandbox.tracer import FileTracer, NullTracer
 from vexxy.sandbox.userns import ID_SHIFT
 from vexxy.sandbox.workload import ScannerPlacement

@@ -5,7 +5,7 @@ the container and nothing of the host (the overlay is a filesystem of its own). 
 events cost the workload almost nothing, unlike ptrace. Paths are reported relative to the
 image root, with first-seen time and counts.
 
-Each file opened or executed is also identified by content (`vexxy.layers.identity`), read
+Each file opened or executed is also identified by content (`vexxy.oci.layers.identity`), read
 through the event's own file descriptor when it is opened: a package file copied, renamed or
 zipped elsewhere by the workload is still recognised, whatever its path or name says. Each inode
 version is read once. The read comes after the open, so a file written while the workload ran
@@ -26,7 +26,7 @@ import threading
 import time
 from dataclasses import dataclass, field
 
-from vexxy.layers.identity import (
+from vexxy.oci.layers.identity import (
     CHANGED_MARK,
     IDENTITY_HEAD,
     MAX_ARCHIVE_BYTES,

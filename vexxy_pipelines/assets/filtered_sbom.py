@@ -18,7 +18,7 @@ from vexxy.evidence.documents import (
 from vexxy.evidence.filtered_sbom import filter_cyclonedx, missing_from_full
 from vexxy.evidence.mapping import LOADED, NOT_LOADED, UNKNOWN, map_profile
 from vexxy.fuzzing.coverage import package_coverage_gain
-from vexxy.layers.identity import CodeIdentity
+from vexxy.oci.layers.identity import CodeIdentity
 from vexxy.sandbox.roles import restricted, role_names
 from vexxy.sbom.components import components_from_syft
 from vexxy.vex.validation import cyclonedx_errors

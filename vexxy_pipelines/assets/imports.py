@@ -7,11 +7,11 @@ from vexxy.config.model import parse
 from vexxy.evidence.documents import IMAGE, IMAGE_CODE, IMPORT_EVIDENCE, SYFT_SBOM
 from vexxy.imports.evidence import NotLoaded, import_evidence
 from vexxy.imports.first_party import MAX_FILES
-from vexxy.imports.layer_files import LayerLimitExceeded
 from vexxy.imports.python_source import PythonImports
 from vexxy.imports.registry_layers import read_image_files
 from vexxy.imports.sites import DynamicLoad, EntryPoint, ImportAnalysis, merged
 from vexxy.oci.image import ResolvedImage
+from vexxy.oci.layers.merged import LayerLimitExceeded
 from vexxy.sandbox.launch import Launch, launched_config
 from vexxy.sbom.components import components_from_syft
 from vexxy_pipelines.assets.image import image

@@ -9,8 +9,8 @@ import pytest
 
 from vexxy.evidence.attribution import Attributor, module_path, source_candidates
 from vexxy.evidence.mapping import LOADED, NOT_LOADED, ProfileEvidence, map_profile
-from vexxy.layers.identity import MIN_IDENTITY_BYTES, CodeIdentity, identity_of_stream
 from vexxy.matching.matcher import VulnerabilityMatch
+from vexxy.oci.layers.identity import MIN_IDENTITY_BYTES, CodeIdentity, identity_of_stream
 from vexxy.sbom.components import Component
 from vexxy.vex.confidence import Reason
 from vexxy.vex.statements import Status, build_statements

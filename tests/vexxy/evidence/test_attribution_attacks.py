@@ -7,14 +7,14 @@ import tarfile
 import zipfile
 
 from vexxy.evidence.mapping import LOADED, map_profile
-from vexxy.imports.layer_files import read_layers
-from vexxy.layers.identity import (
+from vexxy.oci.layers.identity import (
     ARCHIVE,
     CHANGED_MARK,
     MAX_CENTRAL_DIRECTORY,
     UNREAD_MARK,
     identity_of_stream,
 )
+from vexxy.oci.layers.merged import read_layers
 from vexxy.sbom.components import Component
 
 SITE = "/usr/local/lib/python3.11/dist-packages"

@@ -2,7 +2,7 @@
 
 from vexxy.evidence.filtered_sbom import filter_cyclonedx, missing_from_full
 from vexxy.evidence.mapping import LOADED, NOT_LOADED, UNKNOWN, ProfileEvidence, map_profile, source_of
-from vexxy.sandbox.symlinks import resolve
+from vexxy.oci.layers.symlinks import resolve
 from vexxy.sbom.components import Component
 
 SITE = "/usr/local/lib/python3.11/dist-packages"

@@ -6,10 +6,10 @@ import pytest
 
 from vexxy.imports.registry_layers import read_image_files
 from vexxy.oci.build import LayerBlob, RuntimeConfig, directory_entry, file_entry, layer_from_entries, push_image
+from vexxy.oci.layers.digests import ImageIntegrityError
+from vexxy.oci.layers.entries import UnsafeLayer
 from vexxy.oci.reference import parse_reference
 from vexxy.oci.registry_client import RegistryClient
-from vexxy.sandbox.digests import ImageIntegrityError
-from vexxy.sandbox.rootfs import UnsafeLayer
 
 BASE = layer_from_entries(
     [directory_entry("app"), file_entry("app/main.py", "import yaml\n"), file_entry("app/old.py", "import redis\n")]

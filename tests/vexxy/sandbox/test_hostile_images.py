@@ -9,9 +9,9 @@ from host_leaks import assert_nothing_left, snapshot
 from sandbox_images import device_entry, push, python_image, symlink_entry
 
 from vexxy.oci.build import RuntimeConfig, directory_entry, file_entry
+from vexxy.oci.layers.entries import UnsafeLayer
 from vexxy.oci.registry_client import RegistryClient
 from vexxy.sandbox.local import LocalSandbox, SandboxSettings
-from vexxy.sandbox.rootfs import UnsafeLayer
 from vexxy.sandbox.runtime_spec import Limits
 from vexxy.sandbox.sweep import leftovers
 

@@ -8,11 +8,11 @@ import sys
 import pytest
 
 from vexxy.oci.build import LayerBlob, RuntimeConfig, directory_entry, file_entry, layer_from_entries, push_image
+from vexxy.oci.layers.digests import ImageIntegrityError
+from vexxy.oci.layers.entries import UnsafeLayer
 from vexxy.oci.reference import parse_reference
 from vexxy.oci.registry_client import RegistryClient
-from vexxy.sandbox.digests import ImageIntegrityError
 from vexxy.sandbox.image_store import ImageStore, StoreLimits
-from vexxy.sandbox.rootfs import UnsafeLayer
 
 RUNTIME = RuntimeConfig(entrypoint=["/app/run"])
 

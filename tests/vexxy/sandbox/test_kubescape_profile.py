@@ -1,12 +1,7 @@
 """Kubescape's profile objects read into vexxy's profile: shapes, statuses, durations, hostile content."""
 
-import io
-import tarfile
-
 import pytest
 
-from vexxy.imports.layer_files import LayerFiles
-from vexxy.layers.entries import UnsafeLayer
 from vexxy.sandbox.kube.kubescape import (
     KubescapeError,
     check_learning_period,
@@ -15,7 +10,6 @@ from vexxy.sandbox.kube.kubescape import (
     learning_seconds,
     read_profile,
 )
-from vexxy.sandbox.layer_symlinks import apply_layer
 
 
 def obj(kind, spec, status="completed", completion="complete"):
@@ -106,25 +100,3 @@ def test_incompleteness_reasons():
     collapsed = read_profile(obj("ContainerProfile", {"opens": [{"path": "/usr/lib/python3/\u22ef"}]}), "w")
     assert "collapsed" in incompleteness(collapsed, 30, 60)
     assert "no profile" in incompleteness(None, 30, 60)
-
-
-def layer(*entries):
-    buffer = io.BytesIO()
-    with tarfile.open(fileobj=buffer, mode="w") as archive:
-        for name, target in entries:
-            info = tarfile.TarInfo(name)
-            if target is not None:
-                info.type, info.linkname = tarfile.SYMTYPE, target
-            archive.addfile(info, io.BytesIO(b""))
-    buffer.seek(0)
-    return buffer
-
-
-def test_symlinks_from_layer_headers_follow_whiteouts_and_refuse_escapes():
-    files = LayerFiles()
-    apply_layer(files, layer(("lib", "usr/lib"), ("etc/alternatives/python", "/usr/bin/python3.11"), ("opt/x/a", "b")), "1")
-    apply_layer(files, layer(("etc/alternatives/.wh.python", None), ("opt/x/.wh..wh..opq", None), ("opt/x/c", "d")), "2")
-    apply_layer(files, layer(("bin", "usr/bin"), ("lib", None)), "3")  # a directory replaces the link
-    assert files.symlinks == {"/bin": "usr/bin", "/opt/x/c": "d"}
-    with pytest.raises(UnsafeLayer, match="climbs out of the root"):
-        apply_layer(files, layer(("../evil", "/etc")), "4")

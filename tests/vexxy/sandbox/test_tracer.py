@@ -10,7 +10,7 @@ import zipfile
 
 import pytest
 
-from vexxy.layers.identity import CHANGED_MARK, UNREAD_MARK
+from vexxy.oci.layers.identity import CHANGED_MARK, UNREAD_MARK
 from vexxy.sandbox.tracer import FileTracer
 
 SOURCE = b"# a module\n" + b"def load(stream):\n    return stream\n" * 10

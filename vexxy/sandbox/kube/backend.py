@@ -25,13 +25,13 @@ from kubernetes.client.exceptions import ApiException
 from vexxy.errors import VexxyError
 from vexxy.imports.routes import DeclaredRoute, registry_routes
 from vexxy.oci.image import ResolvedImage
+from vexxy.oci.layers.image_links import layer_symlinks
 from vexxy.oci.registry_client import RegistryClient
 from vexxy.sandbox.kube import kubescape, manifests
 from vexxy.sandbox.kube.manifests import CONTAINER, Placement, PodLimits, object_name, tcp_ports
 from vexxy.sandbox.kube.pod_state import PodState, classify
 from vexxy.sandbox.kube.sweep import delete_sandbox, sweep
 from vexxy.sandbox.launch import Launch, launched
-from vexxy.sandbox.layer_symlinks import layer_symlinks
 from vexxy.sandbox.log_tail import CHUNK_BYTES, TAIL_BYTES, redacted_tail
 from vexxy.sandbox.profile import ExecutionProfile, Observation, Readiness
 from vexxy.sandbox.workload import ScannerPlacement, Workload

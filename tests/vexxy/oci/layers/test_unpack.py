@@ -12,7 +12,8 @@ import pytest
 from sandbox_images import symlink_entry
 
 from vexxy.oci.build import EPOCH, directory_entry, file_entry, layer_from_entries
-from vexxy.sandbox.rootfs import OPAQUE_XATTR, Budget, UnsafeLayer, unpack_layer
+from vexxy.oci.layers.entries import UnsafeLayer
+from vexxy.oci.layers.unpack import OPAQUE_XATTR, Budget, unpack_layer
 
 LARGE = Budget(max_bytes=1 << 30, max_entries=1 << 20)
 

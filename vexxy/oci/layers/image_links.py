@@ -2,7 +2,7 @@
 
 A backend that does not unpack the image here (Kubernetes runs it in the cluster) still needs
 the links to canonicalize profile paths. The layers are applied by the same reader as the import
-analysis (`vexxy.imports.layer_files`, from `vexxy.layers.entries`), so the links are those of the
+analysis (`vexxy.oci.layers.merged`, from `vexxy.oci.layers.entries`), so the links are those of the
 filesystem the sandbox would run; a layer it refuses is refused here too.
 """
 
@@ -12,8 +12,8 @@ import gzip
 import tempfile
 from typing import BinaryIO
 
-from vexxy.imports.layer_files import LayerFiles
 from vexxy.oci.image import ResolvedImage
+from vexxy.oci.layers.merged import LayerFiles
 from vexxy.oci.reference import parse_reference
 from vexxy.oci.registry_client import RegistryClient
 

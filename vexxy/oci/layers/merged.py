@@ -19,11 +19,11 @@ from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from typing import BinaryIO
 
-from vexxy.imports.image_files import MAX_FILE_BYTES
-from vexxy.layers.entries import DIR, FILE, HARDLINK, OPAQUE, SYMLINK, WHITEOUT, layer_entries
-from vexxy.layers.identity import DATA, IDENTITY_HEAD, CodeIdentity, identity_hasher
-from vexxy.sandbox.symlinks import resolve
+from vexxy.oci.layers.entries import DIR, FILE, HARDLINK, OPAQUE, SYMLINK, WHITEOUT, layer_entries
+from vexxy.oci.layers.identity import DATA, IDENTITY_HEAD, CodeIdentity, identity_hasher
+from vexxy.oci.layers.symlinks import resolve
 
+MAX_FILE_BYTES = 2 * 1024 * 1024  # the largest file whose content is read
 MAX_ENTRIES = 500_000
 MAX_KEPT_BYTES = 64 << 20
 KEPT_NAMES = frozenset({"top_level.txt", "entry_points.txt", "setup.cfg"})
@@ -156,7 +156,7 @@ class LayerFiles:
 
     def add_layer(self, stream: BinaryIO, name: str) -> None:
         """Apply one uncompressed layer tar stream (read once, front to back) over the layers below it,
-        from the checked entries every reader of layers takes (`vexxy.layers.entries`)."""
+        from the checked entries every reader of layers takes (`vexxy.oci.layers.entries`)."""
         upper = _Tree()
         files: dict[int, _Node] = {}
         with tarfile.open(fileobj=stream, mode="r|") as reader:

@@ -8,12 +8,12 @@ import pytest
 from import_trees import app_tree
 
 from vexxy.imports.image_files import ImageFiles
-from vexxy.imports.layer_files import LayerFiles, LayerLimitExceeded, read_layers
 from vexxy.imports.python_source import PythonImports
 from vexxy.imports.sites import EntryPoint
-from vexxy.layers.entries import UnsafeLayer
 from vexxy.oci.build import directory_entry, file_entry, layer_from_directory, layer_from_entries
-from vexxy.sandbox.symlinks import collect_symlinks
+from vexxy.oci.layers.entries import UnsafeLayer
+from vexxy.oci.layers.merged import LayerFiles, LayerLimitExceeded, read_layers
+from vexxy.oci.layers.symlinks import collect_symlinks
 
 SYMLINK = tarfile.SYMTYPE
 
@@ -101,7 +101,7 @@ def test_a_hard_link_holds_the_file_as_it_was_when_linked():
     ],
 )
 def test_a_layer_that_could_be_applied_two_ways_is_refused(entries, refusal):
-    """The sandbox's unpacker refuses the same entries (`vexxy.layers.entries`): both see one filesystem or none."""
+    """The sandbox's unpacker refuses the same entries (`vexxy.oci.layers.entries`): both see one filesystem or none."""
     base = layer_from_entries([file_entry("app/decoy.py", "import yaml\n")])
     with pytest.raises(UnsafeLayer, match=refusal):
         tree(base, layer_from_entries(entries))

@@ -2,7 +2,7 @@
 
 Each layer is written on its own (the way Docker's overlay2 driver and containerd's overlay
 snapshotter do), so one unpacked directory serves every image that shares the layer, stacked as
-an overlay lower layer. The entries come checked from `vexxy.layers.entries`, as every other
+an overlay lower layer. The entries come checked from `vexxy.oci.layers.entries`, as every other
 reader of layers takes them, so the sandbox runs the filesystem the analysis reads. Whiteouts
 become overlay whiteouts (0/0 character devices) and opaque markers the `trusted.overlay.opaque`
 attribute; no entry is placed beneath a link (the checked entries never ask for it), hard links
@@ -14,7 +14,6 @@ whatever it unpacked to.
 
 from __future__ import annotations
 
-import hashlib
 import os
 import shutil
 import tarfile
@@ -22,9 +21,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import BinaryIO
 
-from vexxy.layers.entries import HARDLINK, OPAQUE, OPAQUE_MARKER, WHITEOUT, WHITEOUT_PREFIX, UnsafeLayer, layer_entries
+from vexxy.oci.layers.entries import HARDLINK, OPAQUE, WHITEOUT, UnsafeLayer, layer_entries
+from vexxy.oci.layers.reading import HashingReader
 
-__all__ = ["OPAQUE_MARKER", "WHITEOUT_PREFIX", "UnsafeLayer", "unpack_layer"]
 OPAQUE_XATTR = "trusted.overlay.opaque"
 MAX_ID = 65535  # ids an image may use; larger ones become `nobody` inside the sandbox
 NOBODY = 65534
@@ -54,25 +53,6 @@ class UnpackReport:
         self.entries += other.entries
         self.skipped_devices += other.skipped_devices
         self.clamped_links += other.clamped_links
-
-
-class HashingReader:
-    """A read-only stream that hashes every byte read through it (the layer's diff_id)."""
-
-    def __init__(self, stream: BinaryIO):
-        self._stream = stream
-        self._hash = hashlib.sha256()
-
-    def read(self, size: int = -1) -> bytes:
-        data = self._stream.read(size)
-        self._hash.update(data)
-        return data
-
-    def finish(self) -> str:
-        """Read whatever the tar reader left (end-of-archive padding) and return `sha256:<hex>`."""
-        while self.read(1 << 20):
-            pass
-        return "sha256:" + self._hash.hexdigest()
 
 
 def _shift(value: int, id_shift: int) -> int:

@@ -17,10 +17,10 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from vexxy.imports.layer_files import LayerFiles
-from vexxy.layers.entries import UnsafeLayer
 from vexxy.oci.build import directory_entry, file_entry, layer_from_entries
-from vexxy.sandbox.rootfs import Budget, unpack_layer
+from vexxy.oci.layers.entries import UnsafeLayer
+from vexxy.oci.layers.merged import LayerFiles
+from vexxy.oci.layers.unpack import Budget, unpack_layer
 
 LARGE = Budget(max_bytes=1 << 30, max_entries=100_000)
 
