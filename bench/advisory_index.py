@@ -72,7 +72,7 @@ def _peak_rss_mb() -> float:
 
 
 def phase_build(source: str, out: Path) -> dict:
-    from vexxy.osv.index import build_index, file_sha256
+    from vexxy.matching.index import build_index, file_sha256
     from vexxy.osv.loader import LoadReport, iter_advisories
 
     started = time.perf_counter()
@@ -93,8 +93,8 @@ def phase_build(source: str, out: Path) -> dict:
 
 
 def phase_match(out: Path, built: dict) -> dict:
+    from vexxy.matching.index import open_verified
     from vexxy.matching.matcher import match_components
-    from vexxy.osv.index import open_verified
 
     components = sbom_components()
     started = time.perf_counter()

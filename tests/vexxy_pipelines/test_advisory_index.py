@@ -5,8 +5,8 @@ from dagster import DagsterInstance, Failure, materialize
 
 from vexxy import settings
 from vexxy.evidence.documents import ADVISORY_INDEX, ADVISORY_SNAPSHOT
-from vexxy.osv.database import AdvisoryDatabase
-from vexxy.osv.index import AdvisoryIndex, file_sha256
+from vexxy.matching.database import AdvisoryDatabase
+from vexxy.matching.index import AdvisoryIndex, file_sha256
 from vexxy.osv.loader import load_advisories
 from vexxy_pipelines.assets import vulnerabilities as vulnerabilities_module
 from vexxy_pipelines.assets.vulnerabilities import open_index

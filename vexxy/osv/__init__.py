@@ -1,1 +1,1 @@
-"""OSV advisories: parse records, load them from directories, zip files or URLs, index them."""
+"""OSV advisories: parse records and load them from directories, zip files or URLs (matching indexes them)."""

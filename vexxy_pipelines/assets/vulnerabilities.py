@@ -4,8 +4,8 @@ from dagster import AssetExecutionContext, Failure, MaterializeResult, MetadataV
 
 from vexxy.audit.explain import files_of_matched
 from vexxy.evidence.documents import ADVISORY_INDEX, ADVISORY_SNAPSHOT, SYFT_SBOM, VULNERABILITIES
+from vexxy.matching.index import AdvisoryIndex, open_verified
 from vexxy.matching.matcher import match_components
-from vexxy.osv.index import AdvisoryIndex, open_verified
 from vexxy.sbom.components import components_from_syft
 from vexxy_pipelines.assets.sbom import sbom
 from vexxy_pipelines.assets.vulnerability_db import vulnerability_db

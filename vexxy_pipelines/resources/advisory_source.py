@@ -7,7 +7,7 @@ from pathlib import Path
 from dagster import ConfigurableResource
 from pydantic import Field
 
-from vexxy.osv.index import BuiltIndex, build_index
+from vexxy.matching.index import BuiltIndex, build_index
 from vexxy.osv.loader import LoadReport, iter_advisories, load_advisories
 
 

@@ -1,8 +1,8 @@
 """Every field of a match and of its reason, exactly: what the VEX statement and the report show."""
 
+from vexxy.matching.database import AdvisoryDatabase
 from vexxy.matching.matcher import MatchReport, VulnerabilityMatch, match_components
 from vexxy.matching.ranges import RangeHit, affected_by
-from vexxy.osv.database import AdvisoryDatabase
 from vexxy.osv.records import parse_osv
 from vexxy.sbom.components import Component
 

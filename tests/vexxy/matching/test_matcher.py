@@ -3,8 +3,8 @@
 import pytest
 
 from vexxy import settings
+from vexxy.matching.database import AdvisoryDatabase
 from vexxy.matching.matcher import match_components
-from vexxy.osv.database import AdvisoryDatabase
 from vexxy.osv.loader import load_advisories
 from vexxy.osv.records import parse_osv
 from vexxy.sbom.components import Component, components_from_syft

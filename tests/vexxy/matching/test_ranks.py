@@ -5,12 +5,12 @@ from pathlib import Path
 
 import pytest
 
+from vexxy.matching.database import AdvisoryDatabase
+from vexxy.matching.index import AdvisoryIndex, build_index
 from vexxy.matching.matcher import match_components
 from vexxy.matching.ranges import affected_by
 from vexxy.matching.ranks import RankedVersion, bounds, order_classes
 from vexxy.matching.versions import UnorderableVersion
-from vexxy.osv.database import AdvisoryDatabase
-from vexxy.osv.index import AdvisoryIndex, build_index
 from vexxy.osv.loader import LoadReport, iter_advisories
 from vexxy.osv.records import parse_osv
 from vexxy.sbom.components import Component

@@ -1,7 +1,7 @@
 """A statement's description: never a half word, an ellipsis when cut, the whole text when it fits."""
 
+from vexxy.matching.database import AdvisoryDatabase
 from vexxy.matching.matcher import match_components
-from vexxy.osv.database import AdvisoryDatabase
 from vexxy.osv.description import DESCRIPTION_LIMIT, describe_advisory, excerpt
 from vexxy.osv.records import parse_osv
 from vexxy.sbom.components import Component

@@ -8,7 +8,7 @@ import pytest
 
 from vexxy import settings
 from vexxy.errors import AdvisorySourceError
-from vexxy.osv.database import AdvisoryDatabase
+from vexxy.matching.database import AdvisoryDatabase
 from vexxy.osv.loader import load_advisories
 
 PYPA = settings.BUNDLED_OSV / "pypa"
@@ -76,14 +76,6 @@ def test_missing_or_empty_source_is_fatal_with_a_hint(tmp_path):
     assert "VEXXY_OSV_SOURCE" in error.value.hint
     with pytest.raises(AdvisorySourceError, match="holds no OSV records"):
         load_advisories(str(tmp_path))
-
-
-def test_snapshot_round_trip_and_stable_hash():
-    database = AdvisoryDatabase(load_advisories(str(PYPA)).advisories)
-    restored = AdvisoryDatabase.from_snapshot(database.to_snapshot())
-    assert restored.content_hash == database.content_hash
-    assert AdvisoryDatabase(list(reversed(database.advisories))).content_hash == database.content_hash
-    assert [a.id for a, _ in restored.candidates("PyPI", "PyYAML")] == [a.id for a, _ in database.candidates("PyPI", "pyyaml")]
 
 
 def test_reads_an_all_zip_from_a_url(tmp_path):

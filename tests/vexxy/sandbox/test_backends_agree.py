@@ -19,9 +19,9 @@ from loopback_http import QuietHandler
 from vexxy import settings
 from vexxy.evidence.mapping import ProfileEvidence, map_profile
 from vexxy.imports.registry_layers import read_image_files
+from vexxy.matching.database import AdvisoryDatabase
 from vexxy.matching.matcher import match_components
 from vexxy.oci.registry_client import RegistryClient
-from vexxy.osv.database import AdvisoryDatabase
 from vexxy.osv.loader import load_advisories
 from vexxy.sbom.components import components_from_syft
 from vexxy.vex.statements import build_statements

@@ -9,9 +9,9 @@ import pytest
 import yaml
 
 from vexxy import settings
+from vexxy.matching.database import AdvisoryDatabase
+from vexxy.matching.index import AdvisoryIndex, AdvisoryIndexError, build_index, file_sha256, open_verified
 from vexxy.matching.matcher import match_components
-from vexxy.osv.database import AdvisoryDatabase
-from vexxy.osv.index import AdvisoryIndex, AdvisoryIndexError, build_index, file_sha256, open_verified
 from vexxy.osv.loader import LoadReport, iter_advisories, load_advisories
 from vexxy.sbom.components import Component, components_from_syft
 
@@ -90,7 +90,7 @@ def test_index_matches_every_component_of_the_test_images_like_the_in_memory_dat
 
 def test_rebuilding_from_the_snapshot_reproduces_the_same_file(bundled, tmp_path):
     folder, built, _database, _index = bundled
-    from vexxy.osv.index import rebuild_from_snapshot
+    from vexxy.matching.index import rebuild_from_snapshot
 
     again = rebuild_from_snapshot(folder / "osv.jsonl.gz", tmp_path / "again.sqlite")
     assert again == built

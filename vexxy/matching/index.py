@@ -25,8 +25,8 @@ from itertools import groupby
 from pathlib import Path
 
 from vexxy.errors import VexxyError
+from vexxy.matching.database import normalize_name
 from vexxy.matching.ranks import RankedVersion, bounds, order_classes
-from vexxy.osv.database import normalize_name
 from vexxy.osv.records import Advisory, AffectedPackage, AffectedRange, RangeEvent
 
 SCHEMA_VERSION = "5"
