@@ -12,13 +12,13 @@ from __future__ import annotations
 import time
 from collections.abc import Callable
 
+from vexxy.declared_route import DeclaredRoute
 from vexxy.fuzzing.discovery import discover
 from vexxy.fuzzing.exercise import RouteCoverage, exercise
 from vexxy.fuzzing.findings import FuzzReport
 from vexxy.fuzzing.routes import Route, merge_routes
 from vexxy.fuzzing.seeding import ScanSeeds, routes_in_code, seed_routes
 from vexxy.fuzzing.targets import http_ports
-from vexxy.imports.routes import DeclaredRoute
 from vexxy.sandbox.workload import Workload
 
 Scan = Callable[[Workload, int, float, ScanSeeds | None], FuzzReport]

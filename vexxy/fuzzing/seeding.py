@@ -11,9 +11,9 @@ from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import parse_qsl, urlsplit
 
+from vexxy.declared_route import DeclaredRoute
 from vexxy.fuzzing.openapi import ApiDescription
 from vexxy.fuzzing.routes import BODY_METHODS, METHODS, Route, merge_routes, safe_path
-from vexxy.imports.routes import DeclaredRoute
 
 MAX_RAW_REQUEST_BYTES = 8 * 1024  # a request replayed through a scanner's API travels in a URL
 

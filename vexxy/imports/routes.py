@@ -11,13 +11,15 @@ from __future__ import annotations
 
 import ast
 import re
-from dataclasses import dataclass, replace
+from dataclasses import replace
+from pathlib import Path
 
+from vexxy.declared_route import DeclaredRoute
 from vexxy.imports.first_party import find_first_party
 from vexxy.imports.image_files import ImageFiles
 from vexxy.imports.registry_layers import read_image_files
 from vexxy.imports.sites import EntryPoint
-from vexxy.oci.image import ResolvedImage
+from vexxy.oci.image import ImageConfig, ResolvedImage
 from vexxy.oci.registry_client import RegistryClient
 
 DECORATOR_METHODS = {"get", "post", "put", "patch", "delete"}
@@ -27,13 +29,6 @@ MAX_ROUTES_PER_FILE = 500
 MAX_SOURCE_BYTES = 32 << 20  # first-party source read for routes, in all
 MAX_FILE_BYTES = 256 << 10  # one file: parsing costs ~500 bytes of memory per byte of a long literal
 _INSTALLED = re.compile(r"/(site-packages|dist-packages)/|/lib/python\d[\d.]*/")  # a console script's target, say
-
-
-@dataclass(frozen=True)
-class DeclaredRoute:
-    method: str  # upper case
-    path: str  # absolute, `{name}` for parameters
-    where: str  # path:line
 
 
 def _literal(node: ast.AST | None) -> str | None:
@@ -164,3 +159,12 @@ def registry_routes(client: RegistryClient, image: ResolvedImage) -> tuple[list[
         return [], [f"first-party code not read for routes: {str(error)[:200]}"]
     finally:
         own.close()
+
+
+def rootfs_routes(root: Path, symlinks: dict[str, str], config: ImageConfig) -> tuple[list[DeclaredRoute], list[str]]:
+    """`first_party_routes` of an unpacked image, read through the image's own links; never fatal."""
+    try:
+        entry = EntryPoint(tuple(list(config.entrypoint) + list(config.cmd)), config.working_dir or "/")
+        return first_party_routes(ImageFiles(root, symlinks), entry)
+    except (OSError, ValueError, RecursionError) as error:
+        return [], [f"first-party code not read for routes: {error}"]

@@ -26,10 +26,8 @@ from collections.abc import Callable, Iterator
 from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 
+from vexxy.declared_route import DeclaredRoute
 from vexxy.errors import VexxyError
-from vexxy.imports.image_files import ImageFiles
-from vexxy.imports.routes import DeclaredRoute, first_party_routes
-from vexxy.imports.sites import EntryPoint
 from vexxy.oci.image import ImageConfig, ResolvedImage
 from vexxy.oci.layers.symlinks import collect_symlinks
 from vexxy.oci.layers.unpack import UnpackReport
@@ -142,15 +140,6 @@ class Workload:
         return notes + [f"device node not created: {path}" for path in self.unpack.skipped_devices]
 
 
-def _code_routes(root: Path, symlinks: dict[str, str], config: ImageConfig) -> tuple[list[DeclaredRoute], list[str]]:
-    """Routes the image's first-party Python declares, read through the image's own links; never fatal."""
-    try:
-        entry = EntryPoint(tuple(list(config.entrypoint) + list(config.cmd)), config.working_dir or "/")
-        return first_party_routes(ImageFiles(root, symlinks), entry)
-    except (OSError, ValueError, RecursionError) as error:
-        return [], [f"first-party code not read for routes: {error}"]
-
-
 def _tcp_ports(exposed: list[str]) -> list[int]:
     ports = []
     for spec in exposed:
@@ -186,10 +175,19 @@ def _listening(pid: int) -> list[dict]:
     )
 
 
+# Reads the routes an unpacked image's first-party code declares (its root, its links, its config), never raising:
+# the routes, and what could not be read.
+RouteReader = Callable[[Path, dict[str, str], ImageConfig], tuple[list[DeclaredRoute], list[str]]]
+
+
 class LocalSandbox:
-    def __init__(self, settings: SandboxSettings, client: RegistryClient, run_id: str = ""):
-        """`run_id` names the Dagster run its sandboxes serve, so a daemon can remove them once that run ends."""
+    def __init__(
+        self, settings: SandboxSettings, client: RegistryClient, run_id: str = "", read_routes: RouteReader | None = None
+    ):
+        """`run_id` names the Dagster run its sandboxes serve, so a daemon can remove them once that run ends;
+        `read_routes` reads the image's declared routes before its workload starts (None: none are read)."""
         self.run_id = run_id
+        self.read_routes = read_routes
         self.settings = settings
         self.paths = SandboxPaths(Path(settings.state_dir))
         self.images = ImageStore(
@@ -340,7 +338,8 @@ class _Runner:
     def start(self) -> Workload:
         merged = self._mount()
         symlinks = collect_symlinks(merged)  # before the workload (and the tracer) starts
-        routes = _code_routes(merged, symlinks, self.image.config)  # likewise: these reads must not be traced
+        read_routes = self.sandbox.read_routes  # likewise: these reads must not be traced
+        routes = read_routes(merged, symlinks, self.image.config) if read_routes else ([], [])
         self.tracer = (FileTracer if self.settings.trace else NullTracer)(str(merged))
         self.network = SandboxNetwork(self.sandbox_id).create()
         resolv, hosts = self.run_dir / "resolv.conf", self.run_dir / "hosts"

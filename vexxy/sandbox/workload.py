@@ -14,7 +14,7 @@ from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
 from typing import Protocol, runtime_checkable
 
-from vexxy.imports.routes import DeclaredRoute
+from vexxy.declared_route import DeclaredRoute
 from vexxy.oci.image import ResolvedImage
 from vexxy.sandbox.launch import Launch
 from vexxy.sandbox.profile import ExecutionProfile, Readiness

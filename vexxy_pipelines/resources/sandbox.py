@@ -16,6 +16,7 @@ from typing import Any
 from dagster import ConfigurableResource, InitResourceContext
 from pydantic import Field, PrivateAttr
 
+from vexxy.imports.routes import rootfs_routes
 from vexxy.oci.image import ResolvedImage
 from vexxy.sandbox.launch import Launch
 from vexxy.sandbox.local import LocalSandbox, SandboxSettings
@@ -128,6 +129,6 @@ class LocalSandboxResource(SandboxResource):
     def backend(self, registry, observation_seconds=None) -> Iterator[LocalSandbox]:
         client = registry.client()
         try:
-            yield LocalSandbox(self.settings(observation_seconds), client, run_id=self._run_id)
+            yield LocalSandbox(self.settings(observation_seconds), client, run_id=self._run_id, read_routes=rootfs_routes)
         finally:
             client.close()

@@ -16,6 +16,7 @@ from kubernetes import config as kube_config
 from kubernetes.client import ApiClient, Configuration, CoreV1Api, NetworkingV1Api
 from pydantic import Field
 
+from vexxy.imports.routes import registry_routes
 from vexxy.sandbox.kube.backend import KubernetesSandbox, KubeSettings
 from vexxy.sandbox.kube.manifests import PodLimits
 from vexxy.sandbox.kube.sweep import sweep as kube_sweep
@@ -112,7 +113,7 @@ class KubernetesSandboxResource(SandboxResource):
     def backend(self, registry, observation_seconds=None) -> Iterator[KubernetesSandbox]:
         api, client = self.api_client(), registry.client()
         try:
-            yield KubernetesSandbox(self.settings(observation_seconds), api, client)
+            yield KubernetesSandbox(self.settings(observation_seconds), api, client, read_routes=registry_routes)
         finally:
             client.close()
             api.close()

@@ -7,12 +7,12 @@ import pytest
 from loopback_http import LoopbackServer, QuietHandler
 from openapi_documents import nested_flow_yaml, nested_json
 
+from vexxy.declared_route import DeclaredRoute
 from vexxy.fuzzing.discovery import discover
 from vexxy.fuzzing.drive import exercise_declared
 from vexxy.fuzzing.exercise import exercise
 from vexxy.fuzzing.routes import Route
 from vexxy.fuzzing.seeding import routes_document, routes_in_code, seed_routes
-from vexxy.imports.routes import DeclaredRoute
 
 DOCUMENT = {
     "openapi": "3.0.3",

@@ -2,8 +2,9 @@
 
 from dataclasses import replace
 
+from vexxy.declared_route import DeclaredRoute
 from vexxy.imports.image_files import ImageFiles
-from vexxy.imports.routes import MAX_FILE_BYTES, DeclaredRoute, declared_routes, first_party_routes, registry_routes
+from vexxy.imports.routes import MAX_FILE_BYTES, declared_routes, first_party_routes, registry_routes
 from vexxy.imports.sites import EntryPoint
 
 FLASK = """

@@ -24,6 +24,7 @@ from loopback_http import QuietHandler
 from vexxy.config.launches import launch_of
 from vexxy.config.model import parse
 from vexxy.fuzzing.drive import drive
+from vexxy.imports.routes import registry_routes
 from vexxy.oci.image import ImageConfig, Platform, ResolvedImage
 from vexxy.oci.registry_client import RegistryClient
 from vexxy.sandbox.kube.backend import KubernetesSandbox, KubernetesSandboxError, KubeSettings
@@ -115,7 +116,7 @@ def settings(**overrides) -> KubeSettings:
 
 
 def sandbox(stand_in, **overrides) -> KubernetesSandbox:
-    return KubernetesSandbox(settings(**overrides), api_client(stand_in.url), RegistryClient())
+    return KubernetesSandbox(settings(**overrides), api_client(stand_in.url), RegistryClient(), read_routes=registry_routes)
 
 
 def normal(ready_after=0.2) -> Scenario:
