@@ -237,13 +237,20 @@ def vulnerable_image(registry):
 
 
 @pytest.fixture(scope="session")
-def app_sessions():
-    """Sessions on the application database (PostgreSQL, migrated to head for this test session)."""
+def postgres_sessions():
+    """Sessions on the application database on PostgreSQL (migrated to head for this test session)."""
     from appdb.engine import make_engine, make_sessionmaker
 
     engine = make_engine(os.environ["DATABASE_URL"])
     yield make_sessionmaker(engine)
     engine.dispose()
+
+
+@pytest.fixture(scope="session")
+def app_sessions(postgres_sessions):
+    """The application database a test uses; a directory or module whose tests run on both backends overrides this
+    with `app_database.sessions`."""
+    return postgres_sessions
 
 
 @pytest.fixture(scope="session")
@@ -266,14 +273,9 @@ def stripe_proxy(localstripe):
 
 
 @pytest.fixture(params=["postgres", "sqlite"])
-def each_app_database(request, tmp_path):
-    """Sessions on the test session's PostgreSQL, or on a fresh SQLite file migrated to head."""
-    url = os.environ["DATABASE_URL"] if request.param == "postgres" else f"sqlite:///{tmp_path / 'vexxy.db'}"
-    from appdb.engine import make_engine, make_sessionmaker
-    from appdb.migrate import upgrade
+def app_database(request, tmp_path):
+    """The application database on the test session's PostgreSQL, or on a fresh SQLite file migrated to head."""
+    from app_databases import open_app_database
 
-    if request.param == "sqlite":
-        upgrade(url)
-    engine = make_engine(url)
-    yield make_sessionmaker(engine)
-    engine.dispose()
+    with open_app_database(request.param, tmp_path) as database:
+        yield database

@@ -1,10 +1,6 @@
 """Alembic migrations: empty -> head -> base -> head on an empty SQLite file and an empty PostgreSQL
 database, the models equal to what the migrations build on both, and a history kept apart from Dagster's."""
 
-import os
-import uuid
-
-import psycopg2
 import pytest
 from alembic.script import ScriptDirectory
 from sqlalchemy import create_engine, inspect, text
@@ -29,19 +25,6 @@ TABLES = {
     "seen_digests",
     "analysis_secrets",
 }
-
-
-@pytest.fixture
-def postgres_database():
-    admin = os.environ["DAGSTER_PG_URL"]
-    name = f"vexxy_migrations_{uuid.uuid4().hex[:8]}"
-    connection = psycopg2.connect(admin)
-    connection.autocommit = True
-    connection.cursor().execute(f'CREATE DATABASE "{name}"')
-    url = admin.rsplit("/", 1)[0] + "/" + name
-    yield url
-    connection.cursor().execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-    connection.close()
 
 
 @pytest.fixture

@@ -1,10 +1,8 @@
 """Dagster's storage and the application database in one PostgreSQL database (docs/configuration.md allows one
 DATABASE_URL for both): each keeps its own migration history, runs and submissions round-trip."""
 
-import os
 import uuid
 
-import psycopg2
 import pytest
 from alembic.script import ScriptDirectory
 from billing_helpers import make_organization
@@ -28,18 +26,6 @@ from vexxy_pipelines.sensors.submission_intake import run_tags, submission_senso
 HEAD = ScriptDirectory(str(MIGRATIONS)).get_current_head()
 
 pytestmark = pytest.mark.slow
-
-
-@pytest.fixture
-def shared_database():
-    admin = os.environ["DAGSTER_PG_URL"]
-    name = f"vexxy_shared_{uuid.uuid4().hex[:8]}"
-    connection = psycopg2.connect(admin)
-    connection.autocommit = True
-    connection.cursor().execute(f'CREATE DATABASE "{name}"')
-    yield admin.rsplit("/", 1)[0] + "/" + name
-    connection.cursor().execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-    connection.close()
 
 
 def versions(url: str) -> dict[str, list[str]]:
@@ -66,8 +52,8 @@ def submission(sessions, organization: str, reference: str) -> str:
     return submission_id
 
 
-def test_dagster_and_the_application_share_one_postgresql_database(shared_database, registry):
-    url = shared_database
+def test_dagster_and_the_application_share_one_postgresql_database(postgres_database, registry):
+    url = postgres_database
     upgrade(url)  # the application first, then Dagster's storage, then the application again
     with instance_for_test(overrides={"storage": {"postgres": {"postgres_url": url}}}) as instance:
         upgrade(url)

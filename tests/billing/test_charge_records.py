@@ -3,7 +3,6 @@
 import uuid
 
 import pytest
-from app_databases import BACKENDS, app_database
 from billing_helpers import gateway_for, give_card, make_organization
 from sqlalchemy import select
 
@@ -16,11 +15,10 @@ from billing.quota import check_quota
 USAGE = AnalysisUsage(image_bytes=100 << 20, sandbox_seconds=45, fuzzed=True)  # 5 credits
 
 
-@pytest.fixture(params=BACKENDS)
-def app_sessions(request, tmp_path):
+@pytest.fixture
+def app_sessions(app_database):
     """The application database on PostgreSQL and on the SQLite default."""
-    with app_database(request.param, tmp_path) as sessions:
-        yield sessions
+    return app_database.sessions
 
 
 def reserve(app_sessions, organization, submission):

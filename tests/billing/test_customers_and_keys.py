@@ -3,7 +3,6 @@
 import uuid
 
 import pytest
-from app_databases import BACKENDS, app_database
 from billing_helpers import gateway_for, make_organization
 from sqlalchemy import select
 
@@ -13,11 +12,10 @@ from billing.ledger import charge_key, ensure_customer
 from billing.quota import organization_tier
 
 
-@pytest.fixture(params=BACKENDS)
-def app_sessions(request, tmp_path):
+@pytest.fixture
+def app_sessions(app_database):
     """The application database on PostgreSQL and on the SQLite default."""
-    with app_database(request.param, tmp_path) as sessions:
-        yield sessions
+    return app_database.sessions
 
 
 def test_charge_keys_are_stable_across_releases():

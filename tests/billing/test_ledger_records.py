@@ -3,7 +3,6 @@
 import uuid
 
 import pytest
-from app_databases import BACKENDS, app_database
 from billing_helpers import gateway_for, give_card, make_organization
 from sqlalchemy import func, select
 
@@ -13,11 +12,10 @@ from billing.pricing import AnalysisUsage
 from billing.quota import check_quota
 
 
-@pytest.fixture(params=BACKENDS)
-def app_sessions(request, tmp_path):
+@pytest.fixture
+def app_sessions(app_database):
     """The application database on PostgreSQL and on the SQLite default."""
-    with app_database(request.param, tmp_path) as sessions:
-        yield sessions
+    return app_database.sessions
 
 
 def test_an_internal_analysis_is_recorded_once_with_its_usage(app_sessions):

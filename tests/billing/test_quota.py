@@ -11,8 +11,8 @@ from billing.quota import available_credits, check_quota, release, usage
 
 
 @pytest.fixture
-def app_sessions(each_app_database):
-    return each_app_database
+def app_sessions(app_database):
+    return app_database.sessions
 
 
 def test_concurrent_reservations_at_the_edge_admit_exactly_the_quota(app_sessions):

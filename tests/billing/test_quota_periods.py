@@ -3,7 +3,6 @@
 from datetime import UTC, datetime
 
 import pytest
-from app_databases import BACKENDS, app_database
 from billing_helpers import make_organization
 from sqlalchemy import select
 
@@ -11,11 +10,10 @@ from appdb.models import BillingEvent, QuotaReservation, Subscription
 from billing.quota import available_credits, check_quota, current_period, release, usage
 
 
-@pytest.fixture(params=BACKENDS)
-def app_sessions(request, tmp_path):
+@pytest.fixture
+def app_sessions(app_database):
     """The application database on PostgreSQL and on the SQLite default."""
-    with app_database(request.param, tmp_path) as sessions:
-        yield sessions
+    return app_database.sessions
 
 
 def test_the_period_is_stripes_when_known_else_the_calendar_month():

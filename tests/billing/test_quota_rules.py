@@ -4,7 +4,6 @@ import uuid
 from datetime import UTC, datetime, timedelta
 
 import pytest
-from app_databases import BACKENDS, app_database
 from billing_helpers import make_organization
 from sqlalchemy import select
 
@@ -13,11 +12,10 @@ from billing.errors import PaymentRequired, QuotaExceeded, UnknownOrganization
 from billing.quota import check_quota, current_period, usage
 
 
-@pytest.fixture(params=BACKENDS)
-def app_sessions(request, tmp_path):
+@pytest.fixture
+def app_sessions(app_database):
     """The application database on PostgreSQL and on the SQLite default."""
-    with app_database(request.param, tmp_path) as sessions:
-        yield sessions
+    return app_database.sessions
 
 
 def aware(value: datetime) -> datetime:

@@ -6,7 +6,6 @@ import uuid
 from datetime import UTC, datetime, timedelta, timezone
 
 import pytest
-from app_databases import BACKENDS, app_database
 from billing_helpers import make_organization
 from sqlalchemy import select, text
 
@@ -15,18 +14,10 @@ from billing.quota import available_credits, check_quota, current_period, releas
 from billing.webhooks import process_event
 
 
-@pytest.fixture(params=BACKENDS)
-def app_sessions(request, tmp_path):
-    """The application database on PostgreSQL and on the SQLite default."""
-    with app_database(request.param, tmp_path) as sessions:
-        yield sessions
-
-
 @pytest.fixture
-def pg_sessions(tmp_path):
-    """PostgreSQL only, for what depends on its row locks and on Stripe (SQLite serializes every writer)."""
-    with app_database("postgres", tmp_path) as sessions:
-        yield sessions
+def app_sessions(app_database):
+    """The application database on PostgreSQL and on the SQLite default."""
+    return app_database.sessions
 
 
 @pytest.fixture
@@ -123,23 +114,23 @@ def test_other_events_are_recorded_once_with_what_happened(app_sessions, linked)
         )
 
 
-def test_an_event_waits_for_the_organization_row_lock(pg_sessions):
-    organization, customer = make_organization(pg_sessions, tier="free"), f"cus_{uuid.uuid4().hex[:12]}"
-    with pg_sessions.begin() as session:
+def test_an_event_waits_for_the_organization_row_lock(postgres_sessions):
+    organization, customer = make_organization(postgres_sessions, tier="free"), f"cus_{uuid.uuid4().hex[:12]}"
+    with postgres_sessions.begin() as session:
         session.add(StripeCustomer(organization_id=organization, stripe_customer_id=customer))
     outcome = {}
-    with pg_sessions.begin() as holder:
+    with postgres_sessions.begin() as holder:
         # FOR KEY SHARE blocks FOR UPDATE but not the UPDATE of the status: only an event that reads the
         # organization under its row lock (so it decides on the current state) has to wait here.
         holder.scalar(select(Organization).where(Organization.id == organization).with_for_update(read=True, key_share=True))
         worker = threading.Thread(
-            target=lambda: outcome.update(result=apply(pg_sessions, "invoice.payment_failed", 9, {"customer": customer})),
+            target=lambda: outcome.update(result=apply(postgres_sessions, "invoice.payment_failed", 9, {"customer": customer})),
             daemon=True,
         )
         worker.start()
         deadline = time.monotonic() + 30
         while worker.is_alive() and time.monotonic() < deadline:
-            with pg_sessions() as session:
+            with postgres_sessions() as session:
                 waiting = session.scalar(
                     text("SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() AND wait_event_type = 'Lock'")
                 )

@@ -4,5 +4,5 @@ import pytest
 
 
 @pytest.fixture
-def app_sessions(each_app_database):
-    return each_app_database
+def app_sessions(app_database):
+    return app_database.sessions

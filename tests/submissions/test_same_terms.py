@@ -11,7 +11,6 @@ from dagster import build_sensor_context
 from fastapi.testclient import TestClient
 from sqlalchemy import select
 
-from appdb.engine import make_engine, make_sessionmaker
 from appdb.models import Submission
 from vexxy.oci.build import RuntimeConfig, file_entry, layer_from_entries, push_image
 from vexxy.oci.reference import parse_reference
@@ -25,14 +24,6 @@ from vexxy_pipelines.sensors.registry import registry_push_sensor
 CONFIG = {"env": {"MODE": "demo"}, "roles": [{"name": "web"}, {"name": "job", "observation_seconds": 30}]}
 TOO_MANY_ROLES = {"roles": [{"name": f"r{i}"} for i in range(3)]}  # the free tier analyzes 2 roles at most
 TERMS = {"free": (60, False, 0), "team": (60, True, 10)}  # observation seconds, fuzzing, priority
-
-
-@pytest.fixture(scope="module")
-def sessions():
-    """The test session's PostgreSQL application database: the one the API, the Launchpad and the sensor use here."""
-    engine = make_engine(os.environ["DATABASE_URL"])
-    yield make_sessionmaker(engine)
-    engine.dispose()
 
 
 @pytest.fixture
@@ -91,16 +82,18 @@ def forget(sessions, rows) -> None:
 
 
 @pytest.mark.parametrize("tier", ["free", "team"])
-def test_the_api_the_launchpad_and_the_registry_watch_submit_on_the_same_terms(tier, client, instance, registry, sessions):
-    organization = make_organization(sessions, tier=tier)
+def test_the_api_the_launchpad_and_the_registry_watch_submit_on_the_same_terms(
+    tier, client, instance, registry, postgres_sessions
+):
+    organization = make_organization(postgres_sessions, tier=tier)
     image = push_tiny(registry, f"same-terms/{tier}-{uuid.uuid4().hex[:8]}")
 
     assert through_the_api(client, organization, image, CONFIG).status_code == 201
     assert through_the_launchpad(instance, organization, image, CONFIG).success
     through_the_registry_watch(client, organization, image, CONFIG)
 
-    made = submissions_of(sessions, organization)
-    forget(sessions, made.values())
+    made = submissions_of(postgres_sessions, organization)
+    forget(postgres_sessions, made.values())
     assert set(made) == {"api", "launchpad", "registry_poll"}
     terms = {
         source: (row.observation_seconds, row.fuzzing, row.priority, row.config_hash, json.dumps(row.config, sort_keys=True))
@@ -113,8 +106,8 @@ def test_the_api_the_launchpad_and_the_registry_watch_submit_on_the_same_terms(t
     assert all(row.status == "queued" for row in made.values())
 
 
-def test_what_the_tier_does_not_include_is_refused_the_same_way(client, instance, registry, sessions):
-    organization = make_organization(sessions, tier="free")
+def test_what_the_tier_does_not_include_is_refused_the_same_way(client, instance, registry, postgres_sessions):
+    organization = make_organization(postgres_sessions, tier="free")
     image = push_tiny(registry, f"same-terms/refused-{uuid.uuid4().hex[:8]}")
     message = "The free tier analyzes at most 2 role(s) per analysis; this one has 3."
 
@@ -124,9 +117,9 @@ def test_what_the_tier_does_not_include_is_refused_the_same_way(client, instance
     launched = through_the_launchpad(instance, organization, image, TOO_MANY_ROLES)
     (failure,) = [event for event in launched.all_events if event.is_step_failure]
     assert not launched.success and message in failure.step_failure_data.user_failure_data.description
-    assert submissions_of(sessions, organization) == {}  # refused: nothing written
+    assert submissions_of(postgres_sessions, organization) == {}  # refused: nothing written
 
     through_the_registry_watch(client, organization, image, TOO_MANY_ROLES)  # nobody waits on it: recorded as failed
-    (watched,) = submissions_of(sessions, organization).values()
+    (watched,) = submissions_of(postgres_sessions, organization).values()
     assert (watched.source, watched.status, watched.error_step) == ("registry_poll", "failed", "submission")
     assert message in watched.error_message
