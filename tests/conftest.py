@@ -279,3 +279,25 @@ def app_database(request, tmp_path):
 
     with open_app_database(request.param, tmp_path) as database:
         yield database
+
+
+@pytest.fixture
+def api_settings():
+    """What the API under test is given: the session's PostgreSQL and the tests' signing key. A module that needs
+    more (another database, an evidence directory, Stripe) overrides this fixture with `dataclasses.replace` of it."""
+    from billing_helpers import JWT_KEY
+
+    from vexxy_api.settings import ApiSettings
+
+    return ApiSettings(database_url=os.environ["DATABASE_URL"], jwt_key=JWT_KEY)
+
+
+@pytest.fixture
+def client(api_settings):
+    """The API on `api_settings`, started and stopped with its lifespan."""
+    from fastapi.testclient import TestClient
+
+    from vexxy_api.app import create_app
+
+    with TestClient(create_app(api_settings)) as test_client:
+        yield test_client

@@ -5,10 +5,10 @@ import hmac
 import json
 import time
 import uuid
+from dataclasses import replace
 
 import pytest
-from billing_helpers import JWT_KEY, gateway_for, give_card, make_organization, token
-from fastapi.testclient import TestClient
+from billing_helpers import gateway_for, give_card, make_organization, token
 from sqlalchemy import func, select
 
 from appdb.models import Organization, Subscription, WebhookEvent
@@ -16,25 +16,13 @@ from billing.errors import PaymentRequired
 from billing.ledger import charge_analysis, ensure_customer
 from billing.pricing import AnalysisUsage
 from billing.quota import check_quota
-from vexxy_api.app import create_app
-from vexxy_api.settings import ApiSettings
 
 SECRET = "whsec_vexxy_test"
 
 
 @pytest.fixture
-def client(stripe_proxy):
-    import os
-
-    settings = ApiSettings(
-        database_url=os.environ["DATABASE_URL"],
-        jwt_key=JWT_KEY,
-        stripe_api_key="sk_test_vexxy",
-        stripe_api_base=stripe_proxy.url,
-        stripe_webhook_secret=SECRET,
-    )
-    with TestClient(create_app(settings)) as test_client:
-        yield test_client
+def api_settings(api_settings, stripe_proxy):
+    return replace(api_settings, stripe_api_key="sk_test_vexxy", stripe_api_base=stripe_proxy.url, stripe_webhook_secret=SECRET)
 
 
 def signed(event: dict, secret: str = SECRET, at: int | None = None) -> tuple[bytes, str]:

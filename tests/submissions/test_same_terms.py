@@ -2,21 +2,17 @@
 the submission service under the organization's tier, and the same refusal when the tier does not include it."""
 
 import json
-import os
 import uuid
 
 import pytest
-from billing_helpers import JWT_KEY, make_organization, token
+from billing_helpers import make_organization, token
 from dagster import build_sensor_context
-from fastapi.testclient import TestClient
 from sqlalchemy import select
 
 from appdb.models import Submission
 from vexxy.oci.build import RuntimeConfig, file_entry, layer_from_entries, push_image
 from vexxy.oci.reference import parse_reference
 from vexxy.oci.registry_client import RegistryClient
-from vexxy_api.app import create_app
-from vexxy_api.settings import ApiSettings
 from vexxy_pipelines.definitions import defs
 from vexxy_pipelines.environment import resources_for
 from vexxy_pipelines.sensors.registry import registry_push_sensor
@@ -24,12 +20,6 @@ from vexxy_pipelines.sensors.registry import registry_push_sensor
 CONFIG = {"env": {"MODE": "demo"}, "roles": [{"name": "web"}, {"name": "job", "observation_seconds": 30}]}
 TOO_MANY_ROLES = {"roles": [{"name": f"r{i}"} for i in range(3)]}  # the free tier analyzes 2 roles at most
 TERMS = {"free": (60, False, 0), "team": (60, True, 10)}  # observation seconds, fuzzing, priority
-
-
-@pytest.fixture
-def client():
-    with TestClient(create_app(ApiSettings(database_url=os.environ["DATABASE_URL"], jwt_key=JWT_KEY))) as test_client:
-        yield test_client
 
 
 def push_tiny(registry, repository: str) -> str:

@@ -5,17 +5,15 @@ configuration."""
 
 import json
 import uuid
+from dataclasses import replace
 
 import pytest
-from billing_helpers import JWT_KEY, make_organization, token
-from fastapi.testclient import TestClient
+from billing_helpers import make_organization, token
 from sqlalchemy import select
 
 from appdb.models import AnalysisSecret, Submission, WatchedRepository
 from submissions import lifecycle
 from submissions.registry_watch import submit_digest
-from vexxy_api.app import create_app
-from vexxy_api.settings import ApiSettings
 from vexxy_pipelines.sensors.submission_intake import plan_runs
 
 KEY = "cPz0xT3Jk8mJ4M0yq2cO8t0Jm3oB5c1t1U7uQpQf7yE="
@@ -23,10 +21,9 @@ IMAGE = "r.example.com/team/app:1"
 
 
 @pytest.fixture
-def client(app_database, monkeypatch):
+def api_settings(api_settings, app_database, monkeypatch):
     monkeypatch.setenv("VEXXY_SECRETS_KEY", KEY)
-    with TestClient(create_app(ApiSettings(database_url=app_database.url, jwt_key=JWT_KEY))) as test_client:
-        yield test_client
+    return replace(api_settings, database_url=app_database.url)
 
 
 def headers(organization, role="member"):

@@ -1,32 +1,22 @@
 """The document endpoints serve the documents of the analysis's own run, never another run's of the same image."""
 
 import json
-import os
 import uuid
+from dataclasses import replace
 
 import pytest
-from billing_helpers import JWT_KEY, make_organization, token
-from fastapi.testclient import TestClient
+from billing_helpers import make_organization, token
 
 from appdb.models import Submission
 from vexxy.evidence.documents import FUZZ_FINDINGS, FUZZ_FINDINGS_SARIF, OPENVEX, VEX_STATEMENTS, run_location
 from vexxy.evidence.store import DocumentStore
-from vexxy_api.app import create_app
-from vexxy_api.settings import ApiSettings
 
 DIGEST = "sha256:" + uuid.uuid4().hex * 2
 
 
 @pytest.fixture
-def evidence(tmp_path):
-    return DocumentStore(tmp_path / "evidence")
-
-
-@pytest.fixture
-def client(evidence):
-    settings = ApiSettings(database_url=os.environ["DATABASE_URL"], jwt_key=JWT_KEY, evidence_dir=str(evidence.root))
-    with TestClient(create_app(settings)) as test_client:
-        yield test_client
+def api_settings(api_settings, evidence):
+    return replace(api_settings, evidence_dir=str(evidence.root))
 
 
 def complete_analysis(app_sessions, organization: str, run_id: str) -> str:

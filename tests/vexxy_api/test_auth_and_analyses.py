@@ -2,28 +2,16 @@
 
 import base64
 import json
-import os
 import time
 from datetime import UTC, datetime
 
 import jwt
-import pytest
 from billing_helpers import AUDIENCE, ISSUER, JWT_KEY, make_organization, token
-from fastapi.testclient import TestClient
 from sqlalchemy import func, select
 
 from appdb.models import ApiKey, Submission, User
 from billing.pricing import TIERS
-from vexxy_api.app import create_app
 from vexxy_api.auth import new_api_key
-from vexxy_api.settings import ApiSettings
-
-
-@pytest.fixture
-def client():
-    settings = ApiSettings(database_url=os.environ["DATABASE_URL"], jwt_key=JWT_KEY)
-    with TestClient(create_app(settings)) as test_client:
-        yield test_client
 
 
 def submissions(app_sessions) -> int:

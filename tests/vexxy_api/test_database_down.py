@@ -1,13 +1,14 @@
 """The application database not answering: every kind of request gets a 503 in the documented error
 shape (no traceback, no URL or password), and a Retry-After."""
 
+from dataclasses import replace
+
 import pytest
-from billing_helpers import JWT_KEY, token
+from billing_helpers import token
 from fastapi.testclient import TestClient
 from ports import closed_port
 
 from vexxy_api.app import create_app
-from vexxy_api.settings import ApiSettings
 
 REQUESTS = [
     ("GET", "/api/v1/analyses", None),
@@ -21,9 +22,8 @@ REQUESTS = [
 
 
 @pytest.fixture
-def client_without_database():
-    port = closed_port()
-    settings = ApiSettings(database_url=f"postgresql://vexxy:s3cret-pw@127.0.0.1:{port}/vexxy", jwt_key=JWT_KEY)
+def client_without_database(api_settings):
+    settings = replace(api_settings, database_url=f"postgresql://vexxy:s3cret-pw@127.0.0.1:{closed_port()}/vexxy")
     with TestClient(create_app(settings), raise_server_exceptions=False) as client:
         yield client
 

@@ -6,27 +6,23 @@ import hashlib
 import hmac
 import json
 import time
+from dataclasses import replace
 
 import pytest
-from billing_helpers import JWT_KEY, make_organization, token
-from fastapi.testclient import TestClient
+from billing_helpers import make_organization, token
 from sqlalchemy import func, select
 
 from appdb.models import ApiKey, Submission, WatchedRepository
-from vexxy_api.app import create_app
 from vexxy_api.limits import MAX_JSON_BODY
-from vexxy_api.settings import ApiSettings
 
 STRIPE_SECRET = "whsec_bounds"
 
 
 @pytest.fixture
-def client(app_database):
-    settings = ApiSettings(
-        database_url=app_database.url, jwt_key=JWT_KEY, stripe_webhook_secret=STRIPE_SECRET, allowed_registries=frozenset()
+def api_settings(api_settings, app_database):
+    return replace(
+        api_settings, database_url=app_database.url, stripe_webhook_secret=STRIPE_SECRET, allowed_registries=frozenset()
     )
-    with TestClient(create_app(settings)) as test_client:
-        yield test_client
 
 
 @pytest.fixture

@@ -1,24 +1,11 @@
 """An organization's API keys and watched repositories: admins manage them, members read them,
 secrets are shown once and stored hashed, other organizations' entries are 404."""
 
-import os
-
-import pytest
-from billing_helpers import JWT_KEY, make_organization, token
-from fastapi.testclient import TestClient
+from billing_helpers import make_organization, token
 from sqlalchemy import select
 
 from appdb.models import ApiKey, WatchedRepository
-from vexxy_api.app import create_app
 from vexxy_api.auth import hash_secret
-from vexxy_api.settings import ApiSettings
-
-
-@pytest.fixture
-def client():
-    settings = ApiSettings(database_url=os.environ["DATABASE_URL"], jwt_key=JWT_KEY)
-    with TestClient(create_app(settings)) as test_client:
-        yield test_client
 
 
 def bearer(value: str) -> dict:

@@ -3,29 +3,24 @@ store well-formed digests of that repository, and customers cannot point vexxy a
 
 import socket
 import uuid
+from dataclasses import replace
 
 import pytest
-from billing_helpers import JWT_KEY, make_organization, token
+from billing_helpers import make_organization, token
 from fastapi.testclient import TestClient
 from sqlalchemy import func, select
 
 from appdb.models import RegistryEvent, Submission, WatchedRepository
 from vexxy_api.app import create_app
 from vexxy_api.auth import hash_secret
-from vexxy_api.settings import ApiSettings
 
 MANIFEST = "application/vnd.oci.image.manifest.v1+json"
 DIGEST = "sha256:" + "ab" * 32
 
 
-def make_client(app_database, allowed: frozenset[str] = frozenset()) -> TestClient:
-    return TestClient(create_app(ApiSettings(database_url=app_database.url, jwt_key=JWT_KEY, allowed_registries=allowed)))
-
-
 @pytest.fixture
-def client(app_database):
-    with make_client(app_database) as test_client:
-        yield test_client
+def api_settings(api_settings, app_database):
+    return replace(api_settings, database_url=app_database.url, allowed_registries=frozenset())
 
 
 def bearer(value: str) -> dict:
@@ -159,9 +154,9 @@ def test_customers_cannot_name_internal_registries(client, app_database, registr
         assert session.scalar(select(WatchedRepository).where(WatchedRepository.organization_id == organization)) is None
 
 
-def test_an_allowed_internal_registry_is_accepted(app_database):
+def test_an_allowed_internal_registry_is_accepted(app_database, api_settings):
     admin = bearer(token(make_organization(app_database.sessions, tier="team"), role="admin"))
-    with make_client(app_database, frozenset({"127.0.0.1:5000"})) as client:
+    with TestClient(create_app(replace(api_settings, allowed_registries=frozenset({"127.0.0.1:5000"})))) as client:
         assert client.post("/api/v1/analyses", json={"image": "127.0.0.1:5000/team/app:1"}, headers=admin).status_code == 201
         assert client.post("/api/v1/analyses", json={"image": "127.0.0.1:5001/team/app:1"}, headers=admin).status_code == 422
         watched = client.post("/api/v1/watched-repositories", json={"repository": "127.0.0.1:5000/team/app"}, headers=admin)

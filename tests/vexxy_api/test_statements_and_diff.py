@@ -3,34 +3,23 @@ to its own organization only, with ids bounded and validated before anything is 
 
 import copy
 import json
-import os
 import uuid
+from dataclasses import replace
 
 import pytest
 from audit_documents import documents
-from billing_helpers import JWT_KEY, make_organization, token
-from fastapi.testclient import TestClient
+from billing_helpers import make_organization, token
 
 from appdb.models import Submission
 from vexxy.evidence import documents as catalogue
 from vexxy.evidence.documents import run_location
-from vexxy.evidence.store import DocumentStore
-from vexxy_api.app import create_app
-from vexxy_api.settings import ApiSettings
 
 REPOSITORY = "r.example.com/team/app"
 
 
 @pytest.fixture
-def evidence(tmp_path):
-    return DocumentStore(tmp_path / "evidence")
-
-
-@pytest.fixture
-def client(evidence):
-    settings = ApiSettings(database_url=os.environ["DATABASE_URL"], jwt_key=JWT_KEY, evidence_dir=str(evidence.root))
-    with TestClient(create_app(settings)) as test_client:
-        yield test_client
+def api_settings(api_settings, evidence):
+    return replace(api_settings, evidence_dir=str(evidence.root))
 
 
 def stored_analysis(app_sessions, evidence, organization, digest, statements=None, status="complete", lineage=False) -> str:
