@@ -26,6 +26,7 @@ from collections.abc import Callable, Iterator
 from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 
+from vexxy import settings
 from vexxy.declared_route import DeclaredRoute
 from vexxy.errors import VexxyError
 from vexxy.oci.image import ImageConfig, ResolvedImage
@@ -77,7 +78,7 @@ class SandboxSettings:
     cache_dir: Path
     runtime: str = "runc"
     limits: Limits = Limits()
-    observation_seconds: float = 60.0
+    observation_seconds: float = settings.DEFAULT_OBSERVATION_SECONDS
     quiet_seconds: float = 10.0
     readiness_timeout: float = 30.0
     readiness_probe: str = "tcp"  # tcp: connect to every exposed TCP port; alive: the process runs

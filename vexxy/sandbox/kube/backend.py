@@ -22,6 +22,7 @@ from kubernetes import watch
 from kubernetes.client import ApiClient, CoreV1Api, CustomObjectsApi, NetworkingV1Api
 from kubernetes.client.exceptions import ApiException
 
+from vexxy import settings
 from vexxy.declared_route import DeclaredRoute
 from vexxy.errors import VexxyError
 from vexxy.oci.image import ResolvedImage
@@ -51,7 +52,7 @@ class KubeSettings:
     image_pull_secret: str | None = None
     prober_namespaces: tuple[str, ...] = ()
     limits: PodLimits = PodLimits()
-    observation_seconds: float = 60.0
+    observation_seconds: float = settings.DEFAULT_OBSERVATION_SECONDS
     readiness_timeout: float = 60.0
     completion_grace: float = 60.0  # how long after the window Kubescape may take to write the final profile
     max_restarts: int = 2
