@@ -25,6 +25,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from vexxy.demo.images import DEMO, ImageRecipe, build_and_push  # noqa: E402
 from vexxy.demo.registry import LocalRegistry  # noqa: E402
+from vexxy.imports.routes import rootfs_routes
 from vexxy.oci.registry_client import RegistryClient  # noqa: E402
 from vexxy.sandbox.local import LocalSandbox, SandboxSettings  # noqa: E402
 from vexxy.sandbox.runtime_spec import Limits  # noqa: E402
@@ -63,7 +64,7 @@ def measure(sandbox_root: Path, cache: Path, image, traced: bool, seconds: int, 
     settings = SandboxSettings(
         state_dir=sandbox_root, cache_dir=cache, trace=traced, limits=Limits(memory_bytes=1 << 30, cpus=1.0), readiness_timeout=30
     )
-    sandbox = LocalSandbox(settings, RegistryClient())
+    sandbox = LocalSandbox(settings, RegistryClient(), read_routes=rootfs_routes)
     with sandbox.session(image) as workload:
         if workload.readiness.outcome != "ready":
             raise SystemExit(f"the app did not become ready: {workload.readiness}")

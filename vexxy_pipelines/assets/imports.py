@@ -3,6 +3,7 @@ the image is by content, read from the image's layers."""
 
 from dagster import AssetExecutionContext, MaterializeResult, MetadataValue, asset
 
+from vexxy.config.launches import launch_of
 from vexxy.config.model import parse
 from vexxy.evidence.documents import IMAGE, IMAGE_CODE, IMPORT_EVIDENCE, SYFT_SBOM
 from vexxy.imports.evidence import NotLoaded, import_evidence
@@ -12,7 +13,7 @@ from vexxy.imports.registry_layers import read_image_files
 from vexxy.imports.sites import DynamicLoad, EntryPoint, ImportAnalysis, merged
 from vexxy.oci.image import ResolvedImage
 from vexxy.oci.layers.merged import LayerLimitExceeded
-from vexxy.sandbox.launch import Launch, launched_config
+from vexxy.sandbox.launch import launched_config
 from vexxy.sbom.components import components_from_syft
 from vexxy_pipelines.assets.image import image
 from vexxy_pipelines.assets.sbom import sbom
@@ -42,7 +43,7 @@ def entrypoints(run_config: dict, resolved: ResolvedImage) -> list[EntryPoint]:
     """How the sandbox starts the image: as it says, or as each role of the run's analysis configuration
     says (command or args, working directory). The sandbox step checks the configuration itself."""
     text = ((run_config.get("ops") or {}).get("sandbox_session") or {}).get("config", {}).get("analysis_config") or ""
-    launches = [Launch.of(role) for role in parse(text).effective_roles()] if text else [None]
+    launches = [launch_of(role) for role in parse(text).effective_roles()] if text else [None]
     configs = [launched_config(resolved.config, launch) for launch in launches]
     return [EntryPoint(tuple(c.entrypoint + c.cmd), c.working_dir or "/") for c in configs]
 

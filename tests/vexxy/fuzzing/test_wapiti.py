@@ -10,6 +10,7 @@ import pytest
 from vexxy.fuzzing.drive import drive
 from vexxy.fuzzing.sarif import sarif_errors, to_sarif
 from vexxy.fuzzing.wapiti import WapitiScanner, find_wapiti
+from vexxy.imports.routes import rootfs_routes
 from vexxy.oci.registry_client import RegistryClient
 from vexxy.sandbox.local import LocalSandbox, SandboxSettings
 from vexxy.sandbox.sweep import leftovers
@@ -25,7 +26,7 @@ def sandbox(tmp_path):
         observation_seconds=60,
         quiet_seconds=3,
     )
-    box = LocalSandbox(settings, RegistryClient())
+    box = LocalSandbox(settings, RegistryClient(), read_routes=rootfs_routes)
     yield box
     assert all(not found for found in leftovers(box.paths).values()), leftovers(box.paths)
 
