@@ -9,18 +9,20 @@ from __future__ import annotations
 import os
 from typing import Any
 
-from dagster import EnvVar
-
 SANDBOX_BACKENDS = ("local", "kubernetes")
 FUZZERS = ("wapiti", "zap", "none")
 
 
 def env(name: str, default: Any) -> Any:
     """An `EnvVar` when the variable is set, else the default."""
+    from dagster import EnvVar  # here, so that the CLI reads its settings without loading Dagster
+
     return EnvVar(name) if os.environ.get(name) else default
 
 
 def env_int(name: str, default: int) -> Any:
+    from dagster import EnvVar
+
     return EnvVar.int(name) if os.environ.get(name) else default
 
 
@@ -64,6 +66,15 @@ def dagster_postgres_setting() -> tuple[str, str] | None:
         if url:
             return variable, url
     return None
+
+
+def demo_registry_port() -> int:
+    return int(os.environ.get("VEXXY_DEMO_REGISTRY_PORT") or 5000)
+
+
+def use_platform(platform: str) -> None:
+    """The platform this process's analyses pull (VEXXY_PLATFORM, which the registry resource reads)."""
+    os.environ["VEXXY_PLATFORM"] = platform
 
 
 def dagster_home(default: str) -> str:

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import os
 import time
 import uuid
 from collections.abc import Callable
@@ -14,6 +13,7 @@ from rich.table import Table
 
 from vexxy.evidence import documents
 from vexxy.oci.reference import parse_reference
+from vexxy_pipelines import settings
 from vexxy_pipelines import tags as run_tags
 from vexxy_pipelines.cli.common import console, dagster_instance, out, out_directory, resolve_reference
 from vexxy_pipelines.cli.runs import ensure_vulnerability_db, failure_message, run_job
@@ -87,7 +87,7 @@ def analyze(
     from vexxy_pipelines.steps import ANALYSIS_STEPS
 
     if platform:
-        os.environ["VEXXY_PLATFORM"] = platform
+        settings.use_platform(platform)
     started = time.monotonic()
     destination = out_directory(out_dir)  # said now, not after the analysis
     check_url_reachable()  # billing_record writes the ledger there: a database that is down is said now, not at the end
@@ -128,7 +128,7 @@ def analyze(
         store_secrets(owner, None)
     if not result.success:
         console.print(f"[red]Analysis of {escape(reference)} failed[/] — {escape(failure_message(instance, result))}")
-        console.print(f"Run {result.run_id} is in the Dagster instance at {escape(os.environ['DAGSTER_HOME'])}.")
+        console.print(f"Run {result.run_id} is in the Dagster instance at {escape(instance.root_directory)}.")
         return 1
 
     written = {}

@@ -15,6 +15,7 @@ from vexxy.demo.images import DEMO, build_and_push
 from vexxy.demo.registry import LocalRegistry
 from vexxy.sandbox.state import SandboxPaths
 from vexxy.sandbox.sweep import leftovers, sweep
+from vexxy_pipelines import settings as pipeline_settings
 from vexxy_pipelines.cli import image_analysis
 from vexxy_pipelines.cli.common import console, dagster_instance, out
 
@@ -85,7 +86,7 @@ def cmd_ui(args: argparse.Namespace) -> int:
 
 
 def _registry_options(p: argparse.ArgumentParser) -> None:
-    p.add_argument("--port", type=int, default=int(os.environ.get("VEXXY_DEMO_REGISTRY_PORT", "5000")))
+    p.add_argument("--port", type=int, default=pipeline_settings.demo_registry_port())
     p.add_argument("--registry-dir", help="Where the local registry keeps its data (default ~/.vexxy/registry).")
 
 
