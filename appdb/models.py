@@ -21,6 +21,8 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
+from vexxy.settings import DEFAULT_OBSERVATION_SECONDS
+
 
 def utcnow() -> datetime:
     return datetime.now(UTC)
@@ -128,7 +130,7 @@ class Submission(Base):
     partition_key: Mapped[str | None] = mapped_column(String(600), nullable=True)
     priority: Mapped[int] = mapped_column(Integer, default=0)
     fuzzing: Mapped[bool] = mapped_column(Boolean, default=True)
-    observation_seconds: Mapped[int] = mapped_column(Integer, default=60)
+    observation_seconds: Mapped[int] = mapped_column(Integer, default=DEFAULT_OBSERVATION_SECONDS)
     status: Mapped[str] = mapped_column(String(20), default="queued", index=True)
     phase: Mapped[str] = mapped_column(String(40), default="queued")
     progress: Mapped[int] = mapped_column(Integer, default=0)  # percent

@@ -16,6 +16,7 @@ from typing import Any
 from dagster import ConfigurableResource, InitResourceContext
 from pydantic import Field, PrivateAttr
 
+from vexxy import settings as library
 from vexxy.imports.routes import rootfs_routes
 from vexxy.oci.image import ResolvedImage
 from vexxy.sandbox.launch import Launch
@@ -82,14 +83,14 @@ class LocalSandboxResource(SandboxResource):
     )
     max_entries: int = Field(default=65536, description="Most files, directories and links one image may unpack to.")
     runtime: str = "runc"
-    observation_seconds: int = Field(default=60, description="Longest observation window.")
+    observation_seconds: int = Field(default=library.DEFAULT_OBSERVATION_SECONDS, description="Longest observation window.")
     quiet_seconds: int = Field(default=10, description="End early once no new file was seen for this long.")
     readiness_timeout_seconds: int = 30
     readiness_probe: str = Field(default="tcp", description="tcp (connect to every exposed port) or alive.")
-    memory_mb: int = 512
+    memory_mb: int = library.DEFAULT_SANDBOX_MEMORY_MB
     pids: int = 256
-    cpu_millicores: int = 1000
-    writable_mb: int = 256
+    cpu_millicores: int = library.DEFAULT_SANDBOX_CPU_MILLICORES
+    writable_mb: int = library.DEFAULT_SANDBOX_WRITABLE_MB
     max_restarts: int = 2
     hard_limit_seconds: int = Field(
         default=0, description="The watchdog removes a sandbox running longer than this; 0 derives it from the windows."

@@ -16,6 +16,7 @@ from kubernetes import config as kube_config
 from kubernetes.client import ApiClient, Configuration, CoreV1Api, NetworkingV1Api
 from pydantic import Field
 
+from vexxy import settings as library
 from vexxy.imports.routes import registry_routes
 from vexxy.sandbox.kube.backend import KubernetesSandbox, KubeSettings
 from vexxy.sandbox.kube.manifests import PodLimits
@@ -62,12 +63,12 @@ class KubernetesSandboxResource(SandboxResource):
     image_pull_secret: str | None = Field(default=None, description="Pull secret in the sandbox namespace, by name.")
     api_url: str | None = Field(default=None, description="Kubernetes API URL (no auth); default: in-cluster or kubeconfig.")
     kubeconfig: str | None = Field(default=None, description="Kubeconfig file when not running in the cluster.")
-    observation_seconds: int = Field(default=60, description="Longest observation window.")
+    observation_seconds: int = Field(default=library.DEFAULT_OBSERVATION_SECONDS, description="Longest observation window.")
     readiness_timeout_seconds: int = 120
     completion_grace_seconds: int = Field(default=120, description="How long after the window Kubescape may take to finish.")
-    memory_mb: int = 512
-    cpu_millicores: int = 1000
-    writable_mb: int = 256
+    memory_mb: int = library.DEFAULT_SANDBOX_MEMORY_MB
+    cpu_millicores: int = library.DEFAULT_SANDBOX_CPU_MILLICORES
+    writable_mb: int = library.DEFAULT_SANDBOX_WRITABLE_MB
     max_restarts: int = 2
     kubescape_namespace: str = "kubescape"
     node_agent_config_map: str = "node-agent"
