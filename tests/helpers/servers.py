@@ -11,7 +11,18 @@ from __future__ import annotations
 import os
 import signal
 import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
+
+import httpx
+import pytest
+from ports import free_port
+
+ROOT = Path(__file__).resolve().parents[2]
 
 
 def _default_signals() -> None:
@@ -40,3 +51,49 @@ def stop_server(process: subprocess.Popen, grace_seconds: float = 30) -> None:
     except ProcessLookupError:
         pass
     process.wait(timeout=30)
+
+
+def wait_for(predicate, timeout: float, what: str, interval: float = 1.0):
+    """The predicate's first true value, polled; the test fails when none comes within the timeout."""
+    deadline = time.monotonic() + timeout
+    last = None
+    while time.monotonic() < deadline:
+        last = predicate()
+        if last:
+            return last
+        time.sleep(interval)
+    pytest.fail(f"timed out waiting for {what} (last: {last})")
+
+
+def graphql(url: str, query: str, variables: dict) -> dict:
+    """A query to a Dagster webserver's GraphQL endpoint; its data, asserting no errors."""
+    body = httpx.post(f"{url}/graphql", json={"query": query, "variables": variables}, timeout=60).json()
+    assert "errors" not in body, body
+    return body["data"]
+
+
+@contextmanager
+def dagster_dev(env: dict[str, str], log_path: Path, startup_timeout: float = 180) -> Iterator[str]:
+    """`dagster dev` (webserver, daemon, code server) on the project's workspace; its URL once it answers.
+    The tail of its log is kept at `log_path`."""
+    port = free_port()
+    command = [str(Path(sys.executable).parent / "dagster"), "dev", "-w", "workspace.yaml", "-h", "127.0.0.1", "-p", str(port)]
+    url = f"http://127.0.0.1:{port}"
+    log = tempfile.TemporaryFile()
+    process = start_server(command, ROOT, env, log)
+
+    def up():
+        try:
+            return httpx.get(f"{url}/server_info", timeout=2).status_code == 200
+        except httpx.HTTPError:
+            return False
+
+    try:
+        wait_for(up, startup_timeout, "dagster dev")
+        yield url
+    finally:
+        stop_server(process)
+        log.seek(0)
+        log_path.parent.mkdir(parents=True, exist_ok=True)
+        log_path.write_bytes(log.read()[-200_000:])
+        log.close()

@@ -15,7 +15,7 @@ import httpx
 import pytest
 from billing_helpers import JWT_KEY, gateway_for, give_card, make_organization, token
 from ports import free_port
-from servers import start_server, stop_server
+from servers import start_server, stop_server, wait_for
 from sqlalchemy import select
 
 from appdb.models import BillingEvent
@@ -31,17 +31,6 @@ from vexxy_pipelines import tags as run_tags
 
 pytestmark = pytest.mark.slow
 ROOT = Path(__file__).resolve().parents[2]
-
-
-def wait_for(predicate, timeout: float, what: str, interval: float = 1.0):
-    deadline = time.monotonic() + timeout
-    last = None
-    while time.monotonic() < deadline:
-        last = predicate()
-        if last:
-            return last
-        time.sleep(interval)
-    pytest.fail(f"timed out waiting for {what} (last: {last})")
 
 
 def start(command, env, port, path):

@@ -3,16 +3,11 @@ killing the analysis outright (SIGKILL), and the run is then FAILED, not left ST
 
 import os
 import signal
-import sys
-import tempfile
 import time
-from pathlib import Path
 
-import httpx
 import pytest
 from dagster import AssetKey, DagsterEventType, DagsterRunStatus
-from ports import free_port
-from servers import start_server, stop_server
+from servers import graphql, wait_for
 
 from vexxy import settings
 from vexxy.sandbox.state import SandboxPaths, owner_alive
@@ -21,7 +16,6 @@ from vexxy_pipelines.partitions import add_image_partition
 from vexxy_pipelines.sensors.sandbox import SWEEP_INTERVAL_SECONDS
 
 pytestmark = pytest.mark.slow
-ROOT = Path(__file__).resolve().parents[2]
 
 LAUNCH = """
 mutation ($params: ExecutionParams!) {
@@ -39,47 +33,10 @@ mutation ($runId: String!) {
 }"""
 
 
-def graphql(url: str, query: str, variables: dict) -> dict:
-    body = httpx.post(f"{url}/graphql", json={"query": query, "variables": variables}, timeout=60).json()
-    assert "errors" not in body, body
-    return body["data"]
-
-
-def wait_for(predicate, timeout: float, what: str):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        value = predicate()
-        if value:
-            return value
-        time.sleep(0.5)
-    pytest.fail(f"timed out waiting for {what}")
-
-
-@pytest.fixture
-def dagster_dev(analyzed_demo):
-    """`dagster dev` (webserver, daemon, code server) on the test instance, observing for minutes."""
-    port = free_port()
-    log = tempfile.TemporaryFile()
-    env = {**os.environ, "VEXXY_OBSERVATION_SECONDS": "300", "VEXXY_QUIET_SECONDS": "300"}
-    process = start_server(
-        [str(Path(sys.executable).parent / "dagster"), "dev", "-w", "workspace.yaml", "-h", "127.0.0.1", "-p", str(port)],
-        ROOT,
-        env,
-        log,
-    )
-    url = f"http://127.0.0.1:{port}"
-
-    def up():
-        try:
-            return httpx.get(f"{url}/server_info", timeout=2).status_code == 200
-        except httpx.HTTPError:
-            return False
-
-    try:
-        wait_for(up, 120, "dagster dev")
-        yield url
-    finally:
-        stop_server(process)
+@pytest.fixture(scope="module")
+def dagster_dev_env(analyzed_demo):
+    """Observing for minutes, on the instance where the demo image was analyzed once already."""
+    return {"VEXXY_OBSERVATION_SECONDS": "300", "VEXXY_QUIET_SECONDS": "300"}
 
 
 def test_terminating_a_run_mid_observation_cleans_up(dagster_dev, instance, demo_image):

@@ -5,20 +5,14 @@ submission sensor and run by the daemon. Screenshots are kept in `test-artifacts
 """
 
 import json
-import os
-import sys
-import tempfile
-import time
 from pathlib import Path
 from types import SimpleNamespace
 from urllib.parse import quote
 
-import httpx
 import pytest
 from billing_helpers import gateway_for, give_card, make_organization
 from browser import Browser
-from ports import free_port
-from servers import start_server, stop_server
+from servers import graphql, wait_for
 from sqlalchemy import select
 from stored_documents import latest_document_path
 
@@ -33,49 +27,10 @@ ARTIFACTS = ROOT / "test-artifacts" / "ui"
 ANALYSIS_TIMEOUT = 900  # a bound for a hung deployment, not a performance assertion
 
 
-def wait_for(predicate, timeout: float, what: str):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        value = predicate()
-        if value:
-            return value
-        time.sleep(1)
-    pytest.fail(f"timed out waiting for {what}")
-
-
-def graphql(url: str, query: str, variables: dict) -> dict:
-    body = httpx.post(f"{url}/graphql", json={"query": query, "variables": variables}, timeout=60).json()
-    assert "errors" not in body, body
-    return body["data"]
-
-
 @pytest.fixture(scope="module")
-def dagster_dev(localstripe):
-    """The webserver, the daemon (run queue, sensors) and the code server on the test instance; Stripe is
-    the session's Stripe-compatible test server."""
-    from vexxy_pipelines.instance import ensure_dagster_home
-
-    ensure_dagster_home()
-    port = free_port()
-    log = tempfile.TemporaryFile()
-    command = [str(Path(sys.executable).parent / "dagster"), "dev", "-w", "workspace.yaml", "-h", "127.0.0.1", "-p", str(port)]
-    env = {**os.environ, "STRIPE_API_KEY": "sk_test_vexxy", "STRIPE_API_BASE": localstripe.url}
-    process = start_server(command, ROOT, env, log)
-    url = f"http://127.0.0.1:{port}"
-
-    def up():
-        try:
-            return httpx.get(f"{url}/server_info", timeout=2).status_code == 200
-        except httpx.HTTPError:
-            return False
-
-    try:
-        wait_for(up, 180, "dagster dev")
-        yield url
-    finally:
-        stop_server(process)
-        log.seek(0)
-        (ARTIFACTS / "dagster-dev.log").write_bytes(log.read()[-200_000:])
+def dagster_dev_env(localstripe):
+    """Stripe is the session's Stripe-compatible test server."""
+    return {"STRIPE_API_KEY": "sk_test_vexxy", "STRIPE_API_BASE": localstripe.url}
 
 
 @pytest.fixture(scope="module")
