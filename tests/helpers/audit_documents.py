@@ -3,6 +3,8 @@ not_affected and an under_investigation statement, for explanation, report and d
 
 from __future__ import annotations
 
+from builders import vulnerability_match
+
 from vexxy.audit.explain import AnalysisDocuments, files_of_matched
 from vexxy.evidence.mapping import ProfileEvidence, map_profile
 from vexxy.matching.matcher import VulnerabilityMatch
@@ -54,11 +56,18 @@ def profile(complete: bool = True) -> dict:
 
 
 def match(vulnerability: str, advisory: str, ref: str, name: str, version: str, purl: str, summary: str) -> VulnerabilityMatch:
-    return VulnerabilityMatch(
-        ref, name, version, purl, "PyPI", advisory, (vulnerability,), vulnerability, summary,
-        f"introduced 0, fixed 9.9 ({version} in range)", "0", "9.9",
-        None,
-    )  # fmt: skip
+    return vulnerability_match(
+        ref,
+        name,
+        version,
+        purl=purl,
+        advisory=advisory,
+        aliases=(vulnerability,),
+        vulnerability=vulnerability,
+        summary=summary,
+        matched=f"introduced 0, fixed 9.9 ({version} in range)",
+        fixed="9.9",
+    )
 
 
 def documents(

@@ -2,19 +2,19 @@
 
 import json
 
+from builders import resolved_image
+
 from vexxy.imports.sites import EntryPoint
-from vexxy.oci.image import ImageConfig, Platform, ResolvedImage
 from vexxy_pipelines.assets.imports import entrypoints
 
-IMAGE = ResolvedImage(
+IMAGE = resolved_image(
+    "127.0.0.1:5000/app",
     reference="127.0.0.1:5000/app:1",
-    name="127.0.0.1:5000/app",
-    manifest_digest="sha256:" + "1" * 64,
-    media_type="application/vnd.oci.image.manifest.v1+json",
-    platform=Platform(),
     config_digest="sha256:" + "2" * 64,
-    config=ImageConfig(entrypoint=["python3", "/app/app.py"], cmd=["--port", "8080"], working_dir="/app"),
     layers=[],
+    entrypoint=["python3", "/app/app.py"],
+    cmd=["--port", "8080"],
+    working_dir="/app",
 )
 
 

@@ -1,23 +1,16 @@
 """Only a VEX of the image run as it is is signed into its registry: a configuration can make a workload load nothing."""
 
+from builders import resolved_image
+
 from vexxy.attest.policy import EvidenceStrength, configuration_named, not_attestable, strength_of, weaker
-from vexxy.oci.image import ImageConfig, Layer, Platform, ResolvedImage
+from vexxy.oci.image import ResolvedImage
 from vexxy.vex.openvex import render_openvex
 
 CONFIG_HASH = "sha256:" + "c" * 64
 
 
 def image() -> ResolvedImage:
-    return ResolvedImage(
-        reference="127.0.0.1:5000/vexxy/demo:1.0",
-        name="127.0.0.1:5000/vexxy/demo",
-        manifest_digest="sha256:" + "1" * 64,
-        media_type="application/vnd.oci.image.manifest.v1+json",
-        platform=Platform(),
-        config_digest="sha256:" + "3" * 64,
-        config=ImageConfig(),
-        layers=[Layer("sha256:" + "4" * 64, 10, "x")],
-    )
+    return resolved_image()
 
 
 def test_a_vex_of_a_configured_analysis_is_not_attested():

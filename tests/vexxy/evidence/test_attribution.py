@@ -6,10 +6,10 @@ import io
 import zipfile
 
 import pytest
+from builders import vulnerability_match
 
 from vexxy.evidence.attribution import Attributor, module_path, source_candidates
 from vexxy.evidence.mapping import LOADED, NOT_LOADED, ProfileEvidence, map_profile
-from vexxy.matching.matcher import VulnerabilityMatch
 from vexxy.oci.layers.identity import MIN_IDENTITY_BYTES, CodeIdentity, identity_of_stream
 from vexxy.sbom.components import Component
 from vexxy.vex.confidence import Reason
@@ -166,7 +166,18 @@ def test_an_archive_whose_members_were_not_all_read_is_unattributed():
 
 
 def match(ref, name, purl, cve):
-    return VulnerabilityMatch(ref, name, "1.0", purl, "PyPI", f"OSV-{cve}", (cve,), cve, "", "< 99", "0", "99", None)
+    return vulnerability_match(
+        ref,
+        name,
+        "1.0",
+        purl=purl,
+        advisory=f"OSV-{cve}",
+        aliases=(cve,),
+        vulnerability=cve,
+        summary="",
+        matched="< 99",
+        fixed="99",
+    )
 
 
 MATCHES = [

@@ -7,13 +7,14 @@ start from an execution profile and read the rendered documents.
 import json
 
 import pytest
+from builders import resolved_image, vulnerability_match
 
 from vexxy.evidence.mapping import ProfileEvidence, UsageReport, map_profile
 from vexxy.imports.image_files import ImageFiles
 from vexxy.imports.python_source import PythonImports
 from vexxy.imports.sites import EntryPoint
 from vexxy.matching.matcher import VulnerabilityMatch
-from vexxy.oci.image import ImageConfig, Layer, Platform, ResolvedImage
+from vexxy.oci.image import ResolvedImage
 from vexxy.sbom.components import Component
 from vexxy.vex.cyclonedx import render_cyclonedx_vex
 from vexxy.vex.openvex import render_openvex
@@ -28,16 +29,7 @@ COMPONENTS = [
 
 
 def image() -> ResolvedImage:
-    return ResolvedImage(
-        reference="127.0.0.1:5000/vexxy/demo:1.0",
-        name="127.0.0.1:5000/vexxy/demo",
-        manifest_digest="sha256:" + "1" * 64,
-        media_type="application/vnd.oci.image.manifest.v1+json",
-        platform=Platform(),
-        config_digest="sha256:" + "3" * 64,
-        config=ImageConfig(),
-        layers=[Layer("sha256:" + "4" * 64, 10, "x")],
-    )
+    return resolved_image()
 
 
 def profile(complete: bool) -> dict:
@@ -52,20 +44,16 @@ def profile(complete: bool) -> dict:
 
 def matches() -> list[VulnerabilityMatch]:
     def match(cve: str, component: Component) -> VulnerabilityMatch:
-        return VulnerabilityMatch(
+        return vulnerability_match(
             component.ref,
             component.name,
             component.version,
-            component.purl,
-            "PyPI",
-            f"PYSEC-{cve}",
-            (),
-            cve,
-            f"summary of {cve}",
-            "ECOSYSTEM >= 0 < 99",
-            "0",
-            "99",
-            None,
+            purl=component.purl,
+            advisory=f"PYSEC-{cve}",
+            vulnerability=cve,
+            summary=f"summary of {cve}",
+            matched="ECOSYSTEM >= 0 < 99",
+            fixed="99",
         )
 
     return [match("CVE-2020-1", COMPONENTS[0]), match("CVE-2020-2", COMPONENTS[1])]

@@ -2,21 +2,19 @@
 
 import json
 
+from builders import vulnerability_match
 from import_trees import component
 
 from vexxy.evidence.mapping import ComponentUsage, ProfileEvidence, UsageReport
 from vexxy.imports.evidence import ImportEvidence, against_run, import_evidence
 from vexxy.imports.sites import SHARED_OBJECT, ComponentImport, DynamicLoad, EntryPoint, ImportAnalysis, ImportSite, merged
-from vexxy.matching.matcher import VulnerabilityMatch
 from vexxy.vex.statements import build_statements
 
 ENTRY = [EntryPoint(("python3", "/app/app.py"), "/app")]
 
 
 def vulnerable(ref):
-    return VulnerabilityMatch(
-        ref, ref, "1", f"pkg:pypi/{ref}@1", "PyPI", "PYSEC-1", (), "CVE-1", "", "ECOSYSTEM >= 0", "0", None, None
-    )
+    return vulnerability_match(ref, ref, "1", summary="", matched="ECOSYSTEM >= 0", fixed=None)
 
 
 def usage(unowned=(), **statuses):

@@ -1,5 +1,7 @@
 """Every field of a match and of its reason, exactly: what the VEX statement and the report show."""
 
+from builders import vulnerability_match
+
 from vexxy.matching.database import AdvisoryDatabase
 from vexxy.matching.matcher import MatchReport, VulnerabilityMatch, match_components
 from vexxy.matching.ranges import RangeHit, affected_by
@@ -31,6 +33,14 @@ def pypi(name, events=(), versions=(), range_type="ECOSYSTEM"):
 def component(ref, name, version, ecosystem="PyPI"):
     purl = f"pkg:pypi/{name}@{version}?arch=any"
     return Component(ref, name, version, "python", purl, ecosystem, name, version)
+
+
+def in_ecosystem(ecosystem):
+    """A bare match counted under `ecosystem`."""
+    return vulnerability_match(
+        "r", "n", "1", purl="pkg:x/n@1", ecosystem=ecosystem, advisory="A", vulnerability="A", summary="", matched="",
+        introduced=None, fixed=None,
+    )  # fmt: skip
 
 
 def test_a_match_carries_every_field_of_its_advisory_and_component():
@@ -107,10 +117,9 @@ def test_an_unorderable_version_stops_that_component_only():
 
 
 def test_matches_are_counted_by_ecosystem_family():
-    def match(ecosystem):
-        return VulnerabilityMatch("r", "n", "1", "pkg:x/n@1", ecosystem, "A", (), "A", "", "", None, None, None)
-
-    report = MatchReport(matches=[match("Debian:12"), match("PyPI"), match("Debian:11"), match("npm")])
+    report = MatchReport(
+        matches=[in_ecosystem("Debian:12"), in_ecosystem("PyPI"), in_ecosystem("Debian:11"), in_ecosystem("npm")]
+    )
     assert report.by_ecosystem() == {"Debian": 2, "PyPI": 1, "npm": 1}
     assert list(report.by_ecosystem()) == ["Debian", "PyPI", "npm"]
 
@@ -198,10 +207,9 @@ def test_the_fix_reported_for_a_listed_version_is_above_it_and_skips_commits_and
 
 
 def test_a_multi_part_ecosystem_counts_under_its_family():
-    def match(ecosystem):
-        return VulnerabilityMatch("r", "n", "1", "pkg:x/n@1", ecosystem, "A", (), "A", "", "", None, None, None)
-
-    assert MatchReport(matches=[match("Ubuntu:Pro:18.04:LTS"), match("Ubuntu:22.04")]).by_ecosystem() == {"Ubuntu": 2}
+    assert MatchReport(matches=[in_ecosystem("Ubuntu:Pro:18.04:LTS"), in_ecosystem("Ubuntu:22.04")]).by_ecosystem() == {
+        "Ubuntu": 2
+    }
 
 
 def test_an_advisory_seen_for_a_component_does_not_stop_the_next_advisory():

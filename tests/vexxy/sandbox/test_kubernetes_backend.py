@@ -16,6 +16,7 @@ from pathlib import Path
 
 import pytest
 import yaml
+from builders import resolved_image
 from fake_zap import FakeZap, FakeZapState
 from kube_api import KubeApiStandIn
 from kube_cluster import Scenario, SimulatedNode, api_client, running, waiting
@@ -25,7 +26,7 @@ from vexxy.config.launches import launch_of
 from vexxy.config.model import parse
 from vexxy.fuzzing.drive import drive
 from vexxy.imports.routes import registry_routes
-from vexxy.oci.image import ImageConfig, Platform, ResolvedImage
+from vexxy.oci.image import ResolvedImage
 from vexxy.oci.registry_client import RegistryClient
 from vexxy.sandbox.kube.backend import KubernetesSandbox, KubernetesSandboxError, KubeSettings
 from vexxy.sandbox.kube.kubescape import KubescapeError
@@ -87,15 +88,15 @@ def stand_in(cluster_ip):
 
 
 def image(port: int, user: str = "65534:65534") -> ResolvedImage:
-    return ResolvedImage(
-        reference="registry.example/team/webapp:1.0",
-        name="registry.example/team/webapp",
-        manifest_digest="sha256:" + "ab" * 32,
-        media_type="application/vnd.oci.image.manifest.v1+json",
-        platform=Platform(),
+    return resolved_image(
+        "registry.example/team/webapp",
+        digest="sha256:" + "ab" * 32,
         config_digest="sha256:" + "cd" * 32,
-        config=ImageConfig(entrypoint=["python3", "/app/app.py"], user=user, working_dir="/app", exposed_ports=[f"{port}/tcp"]),
         layers=[],
+        entrypoint=["python3", "/app/app.py"],
+        user=user,
+        working_dir="/app",
+        exposed_ports=[f"{port}/tcp"],
     )
 
 

@@ -1,22 +1,24 @@
 """A role's launch on Kubernetes: the pod runs the role's process and variables, opens its ports and probes its
 readiness; without a role the pod is the image's own."""
 
+from builders import resolved_image
+
 from vexxy.config.launches import launch_of
 from vexxy.config.model import parse
-from vexxy.oci.image import ImageConfig, Platform, ResolvedImage
 from vexxy.sandbox.kube import manifests
 from vexxy.sandbox.kube.pod_state import classify
 from vexxy.sandbox.launch import launched
 
-IMAGE = ResolvedImage(
+IMAGE = resolved_image(
+    "r.example.com/team/app",
     reference="r.example.com/team/app:1",
-    name="r.example.com/team/app",
-    manifest_digest="sha256:" + "a" * 64,
-    media_type="application/vnd.oci.image.manifest.v1+json",
-    platform=Platform(),
+    digest="sha256:" + "a" * 64,
     config_digest="sha256:" + "b" * 64,
-    config=ImageConfig(entrypoint=["/entry"], cmd=["web"], env=["PATH=/bin"], exposed_ports=["80/tcp"]),
     layers=[],
+    entrypoint=["/entry"],
+    cmd=["web"],
+    env=["PATH=/bin"],
+    exposed_ports=["80/tcp"],
 )
 PLACEMENT = manifests.Placement(namespace="sandbox", instance="test")
 

@@ -2,8 +2,8 @@
 
 from datetime import UTC, datetime
 
-from vexxy.matching.matcher import VulnerabilityMatch
-from vexxy.oci.image import ImageConfig, Layer, Platform, ResolvedImage
+from builders import resolved_image, vulnerability_match
+
 from vexxy.vex.cyclonedx import render_cyclonedx_vex
 from vexxy.vex.openvex import render_openvex
 from vexxy.vex.statements import ComponentEvidence, NoRuntimeEvidence, build_statements
@@ -14,35 +14,14 @@ INDEX = "sha256:" + "2" * 64
 
 
 def image(index=None):
-    return ResolvedImage(
-        reference="127.0.0.1:5000/vexxy/demo:1.0",
-        name="127.0.0.1:5000/vexxy/demo",
-        manifest_digest=MANIFEST,
-        media_type="application/vnd.oci.image.manifest.v1+json",
-        platform=Platform(),
-        config_digest="sha256:" + "3" * 64,
-        config=ImageConfig(),
-        layers=[Layer("sha256:" + "4" * 64, 10, "x")],
-        index_digest=index,
-    )
+    return resolved_image(digest=MANIFEST, index_digest=index)
 
 
 def matches():
     def m(advisory, cve, purl, ref):
-        return VulnerabilityMatch(
-            ref,
-            purl.split("/")[1].split("@")[0],
-            purl.split("@")[1],
-            purl,
-            "PyPI",
-            advisory,
-            (f"GHSA-{ref}",),
-            cve,
-            f"summary of {cve}",
-            "ECOSYSTEM >= 0 < 9",
-            "0",
-            "9",
-            None,
+        name, version = purl.split("/")[1].split("@")
+        return vulnerability_match(
+            ref, name, version, advisory=advisory, aliases=(f"GHSA-{ref}",), vulnerability=cve, summary=f"summary of {cve}"
         )
 
     return [m("PYSEC-1", "CVE-2020-1", "pkg:pypi/pyyaml@5.3.1", "y"), m("PYSEC-2", "CVE-2020-2", "pkg:pypi/jinja2@2.10", "j")]

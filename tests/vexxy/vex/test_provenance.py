@@ -4,9 +4,8 @@ import json
 from datetime import UTC, datetime
 
 import pytest
+from builders import resolved_image, vulnerability_match
 
-from vexxy.matching.matcher import VulnerabilityMatch
-from vexxy.oci.image import ImageConfig, Layer, Platform, ResolvedImage
 from vexxy.vex.cyclonedx import render_cyclonedx_vex
 from vexxy.vex.openvex import render_openvex, statement_times
 from vexxy.vex.provenance import Provenance, SbomIdentity, vex_author, vexxy_version
@@ -28,24 +27,13 @@ SBOM = {
 
 
 def image():
-    return ResolvedImage(
-        reference="127.0.0.1:5000/vexxy/demo:1.0",
-        name="127.0.0.1:5000/vexxy/demo",
-        manifest_digest="sha256:" + "1" * 64,
-        media_type="application/vnd.oci.image.manifest.v1+json",
-        platform=Platform(),
-        config_digest="sha256:" + "3" * 64,
-        config=ImageConfig(),
-        layers=[Layer("sha256:" + "4" * 64, 10, "x")],
-    )
+    return resolved_image()
 
 
 def matches():
     def m(advisory, cve, purl, ref):
         name, version = purl.split("/")[1].split("@")
-        return VulnerabilityMatch(
-            ref, name, version, purl, "PyPI", advisory, (), cve, f"summary of {cve}", "ECOSYSTEM >= 0 < 9", "0", "9", None
-        )
+        return vulnerability_match(ref, name, version, advisory=advisory, vulnerability=cve, summary=f"summary of {cve}")
 
     return [m("PYSEC-1", "CVE-2020-1", "pkg:pypi/pyyaml@5.3.1", "y"), m("PYSEC-2", "CVE-2020-2", "pkg:pypi/jinja2@2.10", "j")]
 

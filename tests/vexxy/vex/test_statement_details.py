@@ -1,15 +1,14 @@
 """Each decision's full statement, word for word: the notes, confidence, actions and evidence users read."""
 
-from vexxy.matching.matcher import VulnerabilityMatch
+from builders import vulnerability_match
+
 from vexxy.vex.statements import ComponentEvidence, NoRuntimeEvidence, Status, build_statements
 
 P = "sha256:" + "p" * 64
 
 
 def match(ref, fixed="5.4", summary="summary", advisory="PYSEC-1"):
-    return VulnerabilityMatch(
-        ref, ref, "1", f"pkg:pypi/{ref}@1", "PyPI", advisory, (), "CVE-1", summary, "ECOSYSTEM >= 0 < 5.4", "0", fixed, None
-    )
+    return vulnerability_match(ref, ref, "1", advisory=advisory, summary=summary, matched="ECOSYSTEM >= 0 < 5.4", fixed=fixed)
 
 
 class Evidence:

@@ -1,24 +1,19 @@
 """The statement rule: evidence decides, and without evidence nothing is ever `not_affected`."""
 
-from vexxy.matching.matcher import VulnerabilityMatch
+from builders import vulnerability_match
+
 from vexxy.vex.statements import ComponentEvidence, NoRuntimeEvidence, Status, build_statements
 
 
 def match(advisory, vulnerability, purl="pkg:pypi/pyyaml@5.3.1", ref="c1", aliases=(), fixed="5.4"):
-    return VulnerabilityMatch(
-        component_ref=ref,
-        component_name="pyyaml",
-        component_version="5.3.1",
+    return vulnerability_match(
+        ref,
         purl=purl,
-        ecosystem="PyPI",
-        advisory_id=advisory,
+        advisory=advisory,
         aliases=aliases,
         vulnerability=vulnerability,
-        summary="summary",
         matched="ECOSYSTEM >= 0 < 5.4",
-        introduced="0",
         fixed=fixed,
-        last_affected=None,
     )
 
 
