@@ -1,18 +1,16 @@
 """Dagster's storage and the application database in one PostgreSQL database (docs/configuration.md allows one
 DATABASE_URL for both): each keeps its own migration history, runs and submissions round-trip."""
 
-import uuid
-
 import pytest
 from alembic.script import ScriptDirectory
 from billing_helpers import make_organization
 from dagster import DagsterEventType, build_run_status_sensor_context, build_sensor_context, instance_for_test
 from sqlalchemy import create_engine, inspect, select, text
+from submission_rows import stored_submission
 
 from appdb.engine import database_url, make_engine, make_sessionmaker
 from appdb.migrate import LEGACY_VERSION_TABLE, MIGRATIONS, VERSION_TABLE, upgrade
 from appdb.models import QuotaReservation, Submission
-from billing.quota import check_quota
 from vexxy.oci.build import RuntimeConfig, file_entry, layer_from_entries, push_image
 from vexxy.oci.reference import parse_reference
 from vexxy.oci.registry_client import RegistryClient
@@ -42,16 +40,6 @@ def versions(url: str) -> dict[str, list[str]]:
         engine.dispose()
 
 
-def submission(sessions, organization: str, reference: str) -> str:
-    submission_id = str(uuid.uuid4())
-    with sessions.begin() as session:
-        check_quota(session, organization, submission_id)
-        session.add(
-            Submission(id=submission_id, organization_id=organization, image_reference=reference, correlation_id=uuid.uuid4().hex)
-        )
-    return submission_id
-
-
 def test_dagster_and_the_application_share_one_postgresql_database(postgres_database, registry):
     url = postgres_database
     upgrade(url)  # the application first, then Dagster's storage, then the application again
@@ -70,7 +58,7 @@ def test_dagster_and_the_application_share_one_postgresql_database(postgres_data
         ref = parse_reference(f"{registry.address}/vexxy/shared-db:1")
         push_image(RegistryClient(), ref, [layer_from_entries([file_entry("hello", "hi")])], RuntimeConfig(), tag="1")
 
-        queued = submission(sessions, organization, str(ref))
+        queued = stored_submission(sessions, organization, str(ref))
         resources = {"app_db": AppDatabaseResource(url=url), "registry": RegistryResource(allowed_registries="127.0.0.1")}
         result = submission_sensor(build_sensor_context(instance=instance, cursor="0", resources=resources))
         (request,) = result.run_requests
@@ -81,7 +69,7 @@ def test_dagster_and_the_application_share_one_postgresql_database(postgres_data
 
         # A real failed run in the shared database, written back to its submission by the failure sensor.
         missing = f"{registry.address}/vexxy/shared-db@sha256:{'7' * 64}"
-        failing = submission(sessions, organization, missing)
+        failing = stored_submission(sessions, organization, missing)
         with sessions() as session:
             tags = run_tags(session.get(Submission, failing), "team", missing)
         instance.add_dynamic_partitions(image_partitions.name, [missing])

@@ -6,8 +6,8 @@ from dataclasses import replace
 
 import pytest
 from billing_helpers import make_organization, token
+from submission_rows import stored_submission
 
-from appdb.models import Submission
 from vexxy.evidence.documents import FUZZ_FINDINGS, FUZZ_FINDINGS_SARIF, OPENVEX, VEX_STATEMENTS, run_location
 from vexxy.evidence.store import DocumentStore
 
@@ -20,20 +20,18 @@ def api_settings(api_settings, evidence):
 
 
 def complete_analysis(app_sessions, organization: str, run_id: str) -> str:
-    with app_sessions.begin() as session:
-        submission = Submission(
-            organization_id=organization,
-            image_reference=f"r.example.com/app@{DIGEST}",
-            image_digest=DIGEST,
-            status="complete",
-            phase="complete",
-            progress=100,
-            run_id=run_id,
-            correlation_id="c",
-        )
-        session.add(submission)
-        session.flush()
-        return submission.id
+    return stored_submission(
+        app_sessions,
+        organization,
+        f"r.example.com/app@{DIGEST}",
+        reserve=False,
+        image_digest=DIGEST,
+        status="complete",
+        phase="complete",
+        progress=100,
+        run_id=run_id,
+        correlation_id="c",
+    )
 
 
 def write_run(evidence: DocumentStore, run_id: str, fuzz_status: str, vex_version: int | None) -> None:

@@ -9,6 +9,7 @@ from dataclasses import replace
 import pytest
 from audit_documents import documents
 from billing_helpers import make_organization, token
+from submission_rows import stored_submission
 
 from appdb.models import Submission
 from vexxy.evidence import documents as catalogue
@@ -49,20 +50,18 @@ def stored_analysis(app_sessions, evidence, organization, digest, statements=Non
             "documents": {"vex.statements.json": hashes["vex.statements.json"]},
         }
         evidence.put(run_location(catalogue.VEX_LINEAGE, digest, run_id), json.dumps(lineage_document).encode())
-    with app_sessions.begin() as session:
-        submission = Submission(
-            organization_id=organization,
-            image_reference=f"{REPOSITORY}@{digest}",
-            image_digest=digest,
-            status=status,
-            phase=status,
-            progress=100,
-            run_id=run_id,
-            correlation_id="c",
-        )
-        session.add(submission)
-        session.flush()
-        return submission.id
+    return stored_submission(
+        app_sessions,
+        organization,
+        f"{REPOSITORY}@{digest}",
+        reserve=False,
+        image_digest=digest,
+        status=status,
+        phase=status,
+        progress=100,
+        run_id=run_id,
+        correlation_id="c",
+    )
 
 
 def digest() -> str:

@@ -1,15 +1,13 @@
 """Cancelling through the API ends the run CANCELED, including when Dagster's queue hands the run to a
 worker at the moment it is cancelled: a run is terminated only once its worker owns it."""
 
-import uuid
-
 from billing_helpers import make_organization
 from dagster import DagsterEvent, DagsterEventType, DagsterRunStatus, build_sensor_context
 from dagster._core.remote_origin import RegisteredCodeLocationOrigin, RemoteJobOrigin, RemoteRepositoryOrigin
 from dagster._core.storage.dagster_run import DagsterRun
+from submission_rows import stored_submission
 
 from appdb.models import Submission
-from billing.quota import check_quota
 from vexxy_pipelines import tags
 from vexxy_pipelines.resources.app_database import AppDatabaseResource
 from vexxy_pipelines.sensors.run_status import cancellation_sensor
@@ -17,20 +15,9 @@ from vexxy_pipelines.sensors.run_status import cancellation_sensor
 
 def cancel_requested(app_sessions) -> str:
     organization = make_organization(app_sessions, tier="team")
-    submission_id = str(uuid.uuid4())
-    with app_sessions.begin() as session:
-        check_quota(session, organization, submission_id)
-        session.add(
-            Submission(
-                id=submission_id,
-                organization_id=organization,
-                image_reference="127.0.0.1:5000/app@sha256:" + "a" * 64,
-                correlation_id=uuid.uuid4().hex,
-                status="running",
-                cancel_requested=True,
-            )
-        )
-    return submission_id
+    return stored_submission(
+        app_sessions, organization, "127.0.0.1:5000/app@sha256:" + "a" * 64, status="running", cancel_requested=True
+    )
 
 
 def advance(instance, run_id: str, event_type: DagsterEventType) -> None:

@@ -7,9 +7,9 @@ import pytest
 from billing_helpers import make_organization
 from dagster import DagsterEventType, build_run_status_sensor_context
 from sqlalchemy import select
+from submission_rows import stored_submission
 
 from appdb.models import AnalysisSecret, QuotaReservation, Submission
-from billing.quota import check_quota
 from vexxy_pipelines.definitions import defs
 from vexxy_pipelines.environment import resources_for
 from vexxy_pipelines.partitions import image_partitions
@@ -21,28 +21,21 @@ pytestmark = pytest.mark.slow
 
 
 def queued(app_sessions, organization: str, reference: str, shared_with: str | None = None, status: str | None = None) -> str:
-    submission_id = str(uuid.uuid4())
-    with app_sessions.begin() as session:
-        check_quota(session, organization, submission_id)
-        session.add(
-            Submission(
-                id=submission_id,
-                organization_id=organization,
-                image_reference=reference,
-                priority=0,
-                fuzzing=False,
-                observation_seconds=60,
-                status=status or ("running" if shared_with else "queued"),
-                phase="run requested",
-                progress=0,
-                correlation_id=uuid.uuid4().hex,
-                source="api",
-                cancel_requested=False,
-                deleted=False,
-                shared_with=shared_with,
-            )
-        )
-    return submission_id
+    return stored_submission(
+        app_sessions,
+        organization,
+        reference,
+        priority=0,
+        fuzzing=False,
+        observation_seconds=60,
+        status=status or ("running" if shared_with else "queued"),
+        phase="run requested",
+        progress=0,
+        source="api",
+        cancel_requested=False,
+        deleted=False,
+        shared_with=shared_with,
+    )
 
 
 def test_a_failed_run_marks_its_submissions_failed_with_step_and_message(instance, app_sessions, demo_image):

@@ -6,6 +6,7 @@ import uuid
 import pytest
 from dagster import AssetKey, DagsterInstance, RunRequest, SkipReason, build_sensor_context
 from sqlalchemy import insert, select, update
+from submission_rows import stored_submission
 
 from appdb.models import Organization, Submission, Subscription
 from vexxy.oci.partition_key import default_key
@@ -116,18 +117,16 @@ def test_ten_thousand_submissions_become_run_requests(advisories_loaded, app_ses
 
 def submission(app_sessions, organization: str, reference: str, fuzzing: bool, observation_seconds: int = 60) -> str:
     submission_id = str(uuid.uuid4())
-    with app_sessions.begin() as session:
-        session.add(
-            Submission(
-                id=submission_id,
-                organization_id=organization,
-                image_reference=reference,
-                fuzzing=fuzzing,
-                observation_seconds=observation_seconds,
-                correlation_id=submission_id,
-            )
-        )
-    return submission_id
+    return stored_submission(
+        app_sessions,
+        organization,
+        reference,
+        reserve=False,
+        id=submission_id,
+        fuzzing=fuzzing,
+        observation_seconds=observation_seconds,
+        correlation_id=submission_id,
+    )
 
 
 def test_a_submission_shares_a_live_run_only_on_the_same_terms(advisories_loaded, app_sessions, demo_image):
