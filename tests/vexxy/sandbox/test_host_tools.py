@@ -5,7 +5,7 @@ import dataclasses
 import re
 from pathlib import Path
 
-from vexxy.sandbox.local import HOST_TOOLS, SandboxSettings
+from vexxy.sandbox.local.sandbox import HOST_TOOLS, SandboxSettings
 
 SETUP = Path(__file__).resolve().parents[3] / "scripts" / "setup"
 

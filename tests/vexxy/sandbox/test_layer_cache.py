@@ -4,7 +4,7 @@ import pytest
 from sandbox_images import python_image
 
 from vexxy.oci.registry_client import RegistryClient
-from vexxy.sandbox.local import LocalSandbox, SandboxSettings
+from vexxy.sandbox.local.sandbox import LocalSandbox, SandboxSettings
 from vexxy.sandbox.runtime_spec import Limits
 from vexxy.sandbox.sweep import leftovers
 

@@ -14,7 +14,7 @@ from vexxy.config.launches import launch_of
 from vexxy.config.model import parse
 from vexxy.oci.registry_client import RegistryClient
 from vexxy.sandbox.launch import Launch
-from vexxy.sandbox.local import LocalSandbox, SandboxSettings
+from vexxy.sandbox.local.sandbox import LocalSandbox, SandboxSettings
 from vexxy.sandbox.log_tail import TAIL_BYTES
 from vexxy.sandbox.runtime_spec import Limits
 from vexxy.sandbox.sweep import leftovers

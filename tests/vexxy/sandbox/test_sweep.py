@@ -22,7 +22,7 @@ import sys, time
 from pathlib import Path
 from vexxy.oci.reference import parse_reference
 from vexxy.oci.registry_client import RegistryClient
-from vexxy.sandbox.local import LocalSandbox, SandboxRemoved, SandboxSettings
+from vexxy.sandbox.local.sandbox import LocalSandbox, SandboxRemoved, SandboxSettings
 client = RegistryClient()
 settings = SandboxSettings(
     state_dir=Path(sys.argv[1]), cache_dir=Path(sys.argv[2]), observation_seconds=120, quiet_seconds=120,
