@@ -27,7 +27,8 @@ from vexxy.demo.images import DEMO, ImageRecipe, build_and_push  # noqa: E402
 from vexxy.demo.registry import LocalRegistry  # noqa: E402
 from vexxy.imports.routes import rootfs_routes
 from vexxy.oci.registry_client import RegistryClient  # noqa: E402
-from vexxy.sandbox.local.sandbox import LocalSandbox, SandboxSettings  # noqa: E402
+from vexxy.sandbox.local.sandbox import LocalSandbox  # noqa: E402
+from vexxy.sandbox.local.settings import SandboxSettings  # noqa: E402
 from vexxy.sandbox.runtime_spec import Limits  # noqa: E402
 
 APPS = Path(__file__).resolve().parent / "apps"

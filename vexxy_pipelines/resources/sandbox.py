@@ -20,7 +20,8 @@ from vexxy import settings as library
 from vexxy.imports.routes import rootfs_routes
 from vexxy.oci.image import ResolvedImage
 from vexxy.sandbox.launch import Launch
-from vexxy.sandbox.local.sandbox import LocalSandbox, SandboxSettings
+from vexxy.sandbox.local.sandbox import LocalSandbox
+from vexxy.sandbox.local.settings import SandboxSettings
 from vexxy.sandbox.runtime_spec import Limits
 from vexxy.sandbox.state import SandboxPaths
 from vexxy.sandbox.sweep import sweep

@@ -12,7 +12,8 @@ from vexxy.fuzzing.sarif import sarif_errors, to_sarif
 from vexxy.fuzzing.wapiti import WapitiScanner, find_wapiti
 from vexxy.imports.routes import rootfs_routes
 from vexxy.oci.registry_client import RegistryClient
-from vexxy.sandbox.local.sandbox import LocalSandbox, SandboxSettings
+from vexxy.sandbox.local.sandbox import LocalSandbox
+from vexxy.sandbox.local.settings import SandboxSettings
 from vexxy.sandbox.sweep import leftovers
 
 pytestmark = pytest.mark.slow

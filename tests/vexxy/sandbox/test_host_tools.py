@@ -5,7 +5,8 @@ import dataclasses
 import re
 from pathlib import Path
 
-from vexxy.sandbox.local.sandbox import HOST_TOOLS, SandboxSettings
+from vexxy.sandbox.local.sandbox import HOST_TOOLS
+from vexxy.sandbox.local.settings import SandboxSettings
 
 SETUP = Path(__file__).resolve().parents[3] / "scripts" / "setup"
 

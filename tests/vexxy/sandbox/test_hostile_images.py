@@ -11,7 +11,8 @@ from sandbox_images import device_entry, push, python_image, symlink_entry
 from vexxy.oci.build import RuntimeConfig, directory_entry, file_entry
 from vexxy.oci.layers.entries import UnsafeLayer
 from vexxy.oci.registry_client import RegistryClient
-from vexxy.sandbox.local.sandbox import LocalSandbox, SandboxSettings
+from vexxy.sandbox.local.sandbox import LocalSandbox
+from vexxy.sandbox.local.settings import SandboxSettings
 from vexxy.sandbox.runtime_spec import Limits
 from vexxy.sandbox.sweep import leftovers
 

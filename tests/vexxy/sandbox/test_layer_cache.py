@@ -4,7 +4,8 @@ import pytest
 from sandbox_images import python_image
 
 from vexxy.oci.registry_client import RegistryClient
-from vexxy.sandbox.local.sandbox import LocalSandbox, SandboxSettings
+from vexxy.sandbox.local.sandbox import LocalSandbox
+from vexxy.sandbox.local.settings import SandboxSettings
 from vexxy.sandbox.runtime_spec import Limits
 from vexxy.sandbox.sweep import leftovers
 
@@ -44,7 +45,7 @@ def test_the_cache_stays_under_its_setting_while_analyses_run(registry, tmp_path
             _, app2 = bounded.images.diff_ids(images[2])
             assert cached() == {base, app1, app2}  # over the setting only by layers live sandboxes use
             assert (one.rootfs / "app" / "main.py").read_text().startswith("import time")
-            assert one._runner.container_pid() is not None and two._runner.container_pid() is not None
+            assert one.run.container.pid() is not None and two.run.container.pid() is not None
         assert layers.size() <= limit and cached() == {base, app1}
     assert layers.size() <= limit
     assert all(not v for v in leftovers(bounded.paths).values()), leftovers(bounded.paths)

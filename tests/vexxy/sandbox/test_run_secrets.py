@@ -14,7 +14,8 @@ from vexxy.config.launches import launch_of
 from vexxy.config.model import parse
 from vexxy.oci.registry_client import RegistryClient
 from vexxy.sandbox.launch import Launch
-from vexxy.sandbox.local.sandbox import LocalSandbox, SandboxSettings
+from vexxy.sandbox.local.sandbox import LocalSandbox
+from vexxy.sandbox.local.settings import SandboxSettings
 from vexxy.sandbox.log_tail import TAIL_BYTES
 from vexxy.sandbox.runtime_spec import Limits
 from vexxy.sandbox.sweep import leftovers
@@ -86,7 +87,7 @@ def files_holding(root: Path, secret: str) -> list[str]:
 def test_the_run_directory_is_owner_only_while_it_runs_and_gone_after(sandbox, image, secret):
     state = sandbox.paths.root
     with sandbox.session(image, launch=launch(secret, "serve")) as workload:
-        run_dir = workload._runner.run_dir
+        run_dir = workload.run.run_dir
         config, log = run_dir / "bundle" / "config.json", run_dir / "workload.log"
         assert f"API_TOKEN={secret}" in json.loads(config.read_text())["process"]["env"]  # the file that matters
         assert secret in log.read_text()  # the workload's own output, as written

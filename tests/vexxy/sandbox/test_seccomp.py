@@ -11,7 +11,8 @@ from vexxy.oci.build import RuntimeConfig, file_entry, layer_from_entries, push_
 from vexxy.oci.reference import parse_reference
 from vexxy.oci.registry_client import RegistryClient
 from vexxy.sandbox import seccomp
-from vexxy.sandbox.local.sandbox import LocalSandbox, SandboxSettings
+from vexxy.sandbox.local.sandbox import LocalSandbox
+from vexxy.sandbox.local.settings import SandboxSettings
 from vexxy.sandbox.runtime_spec import CAPABILITIES
 from vexxy.sandbox.sweep import leftovers
 

@@ -22,7 +22,9 @@ import sys, time
 from pathlib import Path
 from vexxy.oci.reference import parse_reference
 from vexxy.oci.registry_client import RegistryClient
-from vexxy.sandbox.local.sandbox import LocalSandbox, SandboxRemoved, SandboxSettings
+from vexxy.sandbox.local.errors import SandboxRemoved
+from vexxy.sandbox.local.sandbox import LocalSandbox
+from vexxy.sandbox.local.settings import SandboxSettings
 client = RegistryClient()
 settings = SandboxSettings(
     state_dir=Path(sys.argv[1]), cache_dir=Path(sys.argv[2]), observation_seconds=120, quiet_seconds=120,

@@ -8,7 +8,8 @@ import pytest
 from sandbox_images import python_image
 
 from vexxy.oci.registry_client import RegistryClient
-from vexxy.sandbox.local.sandbox import LocalSandbox, SandboxSettings
+from vexxy.sandbox.local.sandbox import LocalSandbox
+from vexxy.sandbox.local.settings import SandboxSettings
 from vexxy.sandbox.runtime_spec import Limits
 from vexxy.sandbox.sweep import leftovers
 
@@ -39,8 +40,8 @@ def test_uid_0_inside_is_an_unprivileged_host_uid_and_is_still_traced(registry, 
     )
     sandbox = LocalSandbox(settings, RegistryClient())
     with sandbox.session(image) as workload:
-        runner = workload._runner
-        pid = runner.container_pid()
+        run = workload.run
+        pid = run.container.pid()
         assert pid is not None
         assert Path(f"/proc/{pid}/uid_map").read_text().split() == ["0", "100000", "65536"]
         assert Path(f"/proc/{pid}/gid_map").read_text().split() == ["0", "100000", "65536"]
@@ -48,7 +49,7 @@ def test_uid_0_inside_is_an_unprivileged_host_uid_and_is_still_traced(registry, 
         assert host_uid.split()[1:] == ["100000"] * 4  # real, effective, saved, filesystem: all unprivileged
         for kind in ("user", "cgroup", "pid", "mnt", "net"):
             assert os.readlink(f"/proc/{pid}/ns/{kind}") != os.readlink(f"/proc/self/ns/{kind}"), kind
-        created = runner.run_dir / "scratch" / "upper" / "tmp" / "made-by-root"
+        created = run.run_dir / "scratch" / "upper" / "tmp" / "made-by-root"
         deadline = time.monotonic() + 10
         while not created.exists() and time.monotonic() < deadline:
             time.sleep(0.1)
