@@ -23,7 +23,6 @@ import select
 import stat
 import struct
 import threading
-import time
 from dataclasses import dataclass, field
 
 from vexxy.oci.layers.identity import (
@@ -35,6 +34,7 @@ from vexxy.oci.layers.identity import (
     identity_of_stream,
     kind_of,
 )
+from vexxy.sandbox.clock import SYSTEM_CLOCK, Clock
 
 FAN_CLOEXEC = 0x00000001
 FAN_NONBLOCK = 0x00000002
@@ -86,9 +86,10 @@ class _EventFile:
 class FileTracer:
     """Watches one mounted filesystem; `opens` and `execs` map image paths to records."""
 
-    def __init__(self, mount_point: str):
+    def __init__(self, mount_point: str, clock: Clock = SYSTEM_CLOCK):
         self.mount_point = os.path.realpath(mount_point)
-        self.started = time.monotonic()
+        self.clock = clock
+        self.started = clock.monotonic()
         self.opens: dict[str, PathRecord] = {}
         self.execs: dict[str, PathRecord] = {}
         self.overflowed = False
@@ -200,7 +201,7 @@ class FileTracer:
                 raise
             if not data:
                 return
-            now = time.monotonic()
+            now = self.clock.monotonic()
             offset = 0
             while offset + _METADATA.size <= len(data):
                 event_len, _vers, _res, _meta_len, mask, fd, _pid = _METADATA.unpack_from(data, offset)
@@ -254,9 +255,10 @@ class FileTracer:
 class NullTracer(FileTracer):
     """Records nothing (for measuring what tracing costs); same interface as FileTracer."""
 
-    def __init__(self, mount_point: str):
+    def __init__(self, mount_point: str, clock: Clock = SYSTEM_CLOCK):
         self.mount_point = os.path.realpath(mount_point)
-        self.started = self.last_new_path = time.monotonic()
+        self.clock = clock
+        self.started = self.last_new_path = clock.monotonic()
         self.opens, self.execs, self.overflowed, self.phase = {}, {}, False, "idle"
         self.identities = {}
         self._records_of, self._written = {}, set()

@@ -13,7 +13,6 @@ import contextlib
 import secrets
 import socket
 import threading
-import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field, replace
 from typing import Any
@@ -28,6 +27,7 @@ from vexxy.errors import VexxyError
 from vexxy.oci.image import ResolvedImage
 from vexxy.oci.layers.image_links import layer_symlinks
 from vexxy.oci.registry_client import RegistryClient
+from vexxy.sandbox.clock import SYSTEM_CLOCK, Clock
 from vexxy.sandbox.kube import kubescape, manifests
 from vexxy.sandbox.kube.manifests import CONTAINER, Placement, PodLimits, object_name, tcp_ports
 from vexxy.sandbox.kube.pod_state import PodState, classify
@@ -83,8 +83,17 @@ RouteReader = Callable[[RegistryClient, ResolvedImage], tuple[list[DeclaredRoute
 
 
 class KubernetesSandbox:
-    def __init__(self, settings: KubeSettings, api: ApiClient, registry: RegistryClient, read_routes: RouteReader | None = None):
-        """`read_routes` reads the image's declared routes when the fuzzers ask (None: none are read)."""
+    def __init__(
+        self,
+        settings: KubeSettings,
+        api: ApiClient,
+        registry: RegistryClient,
+        read_routes: RouteReader | None = None,
+        clock: Clock = SYSTEM_CLOCK,
+    ):
+        """`read_routes` reads the image's declared routes when the fuzzers ask (None: none are read); `clock` is
+        what expiry stamps, waits and timings read."""
+        self.clock = clock
         self.settings = settings
         self.core, self.networking, self.custom = CoreV1Api(api), NetworkingV1Api(api), CustomObjectsApi(api)
         self.registry = registry
@@ -139,7 +148,7 @@ class KubernetesSandbox:
         learning = self._learning_period(notes)
         kubescape.check_learning_period(learning, settings.observation_seconds)
         try:
-            swept = sweep(self.core, self.networking, settings.namespace, settings.instance, time.time())
+            swept = sweep(self.core, self.networking, settings.namespace, settings.instance, self.clock.wall())
         except ApiException as exc:
             raise _api_error(exc, f"sweep expired sandbox objects in {settings.namespace}") from exc
         if swept:
@@ -147,7 +156,7 @@ class KubernetesSandbox:
         sandbox_id = secrets.token_hex(6)
         name = object_name(sandbox_id)
         placement = settings.placement()
-        expires = time.time() + settings.lifetime()
+        expires = self.clock.wall() + settings.lifetime()
         if image.config.user and not manifests.run_as(image.config.user) and image.config.user.split(":")[0] not in ("0", "root"):
             notes.append(f"the image names its user {image.config.user!r}, not a number: runAsNonRoot cannot be enforced")
         try:
@@ -230,7 +239,8 @@ class KubernetesWorkload:
         self.resource_events: list[str] = []
         self.first_seen: dict[str, tuple[float, str]] = {}  # path -> (seconds into the observation, phase)
         self.phase = "idle"
-        self.observed_from = time.monotonic()
+        self.clock = sandbox.clock
+        self.observed_from = self.clock.monotonic()
         self._lock = threading.Lock()
 
     # --- readiness ------------------------------------------------------------------------
@@ -255,14 +265,14 @@ class KubernetesWorkload:
 
     def wait_ready(self) -> Readiness:
         """The pod's Ready condition from a watch (resumed after 410 Gone), then a TCP connection per port."""
-        start = time.monotonic()
+        start = self.clock.monotonic()
         deadline = start + self.settings.readiness_timeout
         core, namespace = self.sandbox.core, self.settings.namespace
         pod = self.sandbox.read_pod(self.pod_name)
         version = pod["metadata"].get("resourceVersion")
         while True:
             state = self._update(pod)
-            elapsed = round(time.monotonic() - start, 2)
+            elapsed = round(self.clock.monotonic() - start, 2)
             if state.outcome == "ready" and (self.runs_to_completion or self._ports_accept()):
                 detail = f"Ready, TCP {', '.join(map(str, self.ports))} accepted connections" if self.ports else "Ready"
                 self.readiness = Readiness("ready", detail, elapsed, None, state.restarts)
@@ -270,7 +280,7 @@ class KubernetesWorkload:
             if state.outcome not in (None, "ready"):
                 self.readiness = Readiness(state.outcome, state.detail, elapsed, state.exit_code, state.restarts)
                 return self.readiness
-            remaining = deadline - time.monotonic()
+            remaining = deadline - self.clock.monotonic()
             if remaining <= 0:
                 waiting = state.waiting_for or "the pod is Ready but a port refused connections"
                 self.readiness = Readiness(
@@ -300,7 +310,7 @@ class KubernetesWorkload:
                         raise KubernetesSandboxError(f"the sandbox pod {namespace}/{self.pod_name} was deleted by someone else")
                 else:
                     if state.outcome == "ready":  # Ready, but a port not yet accepting: retry shortly
-                        time.sleep(min(self.settings.poll_seconds, max(0.0, deadline - time.monotonic())))
+                        self.clock.sleep(min(self.settings.poll_seconds, max(0.0, deadline - self.clock.monotonic())))
             except ApiException as exc:
                 if exc.status != 410:
                     raise _api_error(exc, f"watch the pod {namespace}/{self.pod_name}") from exc
@@ -347,13 +357,13 @@ class KubernetesWorkload:
     def _record(self, snapshot: kubescape.ProfileSnapshot | None) -> None:
         if snapshot is None:
             return
-        now = round(time.monotonic() - self.observed_from, 3)
+        now = round(self.clock.monotonic() - self.observed_from, 3)
         with self._lock:
             for path in snapshot.paths():
                 self.first_seen.setdefault(path, (now, self.phase))
 
     def observe(self, during: Callable[[Workload], None] | None = None) -> ExecutionProfile:
-        self.observed_from = time.monotonic()
+        self.observed_from = self.clock.monotonic()
         window_end = self.observed_from + self.settings.observation_seconds
         ended_by = "window"
         helper_error: list[BaseException] = []
@@ -370,7 +380,7 @@ class KubernetesWorkload:
 
                 helper = threading.Thread(target=run_helper, name="vexxy-during", daemon=True)
                 helper.start()
-            while time.monotonic() < window_end:
+            while self.clock.monotonic() < window_end:
                 try:
                     state = self._update(self.sandbox.read_pod(self.pod_name))
                 except ApiException as exc:
@@ -386,14 +396,14 @@ class KubernetesWorkload:
                 if snapshot is not None and snapshot.finished and not helper_busy:
                     ended_by = "profile_completed"
                     break
-                time.sleep(min(self.settings.poll_seconds, max(0.0, window_end - time.monotonic())))
+                self.clock.sleep(min(self.settings.poll_seconds, max(0.0, window_end - self.clock.monotonic())))
             if helper is not None:
-                helper.join(timeout=max(0.0, window_end - time.monotonic()) + 5)
-            observed = round(time.monotonic() - self.observed_from, 2)
+                helper.join(timeout=max(0.0, window_end - self.clock.monotonic()) + 5)
+            observed = round(self.clock.monotonic() - self.observed_from, 2)
             # Kubescape writes the final profile when its learning period ends: wait for it, within reason.
-            grace_end = time.monotonic() + self.settings.completion_grace
-            while not (snapshot is not None and snapshot.finished) and time.monotonic() < grace_end:
-                time.sleep(min(self.settings.poll_seconds, max(0.0, grace_end - time.monotonic())))
+            grace_end = self.clock.monotonic() + self.settings.completion_grace
+            while not (snapshot is not None and snapshot.finished) and self.clock.monotonic() < grace_end:
+                self.clock.sleep(min(self.settings.poll_seconds, max(0.0, grace_end - self.clock.monotonic())))
                 snapshot = self._read_profile()
                 self._record(snapshot)
         else:

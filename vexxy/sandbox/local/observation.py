@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import os
 import threading
-import time
 from collections.abc import Callable
 from dataclasses import asdict
 from pathlib import Path
 
+from vexxy.sandbox.clock import SYSTEM_CLOCK, Clock
 from vexxy.sandbox.local.container import Container
 from vexxy.sandbox.local.errors import SandboxRemoved
 from vexxy.sandbox.local.procfs import listening
@@ -39,10 +39,12 @@ class Observer:
         network: SandboxNetwork,
         exit_codes: list[int],
         resource_events: ResourceEvents,
+        clock: Clock = SYSTEM_CLOCK,
     ):
         self.paths, self.settings, self.sandbox_id, self.image = paths, settings, sandbox_id, image
         self.container, self.tracer, self.network = container, tracer, network
         self.exit_codes, self.resource_events = exit_codes, resource_events
+        self.clock = clock
         self.exec_args: dict[str, list[str]] = {}
 
     def _scan_processes(self) -> None:
@@ -80,7 +82,7 @@ class Observer:
         if reason:
             raise SandboxRemoved(
                 f"The sandbox of {self.image} was removed from outside after "
-                f"{time.monotonic() - observed_from:.1f} s of observation ({reason}); its profile would be "
+                f"{self.clock.monotonic() - observed_from:.1f} s of observation ({reason}); its profile would be "
                 "incomplete, so the analysis fails instead.",
                 hint="Run the analysis again; if it keeps happening, look for another process sweeping sandboxes "
                 "or a hard wall-clock limit shorter than the observation.",
@@ -90,7 +92,7 @@ class Observer:
         """`workload` is the one handed out for this run; `during` drives it in a thread of its own."""
         settings, tracer, container, resource_events = self.settings, self.tracer, self.container, self.resource_events
         readiness = workload.readiness
-        observed_from = time.monotonic()
+        observed_from = self.clock.monotonic()
         self._check_whole(observed_from)
         last_check = observed_from
         ended_by = "window"
@@ -109,7 +111,7 @@ class Observer:
                 helper.start()
             deadline = observed_from + settings.observation_seconds
             last_size = -1
-            while time.monotonic() < deadline:
+            while self.clock.monotonic() < deadline:
                 self._scan_processes()
                 resource_events.note()
                 size = tracer.snapshot_size()
@@ -120,20 +122,21 @@ class Observer:
                     self.exit_codes.append(container.process.returncode)
                     ended_by = "exited"
                     break
-                if time.monotonic() - last_check >= 1.0:
+                if self.clock.monotonic() - last_check >= 1.0:
                     self._check_whole(observed_from)
-                    last_check = time.monotonic()
+                    last_check = self.clock.monotonic()
                 helper_busy = helper is not None and helper.is_alive()
-                if not helper_busy and time.monotonic() - max(tracer.last_new_path, observed_from) >= settings.quiet_seconds:
+                quiet_for = self.clock.monotonic() - max(tracer.last_new_path, observed_from)
+                if not helper_busy and quiet_for >= settings.quiet_seconds:
                     ended_by = "quiet"
                     break
-                time.sleep(0.2)
+                self.clock.sleep(0.2)
             if helper is not None:
-                helper.join(timeout=max(0.0, deadline - time.monotonic()) + 5)
+                helper.join(timeout=max(0.0, deadline - self.clock.monotonic()) + 5)
         resource_events.note()
         tracer.drain()
         self._check_whole(observed_from)
-        observed = round(time.monotonic() - observed_from, 2)
+        observed = round(self.clock.monotonic() - observed_from, 2)
         complete, reason = True, ""
         if readiness.outcome != "ready":
             complete, reason = False, f"the workload never became ready ({readiness.outcome}: {readiness.detail})"

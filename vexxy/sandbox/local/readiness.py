@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import http.client
 import socket
-import time
 from dataclasses import dataclass
 
+from vexxy.sandbox.clock import SYSTEM_CLOCK, Clock
 from vexxy.sandbox.launch import Launch
 from vexxy.sandbox.local.container import Container
 from vexxy.sandbox.local.resource_events import ResourceEvents
@@ -55,15 +55,17 @@ class Startup:
         is_role: bool,
         exit_codes: list[int],
         resource_events: ResourceEvents,
+        clock: Clock = SYSTEM_CLOCK,
     ):
         self.container, self.probe, self.address, self.ports = container, probe, address, ports
         self.max_restarts, self.is_role = max_restarts, is_role
         self.exit_codes, self.resource_events = exit_codes, resource_events
+        self.clock = clock
 
     def start_and_wait(self) -> Readiness:
         ports = self.ports
         restarts = 0
-        start = time.monotonic()
+        start = self.clock.monotonic()
         while True:
             self.container.run()
             outcome = self._wait_ready(ports, start)
@@ -77,13 +79,13 @@ class Startup:
             if code == 0 and self.is_role and (not ports or self.probe.kind == "alive"):
                 # A configured role that only has to run (a job) and ran to completion was observed whole.
                 return Readiness(
-                    "ready", "the workload ran to completion (exit code 0)", round(time.monotonic() - start, 2), 0, restarts
+                    "ready", "the workload ran to completion (exit code 0)", round(self.clock.monotonic() - start, 2), 0, restarts
                 )
             if code == 0 and not ports:
                 return Readiness(
                     "exited",
                     "the workload ran to completion before the observation window",
-                    round(time.monotonic() - start, 2),
+                    round(self.clock.monotonic() - start, 2),
                     0,
                     restarts,
                 )
@@ -95,9 +97,9 @@ class Startup:
                     + (f" {restarts + 1} times in a row" if restarts else "")
                     + (f": {tail.splitlines()[-1]}" if tail else "")
                 )
-                return Readiness(kind, detail, round(time.monotonic() - start, 2), code, restarts)
+                return Readiness(kind, detail, round(self.clock.monotonic() - start, 2), code, restarts)
             restarts += 1
-            time.sleep(min(2.0, 0.5 * restarts))
+            self.clock.sleep(min(2.0, 0.5 * restarts))
 
     def _wait_ready(self, ports: list[int], start: float) -> Readiness | None:
         """The readiness once the probe passes or time is up; None if the workload exited first."""
@@ -106,30 +108,30 @@ class Startup:
         if probe.port:
             ports = [probe.port]
         alive_since: float | None = None
-        while time.monotonic() < deadline:
+        while self.clock.monotonic() < deadline:
             if self.container.exited() is not None:
                 return None
             self.resource_events.note()
             alive = self.container.pid() is not None
-            alive_since = (alive_since or time.monotonic()) if alive else None
+            alive_since = (alive_since or self.clock.monotonic()) if alive else None
             if alive and probe.kind == "http" and ports:
                 status = self._http_status(ports[0])
                 if status == probe.expect_status:
                     return Readiness(
-                        "ready", f"GET {probe.path} on TCP {ports[0]} answered {status}", round(time.monotonic() - start, 2)
+                        "ready", f"GET {probe.path} on TCP {ports[0]} answered {status}", round(self.clock.monotonic() - start, 2)
                     )
-                time.sleep(0.2)
+                self.clock.sleep(0.2)
                 continue
             if alive and (probe.kind == "alive" or not ports):
-                if alive_since is not None and time.monotonic() - alive_since >= ALIVE_SETTLE_SECONDS:
-                    return Readiness("ready", "the process is running", round(time.monotonic() - start, 2))
-                time.sleep(0.1)
+                if alive_since is not None and self.clock.monotonic() - alive_since >= ALIVE_SETTLE_SECONDS:
+                    return Readiness("ready", "the process is running", round(self.clock.monotonic() - start, 2))
+                self.clock.sleep(0.1)
                 continue
             if alive and all(self._port_open(port) for port in ports):
                 return Readiness(
-                    "ready", f"TCP {', '.join(map(str, ports))} accepted connections", round(time.monotonic() - start, 2)
+                    "ready", f"TCP {', '.join(map(str, ports))} accepted connections", round(self.clock.monotonic() - start, 2)
                 )
-            time.sleep(0.1)
+            self.clock.sleep(0.1)
         if self.container.exited() is not None:
             return None
         return Readiness(
@@ -142,7 +144,7 @@ class Startup:
             + f" within {probe.timeout:.0f} s"
             if ports
             else "the process did not start in time",
-            round(time.monotonic() - start, 2),
+            round(self.clock.monotonic() - start, 2),
         )
 
     def _http_status(self, port: int) -> int | None:

@@ -8,7 +8,7 @@ from pathlib import Path
 
 from vexxy.declared_route import DeclaredRoute
 from vexxy.oci.layers.unpack import UnpackReport
-from vexxy.sandbox.local.sandbox_run import SandboxRun
+from vexxy.sandbox.local.run import LocalRun
 from vexxy.sandbox.network import SandboxNetwork
 from vexxy.sandbox.profile import ExecutionProfile, Readiness
 from vexxy.sandbox.tracer import FileTracer
@@ -26,13 +26,13 @@ class LocalWorkload:
     tracer: FileTracer
     network: SandboxNetwork
     rootfs: Path  # the container's root (the run's overlay)
-    run: SandboxRun  # the run's parts (its container, run directory, ...), which observe it
+    run: LocalRun  # the run's parts (its container, run directory, ...), which observe it
     image_symlinks: dict[str, str] = field(default_factory=dict)  # read from the image before the workload ran
     unpack: UnpackReport = field(default_factory=UnpackReport)
     code_routes: tuple[list[DeclaredRoute], list[str]] = ([], [])  # read from the image before the workload ran
 
     @classmethod
-    def of(cls, run: SandboxRun) -> LocalWorkload:
+    def of(cls, run: LocalRun) -> LocalWorkload:
         """The workload of a started run."""
         return cls(
             run.sandbox_id,

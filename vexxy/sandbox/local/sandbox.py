@@ -2,7 +2,7 @@
 
 `session(image)` checks the host, sweeps sandboxes killed runs left behind, records the run's state
 and spawns its watchdog (which removes the sandbox if this process dies), then starts the run
-(see sandbox_run.py); leaving the session, however that happens, stops the workload and tears
+(see run.py); leaving the session, however that happens, stops the workload and tears
 everything down.
 """
 
@@ -13,7 +13,6 @@ import os
 import shutil
 import signal
 import threading
-import time
 from collections.abc import Callable, Iterator
 from dataclasses import replace
 from pathlib import Path
@@ -21,11 +20,12 @@ from pathlib import Path
 from vexxy.oci.image import ResolvedImage
 from vexxy.oci.registry_client import RegistryClient
 from vexxy.sandbox import watchdog
+from vexxy.sandbox.clock import SYSTEM_CLOCK, Clock
 from vexxy.sandbox.image_store import ImageStore, PreparedImage, StoreLimits
 from vexxy.sandbox.launch import Launch, launched
 from vexxy.sandbox.local.errors import SandboxError
+from vexxy.sandbox.local.run import LocalRun, RouteReader
 from vexxy.sandbox.local.running import LocalWorkload
-from vexxy.sandbox.local.sandbox_run import RouteReader, SandboxRun
 from vexxy.sandbox.local.settings import SandboxSettings
 from vexxy.sandbox.profile import ExecutionProfile
 from vexxy.sandbox.state import SandboxPaths, SandboxState, process_start
@@ -37,10 +37,17 @@ HOST_TOOLS = ("ip", "nft", "sysctl", "mount", "umount")
 
 class LocalSandbox:
     def __init__(
-        self, settings: SandboxSettings, client: RegistryClient, run_id: str = "", read_routes: RouteReader | None = None
+        self,
+        settings: SandboxSettings,
+        client: RegistryClient,
+        run_id: str = "",
+        read_routes: RouteReader | None = None,
+        clock: Clock = SYSTEM_CLOCK,
     ):
         """`run_id` names the Dagster run its sandboxes serve, so a daemon can remove them once that run ends;
-        `read_routes` reads the image's declared routes before its workload starts (None: none are read)."""
+        `read_routes` reads the image's declared routes before its workload starts (None: none are read);
+        `clock` is what the run's waits and timings read."""
+        self.clock = clock
         self.run_id = run_id
         self.read_routes = read_routes
         self.settings = settings
@@ -82,7 +89,7 @@ class LocalSandbox:
         self, image: ResolvedImage, sandbox_id: str, prepared: PreparedImage, launch: Launch | None = None
     ) -> Iterator[LocalWorkload]:
         run_dir = self.paths.run_dir(sandbox_id)
-        now = time.time()
+        now = self.clock.wall()
         state = SandboxState(
             sandbox_id,
             os.getpid(),
@@ -94,7 +101,7 @@ class LocalSandbox:
             deadline=now + self.settings.hard_limit,
         )
         self.paths.write_state(state)
-        run = SandboxRun(self.paths, self.settings, sandbox_id, image, prepared.layers, self.read_routes, launch)
+        run = LocalRun(self.paths, self.settings, sandbox_id, image, prepared.layers, self.read_routes, launch, self.clock)
         previous_handler = None
         if threading.current_thread() is threading.main_thread():
             # A terminated run gets SIGTERM: turn it into an exception so the finally below runs.

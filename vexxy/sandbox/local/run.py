@@ -9,6 +9,7 @@ from pathlib import Path
 from vexxy.declared_route import DeclaredRoute
 from vexxy.oci.image import ImageConfig, ResolvedImage
 from vexxy.oci.layers.symlinks import collect_symlinks
+from vexxy.sandbox.clock import SYSTEM_CLOCK, Clock
 from vexxy.sandbox.launch import Launch
 from vexxy.sandbox.local.container import Container
 from vexxy.sandbox.local.mounts import mount_root
@@ -28,7 +29,7 @@ from vexxy.sandbox.tracer import FileTracer, NullTracer
 RouteReader = Callable[[Path, dict[str, str], ImageConfig], tuple[list[DeclaredRoute], list[str]]]
 
 
-class SandboxRun:
+class LocalRun:
     """The mechanics of one sandbox run; `LocalSandbox.session` guarantees `stop` and teardown."""
 
     def __init__(
@@ -40,7 +41,9 @@ class SandboxRun:
         layers: list[Path],
         read_routes: RouteReader | None = None,
         launch: Launch | None = None,
+        clock: Clock = SYSTEM_CLOCK,
     ):
+        self.clock = clock
         self.paths, self.settings, self.read_routes = paths, settings, read_routes
         self.sandbox_id, self.image, self.layers, self.launch = sandbox_id, image, layers, launch
         self.run_dir = paths.run_dir(sandbox_id)
@@ -71,7 +74,7 @@ class SandboxRun:
         symlinks = collect_symlinks(merged)  # before the workload (and the tracer) starts
         read_routes = self.read_routes  # likewise: these reads must not be traced
         routes = read_routes(merged, symlinks, self.image.config) if read_routes else ([], [])
-        self.tracer = (FileTracer if self.settings.trace else NullTracer)(str(merged))
+        self.tracer = (FileTracer if self.settings.trace else NullTracer)(str(merged), self.clock)
         self.network = SandboxNetwork(self.sandbox_id).create()
         resolv, hosts = self.run_dir / "resolv.conf", self.run_dir / "hosts"
         resolv.write_text("# no DNS inside the vexxy sandbox\n")
@@ -98,6 +101,7 @@ class SandboxRun:
             self.launch is not None,
             self.exit_codes,
             self.resource_events,
+            self.clock,
         ).start_and_wait()
         self.rootfs, self.symlinks, self.routes, self.ports, self.readiness = merged, symlinks, routes, ports, readiness
         self.observer = Observer(
@@ -110,6 +114,7 @@ class SandboxRun:
             self.network,
             self.exit_codes,
             self.resource_events,
+            self.clock,
         )
 
     def stop(self) -> None:
