@@ -35,6 +35,7 @@ from vexxy.sandbox.kube.sweep import delete_sandbox, sweep
 from vexxy.sandbox.launch import Launch, launched
 from vexxy.sandbox.log_tail import CHUNK_BYTES, TAIL_BYTES, redacted_tail
 from vexxy.sandbox.profile import ExecutionProfile, Observation, Readiness
+from vexxy.sandbox.profile_assembly import assemble_profile
 from vexxy.sandbox.workload import ScannerPlacement, Workload
 
 BACKEND = "kubernetes-kubescape"
@@ -414,15 +415,6 @@ class KubernetesWorkload:
 
     def _profile(self, snapshot, observed: float, ended_by: str, helper_error: list[BaseException]) -> ExecutionProfile:
         readiness = self.readiness
-        if readiness.outcome != "ready":
-            complete, reason = False, f"the workload never became ready ({readiness.outcome}: {readiness.detail})"
-        elif self.state.outcome not in (None, "ready"):
-            complete, reason = False, f"the workload stopped during observation ({self.state.outcome}: {self.state.detail})"
-        else:
-            reason = kubescape.incompleteness(snapshot, self.learning, self.settings.observation_seconds)
-            complete = not reason
-        if complete and any("out of memory" in e for e in self.resource_events):
-            complete, reason = False, "a process was killed for exceeding the memory limit"
 
         def observation(entry: dict[str, Any], flags: list[str], args: list[str]) -> Observation:
             first, phase = self.first_seen.get(entry["path"], (observed, self.phase))
@@ -433,15 +425,15 @@ class KubernetesWorkload:
         execs = [observation(e, ["exec"], e["args"]) for e in snapshot.execs] if snapshot else []
         if helper_error:
             self._notes.append(f"the code driving the workload failed: {helper_error[0]!r}")
-        return ExecutionProfile(
+        return assemble_profile(
             image=self.image.canonical,
             backend=BACKEND,
             readiness=readiness,
             window_seconds=self.settings.observation_seconds,
             observed_seconds=observed,
             ended_by=ended_by,
-            complete=complete,
-            incomplete_reason=reason,
+            backend_reason=self._incompleteness(snapshot),
+            resource_events=self.resource_events,
             opens=opens,
             execs=execs,
             listening=[{"protocol": "tcp", "address": "0.0.0.0", "port": p} for p in self.ports]
@@ -456,9 +448,15 @@ class KubernetesWorkload:
                 "cpus": self.settings.limits.cpu_millicores / 1000,
                 "writable_bytes": self.settings.limits.writable_mb << 20,
             },
-            resource_events=list(self.resource_events),
             workload_log_tail=self._log_tail(),
         )
+
+    def _incompleteness(self, snapshot: kubescape.ProfileSnapshot | None) -> str:
+        """What went wrong while the pod was watched ("" when nothing): the pod stopping, Kubescape's profile
+        missing or unfinished."""
+        if self.state.outcome not in (None, "ready"):
+            return f"the workload stopped during observation ({self.state.outcome}: {self.state.detail})"
+        return kubescape.incompleteness(snapshot, self.learning, self.settings.observation_seconds)
 
     def _log_tail(self, limit: int = TAIL_BYTES) -> str:
         """The log's last bytes, secret values hidden in the whole log first (see log_tail.py): the log is

@@ -16,6 +16,7 @@ from vexxy.sandbox.local.resource_events import ResourceEvents
 from vexxy.sandbox.local.settings import SandboxSettings
 from vexxy.sandbox.network import SandboxNetwork
 from vexxy.sandbox.profile import ExecutionProfile, Observation
+from vexxy.sandbox.profile_assembly import assemble_profile
 from vexxy.sandbox.runtime_spec import CAPABILITIES
 from vexxy.sandbox.state import SandboxPaths, pids_in_cgroups
 from vexxy.sandbox.tracer import FileTracer
@@ -137,24 +138,15 @@ class Observer:
         tracer.drain()
         self._check_whole(observed_from)
         observed = round(self.clock.monotonic() - observed_from, 2)
-        complete, reason = True, ""
-        if readiness.outcome != "ready":
-            complete, reason = False, f"the workload never became ready ({readiness.outcome}: {readiness.detail})"
-        elif ended_by == "exited" and self.exit_codes and self.exit_codes[-1] != 0:
-            complete, reason = False, f"the workload exited with code {self.exit_codes[-1]} during observation"
-        elif tracer.overflowed:
-            complete, reason = False, "the tracer's event queue overflowed"
-        if any("out of memory" in e for e in resource_events.events) and complete:
-            complete, reason = False, "a process was killed for exceeding the memory limit"
-        return ExecutionProfile(
+        return assemble_profile(
             image=self.image,
             backend=BACKEND,
             readiness=readiness,
             window_seconds=settings.observation_seconds,
             observed_seconds=observed,
             ended_by=ended_by,
-            complete=complete,
-            incomplete_reason=reason,
+            backend_reason=self._incompleteness(ended_by),
+            resource_events=resource_events.events,
             opens=[
                 Observation(p, r.first_seen, r.count, r.phase, sorted(r.flags), identities=sorted(r.identities))
                 for p, r in sorted(tracer.opens.items())
@@ -168,6 +160,13 @@ class Observer:
             outbound_attempts=self.network.outbound_attempts(),
             capabilities=list(CAPABILITIES),
             limits=asdict(settings.limits),
-            resource_events=list(resource_events.events),
             workload_log_tail=container.log_tail(),
         )
+
+    def _incompleteness(self, ended_by: str) -> str:
+        """What went wrong while the workload was watched ("" when nothing): a failing exit, lost tracer events."""
+        if ended_by == "exited" and self.exit_codes and self.exit_codes[-1] != 0:
+            return f"the workload exited with code {self.exit_codes[-1]} during observation"
+        if self.tracer.overflowed:
+            return "the tracer's event queue overflowed"
+        return ""
