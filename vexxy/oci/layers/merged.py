@@ -15,15 +15,14 @@ from __future__ import annotations
 import posixpath
 import re
 import tarfile
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import BinaryIO
 
 from vexxy.oci.layers.entries import DIR, FILE, HARDLINK, OPAQUE, SYMLINK, WHITEOUT, layer_entries
+from vexxy.oci.layers.file_view import MAX_FILE_BYTES, FileView
 from vexxy.oci.layers.identity import DATA, IDENTITY_HEAD, CodeIdentity, identity_hasher
-from vexxy.oci.layers.symlinks import resolve
 
-MAX_FILE_BYTES = 2 * 1024 * 1024  # the largest file whose content is read
 MAX_ENTRIES = 500_000
 MAX_KEPT_BYTES = 64 << 20
 KEPT_NAMES = frozenset({"top_level.txt", "entry_points.txt", "setup.cfg"})
@@ -111,7 +110,7 @@ def wanted(path: str, head: bytes) -> bool:
     return head.startswith(b"#!")
 
 
-class LayerFiles:
+class LayerFiles(FileView):
     """The merged tree of an image's layers; the same reading interface as `ImageFiles`."""
 
     def __init__(self, max_entries: int = MAX_ENTRIES, max_kept_bytes: int = MAX_KEPT_BYTES):
@@ -202,19 +201,12 @@ class LayerFiles:
 
     # -- reading (the `ImageFiles` interface) ---------------------------------------------------
 
-    def canonical(self, path: str) -> str:
-        return resolve("/" + path.lstrip("/"), self.symlinks)
+    def _kind(self, canonical: str) -> str | None:
+        node = self._nodes.get(canonical)
+        return node.kind if node is not None and node.kind in ("dir", "file") else None
 
     def _node(self, path: str) -> _Node | None:
         return self._nodes.get(self.canonical(path))
-
-    def is_file(self, path: str) -> bool:
-        node = self._node(path)
-        return node is not None and node.kind == "file"
-
-    def is_dir(self, path: str) -> bool:
-        node = self._node(path)
-        return node is not None and node.kind == "dir"
 
     def read_bytes(self, path: str, limit: int = MAX_FILE_BYTES) -> bytes:
         node = self._node(path)
@@ -226,36 +218,10 @@ class LayerFiles:
             raise OSError(f"{path}: content not read from the layers")
         return node.content[:limit]
 
-    def head(self, path: str, size: int = 256) -> bytes:
-        try:
-            return self.read_bytes(path)[:size]
-        except OSError:
-            return b""
-
     def listdir(self, path: str) -> list[str]:
         canonical = self.canonical(path)
         node = self._nodes.get(canonical)
         return sorted(self._children.get(canonical, ())) if node is not None and node.kind == "dir" else []
-
-    def walk_files(self, top: str, skip_dir, limit: int) -> Iterator[str]:
-        """Regular files under `top` (canonical image paths), never through links, at most `limit`."""
-        pending = [self.canonical(top)]
-        seen = 0
-        while pending:
-            directory = pending.pop(0)
-            for name in self.listdir(directory):
-                child = f"{directory.rstrip('/')}/{name}"
-                node = self._nodes.get(child)
-                if node is None:
-                    continue
-                if node.kind == "dir":
-                    if not skip_dir(name, child):
-                        pending.append(child)
-                elif node.kind == "file":
-                    seen += 1
-                    if seen > limit:
-                        return
-                    yield child
 
 
 def read_layers(streams: Iterable[tuple[str, BinaryIO]], **limits: int) -> LayerFiles:
