@@ -11,8 +11,9 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from typing import Any
 
-from vexxy.fuzzing.sarif import SARIF_SCHEMA_URI
 from vexxy.vex.summary import OPEN_STATUSES, Row
+
+SARIF_SCHEMA_URI = "https://json.schemastore.org/sarif-2.1.0.json"  # as the fuzz findings' SARIF names it
 
 _LEVEL = {"affected": "error", "under_investigation": "warning"}
 
