@@ -8,6 +8,10 @@ The order is what makes it exact:
 3. Mark the row `charged` with Stripe's object id.
 A crash between 2 and 3 leaves a `pending` row whose next attempt (or `reconcile`) finds the one
 charge Stripe has. Failed analyses never reach this code; internal ones are recorded, not charged.
+
+`bill_analysis` is what a completed analysis calls: it bills in the mode in effect (`billing.policy`)
+and never fails for Stripe's sake: a charge Stripe did not take stays pending, and
+`billing.collection` sends it again with the same key until it is charged or written off.
 """
 
 from __future__ import annotations
@@ -20,6 +24,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import sessionmaker
 
 from appdb.models import BillingEvent, Organization, QuotaReservation, StripeCustomer, User
+from billing import policy
 from billing.errors import BillingUnavailable, UnknownOrganization
 from billing.pricing import CURRENCY, AnalysisUsage, amount_cents, analysis_credits
 from billing.quota import organization_tier
@@ -44,7 +49,7 @@ class LedgerEntry:
     created: bool  # False when this call found an existing entry (a retry or a race)
 
 
-def _entry(row: BillingEvent, created: bool) -> LedgerEntry:
+def ledger_entry(row: BillingEvent, created: bool) -> LedgerEntry:
     return LedgerEntry(
         row.id,
         row.kind,
@@ -81,7 +86,7 @@ def record_internal(sessions: sessionmaker, submission_id: str | None, image_dig
     with sessions.begin() as session:
         row = session.scalar(select(BillingEvent).where(BillingEvent.idempotency_key == key))
         if row is not None:
-            return _entry(row, created=False)
+            return ledger_entry(row, created=False)
         row = BillingEvent(
             organization_id=None,
             kind="internal_analysis",
@@ -91,12 +96,29 @@ def record_internal(sessions: sessionmaker, submission_id: str | None, image_dig
             credits=analysis_credits(usage),
             amount_cents=0,
             currency=CURRENCY,
-            status="recorded",
+            status=policy.RECORDED,
             details={"reason": "no submitting organization"},
         )
         session.add(row)
         session.flush()
-        return _entry(row, created=True)
+        return ledger_entry(row, created=True)
+
+
+def _lock_organization(session, organization_id: str) -> Organization:
+    organization = session.scalar(select(Organization).where(Organization.id == organization_id).with_for_update())
+    if organization is None:
+        raise UnknownOrganization(f"Organization {organization_id} does not exist.")
+    return organization
+
+
+def _consume_reservation(session, organization_id: str, submission_id: str) -> None:
+    reservation = session.scalar(
+        select(QuotaReservation).where(
+            QuotaReservation.organization_id == organization_id, QuotaReservation.submission_id == submission_id
+        )
+    )
+    if reservation is not None:
+        reservation.status = "consumed"
 
 
 def charge_analysis(
@@ -107,12 +129,13 @@ def charge_analysis(
     submission_id: str,
     image_digest: str,
     usage: AnalysisUsage,
+    mode: str = policy.STRIPE,
 ) -> LedgerEntry:
+    """Write the charge (mode `stripe` or `ledger`) and, in `stripe` mode, send it; raises `BillingUnavailable` when
+    Stripe does not take it (the row stays pending)."""
     key = charge_key(organization_id, submission_id, image_digest)
     with sessions.begin() as session:
-        organization = session.scalar(select(Organization).where(Organization.id == organization_id).with_for_update())
-        if organization is None:
-            raise UnknownOrganization(f"Organization {organization_id} does not exist.")
+        _lock_organization(session, organization_id)
         row = session.scalar(select(BillingEvent).where(BillingEvent.idempotency_key == key))
         created = row is None
         if row is None:
@@ -128,7 +151,7 @@ def charge_analysis(
                 credits=credits,
                 amount_cents=amount,
                 currency=CURRENCY,
-                status="pending" if amount > 0 else "recorded",
+                status=policy.charge_status(amount, mode),
                 details={
                     "tier": plan.name,
                     "image_bytes": usage.image_bytes,
@@ -137,16 +160,10 @@ def charge_analysis(
                 },
             )
             session.add(row)
-            reservation = session.scalar(
-                select(QuotaReservation).where(
-                    QuotaReservation.organization_id == organization_id, QuotaReservation.submission_id == submission_id
-                )
-            )
-            if reservation is not None:
-                reservation.status = "consumed"
+            _consume_reservation(session, organization_id, submission_id)
             session.flush()
-        if row.status != "pending":
-            return _entry(row, created)
+        if row.status != policy.PENDING:
+            return ledger_entry(row, created)
         row_id, amount, currency = row.id, row.amount_cents, row.currency
     if gateway is None:
         raise BillingUnavailable(
@@ -169,8 +186,61 @@ def charge_analysis(
     )
     with sessions.begin() as session:
         row = session.get(BillingEvent, row_id)
-        row.status, row.stripe_object_id = "charged", result.id
-        return _entry(row, created)
+        row.status, row.stripe_object_id = policy.CHARGED, result.id
+        return ledger_entry(row, created)
+
+
+@dataclass(frozen=True)
+class Billed:
+    """What billing a completed analysis did: its ledger entry (None when billing is off) and, for a charge left
+    pending, why Stripe did not take it."""
+
+    mode: str
+    entry: LedgerEntry | None
+    problem: str | None = None
+
+
+def bill_analysis(
+    sessions: sessionmaker,
+    gateway: StripeGateway | None,
+    mode: str,
+    *,
+    organization_id: str,
+    submission_id: str,
+    image_digest: str,
+    usage: AnalysisUsage,
+) -> Billed:
+    """Bill a completed analysis in `mode`; Stripe failing leaves the charge pending, never raises."""
+    if mode == policy.OFF:
+        with sessions.begin() as session:
+            _lock_organization(session, organization_id)
+            _consume_reservation(session, organization_id, submission_id)
+        return Billed(mode, None)
+    try:
+        entry = charge_analysis(
+            sessions,
+            gateway if mode == policy.STRIPE else None,
+            organization_id=organization_id,
+            submission_id=submission_id,
+            image_digest=image_digest,
+            usage=usage,
+            mode=mode,
+        )
+    except BillingUnavailable as exc:
+        key = charge_key(organization_id, submission_id, image_digest)
+        with sessions.begin() as session:
+            row = session.scalar(select(BillingEvent).where(BillingEvent.idempotency_key == key))
+            note_failure(row, exc.message)
+            return Billed(mode, ledger_entry(row, created=row.details.get("attempts") == 1), exc.message)
+    return Billed(mode, entry)
+
+
+def note_failure(row: BillingEvent, message: str) -> None:
+    """Keep on a pending row what its last attempt met and how many attempts there were (details is JSON)."""
+    details = dict(row.details or {})
+    details["attempts"] = int(details.get("attempts", 0)) + 1
+    details["last_error"] = message[:500]
+    row.details = details
 
 
 @dataclass
@@ -189,20 +259,20 @@ def reconcile(sessions: sessionmaker, gateway: StripeGateway, *, older_than_seco
     now = datetime.now(UTC)
     with sessions() as session:
         rows = session.scalars(
-            select(BillingEvent).where(BillingEvent.kind == "analysis_charge", BillingEvent.status.in_(("pending", "charged")))
+            select(BillingEvent).where(
+                BillingEvent.kind == "analysis_charge", BillingEvent.status.in_((policy.PENDING, policy.CHARGED))
+            )
         ).all()
     for row in rows:
         report.checked += 1
         intent = in_stripe.pop(row.idempotency_key, None)
         age = (now - (row.created_at if row.created_at.tzinfo else row.created_at.replace(tzinfo=UTC))).total_seconds()
         if intent is not None and intent["status"] == "succeeded":
-            if row.status == "pending":
-                with sessions.begin() as session:
-                    fresh = session.get(BillingEvent, row.id)
-                    fresh.status, fresh.stripe_object_id = "charged", intent["id"]
+            if row.status == policy.PENDING:
+                mark_charged(sessions, row.id, intent["id"])
                 report.marked_charged.append(row.idempotency_key)
         elif age >= older_than_seconds:
-            _recharge(sessions, gateway, row)
+            recharge(sessions, gateway, row)
             report.recharged.append(row.idempotency_key)
     for key, intent in in_stripe.items():
         metadata = intent["metadata"]
@@ -221,7 +291,7 @@ def reconcile(sessions: sessionmaker, gateway: StripeGateway, *, older_than_seco
                         credits=0,
                         amount_cents=intent["amount"],
                         currency=intent["currency"],
-                        status="charged",
+                        status=policy.CHARGED,
                         stripe_object_id=intent["id"],
                         details={"repaired": "found in Stripe, missing in the ledger"},
                     )
@@ -230,7 +300,14 @@ def reconcile(sessions: sessionmaker, gateway: StripeGateway, *, older_than_seco
     return report
 
 
-def _recharge(sessions: sessionmaker, gateway: StripeGateway, row: BillingEvent) -> None:
+def mark_charged(sessions: sessionmaker, row_id: int, stripe_object_id: str) -> None:
+    with sessions.begin() as session:
+        fresh = session.get(BillingEvent, row_id)
+        fresh.status, fresh.stripe_object_id = policy.CHARGED, stripe_object_id
+
+
+def recharge(sessions: sessionmaker, gateway: StripeGateway, row: BillingEvent) -> str:
+    """Send a ledger row's charge again, with its own key (Stripe replays the first answer), and mark it charged."""
     customer_id = ensure_customer(sessions, gateway, row.organization_id)
     result = gateway.charge(
         customer_id,
@@ -245,6 +322,5 @@ def _recharge(sessions: sessionmaker, gateway: StripeGateway, row: BillingEvent)
             "vexxy_image": row.image_digest or "",
         },
     )
-    with sessions.begin() as session:
-        fresh = session.get(BillingEvent, row.id)
-        fresh.status, fresh.stripe_object_id = "charged", result.id
+    mark_charged(sessions, row.id, result.id)
+    return result.id

@@ -14,6 +14,11 @@ import stripe
 
 from billing.errors import BillingUnavailable
 
+# What Stripe answers that leaves a write undone but worth sending again with its idempotency key.
+TRANSIENT = (stripe.APIConnectionError, stripe.APIError, stripe.RateLimitError)
+# A charge may also be declined (the card) or still in flight under its key (a racing attempt): it stays pending too.
+CHARGE_FAILURES = (*TRANSIENT, stripe.CardError, stripe.IdempotencyError)
+
 
 @dataclass
 class ChargeResult:
@@ -32,10 +37,10 @@ class StripeGateway:
             options["base_addresses"] = {"api": api_base}
         self.client = stripe.StripeClient(api_key, **options)
 
-    def _call(self, what: str, function, *args, **kwargs):
+    def _call(self, what: str, function, *args, _failures: tuple = TRANSIENT, **kwargs):
         try:
             return function(*args, **kwargs)
-        except (stripe.APIConnectionError, stripe.APIError, stripe.RateLimitError) as exc:
+        except _failures as exc:
             raise BillingUnavailable(
                 f"Stripe could not {what}: {exc.user_message or exc}", hint="The charge stays pending and is retried."
             ) from exc
@@ -98,6 +103,7 @@ class StripeGateway:
             self.client.v1.payment_intents.create,
             params=params,
             options={"idempotency_key": idempotency_key},
+            _failures=CHARGE_FAILURES,
         )
         return ChargeResult(intent.id, intent.status, intent.amount)
 
