@@ -127,3 +127,51 @@ def test_another_history_in_alembic_version_is_left_alone(empty_database):
     upgrade(empty_database)
     assert version(empty_database) == [HEAD]
     assert version(empty_database, LEGACY_VERSION_TABLE) == ["7e2f3204cf8e"]
+
+
+def insert_organization(url, organization_id, name, created_at):
+    engine = create_engine(database_url(url))
+    try:
+        with engine.begin() as connection:
+            connection.execute(
+                text(
+                    "INSERT INTO organizations (id, name, status, status_changed_at, created_at) "
+                    "VALUES (:id, :name, 'active', 0, :created_at)"
+                ),
+                {"id": organization_id, "name": name, "created_at": created_at},
+            )
+    finally:
+        engine.dispose()
+
+
+def test_organization_names_become_unique_and_shared_names_stop_the_upgrade(empty_database):
+    """0006: two organizations with one name are named and left as they are, for the operator to rename one."""
+    from datetime import UTC, datetime
+
+    from sqlalchemy.exc import IntegrityError
+
+    from vexxy.errors import VexxyError
+
+    upgrade(empty_database, "0005")
+    for organization_id, name, day in (("org-b", "acme", 2), ("org-a", "acme", 1), ("org-c", "other", 3)):
+        insert_organization(empty_database, organization_id, name, datetime(2026, 1, day, tzinfo=UTC))
+    with pytest.raises(VexxyError) as refused:
+        upgrade(empty_database)
+    assert "'acme': org-a, org-b" in refused.value.message and "other" not in refused.value.message
+    assert "vexxy appdb upgrade" in refused.value.hint
+    assert version(empty_database) == ["0005"]
+
+    engine = create_engine(database_url(empty_database))
+    try:
+        with engine.begin() as connection:
+            connection.execute(text("UPDATE organizations SET name = 'acme (old)' WHERE id = 'org-b'"))
+    finally:
+        engine.dispose()
+    upgrade(empty_database)
+    assert version(empty_database) == [HEAD]
+    with pytest.raises(IntegrityError):
+        insert_organization(empty_database, "org-d", "acme", datetime(2026, 1, 4, tzinfo=UTC))
+
+    downgrade(empty_database, "0005")
+    insert_organization(empty_database, "org-d", "acme", datetime(2026, 1, 4, tzinfo=UTC))  # no constraint below 0006
+    assert version(empty_database) == ["0005"]

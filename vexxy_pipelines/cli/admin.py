@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 
 from rich.markup import escape
+from rich.table import Table
 
 from vexxy.errors import VexxyError
 from vexxy_pipelines.cli.common import dagster_instance, out
@@ -42,12 +43,26 @@ def cmd_appdb(args: argparse.Namespace) -> int:
 
 
 def cmd_organization(args: argparse.Namespace) -> int:
-    from submissions.organizations import create_organization, require_organization
+    from submissions.organizations import create_organization, list_organizations, require_organization
     from vexxy_api.auth import issue_token
     from vexxy_api.settings import ApiSettings
     from vexxy_pipelines.resources.app_database import AppDatabaseResource
 
     sessions = AppDatabaseResource().sessions()
+    if args.organization_command == "list":
+        with sessions() as session:
+            organizations = list_organizations(session)
+        if not organizations:
+            out.print("No organizations yet: create one with `vexxy organization create NAME --tier TIER`.", soft_wrap=True)
+            return 0
+        table = Table(title="Organizations, oldest first")
+        table.add_column("id", no_wrap=True)
+        table.add_column("name")
+        table.add_column("tier", no_wrap=True)
+        for organization in organizations:
+            table.add_row(organization.id, escape(organization.name), organization.tier)
+        out.print(table)
+        return 0
     with sessions.begin() as session:
         if args.organization_command == "create":
             out.print(create_organization(session, args.name, args.tier))
@@ -76,9 +91,12 @@ def add_partitions_commands(sub) -> None:
 
 
 def add_organization_command(sub) -> None:
-    organization = sub.add_parser("organization", help="Organizations the API serves: create one, issue a token to try the API.")
+    organization = sub.add_parser(
+        "organization", help="Organizations the API serves: list them, create one, issue a token to try the API."
+    )
     organization_sub = organization.add_subparsers(dest="organization_command", required=True)
-    create = organization_sub.add_parser("create", help="Create an organization on a tier; prints its id.")
+    organization_sub.add_parser("list", help="Every organization: id, name and tier, oldest first.")
+    create = organization_sub.add_parser("create", help="Create an organization on a tier (names are unique); prints its id.")
     create.add_argument("name")
     create.add_argument("--tier", default="free", help="free, team or enterprise (default free).")
     token = organization_sub.add_parser("token", help="Print a bearer token signed with VEXXY_JWT_KEY (a shared secret).")
