@@ -5,28 +5,93 @@ remove a partition that names no image.
 `VEXXY_ALLOWED_REGISTRIES`, the tier's limits, quota reserved, a queued submission) and also adds
 the image's partition at once, so it is in the UI's partition list before the analysis starts;
 `submission_sensor` then starts `analyze_image` exactly as for a customer's submission (priority,
-concurrency, billing).
+concurrency, billing); the two runs name each other in tags (`tags.LAUNCHED_BY`, `tags.ANALYSIS_RUN`).
+Its default config is a launch that works as it is: the demo image when the local registry holds it,
+the first organization created (both read when the definitions load, from files and the application
+database, never from a registry). A user's mistake fails the run with one line, not a traceback.
 """
 
-from dagster import Config, Failure, MetadataValue, OpExecutionContext, RunConfig, in_process_executor, job, op
-from pydantic import Field
-from sqlalchemy import select
+import re
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from urllib.parse import quote
 
+from dagster import Config, Failure, MetadataValue, OpExecutionContext, in_process_executor, job, op
+from pydantic import Field
+from sqlalchemy import create_engine, select
+from sqlalchemy.engine import make_url
+from sqlalchemy.exc import SQLAlchemyError
+from sqlalchemy.orm import Session
+
+from appdb.engine import database_url
 from appdb.models import Organization
 from billing.errors import UnknownOrganization
+from submissions.organizations import first_organization
 from submissions.service import SubmissionRequest, submit
+from vexxy import settings as library_settings
 from vexxy.config.model import AnalysisConfig, parse
+from vexxy.demo.images import DEMO
 from vexxy.errors import VexxyError
 from vexxy.oci.egress import check_registry
 from vexxy.oci.image import Platform
 from vexxy.oci.reference import parse_reference
-from vexxy_pipelines.failures import fail_clearly
+from vexxy_pipelines import settings, tags
 from vexxy_pipelines.partitions import add_image_partition, remove_image_partition
 from vexxy_pipelines.resources.app_database import AppDatabaseResource
 from vexxy_pipelines.resources.registry import RegistryResource
 
-EXAMPLE_REFERENCE = "127.0.0.1:5000/vexxy/demo:1.0"  # what `scripts/demo` pushes
-EXAMPLE_ORGANIZATION = "name or id of the organization"
+PLACEHOLDER_REFERENCE = "<registry>/<repository>:<tag>"  # no demo image pushed: say what goes here
+PLACEHOLDER_ORGANIZATION = "<organization name or id: `vexxy organization list`>"
+DATABASE_TIMEOUT_SECONDS = 3  # the definitions load waits no longer for an organization to name
+
+
+def demo_reference(registry_root: Path | None = None) -> str | None:
+    """The demo image's reference when the local registry (`vexxy demo`, `vexxy demo-image`) holds it: read from the
+    registry's files, never asked over the network, so the definitions load stays fast with no registry running."""
+    root = registry_root or library_settings.vexxy_home() / "registry"
+    tag = root / "data/docker/registry/v2/repositories" / DEMO.repository / "_manifests/tags" / DEMO.tag / "current/link"
+    if not tag.is_file():
+        return None
+    try:  # the address the registry last started on (`--port`), else the configured one
+        address = re.search(r"^  addr: (\S+)$", (root / "config.yml").read_text(), re.MULTILINE)
+    except OSError:
+        address = None
+    registry = address.group(1) if address else f"127.0.0.1:{settings.demo_registry_port()}"
+    return f"{registry}/{DEMO.repository}:{DEMO.tag}"
+
+
+def default_organization(url: str | None = None) -> str | None:
+    """The name of the first organization created, if the application database answers at once (else None: the
+    Launchpad shows a placeholder). A SQLite file that does not exist yet is not created here."""
+    url = database_url(url)
+    if url.startswith("sqlite"):
+        path = make_url(url).database
+        if not path or not Path(path).is_file():
+            return None
+        engine = create_engine(url, connect_args={"timeout": DATABASE_TIMEOUT_SECONDS})
+    else:
+        engine = create_engine(url, connect_args={"connect_timeout": DATABASE_TIMEOUT_SECONDS})
+    try:
+        with Session(engine) as session:
+            return first_organization(session)
+    except SQLAlchemyError:  # not reachable, not migrated: no example, not a failed load
+        return None
+    finally:
+        engine.dispose()
+
+
+def launchpad_defaults(registry_root: Path | None = None, database: str | None = None) -> dict:
+    """`analyze_reference`'s default config: a run an operator can launch as it is once the demo image is pushed
+    and an organization exists, every field shown (None: the deployment's platform, the tier's window)."""
+    return {
+        "reference": demo_reference(registry_root) or PLACEHOLDER_REFERENCE,
+        "organization": default_organization(database) or PLACEHOLDER_ORGANIZATION,
+        "platform": None,
+        "fuzzing": True,
+        "observation_seconds": None,
+        "priority": 0,
+    }
 
 
 class LaunchpadReadiness(Config):
@@ -92,16 +157,40 @@ class AnalyzeReferenceConfig(Config):
 
 
 def _organization_id(session, wanted: str) -> str:
+    """An organization by id or by name (names are unique)."""
     found = session.get(Organization, wanted)
     if found is not None:
         return found.id
-    named = session.scalars(select(Organization).where(Organization.name == wanted).limit(2)).all()
-    if len(named) != 1:
+    named = session.scalar(select(Organization.id).where(Organization.name == wanted))
+    if named is None:
         raise UnknownOrganization(
-            f"Organization {wanted!r} is {'not unique' if named else 'not known'}.",
-            hint="Give the organization's id (the `organizations` table of the application database).",
+            f"Organization {wanted!r} is not known.",
+            hint="Give an organization's name or id as `vexxy organization list` shows them.",
         )
-    return named[0].id
+    return named
+
+
+@contextmanager
+def _refused_as_one_line(subject: str) -> Iterator[None]:
+    """A user's mistake fails the run with one line saying what and what to do; the error it came from is not
+    chained (its traceback is vexxy's insides, not the operator's business)."""
+    try:
+        yield
+    except VexxyError as exc:
+        raise Failure(
+            description=" ".join(str(exc).split()),
+            metadata={
+                "subject": subject,
+                "error": MetadataValue.text(exc.__class__.__name__),
+                **({"what_to_do": MetadataValue.text(exc.hint)} if exc.hint else {}),
+            },
+            allow_retries=False,
+        ) from None
+
+
+def analysis_runs_link(run_id: str) -> str:
+    """The UI's run list filtered to the runs launched for Launchpad run `run_id`."""
+    return "/runs?" + quote("q[0]") + "=" + quote(f"tag:{tags.LAUNCHED_BY}={run_id}", safe="")
 
 
 def _given(value):
@@ -122,7 +211,7 @@ def _configuration(given: LaunchpadConfiguration | None) -> AnalysisConfig | Non
 def submit_analysis(
     context: OpExecutionContext, config: AnalyzeReferenceConfig, registry: RegistryResource, app_db: AppDatabaseResource
 ) -> None:
-    with fail_clearly(config.reference):
+    with _refused_as_one_line(config.reference):
         configuration = _configuration(config.configuration)
         ref = parse_reference(config.reference)
         check_registry(ref.registry, registry.allowed)
@@ -164,16 +253,18 @@ def submit_analysis(
             "manifest_digest": resolved.manifest_digest,
             "submission": submission_id,
             "organization": organization_id,
-            "next": MetadataValue.md(f"`submission_sensor` starts `analyze_image` for partition `{key}`."),
+            "next": MetadataValue.md(
+                f"`submission_sensor` starts `analyze_image` for partition `{key}`, tagged `{tags.LAUNCHED_BY}` "
+                f"with this run's id; this run gets the tag `{tags.ANALYSIS_RUN}` with that run's id."
+            ),
+            "analysis_runs": MetadataValue.url(analysis_runs_link(context.run_id)),
         }
     )
 
 
 @job(
     description="Analyze an image by reference (tag or digest) for an organization, as an API submission would.",
-    config=RunConfig(
-        ops={"submit_analysis": AnalyzeReferenceConfig(reference=EXAMPLE_REFERENCE, organization=EXAMPLE_ORGANIZATION)}
-    ),
+    config={"ops": {"submit_analysis": {"config": launchpad_defaults()}}},
     executor_def=in_process_executor,
 )
 def analyze_reference():
@@ -190,7 +281,7 @@ def remove_partition(context: OpExecutionContext, config: RemovePartitionConfig)
     try:
         message = remove_image_partition(context.instance, config.key, force=config.force)
     except VexxyError as exc:
-        raise Failure(description=str(exc), metadata={"what_to_do": exc.hint or ""}, allow_retries=False) from exc
+        raise Failure(description=str(exc), metadata={"what_to_do": exc.hint or ""}, allow_retries=False) from None
     context.log.info(message)
 
 

@@ -2,19 +2,24 @@
 which the submission sensor turns into an `analyze_image` run like any API submission."""
 
 import json
+import os
+import socket
+import time
 import uuid
 
 import pytest
 from billing_helpers import make_organization
-from dagster import AssetKey, DagsterInvalidConfigError, build_sensor_context
+from dagster import AssetKey, DagsterInvalidConfigError, RunsFilter, build_sensor_context
 from sqlalchemy import select, text
 
-from appdb.models import Submission
+from appdb.models import Organization, Submission
 from vexxy.config.public_form import from_public
 from vexxy.oci.partition_key import default_key
 from vexxy.oci.reference import ImageReference
+from vexxy_pipelines import tags
 from vexxy_pipelines.definitions import defs
 from vexxy_pipelines.environment import resources_for
+from vexxy_pipelines.launchpad import PLACEHOLDER_ORGANIZATION, PLACEHOLDER_REFERENCE, launchpad_defaults
 from vexxy_pipelines.partitions import image_partitions, reference_for_partition
 from vexxy_pipelines.sensors.submission_intake import submission_sensor
 
@@ -26,14 +31,97 @@ def launch(instance, **config):
 
 
 def failure(result) -> str:
+    """The step's failure as the run page shows it: one line, no traceback, no chained error with its own."""
     (event,) = [e for e in result.all_events if e.is_step_failure]
-    return event.step_failure_data.user_failure_data.description
+    description = event.step_failure_data.user_failure_data.description
+    error = event.step_failure_data.error
+    assert description == " ".join(description.split())  # one line
+    assert error.message.strip().endswith(description) and error.cause is None and error.context is None
+    assert "Traceback" not in error.to_string() and "The above exception" not in error.to_string()
+    return description
 
 
-def test_launchpad_config_has_a_ready_example():
+def job_defaults() -> dict:
     job = defs.resolve_job_def("analyze_reference")
-    defaults = job.config_mapping.config_schema.config_type.fields["ops"].default_value["submit_analysis"]["config"]
-    assert defaults["reference"].endswith("/vexxy/demo:1.0") and defaults["organization"]
+    return job.config_mapping.config_schema.config_type.fields["ops"].default_value["submit_analysis"]["config"]
+
+
+def test_launchpad_config_shows_every_field_with_its_default():
+    assert set(job_defaults()) == {"reference", "organization", "platform", "fuzzing", "observation_seconds", "priority"}
+    assert {k: job_defaults()[k] for k in ("platform", "fuzzing", "observation_seconds", "priority")} == {
+        "platform": None,
+        "fuzzing": True,
+        "observation_seconds": None,
+        "priority": 0,
+    }
+
+
+def push_demo(registry_root, port: int) -> None:
+    """What `vexxy demo` leaves in the local registry's directory: its configuration and the demo tag."""
+    link = registry_root / "data/docker/registry/v2/repositories/vexxy/demo/_manifests/tags/1.0/current/link"
+    link.parent.mkdir(parents=True)
+    link.write_text("sha256:" + "0" * 64)
+    (registry_root / "config.yml").write_text(f"version: 0.1\nhttp:\n  addr: 127.0.0.1:{port}\n")
+
+
+def test_the_default_reference_is_the_pushed_demo_image_on_the_registry_that_holds_it(tmp_path, monkeypatch):
+    monkeypatch.setenv("VEXXY_DEMO_REGISTRY_PORT", "5077")
+    assert launchpad_defaults(registry_root=tmp_path / "none")["reference"] == PLACEHOLDER_REFERENCE
+    push_demo(tmp_path / "registry", 5055)
+    assert launchpad_defaults(registry_root=tmp_path / "registry")["reference"] == "127.0.0.1:5055/vexxy/demo:1.0"
+    (tmp_path / "registry" / "config.yml").unlink()  # a registry directory from elsewhere: the configured port
+    assert launchpad_defaults(registry_root=tmp_path / "registry")["reference"] == "127.0.0.1:5077/vexxy/demo:1.0"
+    monkeypatch.setenv("VEXXY_HOME", str(tmp_path))  # the definitions' own look: VEXXY_HOME's registry
+    assert launchpad_defaults()["reference"] == "127.0.0.1:5077/vexxy/demo:1.0"
+
+
+def test_the_default_organization_is_the_first_one_created(app_database):
+    from submissions.organizations import create_organization
+
+    placeholder = PLACEHOLDER_ORGANIZATION
+    if app_database.url.startswith("sqlite"):  # a fresh file: nobody yet
+        assert launchpad_defaults(database=app_database.url)["organization"] == placeholder
+    names = [f"first-{i}-{uuid.uuid4().hex[:6]}" for i in range(2)]
+    for name in names:
+        with app_database.sessions.begin() as session:
+            create_organization(session, name, "free")
+    with app_database.sessions() as session:
+        (oldest, *_) = session.scalars(select(Organization.name).order_by(Organization.created_at, Organization.id)).all()
+    assert launchpad_defaults(database=app_database.url)["organization"] == oldest
+    if app_database.url.startswith("sqlite"):
+        assert oldest == names[0]
+
+
+def test_no_organization_is_named_when_the_database_cannot_answer(tmp_path):
+    with socket.socket() as closed:  # a port nothing listens on
+        closed.bind(("127.0.0.1", 0))
+        port = closed.getsockname()[1]
+    started = time.monotonic()
+    assert launchpad_defaults(database=f"postgresql://postgres@127.0.0.1:{port}/none")["organization"] == (
+        PLACEHOLDER_ORGANIZATION
+    )
+    assert launchpad_defaults(database=f"sqlite:///{tmp_path / 'absent.db'}")["organization"] == PLACEHOLDER_ORGANIZATION
+    assert not (tmp_path / "absent.db").exists()  # looking does not create the zero-setup database
+    (tmp_path / "empty.db").write_bytes(b"")  # a file with no schema yet
+    assert launchpad_defaults(database=f"sqlite:///{tmp_path / 'empty.db'}")["organization"] == PLACEHOLDER_ORGANIZATION
+    assert time.monotonic() - started < 10
+
+
+def test_the_ready_example_launches_as_it_is(instance, registry, demo_image, app_sessions):
+    """The Launchpad default, read from a real registry's directory after the demo image was pushed to it and from the
+    application database after an organization was created, is a launch that works as it is."""
+    from submissions.organizations import create_organization
+
+    with app_sessions.begin() as session:
+        create_organization(session, f"ready-{uuid.uuid4().hex[:6]}", "team")
+    defaults = launchpad_defaults(registry_root=registry.root, database=os.environ["DATABASE_URL"])
+    assert defaults["reference"] == f"{demo_image.name}:1.0"
+    result = launch(instance, **defaults)
+    assert result.success
+    with app_sessions.begin() as session:
+        submission = session.scalar(select(Submission).where(Submission.correlation_id == f"launchpad:{result.run_id}"))
+        assert session.get(Organization, submission.organization_id).name == defaults["organization"]
+        submission.status = "cancelled"  # leave nothing queued for other tests
 
 
 def test_a_tag_reference_becomes_a_partition_and_a_submission(instance, demo_image, app_sessions):
@@ -72,8 +160,25 @@ def test_a_tag_reference_becomes_a_partition_and_a_submission(instance, demo_ima
     assert request.partition_key == key and request.job_name == "analyze_image"
     assert request.tags["vexxy/manifest_digest"] == demo_image.digest and request.tags["vexxy/reference"] == reference
     assert request.tags["vexxy/organization"] == organization and request.tags["vexxy/config_hash"] == submission.config_hash
+
+    # Linked both ways: the analysis run names the Launchpad run; once it exists, the Launchpad run names it.
+    assert request.tags[tags.LAUNCHED_BY] == result.run_id
+    (output,) = [e for e in result.all_events if e.is_successful_output]
+    link = output.step_output_data.metadata["analysis_runs"].value
+    assert link == f"/runs?q%5B0%5D=tag%3Avexxy%2Flaunched_by%3D{result.run_id}"
+    analysis = instance.create_run_for_job(  # what the daemon does with the sensor's request
+        defs.resolve_job_def(request.job_name),
+        run_config=request.run_config,
+        tags={**request.tags, tags.DAGSTER_PARTITION: request.partition_key},
+    )
+    assert tags.ANALYSIS_RUN not in instance.get_run_by_id(result.run_id).tags
+    context = build_sensor_context(instance=instance, cursor=str(submission.seq), resources=resources)
+    submission_sensor(context)  # the next tick
+    assert instance.get_run_by_id(result.run_id).tags[tags.ANALYSIS_RUN] == analysis.run_id
+    assert instance.get_runs_count(RunsFilter(tags={tags.LAUNCHED_BY: result.run_id})) == 1
     with app_sessions.begin() as session:  # leave nothing queued for other tests
         session.get(Submission, submission.id).status = "cancelled"
+    instance.delete_run(analysis.run_id)
 
 
 @pytest.mark.parametrize(

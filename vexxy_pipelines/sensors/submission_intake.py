@@ -13,11 +13,14 @@ database, encrypted, for the sandbox step to read.
 
 from __future__ import annotations
 
+from datetime import UTC, datetime, timedelta
+
 from dagster import (
     AssetKey,
     DagsterInstance,
     DefaultSensorStatus,
     RunRequest,
+    RunsFilter,
     SensorEvaluationContext,
     SensorResult,
     SkipReason,
@@ -39,12 +42,22 @@ from vexxy_pipelines.resources.app_database import AppDatabaseResource
 from vexxy_pipelines.resources.registry import RegistryResource
 
 BATCH = 500
+LAUNCHPAD_RUN = "dagster-run:"  # how a Launchpad submission names its submitter: the `analyze_reference` run
+LINK_WINDOW = timedelta(days=1)  # Launchpad submissions this recent are linked back to their analysis run
+
+
+def launchpad_run(submission: Submission) -> str | None:
+    """The Launchpad run (`analyze_reference`) that queued `submission`, if one did."""
+    by = submission.submitted_by or ""
+    return by[len(LAUNCHPAD_RUN) :] if submission.source == "launchpad" and by.startswith(LAUNCHPAD_RUN) else None
 
 
 def run_tags(submission: Submission, tier: str, reference: str, digest: str | None = None) -> dict[str, str]:
     configured = {tags.CONFIG_HASH: submission.config_hash, tags.SECRETS: submission.id} if submission.config_hash else {}
+    launched = launchpad_run(submission)
     return {
         **configured,
+        **({tags.LAUNCHED_BY: launched} if launched else {}),
         tags.ORGANIZATION: submission.organization_id,
         tags.SUBMISSION: submission.id,
         tags.PRIORITY: str(submission.priority),
@@ -110,6 +123,29 @@ def plan_runs(submissions: list[Submission], resolve, tiers: dict[str, str], act
     return requests, requested, shared, failures
 
 
+def link_launchpad_runs(instance: DagsterInstance, session, now: datetime | None = None) -> dict[str, str]:
+    """Tag each recent Launchpad run with the analysis run its submission got (or shares), once that run exists, so
+    the Launchpad run's page names it. Returns {Launchpad run id: analysis run id} linked now."""
+    since = (now or datetime.now(UTC)) - LINK_WINDOW
+    submissions = session.scalars(
+        select(Submission).where(
+            Submission.source == "launchpad", Submission.created_at >= since, Submission.partition_key.is_not(None)
+        )
+    ).all()
+    linked = {}
+    for submission in submissions:
+        launched = launchpad_run(submission)
+        record = instance.get_run_record_by_id(launched) if launched else None
+        if record is None or tags.ANALYSIS_RUN in record.dagster_run.tags:
+            continue
+        answered_by = submission.shared_with or submission.id
+        analyses = instance.get_run_ids(RunsFilter(tags={tags.SUBMISSION: answered_by}), limit=1)
+        if analyses:
+            instance.add_run_tags(launched, {tags.ANALYSIS_RUN: analyses[0]})
+            linked[launched] = analyses[0]
+    return linked
+
+
 @sensor(
     jobs=[analyze_image_job, refresh_vulnerability_db_job], minimum_interval_seconds=5, default_status=DefaultSensorStatus.RUNNING
 )
@@ -123,6 +159,9 @@ def submission_sensor(context: SensorEvaluationContext, app_db: AppDatabaseResou
         )
     sessions = app_db.sessions()
     with sessions() as session:
+        linked = link_launchpad_runs(context.instance, session)
+        if linked:
+            context.log.info(f"Linked {len(linked)} Launchpad run(s) to their analysis runs: {linked}")
         batch = session.scalars(
             select(Submission)
             .where(Submission.seq > cursor, Submission.status == lifecycle.QUEUED)
