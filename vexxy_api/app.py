@@ -2,14 +2,20 @@
 
 from __future__ import annotations
 
-import logging
-
 from fastapi import FastAPI
 from fastapi.exceptions import RequestValidationError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from appdb.engine import make_engine, make_sessionmaker
-from vexxy_api import analysis_routes, billing_routes, organization_routes, registry_routes, webhook_routes
+from vexxy_api import (
+    analysis_routes,
+    billing_routes,
+    health,
+    metrics,
+    organization_routes,
+    registry_routes,
+    webhook_routes,
+)
 from vexxy_api.errors import (
     DATABASE_DOWN,
     ApiError,
@@ -21,16 +27,19 @@ from vexxy_api.errors import (
     render_validation_error,
 )
 from vexxy_api.limits import InputLimits
+from vexxy_api.logs import configure_logging
+from vexxy_api.metrics import ApiMetrics, RequestMetrics
 from vexxy_api.settings import ApiSettings
-
-logging.basicConfig(level=logging.INFO, format="%(message)s")
 
 
 def create_app(settings: ApiSettings | None = None) -> FastAPI:
     settings = settings or ApiSettings()
+    configure_logging(settings.log_format)
     app = FastAPI(title="vexxy API", version="1", openapi_url="/api/v1/openapi.json", docs_url="/api/v1/docs")
     app.state.settings = settings
-    app.state.sessions = make_sessionmaker(make_engine(settings.database_url))
+    app.state.engine = make_engine(settings.database_url)
+    app.state.sessions = make_sessionmaker(app.state.engine)
+    app.state.metrics = ApiMetrics(app.state.sessions)
     app.add_exception_handler(ApiError, render_api_error)
     app.add_exception_handler(RequestValidationError, render_validation_error)
     app.add_exception_handler(StarletteHTTPException, render_http_error)
@@ -38,7 +47,10 @@ def create_app(settings: ApiSettings | None = None) -> FastAPI:
         app.add_exception_handler(error, render_database_unavailable)
     app.add_exception_handler(Exception, render_unexpected)
     app.middleware("http")(correlation_middleware)
-    app.add_middleware(InputLimits)  # added last, so it runs first: before parsing and authentication
+    app.add_middleware(InputLimits)  # runs before parsing and authentication
+    app.add_middleware(RequestMetrics, metrics=app.state.metrics)  # added last, so it runs first: it sees every answer
+    app.include_router(health.router)
+    app.include_router(metrics.router)
     app.include_router(analysis_routes.router)
     app.include_router(billing_routes.router)
     app.include_router(organization_routes.router)

@@ -2,13 +2,12 @@
 
 Validation 400/422, unauthenticated 401, forbidden 403, not found 404, invalid state 409,
 payment required 402, quota 429, upstream 502/503/504 (503 also when the application database does
-not answer). The correlation id is also in the logs
-and in the Dagster run's tags.
+not answer). Every error has a hint: its own, or its status's (`default_hint`). The correlation id
+is also in the logs and in the Dagster run's tags.
 """
 
 from __future__ import annotations
 
-import json
 import logging
 import time
 import uuid
@@ -19,8 +18,30 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
+from vexxy_api.logs import current_correlation_id, log_event
+
 log = logging.getLogger("vexxy.api")
 CORRELATION_HEADER = "X-Correlation-ID"
+
+_STATUS_HINTS = {
+    400: "Correct the request as the message says; the endpoints are described at /api/v1/docs.",
+    401: "Send a valid bearer token or API key: `Authorization: Bearer <token>`.",
+    402: "Settle the organization's billing (GET /api/v1/billing names its state), then retry.",
+    403: "Use a token of the organization and role this needs; an organization's admins can help.",
+    404: "Check the path and the id; another organization's resources are never shown.",
+    405: "See /api/v1/docs for the methods each endpoint takes.",
+    409: "Read the resource's current state and retry once it allows this.",
+    413: "Send a smaller body.",
+    414: "Send a shorter URL; filters belong in the query, ids in the path.",
+    422: "Correct the fields the message names; the schema is at /api/v1/openapi.json.",
+    429: "Retry after the time in Retry-After.",
+}
+_SERVER_HINT = "Retry shortly; quote the correlation id to support if it persists."
+
+
+def default_hint(status: int) -> str:
+    """What a caller can do about an error of this status, for errors that bring no hint of their own."""
+    return _STATUS_HINTS.get(status) or (_SERVER_HINT if status >= 500 else "Quote the correlation id to support.")
 
 
 class ApiError(Exception):
@@ -37,7 +58,7 @@ class ApiError(Exception):
             status,
             code,
             message,
-            hint,
+            hint or default_hint(status),
             headers or {},
             extra or {},
         )
@@ -58,11 +79,11 @@ def correlation_id(request: Request) -> str:
     return getattr(request.state, "correlation_id", "") or "-"
 
 
-def _body(request: Request, code: str, message: str, hint: str | None, extra: dict | None = None) -> dict:
+def _body(request: Request, code: str, message: str, hint: str, extra: dict | None = None) -> dict:
     error = {
         "code": code,
         "message": message,
-        **({"hint": hint} if hint else {}),
+        "hint": hint,
         **(extra or {}),
         "correlation_id": correlation_id(request),
     }
@@ -70,9 +91,7 @@ def _body(request: Request, code: str, message: str, hint: str | None, extra: di
 
 
 async def render_api_error(request: Request, exc: ApiError) -> JSONResponse:
-    log.info(
-        json.dumps({"event": "api_error", "code": exc.code, "status": exc.status, "correlation_id": correlation_id(request)})
-    )
+    log_event(log, logging.INFO, "api_error", code=exc.code, status=exc.status, correlation_id=correlation_id(request))
     return JSONResponse(_body(request, exc.code, exc.message, exc.hint, exc.extra), status_code=exc.status, headers=exc.headers)
 
 
@@ -89,14 +108,16 @@ async def render_http_error(request: Request, exc: StarletteHTTPException) -> JS
         request,
         code,
         message.format(method=request.method),
-        "See /api/v1/docs for the endpoints." if code != "http_error" else None,
+        "See /api/v1/docs for the endpoints." if code != "http_error" else default_hint(exc.status_code),
     )
     return JSONResponse(body, status_code=exc.status_code, headers=getattr(exc, "headers", None))
 
 
 async def render_validation_error(request: Request, exc: RequestValidationError) -> JSONResponse:
     details = "; ".join(f"{'.'.join(str(p) for p in e['loc'][1:]) or 'body'}: {e['msg']}" for e in exc.errors())
-    return JSONResponse(_body(request, "validation_error", f"The request is invalid: {details}", None), status_code=422)
+    return JSONResponse(
+        _body(request, "validation_error", f"The request is invalid: {details}", default_hint(422)), status_code=422
+    )
 
 
 DATABASE_DOWN = (sqlalchemy.exc.OperationalError, sqlalchemy.exc.InterfaceError, sqlalchemy.exc.TimeoutError)
@@ -106,10 +127,8 @@ DATABASE_RETRY_SECONDS = 5
 async def render_database_unavailable(request: Request, exc: Exception) -> JSONResponse:
     """The application database did not answer (down, unreachable, pool exhausted): 503, try again shortly."""
     reason = str(getattr(exc, "orig", None) or exc).strip().splitlines()[0:1]
-    log.error(
-        json.dumps(
-            {"event": "database_unavailable", "error": reason[0] if reason else "", "correlation_id": correlation_id(request)}
-        )
+    log_event(
+        log, logging.ERROR, "database_unavailable", error=reason[0] if reason else "", correlation_id=correlation_id(request)
     )
     return JSONResponse(
         _body(
@@ -124,7 +143,7 @@ async def render_database_unavailable(request: Request, exc: Exception) -> JSONR
 
 
 async def render_unexpected(request: Request, exc: Exception) -> JSONResponse:
-    log.error(json.dumps({"event": "unhandled_error", "error": repr(exc), "correlation_id": correlation_id(request)}))
+    log_event(log, logging.ERROR, "unhandled_error", error=repr(exc), correlation_id=correlation_id(request))
     return JSONResponse(
         _body(request, "internal_error", "Something went wrong on our side.", "Quote the correlation id to support."),
         status_code=500,
@@ -133,19 +152,20 @@ async def render_unexpected(request: Request, exc: Exception) -> JSONResponse:
 
 async def correlation_middleware(request: Request, call_next):
     request.state.correlation_id = request.headers.get(CORRELATION_HEADER) or uuid.uuid4().hex
+    # Every line logged for this request names it, the server's access line included (written once the response
+    # is sent, after this returns): the request's task has a context of its own, so it is not reset here.
+    current_correlation_id.set(request.state.correlation_id)
     started = time.monotonic()
     response = await call_next(request)
     response.headers[CORRELATION_HEADER] = request.state.correlation_id
-    log.info(
-        json.dumps(
-            {
-                "event": "request",
-                "method": request.method,
-                "path": request.url.path,
-                "status": response.status_code,
-                "ms": round((time.monotonic() - started) * 1000, 1),
-                "correlation_id": request.state.correlation_id,
-            }
-        )
+    log_event(
+        log,
+        logging.INFO,
+        "request",
+        method=request.method,
+        path=request.url.path,
+        status=response.status_code,
+        ms=round((time.monotonic() - started) * 1000, 1),
+        correlation_id=request.state.correlation_id,
     )
     return response

@@ -6,7 +6,20 @@ import os
 from dataclasses import dataclass, field
 
 from vexxy import settings as vexxy_settings
+from vexxy.errors import VexxyError
 from vexxy.oci.egress import allowed_registries_from_env
+
+LOG_FORMATS = ("text", "json")
+
+
+def log_format_from_env() -> str:
+    value = os.environ.get("VEXXY_LOG_FORMAT", "").strip().lower() or "text"
+    if value not in LOG_FORMATS:
+        raise VexxyError(
+            f"VEXXY_LOG_FORMAT={os.environ.get('VEXXY_LOG_FORMAT')!r} is not a log format.",
+            hint=f"Set it to one of {', '.join(LOG_FORMATS)}, or leave it unset for text.",
+        )
+    return value
 
 
 @dataclass(frozen=True)
@@ -25,3 +38,4 @@ class ApiSettings:
     evidence_dir: str = field(default_factory=lambda: str(vexxy_settings.evidence_dir()))
     # internal registries (loopback, private, link-local) customers may name; every other internal one is refused
     allowed_registries: frozenset[str] = field(default_factory=allowed_registries_from_env)
+    log_format: str = field(default_factory=log_format_from_env)  # text | json: one JSON object per line

@@ -1,14 +1,18 @@
 """helm/vexxy renders, lints and validates against Kubernetes' own schemas; bad values are refused."""
 
+import os
 from pathlib import Path
 
 import helm_python
 import kubernetes_validate
 import pytest
 import yaml
+from fastapi.testclient import TestClient
 from helm_python import Chart
 
 from billing.pricing import TIERS
+from vexxy_api.app import create_app
+from vexxy_api.settings import ApiSettings
 
 CHART = Path(__file__).resolve().parents[2] / "helm" / "vexxy"
 DAGSTER_VALUES = CHART.parent / "dagster-values.yaml"
@@ -153,6 +157,7 @@ def test_pods_are_hardened_probed_and_budgeted():
     (ingress,) = by_kind(manifests, "Ingress")
     paths = {p["path"] for rule in ingress["spec"]["rules"] for p in rule["http"]["paths"]}
     assert "/api/v1/registry/notifications" in paths and "/webhooks/stripe" in paths
+    assert not paths & {"/healthz", "/readyz", "/metrics"}  # the cluster's, never routed from outside
     assert "/api/v1/registry/notifications" not in {
         p["path"] for rule in by_kind(render(MINIMAL), "Ingress")[0]["spec"]["rules"] for p in rule["http"]["paths"]
     }
@@ -199,3 +204,18 @@ def test_the_dagster_values_carry_the_launcher_monitoring_and_run_queue_limits()
     assert prober_namespaces == {chart_defaults["sandbox"]["serviceAccounts"][0]["namespace"], zap_namespace}
     (zap,) = [d for d in by_kind(render({"zap": {"enabled": True}}), "Deployment") if d["metadata"]["name"] == "vexxy-zap"]
     assert labels.items() <= zap["spec"]["template"]["metadata"]["labels"].items()
+
+
+def test_the_api_is_probed_on_its_health_endpoints():
+    """Liveness asks whether the process answers (/healthz), readiness whether its database does (/readyz); both on
+    the container's named port, which the API serves them on without authentication."""
+    for values in ({}, PRODUCTION, MINIMAL):
+        api = next(d for d in by_kind(render(values), "Deployment") if d["metadata"]["name"] == "vexxy-api")
+        (container,) = api["spec"]["template"]["spec"]["containers"]
+        assert [p["name"] for p in container["ports"]] == ["http"]
+        assert container["livenessProbe"]["httpGet"] == {"path": "/healthz", "port": "http"}
+        assert container["readinessProbe"]["httpGet"] == {"path": "/readyz", "port": "http"}
+        assert container["readinessProbe"]["timeoutSeconds"] < container["readinessProbe"]["periodSeconds"]
+    with TestClient(create_app(ApiSettings(database_url=os.environ["DATABASE_URL"]))) as api_client:
+        assert api_client.get(container["livenessProbe"]["httpGet"]["path"]).status_code == 200
+        assert api_client.get(container["readinessProbe"]["httpGet"]["path"]).status_code == 200
