@@ -2,12 +2,12 @@
 which the submission sensor turns into an `analyze_image` run like any API submission."""
 
 import json
-import os
 import socket
 import time
 import uuid
 
 import pytest
+from app_databases import open_app_database
 from billing_helpers import make_organization
 from dagster import AssetKey, DagsterInvalidConfigError, RunsFilter, build_sensor_context
 from sqlalchemy import select, text
@@ -107,21 +107,23 @@ def test_no_organization_is_named_when_the_database_cannot_answer(tmp_path):
     assert time.monotonic() - started < 10
 
 
-def test_the_ready_example_launches_as_it_is(instance, registry, demo_image, app_sessions):
-    """The Launchpad default, read from a real registry's directory after the demo image was pushed to it and from the
-    application database after an organization was created, is a launch that works as it is."""
+def test_the_ready_example_launches_as_it_is(instance, registry, demo_image, tmp_path, monkeypatch):
+    """The Launchpad default, read from a real registry's directory after the demo image was pushed to it and from a
+    new deployment's application database (the SQLite default) after its first organization was created, is a
+    launch that works as it is."""
     from submissions.organizations import create_organization
 
-    with app_sessions.begin() as session:
-        create_organization(session, f"ready-{uuid.uuid4().hex[:6]}", "team")
-    defaults = launchpad_defaults(registry_root=registry.root, database=os.environ["DATABASE_URL"])
-    assert defaults["reference"] == f"{demo_image.name}:1.0"
-    result = launch(instance, **defaults)
-    assert result.success
-    with app_sessions.begin() as session:
-        submission = session.scalar(select(Submission).where(Submission.correlation_id == f"launchpad:{result.run_id}"))
-        assert session.get(Organization, submission.organization_id).name == defaults["organization"]
-        submission.status = "cancelled"  # leave nothing queued for other tests
+    with open_app_database("sqlite", tmp_path) as database:
+        with database.sessions.begin() as session:
+            organization = create_organization(session, "acme", "team")
+        monkeypatch.setenv("DATABASE_URL", database.url)  # the deployment's application database
+        defaults = launchpad_defaults(registry_root=registry.root)
+        assert (defaults["reference"], defaults["organization"]) == (f"{demo_image.name}:1.0", "acme")
+        result = launch(instance, **defaults)
+        assert result.success
+        with database.sessions() as session:
+            submission = session.scalar(select(Submission).where(Submission.correlation_id == f"launchpad:{result.run_id}"))
+        assert (submission.organization_id, submission.image_reference) == (organization, defaults["reference"])
 
 
 def test_a_tag_reference_becomes_a_partition_and_a_submission(instance, demo_image, app_sessions):
