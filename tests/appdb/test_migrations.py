@@ -162,13 +162,23 @@ def test_organization_names_become_unique_and_shared_names_stop_the_upgrade(empt
     assert version(empty_database) == ["0005"]
 
     engine = create_engine(database_url(empty_database))
-    try:
-        with engine.begin() as connection:
-            connection.execute(text("UPDATE organizations SET name = 'acme (old)' WHERE id = 'org-b'"))
-    finally:
-        engine.dispose()
+    with engine.begin() as connection:
+        connection.execute(text("UPDATE organizations SET name = 'acme (old)' WHERE id = 'org-b'"))
+    with engine.begin() as connection:  # what refers to an organization stays through the table's rebuild (SQLite)
+        connection.execute(
+            text("INSERT INTO users (id, organization_id, email, role, created_at) VALUES ('u', 'org-a', 'a@x', 'admin', :t)"),
+            {"t": datetime(2026, 1, 5, tzinfo=UTC)},
+        )
     upgrade(empty_database)
     assert version(empty_database) == [HEAD]
+    with engine.connect() as connection:
+        assert connection.execute(text("SELECT organization_id FROM users")).scalars().all() == ["org-a"]
+        assert connection.execute(text("SELECT id, name FROM organizations ORDER BY id")).all() == [
+            ("org-a", "acme"),
+            ("org-b", "acme (old)"),
+            ("org-c", "other"),
+        ]
+    engine.dispose()
     with pytest.raises(IntegrityError):
         insert_organization(empty_database, "org-d", "acme", datetime(2026, 1, 4, tzinfo=UTC))
 
