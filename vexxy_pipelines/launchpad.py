@@ -64,7 +64,10 @@ def demo_reference(registry_root: Path | None = None) -> str | None:
 def default_organization(url: str | None = None) -> str | None:
     """The name of the first organization created, if the application database answers at once (else None: the
     Launchpad shows a placeholder). A SQLite file that does not exist yet is not created here."""
-    url = database_url(url)
+    try:
+        url = database_url(url)
+    except OSError:  # the SQLite default's directory cannot be made (a read-only home): nothing to read
+        return None
     if url.startswith("sqlite"):
         path = make_url(url).database
         if not path or not Path(path).is_file():

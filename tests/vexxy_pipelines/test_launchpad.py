@@ -92,7 +92,7 @@ def test_the_default_organization_is_the_first_one_created(app_database):
         assert oldest == names[0]
 
 
-def test_no_organization_is_named_when_the_database_cannot_answer(tmp_path):
+def test_no_organization_is_named_when_the_database_cannot_answer(tmp_path, monkeypatch):
     with socket.socket() as closed:  # a port nothing listens on
         closed.bind(("127.0.0.1", 0))
         port = closed.getsockname()[1]
@@ -104,6 +104,11 @@ def test_no_organization_is_named_when_the_database_cannot_answer(tmp_path):
     assert not (tmp_path / "absent.db").exists()  # looking does not create the zero-setup database
     (tmp_path / "empty.db").write_bytes(b"")  # a file with no schema yet
     assert launchpad_defaults(database=f"sqlite:///{tmp_path / 'empty.db'}")["organization"] == PLACEHOLDER_ORGANIZATION
+    not_a_directory = tmp_path / "a-file"
+    not_a_directory.write_text("")  # the SQLite default's directory cannot be made under it
+    monkeypatch.delenv("DATABASE_URL")
+    monkeypatch.setenv("VEXXY_HOME", str(not_a_directory / "vexxy"))
+    assert launchpad_defaults()["organization"] == PLACEHOLDER_ORGANIZATION
     assert time.monotonic() - started < 10
 
 
