@@ -23,6 +23,7 @@ from vexxy_pipelines.jobs import (
     refresh_vulnerability_db_job,
 )
 from vexxy_pipelines.launchpad import analyze_reference, remove_image_partition_job
+from vexxy_pipelines.sensors.billing import billing_retry_sensor
 from vexxy_pipelines.sensors.fleet import fleet_posture_sensor
 from vexxy_pipelines.sensors.partition_guard import partition_guard_sensor
 from vexxy_pipelines.sensors.registry import registry_push_sensor
@@ -73,6 +74,7 @@ defs = Definitions(
         sandbox_sweep_sensor,
         partition_guard_sensor,
         fleet_posture_sensor,
+        billing_retry_sensor,
     ],
     resources=resources_for(),
     executor=executor_for(),

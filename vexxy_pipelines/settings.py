@@ -50,6 +50,11 @@ def zap_ajax_spider() -> bool:
     return os.environ.get("VEXXY_ZAP_AJAX_SPIDER", "").lower() in ("1", "true", "yes")
 
 
+def billing_mode_setting() -> str | None:
+    """VEXXY_BILLING_MODE as set (stripe, ledger or off); None: `billing.policy` decides from the Stripe key."""
+    return os.environ.get("VEXXY_BILLING_MODE") or None
+
+
 def in_kubernetes_pod() -> bool:
     """Kubernetes sets KUBERNETES_SERVICE_HOST in every pod: the API server is then found in-cluster."""
     return bool(os.environ.get("KUBERNETES_SERVICE_HOST"))

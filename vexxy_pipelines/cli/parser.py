@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import argparse
 
-from vexxy_pipelines.cli import admin, analyze, audit, local
+from vexxy_pipelines.cli import admin, analyze, audit, billing, local
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -16,5 +16,6 @@ def build_parser() -> argparse.ArgumentParser:
     admin.add_partitions_commands(sub)  # partitions, appdb
     audit.add_commands(sub)  # explain, diff, attestation
     admin.add_organization_command(sub)
+    billing.add_billing_commands(sub)
     local.add_ui_command(sub)
     return parser
