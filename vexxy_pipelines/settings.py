@@ -7,7 +7,11 @@ default, most of which the domain library states (`vexxy.settings`).
 from __future__ import annotations
 
 import os
+from pathlib import Path
 from typing import Any
+
+from vexxy import settings as library
+from vexxy.errors import VexxyError
 
 SANDBOX_BACKENDS = ("local", "kubernetes")
 FUZZERS = ("wapiti", "zap", "none")
@@ -20,9 +24,13 @@ def env(name: str, default: Any) -> Any:
     return EnvVar(name) if os.environ.get(name) else default
 
 
+_INTEGER_SETTINGS: set[str] = set()  # every variable `env_int` was asked for: `check_integers` checks them
+
+
 def env_int(name: str, default: int) -> Any:
     from dagster import EnvVar
 
+    _INTEGER_SETTINGS.add(name)
     return EnvVar.int(name) if os.environ.get(name) else default
 
 
@@ -90,3 +98,27 @@ def dagster_home(default: str) -> str:
 def publish_dagster_postgres_url(url: str) -> None:
     """Dagster's own storage config reads DAGSTER_PG_URL: the URL it should use is set there for it."""
     os.environ["DAGSTER_PG_URL"] = url
+
+
+def check_integers() -> None:
+    """Each integer setting the resources read (`env_int`, once they are built) that is set holds a whole
+    number: one that does not is a VexxyError of one line naming it, not a trace from inside the step that reads it."""
+    for name in sorted(_INTEGER_SETTINGS):
+        value = os.environ.get(name)
+        if not value:
+            continue
+        try:
+            int(value)
+        except ValueError:
+            raise VexxyError(f"{name}={value!r} is not a whole number: set it to one, or unset it for the default.") from None
+
+
+def check_osv_source() -> None:
+    """Every path VEXXY_OSV_SOURCE names exists (URLs are read when the advisories are loaded)."""
+    source = library.osv_source()
+    for item in [s.strip() for s in source.split(",") if s.strip()]:
+        if not item.startswith(("http://", "https://")) and not Path(item).expanduser().exists():
+            raise VexxyError(
+                f"VEXXY_OSV_SOURCE names {item}, which does not exist: name a directory of OSV records, "
+                "an OSV all.zip file or its URL, or unset it for the bundled advisories."
+            )

@@ -38,6 +38,19 @@ def dagster_instance():
         logging.disable(logging.NOTSET)
 
 
+def check_settings() -> None:
+    """The settings an analysis reads, checked before anything runs: a value in error is one clear line."""
+    from vexxy_pipelines import settings
+    from vexxy_pipelines.environment import resources_for
+
+    try:
+        resources_for()  # names the integer settings, and refuses an unknown deployment, backend or fuzzer
+    except ValueError as exc:
+        raise VexxyError(f"{exc}: correct it, or unset it for the default.") from None
+    settings.check_integers()
+    settings.check_osv_source()
+
+
 def resolve_reference(text: str):
     """Pin `text` to content with the configured registry settings; returns the resolved image."""
     from dagster import build_resources

@@ -2,8 +2,14 @@
 
 from __future__ import annotations
 
+import multiprocessing.forkserver
+import os
+import sys
 import threading
 import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
 
 from vexxy.errors import VexxyError
 from vexxy_pipelines import tags as run_tags
@@ -93,3 +99,50 @@ def ensure_vulnerability_db(instance, force: bool = False) -> None:
         result = run_job(instance, "refresh_vulnerability_db", partition_key=None, tags={}, steps=VULNERABILITY_DB_STEPS)
         if not result.success:
             raise VexxyError(f"Loading the vulnerability database failed: {failure_message(instance, result)}")
+
+
+def _stop_forkserver() -> None:
+    """End the step processes' fork server, so the next run's starts with this process's output as it is now
+    (a fork server keeps the descriptors it was started with, and its step processes inherit them)."""
+    multiprocessing.forkserver._forkserver._stop()
+
+
+@contextmanager
+def output_to_log(path: Path) -> Iterator[Path]:
+    """Send everything written to this process's stdout and stderr, and its children's, to the file `path`
+    while the block runs; the CLI's own progress (`console`) still reaches the terminal.
+
+    Dagster prints its event log lines (`DEBUG - STEP_WORKER_STARTED ...`) from the step processes and
+    mirrors the steps' compute logs to the terminal: they would break the progress display, and with a
+    machine format they would mix with the document on stdout. The file keeps them for when a run fails.
+    """
+    path.parent.mkdir(parents=True, exist_ok=True)
+    for stream in (sys.stdout, sys.stderr):
+        stream.flush()
+    previous_console_file, previous_streams = console._file, (sys.stdout, sys.stderr)
+    saved = (os.dup(1), os.dup(2))
+    try:
+        real_stderr = sys.stderr.fileno() == 2
+    except (AttributeError, OSError, ValueError):  # a stand-in without a descriptor (a test's capture)
+        real_stderr = False
+    # The progress goes where stderr went: the saved descriptor when stderr is this process's fd 2.
+    terminal = os.fdopen(os.dup(saved[1]), "w", buffering=1, errors="replace") if real_stderr else sys.stderr
+    console.file = terminal
+    _stop_forkserver()  # one started earlier holds the terminal
+    with open(path, "a", buffering=1, errors="replace") as log:
+        os.dup2(log.fileno(), 1)
+        os.dup2(log.fileno(), 2)
+        sys.stdout = sys.stderr = log
+        try:
+            yield path
+        finally:
+            log.flush()
+            _stop_forkserver()  # it holds the log file
+            sys.stdout, sys.stderr = previous_streams
+            os.dup2(saved[0], 1)
+            os.dup2(saved[1], 2)
+            for descriptor in saved:
+                os.close(descriptor)
+            console.file = previous_console_file
+            if terminal is not previous_streams[1]:
+                terminal.close()

@@ -3,7 +3,7 @@ what is still open."""
 
 import pytest
 
-from vexxy.fuzzing.sarif import sarif_errors
+from vexxy.fuzzing.sarif import SARIF_SCHEMA_URI, sarif_errors
 from vexxy.vex.sarif import to_sarif
 from vexxy.vex.severity import cvss3_base_score, severity_of
 from vexxy.vex.statements import NOT_IN_EXECUTE_PATH, Statement, Status
@@ -102,7 +102,7 @@ def test_fail_on_a_status_or_an_open_statement_at_least_that_severe():
 
 def test_sarif_holds_the_open_statements_and_validates():
     document = to_sarif(rows(STATEMENTS, MATCHES), STATEMENTS, image="127.0.0.1:5000/demo/app:1.0", tool_version="0.1.0")
-    assert sarif_errors(document) == []
+    assert sarif_errors(document) == [] and document["$schema"] == SARIF_SCHEMA_URI
     results = document["runs"][0]["results"]
     assert [(r["ruleId"], r["level"]) for r in results] == [("CVE-2020-28493", "error"), ("CVE-2023-0001", "warning")]
     assert results[0]["locations"][0]["physicalLocation"]["artifactLocation"]["uri"] == JINJA
