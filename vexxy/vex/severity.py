@@ -1,25 +1,20 @@
-"""A vulnerability's severity from what its advisories say: CVSS v3 base scores computed from their vectors.
+"""A vulnerability's severity from what its advisories say: CVSS base scores computed from their vectors.
 
 OSV records carry severity as `{"type": "CVSS_V3", "score": "CVSS:3.1/AV:N/..."}` (a vector, not a
-number); a few name a level outright (`{"type": "Ubuntu", "score": "medium"}`). The base score is
-computed with the formula of the CVSS v3.1 specification (section 7); other kinds (CVSS v2, v4) are
-not scored, so a vulnerability only they describe has no severity here.
+number); a few name a level outright (`{"type": "Ubuntu", "score": "medium"}`). CVSS v3 and v4
+vectors are scored by the `cvss` library; CVSS v2 is not scored (its ratings stop at high), so a
+vulnerability only v2 describes has no severity here.
 """
 
 from __future__ import annotations
 
-import math
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 
-LEVELS = ("low", "medium", "high", "critical")  # in increasing order; "none" is below them all
+from cvss import CVSS3, CVSS4, CVSSError
 
-_AV = {"N": 0.85, "A": 0.62, "L": 0.55, "P": 0.2}
-_AC = {"L": 0.77, "H": 0.44}
-_PR_UNCHANGED = {"N": 0.85, "L": 0.62, "H": 0.27}
-_PR_CHANGED = {"N": 0.85, "L": 0.68, "H": 0.5}
-_UI = {"N": 0.85, "R": 0.62}
-_CIA = {"H": 0.56, "L": 0.22, "N": 0.0}
+LEVELS = ("low", "medium", "high", "critical")  # in increasing order; "none" is below them all
+SCORED = {"CVSS_V3": CVSS3, "CVSS_V4": CVSS4}
 
 
 @dataclass(frozen=True)
@@ -31,34 +26,19 @@ class Severity:
         return f"{self.level} ({self.score:.1f})" if self.score is not None else self.level
 
 
-def _roundup(value: float) -> float:
-    """CVSS v3.1's Roundup: the smallest number with one decimal that is at least `value`, free of float error."""
-    scaled = round(value * 100000)
-    return scaled / 100000.0 if scaled % 10000 == 0 else (math.floor(scaled / 10000) + 1) / 10.0
-
-
-def cvss3_base_score(vector: str) -> float | None:
-    """The base score of a `CVSS:3.x/...` vector; None when it is not one or lacks a base metric."""
-    parts = vector.strip().split("/")
-    if not parts or parts[0] not in ("CVSS:3.0", "CVSS:3.1"):
+def base_score(kind: str, vector: str) -> float | None:
+    """The base score of a CVSS v3 or v4 vector (by the OSV severity `type`); None when it is not a valid one."""
+    scorer = SCORED.get(kind.upper())
+    if scorer is None:
         return None
-    metrics = dict(part.split(":", 1) for part in parts[1:] if ":" in part)
     try:
-        changed = {"U": False, "C": True}[metrics["S"]]
-        privileges = (_PR_CHANGED if changed else _PR_UNCHANGED)[metrics["PR"]]
-        exploitability = 8.22 * _AV[metrics["AV"]] * _AC[metrics["AC"]] * privileges * _UI[metrics["UI"]]
-        c, i, a = (_CIA[metrics[name]] for name in ("C", "I", "A"))
-    except KeyError:
+        return float(scorer(vector.strip()).base_score)
+    except (CVSSError, ValueError, KeyError):
         return None
-    iss = 1 - (1 - c) * (1 - i) * (1 - a)
-    impact = 7.52 * (iss - 0.029) - 3.25 * (iss - 0.02) ** 15 if changed else 6.42 * iss
-    if impact <= 0:
-        return 0.0
-    return _roundup(min((1.08 if changed else 1.0) * (impact + exploitability), 10.0))
 
 
 def level_of(score: float) -> str:
-    """The qualitative rating of a CVSS v3 score."""
+    """The qualitative rating of a CVSS v3 or v4 score (both specifications use the same bands)."""
     if score == 0:
         return "none"
     if score < 4.0:
@@ -80,10 +60,9 @@ def severity_of(entries: Iterable[Mapping[str, str]]) -> Severity | None:
     found: list[Severity] = []
     for entry in entries:
         score_text = str(entry.get("score") or "")
-        if str(entry.get("type") or "").upper() == "CVSS_V3":
-            score = cvss3_base_score(score_text)
-            if score is not None:
-                found.append(Severity(level_of(score), score))
+        score = base_score(str(entry.get("type") or ""), score_text)
+        if score is not None:
+            found.append(Severity(level_of(score), score))
         elif score_text.lower() in LEVELS:
             found.append(Severity(score_text.lower(), None))
     return max(found, key=lambda s: (rank(s.level), s.score or 0.0), default=None)

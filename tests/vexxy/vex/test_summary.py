@@ -5,7 +5,7 @@ import pytest
 
 from vexxy.fuzzing.sarif import SARIF_SCHEMA_URI, sarif_errors
 from vexxy.vex.sarif import to_sarif
-from vexxy.vex.severity import cvss3_base_score, severity_of
+from vexxy.vex.severity import base_score, severity_of
 from vexxy.vex.statements import NOT_IN_EXECUTE_PATH, Statement, Status
 from vexxy.vex.summary import FAIL_ON_CHOICES, FAIL_ON_EXIT_CODE, failing, package_of, rows
 
@@ -23,12 +23,19 @@ from vexxy.vex.summary import FAIL_ON_CHOICES, FAIL_ON_EXIT_CODE, failing, packa
     ],
 )
 def test_cvss3_base_scores_match_the_specification(vector, score):
-    assert cvss3_base_score(vector) == score
+    assert base_score("CVSS_V3", vector) == score
+
+
+def test_cvss4_vectors_are_scored_too():
+    vector = "CVSS:4.0/AV:N/AC:L/AT:N/PR:N/UI:N/VC:H/VI:H/VA:H/SC:N/SI:N/SA:N"
+    assert base_score("CVSS_V4", vector) == 9.3
+    assert str(severity_of([{"type": "CVSS_V4", "score": vector}])) == "critical (9.3)"
 
 
 def test_unreadable_vectors_have_no_score_and_the_highest_entry_wins():
-    assert cvss3_base_score("AV:N/AC:L/Au:N/C:P/I:P/A:P") is None  # CVSS v2
-    assert cvss3_base_score("CVSS:3.1/AV:N/AC:L") is None
+    assert base_score("CVSS_V2", "AV:N/AC:L/Au:N/C:P/I:P/A:P") is None  # CVSS v2 is not scored
+    assert base_score("CVSS_V3", "AV:N/AC:L/Au:N/C:P/I:P/A:P") is None
+    assert base_score("CVSS_V3", "CVSS:3.1/AV:N/AC:L") is None
     assert severity_of([{"type": "CVSS_V4", "score": "CVSS:4.0/AV:N"}]) is None
     both = [
         {"type": "Ubuntu", "score": "medium"},
