@@ -90,7 +90,7 @@ class BillingEvent(Base):
     credits: Mapped[int] = mapped_column(Integer, default=0)
     amount_cents: Mapped[int] = mapped_column(Integer, default=0)
     currency: Mapped[str] = mapped_column(String(3), default="usd")
-    status: Mapped[str] = mapped_column(String(20))  # pending | charged | recorded
+    status: Mapped[str] = mapped_column(String(20))  # pending | charged | recorded | recorded_only | written_off
     stripe_object_id: Mapped[str | None] = mapped_column(String(100), nullable=True)
     details: Mapped[dict] = mapped_column(JSON, default=dict)
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow, index=True)
