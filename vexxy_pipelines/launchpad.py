@@ -57,7 +57,13 @@ def demo_reference(registry_root: Path | None = None) -> str | None:
         address = re.search(r"^  addr: (\S+)$", (root / "config.yml").read_text(), re.MULTILINE)
     except OSError:
         address = None
-    registry = address.group(1) if address else f"127.0.0.1:{settings.demo_registry_port()}"
+    if address is not None:
+        registry = address.group(1)
+    else:
+        try:
+            registry = f"127.0.0.1:{settings.demo_registry_port()}"
+        except VexxyError:  # said when the registry is started; the Launchpad shows its placeholder
+            return None
     return f"{registry}/{DEMO.repository}:{DEMO.tag}"
 
 

@@ -82,7 +82,14 @@ def dagster_postgres_setting() -> tuple[str, str] | None:
 
 
 def demo_registry_port() -> int:
-    return int(os.environ.get("VEXXY_DEMO_REGISTRY_PORT") or 5000)
+    """VEXXY_DEMO_REGISTRY_PORT: the port the local demo registry serves on (5000 when unset)."""
+    text = (os.environ.get("VEXXY_DEMO_REGISTRY_PORT") or "5000").strip()
+    if not text.isdigit() or not 1 <= int(text) <= 65535:
+        raise VexxyError(
+            f"VEXXY_DEMO_REGISTRY_PORT={text[:40]!r} is not a TCP port.",
+            hint="Set it to a port number from 1 to 65535, or unset it for 5000.",
+        )
+    return int(text)
 
 
 def use_platform(platform: str) -> None:

@@ -21,7 +21,8 @@ from vexxy_pipelines.cli.common import console, dagster_instance, out
 
 
 def _local_registry(args: argparse.Namespace) -> LocalRegistry:
-    return LocalRegistry(root=Path(args.registry_dir or settings.vexxy_home() / "registry"), port=args.port)
+    port = args.port or pipeline_settings.demo_registry_port()  # read here, where a bad value is said plainly
+    return LocalRegistry(root=Path(args.registry_dir or settings.vexxy_home() / "registry"), port=port)
 
 
 def cmd_registry(args: argparse.Namespace) -> int:
@@ -86,7 +87,7 @@ def cmd_ui(args: argparse.Namespace) -> int:
 
 
 def _registry_options(p: argparse.ArgumentParser) -> None:
-    p.add_argument("--port", type=int, default=pipeline_settings.demo_registry_port())
+    p.add_argument("--port", type=int, help="The registry's port (default: VEXXY_DEMO_REGISTRY_PORT, else 5000).")
     p.add_argument("--registry-dir", help="Where the local registry keeps its data (default ~/.vexxy/registry).")
 
 
