@@ -9,7 +9,6 @@ from rich.markup import escape
 from vexxy.config.flags import from_flags
 from vexxy.config.model import AnalysisConfig
 from vexxy.config.secret_box import seal_config
-from vexxy.vex.summary import FAIL_ON_CHOICES, FAIL_ON_EXIT_CODE
 from vexxy_pipelines import settings
 from vexxy_pipelines.cli import image_analysis
 from vexxy_pipelines.cli.common import dagster_instance, out
@@ -67,20 +66,7 @@ def add_commands(sub) -> None:
         "--out", help="Directory to copy every document the run wrote into (VEX, SBOMs, audit report, ...) and its log."
     )
     analyze.add_argument("--platform", help="Platform of a multi-platform image (default linux/amd64).")
-    analyze.add_argument(
-        "--format",
-        choices=image_analysis.FORMATS,
-        default="table",
-        help="What stdout holds: the summary table (default), the statements as JSON, the OpenVEX or CycloneDX "
-        "VEX the run wrote, or SARIF 2.1.0 of the affected and under-investigation statements. Progress goes to stderr.",
-    )
-    analyze.add_argument(
-        "--fail-on",
-        choices=FAIL_ON_CHOICES,
-        metavar="STATUS_OR_SEVERITY",
-        help=f"Exit with status {FAIL_ON_EXIT_CODE} when a statement has this status ({', '.join(FAIL_ON_CHOICES[:4])}), "
-        f"or is affected or under investigation with at least this severity ({', '.join(FAIL_ON_CHOICES[4:])}).",
-    )
+    image_analysis.add_output_options(analyze)
     configuration = analyze.add_argument_group("analysis configuration, see docs/configuration.md ('Configuring an analysis')")
     configuration.add_argument("--config", help="JSON file: env, secret_env, command, args, ports, readiness, roles ...")
     configuration.add_argument("--env", action="append", default=[], metavar="NAME=VALUE", help="Set a variable.")

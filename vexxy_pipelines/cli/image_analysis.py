@@ -31,6 +31,27 @@ if TYPE_CHECKING:
     from vexxy.config.secret_box import Sealed
 
 FORMATS = ("table", "json", "openvex", "cyclonedx", "sarif")
+
+
+def add_output_options(parser) -> None:
+    """`--format` and `--fail-on`, the same for every command that analyzes an image."""
+    parser.add_argument(
+        "--format",
+        choices=FORMATS,
+        default="table",
+        help="What stdout holds: the summary table (default), the statements as JSON, the OpenVEX or CycloneDX "
+        "VEX the run wrote, or SARIF 2.1.0 of the affected and under-investigation statements. Progress goes to stderr.",
+    )
+    parser.add_argument(
+        "--fail-on",
+        choices=summary.FAIL_ON_CHOICES,
+        metavar="STATUS_OR_SEVERITY",
+        help=f"Exit with status {summary.FAIL_ON_EXIT_CODE} when a statement has this status "
+        f"({', '.join(summary.FAIL_ON_CHOICES[:4])}), or is affected or under investigation with at least this severity "
+        f"({', '.join(summary.FAIL_ON_CHOICES[4:])}).",
+    )
+
+
 LOG_NAME = "vexxy.log"  # in --out: Dagster's and the run's log output
 
 # The names `--out` has always used; every other document a run writes keeps its catalogue name.

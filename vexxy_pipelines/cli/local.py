@@ -50,7 +50,9 @@ def cmd_demo(args: argparse.Namespace) -> int:
     reference = f"{registry.address}/{DEMO.repository}:{DEMO.tag}"
     # The demo analyzes the image as it is: `vexxy analyze`'s own defaults (its --port is a workload
     # port, the demo's the registry's).
-    return image_analysis.analyze(reference, out_dir=args.out, platform=args.platform)
+    return image_analysis.analyze(
+        reference, out_dir=args.out, platform=args.platform, output_format=args.format, fail_on=args.fail_on
+    )
 
 
 def cmd_sandbox_sweep(args: argparse.Namespace) -> int:
@@ -102,6 +104,7 @@ def add_registry_commands(sub) -> None:
     _registry_options(demo)
     demo.add_argument("--out", default="out", help="Directory for the resulting documents (default ./out).")
     demo.add_argument("--platform", default=None)
+    image_analysis.add_output_options(demo)
     demo.set_defaults(func=cmd_demo)
     demo_build = sub.add_parser("demo-image", help="Only build and push the demo image; prints its reference.")
     _registry_options(demo_build)
