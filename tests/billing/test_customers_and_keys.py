@@ -73,7 +73,7 @@ def test_the_tier_follows_the_subscription_state(app_sessions, status, expected)
 
 def test_no_subscription_is_the_free_tier(app_sessions):
     with app_sessions.begin() as session:
-        organization = Organization(name="bare")
+        organization = Organization(name=f"bare-{uuid.uuid4().hex[:8]}")
         session.add(organization)
         session.flush()
         organization_id = organization.id

@@ -175,7 +175,7 @@ def test_quota_edges_in_other_time_zones_and_periods(app_sessions):
 def test_an_event_for_an_organization_without_a_subscription_row_starts_one(app_sessions):
     customer = f"cus_{uuid.uuid4().hex[:12]}"
     with app_sessions.begin() as session:
-        organization = Organization(name="no-subscription")
+        organization = Organization(name=f"no-subscription-{uuid.uuid4().hex[:8]}")
         session.add(organization)
         session.flush()
         organization_id = organization.id

@@ -25,7 +25,7 @@ def queue(app_sessions, reference: str, count: int, organizations: int) -> tuple
     with app_sessions.begin() as session:
         session.execute(
             insert(Organization),
-            [{"id": o, "name": f"load-{i}", "status": "active", "status_changed_at": 0} for i, o in enumerate(orgs)],
+            [{"id": o, "name": f"load-{o}", "status": "active", "status_changed_at": 0} for o in orgs],
         )
         session.execute(
             insert(Subscription),
