@@ -9,6 +9,7 @@ both implement it; the fuzzers and the sandbox step use nothing else.
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Callable
 from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
@@ -71,3 +72,21 @@ class SandboxBackend(Protocol):
     ) -> AbstractContextManager[Workload]:
         """Start `image` (as `launch`, a configured role, overrides) and wait for readiness; leaving the context
         removes everything created."""
+
+
+def run_alongside(during: Callable | None, workload) -> tuple[threading.Thread | None, list[BaseException]]:
+    """Start `during(workload)` beside the observation (a scanner driving the workload); what it raises is kept
+    in the returned list for the backend to report with the profile, never fatal to the observation."""
+    errors: list[BaseException] = []
+    if during is None:
+        return None, errors
+
+    def run() -> None:
+        try:
+            during(workload)
+        except BaseException as exc:
+            errors.append(exc)
+
+    helper = threading.Thread(target=run, name="vexxy-during", daemon=True)
+    helper.start()
+    return helper, errors

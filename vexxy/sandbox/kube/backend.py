@@ -36,7 +36,7 @@ from vexxy.sandbox.launch import Launch, launched
 from vexxy.sandbox.log_tail import CHUNK_BYTES, TAIL_BYTES, redacted_tail
 from vexxy.sandbox.profile import ExecutionProfile, Observation, Readiness
 from vexxy.sandbox.profile_assembly import assemble_profile
-from vexxy.sandbox.workload import ScannerPlacement, Workload
+from vexxy.sandbox.workload import ScannerPlacement, Workload, run_alongside
 
 BACKEND = "kubernetes-kubescape"
 
@@ -371,16 +371,7 @@ class KubernetesWorkload:
         helper = None
         snapshot = None
         if self.readiness.outcome == "ready":
-            if during is not None:
-
-                def run_helper() -> None:
-                    try:
-                        during(self)
-                    except BaseException as exc:  # reported with the profile, never fatal to it
-                        helper_error.append(exc)
-
-                helper = threading.Thread(target=run_helper, name="vexxy-during", daemon=True)
-                helper.start()
+            helper, helper_error = run_alongside(during, self)
             while self.clock.monotonic() < window_end:
                 try:
                     state = self._update(self.sandbox.read_pod(self.pod_name))

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import os
-import threading
 from collections.abc import Callable
 from dataclasses import asdict
 from pathlib import Path
@@ -20,7 +19,7 @@ from vexxy.sandbox.profile_assembly import assemble_profile
 from vexxy.sandbox.runtime_spec import CAPABILITIES
 from vexxy.sandbox.state import SandboxPaths, pids_in_cgroups
 from vexxy.sandbox.tracer import FileTracer
-from vexxy.sandbox.workload import Workload
+from vexxy.sandbox.workload import Workload, run_alongside
 
 BACKEND = "local-runc"
 
@@ -100,16 +99,7 @@ class Observer:
         helper_error: list[BaseException] = []
         helper = None
         if readiness.outcome == "ready":
-            if during is not None:
-
-                def run_helper():
-                    try:
-                        during(workload)
-                    except BaseException as exc:  # reported with the profile, never fatal to it
-                        helper_error.append(exc)
-
-                helper = threading.Thread(target=run_helper, name="vexxy-during", daemon=True)
-                helper.start()
+            helper, helper_error = run_alongside(during, workload)
             deadline = observed_from + settings.observation_seconds
             last_size = -1
             while self.clock.monotonic() < deadline:
